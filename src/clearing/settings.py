@@ -1,0 +1,70 @@
+"""Settings from the environment (``CLEARING_*``), grouped by concern.
+
+``get_settings()`` is cached; tests call ``get_settings.cache_clear()`` after
+changing the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(".clearing")
+
+
+class DatabaseSettings(BaseModel):
+    #: SQLite file is the embedded default; PostgreSQL by URL in production.
+    url: str = f"sqlite:///{DATA_DIR / 'clearing.db'}"
+    echo: bool = False
+
+
+class ChainSettings(BaseModel):
+    #: embedded (in-process py-evm), anvil (spawned on loopback) or rpc (url + key).
+    backend: str = "embedded"
+    rpc_url: str | None = None
+    #: Operator key for the rpc backend; local backends use their dev accounts.
+    private_key: SecretStr | None = None
+    #: deployments/<network>.json written by scripts/deploy.py.
+    deployment: Path | None = None
+    anvil_port: int | None = None
+    chain_id: int = 31337
+    confirmations: int = 0
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Bootstrap keys; hashed on first use, never stored in clear.
+    operator_key: SecretStr | None = None
+    auditor_key: SecretStr | None = None
+    max_batch: int = 10_000
+
+
+class CycleSettings(BaseModel):
+    #: Seconds between scheduled cut-offs; 0 means only the operator closes cycles.
+    cutoff_seconds: int = 0
+    #: Time budget for the liquidity-saving solver.
+    solver_budget_s: float = 1.5
+    fifo: bool = False
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLEARING_", env_nested_delimiter="__", extra="ignore")
+
+    database_url: str | None = Field(default=None, description="Shortcut for database.url")
+    database: DatabaseSettings = DatabaseSettings()
+    chain: ChainSettings = ChainSettings()
+    api: ApiSettings = ApiSettings()
+    cycle: CycleSettings = CycleSettings()
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or self.database.url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
