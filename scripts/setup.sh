@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up everything from the package registries: the Python environment
+# (.venv, from pyproject.toml) and the Solidity toolchain (node_modules, from
+# package-lock.json). Idempotent; `--brownie` also builds .venv-brownie.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $PY" >&2
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  echo "setup: installing Python dependencies" >&2
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
+nstamp=node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)
+if [ ! -f "$nstamp" ]; then
+  echo "setup: installing the Solidity toolchain (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$nstamp"
+fi
+
+if [ "${1:-}" = "--brownie" ]; then
+  if [ ! -x .venv-brownie/bin/brownie ]; then
+    echo "setup: creating .venv-brownie (eth-brownie pins web3 7)" >&2
+    "$PY" -m venv .venv-brownie
+    .venv-brownie/bin/pip install -q --upgrade pip
+    .venv-brownie/bin/pip install -q ./tools/brownie-env
+  fi
+  # brownie looks for compilers in ~/.solcx; point it at the offline wrapper.
+  ver=$(node -p "require('./node_modules/solc/package.json').version")
+  mkdir -p "$HOME/.solcx"
+  ln -sf "$PWD/tools/solc" "$HOME/.solcx/solc-v$ver"
+fi

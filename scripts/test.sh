@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: Python (pytest, on SQLite and PostgreSQL) and
+# Solidity (forge). Sets up first, so it works on a fresh clone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh --brownie
+
+# PostgreSQL-backed tests need the local server; start it if it is down.
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+  fi
+fi
+
+echo "== forge test" >&2
+node_modules/.bin/forge test
+echo "== pytest" >&2
+.venv/bin/pytest "$@"

@@ -1,0 +1,454 @@
+"""Typed contract clients. web3's dynamic ``contract.functions.x()`` and
+``AttributeDict`` stay inside this module; callers get dataclasses and
+``ChainReverted`` errors carrying the decoded custom error and its values.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
+
+from clearing.adapters.chain.backends import Chain
+from clearing.adapters.chain.compile import SHIPPED, load_artifact
+from clearing.errors import ChainError, ChainReverted
+
+OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
+RISK_ROLE = keccak(text="RISK_ROLE")
+DEFAULT_ADMIN_ROLE = b"\x00" * 32
+
+
+# --------------------------------------------------------------------------- errors
+def _error_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
+    table: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    for name in SHIPPED:
+        for item in load_artifact(name)["abi"]:
+            if item["type"] == "error":
+                types = [_abi_type(i) for i in item["inputs"]]
+                sig = f"{item['name']}({','.join(types)})"
+                table[keccak(text=sig)[:4]] = (item["name"], types, [i["name"] for i in item["inputs"]])
+    return table
+
+
+def _abi_type(item: dict[str, Any]) -> str:
+    if item["type"].startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + item["type"][5:]
+    return item["type"]
+
+
+_ERRORS: dict[bytes, tuple[str, list[str], list[str]]] | None = None
+
+
+def decode_revert(data: str | bytes | None) -> ChainReverted:
+    """Turn revert data into ``ChainReverted`` naming the custom error and its values."""
+    global _ERRORS
+    if _ERRORS is None:
+        _ERRORS = _error_table()
+    raw = HexBytes(data) if data else b""
+    if len(raw) >= 4 and raw[:4] in _ERRORS:
+        name, types, names = _ERRORS[raw[:4]]
+        values = abi_decode(types, raw[4:])
+        args = tuple(_plain(v) for v in values)
+        shown = ", ".join(f"{n}={a}" for n, a in zip(names, args))
+        return ChainReverted(f"{name}({shown})", error=name, args=args, **dict(zip(names, args)))
+    if raw[:4] == keccak(text="Error(string)")[:4]:
+        (reason,) = abi_decode(["string"], raw[4:])
+        return ChainReverted(f"reverted: {reason}", error="Error", args=(reason,))
+    if raw[:4] == keccak(text="Panic(uint256)")[:4]:
+        (code,) = abi_decode(["uint256"], raw[4:])
+        return ChainReverted(f"panic 0x{code:02x}", error="Panic", args=(code,))
+    return ChainReverted(f"reverted without a known error (data {raw.hex() or 'empty'})", error=None)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return "0x" + v.hex()
+    if isinstance(v, str) and v.startswith("0x") and len(v) == 42:
+        return to_checksum_address(v)
+    return v
+
+
+def _revert_from(exc: Exception) -> ChainReverted:
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict):  # some nodes nest it
+        data = data.get("data")
+    if isinstance(exc, ContractPanicError) or data:
+        return decode_revert(data)
+    return ChainReverted(f"reverted: {exc}", error=None)
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class Event:
+    name: str
+    args: dict[str, Any]
+    block: int
+    log_index: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class TxResult:
+    tx_hash: str
+    block: int
+    gas_used: int
+    events: tuple[Event, ...] = ()
+
+    def named(self, name: str) -> list[Event]:
+        return [e for e in self.events if e.name == name]
+
+
+@dataclass(frozen=True)
+class MemberState:
+    admitted: bool
+    suspended: bool
+    credit_limit: int
+    balance: int
+
+
+@dataclass(frozen=True)
+class CycleState:
+    root: str
+    obligation_count: int
+    gross_value: int
+    escrowed: int
+    committed_at: int
+    claimable_at: int
+    held_until: int
+    status: int
+
+    @property
+    def committed(self) -> bool:
+        return self.status != 0
+
+
+@dataclass(frozen=True)
+class OrderState:
+    debtor: str
+    creditor: str
+    amount: int
+    remaining: int
+    deadline: int
+    status: int
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+# --------------------------------------------------------------------------- base
+class ContractClient:
+    """Signs locally, tracks nonces per sender, decodes events and reverts."""
+
+    artifact: str = ""
+
+    def __init__(self, chain: Chain, address: str, default_sender: LocalAccount | None = None) -> None:
+        self.chain = chain
+        self.w3 = chain.w3
+        self.address = to_checksum_address(address)
+        abi = load_artifact(self.artifact)["abi"]
+        self.contract = self.w3.eth.contract(address=self.address, abi=abi)
+        self.default_sender = default_sender or (chain.accounts[0] if chain.accounts else None)
+        self._topics = {
+            HexBytes(self.w3.keccak(text=f"{e['name']}({','.join(_abi_type(i) for i in e['inputs'])})")): e["name"]
+            for e in abi if e["type"] == "event"
+        }
+        self._nonces = _nonces_for(chain)
+
+    # -- plumbing
+    def _call(self, fn_name: str, *args: Any) -> Any:
+        try:
+            return getattr(self.contract.functions, fn_name)(*args).call()
+        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+            raise _revert_from(exc) from None
+
+    def _send(self, fn_name: str, *args: Any, sender: LocalAccount | None = None, gas: int | None = None,
+              wait: bool = True) -> TxResult:
+        signed = self.sign(fn_name, *args, sender=sender, gas=gas)
+        return self.broadcast(signed.raw_transaction, wait=wait)
+
+    def sign(self, fn_name: str, *args: Any, sender: LocalAccount | None = None, gas: int | None = None,
+             nonce: int | None = None) -> Any:
+        """A signed transaction whose hash is known before it is sent."""
+        acct = sender or self.default_sender
+        if acct is None:
+            raise ChainError("no signing account configured for the chain")
+        fn = getattr(self.contract.functions, fn_name)(*args)
+        params: dict[str, Any] = {"from": acct.address, "chainId": self.chain.chain_id}
+        if gas is not None:
+            params["gas"] = gas
+        try:
+            tx = fn.build_transaction(params)  # estimates gas: a revert surfaces here, decoded
+        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+            raise _revert_from(exc) from None
+        tx["nonce"] = nonce if nonce is not None else self._nonces.next(self.w3, acct.address)
+        return acct.sign_transaction(tx)
+
+    def broadcast(self, raw: bytes, *, wait: bool = True) -> TxResult:
+        try:
+            tx_hash = self.w3.eth.send_raw_transaction(raw)
+        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+            raise _revert_from(exc) from None
+        except ValueError as exc:
+            raise ChainError(f"transaction rejected by the node: {exc}") from None
+        if not wait:
+            return TxResult(tx_hash="0x" + bytes(tx_hash).hex(), block=0, gas_used=0)
+        return self.wait(tx_hash)
+
+    def wait(self, tx_hash: bytes | str, timeout: float = 120) -> TxResult:
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05)
+        except TimeExhausted as exc:
+            raise ChainError(f"transaction {HexBytes(tx_hash).hex()} not mined within {timeout:.0f}s") from exc
+        if receipt["status"] != 1:
+            raise self._replay_revert(receipt)
+        return TxResult(
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            block=receipt["blockNumber"],
+            gas_used=receipt["gasUsed"],
+            events=tuple(self.decode_logs(receipt["logs"])),
+        )
+
+    def _replay_revert(self, receipt: Any) -> ChainReverted:
+        tx = self.w3.eth.get_transaction(receipt["transactionHash"])
+        try:
+            self.w3.eth.call({"from": tx["from"], "to": tx["to"], "data": tx["input"]}, receipt["blockNumber"] - 1)
+        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+            return _revert_from(exc)
+        return ChainReverted(f"transaction {bytes(receipt['transactionHash']).hex()} reverted (out of gas?)")
+
+    def decode_logs(self, logs: Sequence[Any]) -> list[Event]:
+        out = []
+        for log in logs:
+            if to_checksum_address(log["address"]) != self.address or not log["topics"]:
+                continue
+            name = self._topics.get(HexBytes(log["topics"][0]))
+            if name is None:
+                continue
+            decoded = getattr(self.contract.events, name)().process_log(log)
+            out.append(Event(
+                name=name,
+                args={k: _plain(v) for k, v in decoded["args"].items()},
+                block=log["blockNumber"],
+                log_index=log["logIndex"],
+                tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+            ))
+        return out
+
+    def events(self, from_block: int = 0, to_block: int | str = "latest") -> list[Event]:
+        """Every event of this contract in a block range, in chain order."""
+        logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": from_block, "toBlock": to_block})
+        return self.decode_logs(logs)
+
+
+class _Nonces:
+    """Local nonce counter per sender, so back-to-back sends need no round trip."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def next(self, w3: Any, address: str) -> int:
+        with self._lock:
+            if address not in self._next:
+                self._next[address] = w3.eth.get_transaction_count(address, "pending")
+            n = self._next[address]
+            self._next[address] = n + 1
+            return n
+
+    def reset(self, address: str | None = None) -> None:
+        with self._lock:
+            if address is None:
+                self._next.clear()
+            else:
+                self._next.pop(address, None)
+
+
+_NONCES: dict[int, _Nonces] = {}
+
+
+def _nonces_for(chain: Chain) -> _Nonces:
+    return _NONCES.setdefault(id(chain), _Nonces())
+
+
+# --------------------------------------------------------------------------- token
+class TokenClient(ContractClient):
+    artifact = "SettlementToken"
+
+    def balance_of(self, who: str) -> int:
+        return self._call("balanceOf", to_checksum_address(who))
+
+    def decimals(self) -> int:
+        return self._call("decimals")
+
+    def mint(self, to: str, amount: int, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("mint", to_checksum_address(to), amount, sender=sender)
+
+    def approve(self, spender: str, amount: int, sender: LocalAccount) -> TxResult:
+        return self._send("approve", to_checksum_address(spender), amount, sender=sender)
+
+    def transfer(self, to: str, amount: int, sender: LocalAccount) -> TxResult:
+        return self._send("transfer", to_checksum_address(to), amount, sender=sender)
+
+
+# --------------------------------------------------------------------------- clearing house
+def _sorted_deltas(deltas: dict[str, int]) -> tuple[list[str], list[int]]:
+    """The contract wants members strictly ascending by address (cheap uniqueness)."""
+    items = sorted(((to_checksum_address(m), d) for m, d in deltas.items()), key=lambda x: int(x[0], 16))
+    return [m for m, _ in items], [d for _, d in items]
+
+
+class ClearingHouseClient(ContractClient):
+    artifact = "ClearingHouse"
+
+    # -- views
+    def token(self) -> str:
+        return self._call("token")
+
+    def member(self, who: str) -> MemberState:
+        m = self._call("memberOf", to_checksum_address(who))
+        return MemberState(admitted=m[0], suspended=m[1], credit_limit=m[2], balance=m[3])
+
+    def balance_of(self, who: str) -> int:
+        return self._call("balanceOf", to_checksum_address(who))
+
+    def available_of(self, who: str) -> int:
+        return self._call("availableOf", to_checksum_address(who))
+
+    def pool_total(self) -> int:
+        return self._call("poolTotal")
+
+    def credit_drawn(self) -> int:
+        return self._call("creditDrawn")
+
+    def total_escrowed(self) -> int:
+        return self._call("totalEscrowed")
+
+    def lender_balance(self, who: str) -> int:
+        return self._call("lenderBalance", to_checksum_address(who))
+
+    def cycle(self, cycle_id: int) -> CycleState:
+        c = self._call("cycleOf", cycle_id)
+        return CycleState(
+            root="0x" + bytes(c[0]).hex(), obligation_count=c[1], gross_value=c[2], escrowed=c[3],
+            committed_at=c[4], claimable_at=c[5], held_until=c[6], status=c[7],
+        )
+
+    def pending_credit(self, cycle_id: int, who: str) -> int:
+        return self._call("pendingCredit", cycle_id, to_checksum_address(who))
+
+    def cycle_debit(self, cycle_id: int, who: str) -> int:
+        return self._call("cycleDebit", cycle_id, to_checksum_address(who))
+
+    def verify_obligation(self, cycle_id: int, obligation_key: bytes, debtor: str, creditor: str, amount: int,
+                          proof: Sequence[bytes]) -> bool:
+        return self._call("verifyObligation", cycle_id, obligation_key, to_checksum_address(debtor),
+                          to_checksum_address(creditor), amount, list(proof))
+
+    def has_role(self, role: bytes, who: str) -> bool:
+        return self._call("hasRole", role, to_checksum_address(who))
+
+    def paused(self) -> bool:
+        return self._call("paused")
+
+    # -- admin and risk
+    def grant_role(self, role: bytes, who: str, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("grantRole", role, to_checksum_address(who), sender=sender)
+
+    def admit(self, who: str, credit_limit: int = 0, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("admitMember", to_checksum_address(who), credit_limit, sender=sender)
+
+    def suspend(self, who: str, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("suspendMember", to_checksum_address(who), sender=sender)
+
+    def resume(self, who: str, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("resumeMember", to_checksum_address(who), sender=sender)
+
+    def set_credit_limit(self, who: str, limit: int, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("setCreditLimit", to_checksum_address(who), limit, sender=sender)
+
+    def pause(self, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("pause", sender=sender)
+
+    def unpause(self, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("unpause", sender=sender)
+
+    # -- members and lenders (signed by their own keys)
+    def deposit(self, amount: int, sender: LocalAccount) -> TxResult:
+        return self._send("deposit", amount, sender=sender)
+
+    def withdraw(self, amount: int, to: str, sender: LocalAccount) -> TxResult:
+        return self._send("withdraw", amount, to_checksum_address(to), sender=sender)
+
+    def pool_deposit(self, amount: int, sender: LocalAccount) -> TxResult:
+        return self._send("poolDeposit", amount, sender=sender)
+
+    def pool_withdraw(self, amount: int, to: str, sender: LocalAccount) -> TxResult:
+        return self._send("poolWithdraw", amount, to_checksum_address(to), sender=sender)
+
+    # -- cycles (operator)
+    def commit_args(self, cycle_id: int, root: bytes, count: int, gross: int, deltas: dict[str, int]) -> tuple:
+        members, values = _sorted_deltas(deltas)
+        return (cycle_id, root, count, gross, members, values)
+
+    def commit_cycle(self, cycle_id: int, root: bytes, count: int, gross: int, deltas: dict[str, int],
+                     sender: LocalAccount | None = None) -> TxResult:
+        return self._send("commitCycle", *self.commit_args(cycle_id, root, count, gross, deltas), sender=sender)
+
+    def release_cycle(self, cycle_id: int, amounts: dict[str, int], sender: LocalAccount | None = None) -> TxResult:
+        creditors, values = _sorted_deltas(amounts)
+        return self._send("releaseCycle", cycle_id, creditors, values, sender=sender)
+
+    def release_pro_rata(self, cycle_id: int, creditors: Sequence[str], bps: int,
+                         sender: LocalAccount | None = None) -> TxResult:
+        return self._send("releaseCycleProRata", cycle_id, [to_checksum_address(c) for c in creditors], bps,
+                          sender=sender)
+
+    def hold_cycle(self, cycle_id: int, until: int, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("holdCycle", cycle_id, until, sender=sender)
+
+    def refund_cycle(self, cycle_id: int, cancelled: dict[str, int], refunded: dict[str, int],
+                     sender: LocalAccount | None = None) -> TxResult:
+        creditors, c_values = _sorted_deltas(cancelled)
+        debtors, d_values = _sorted_deltas(refunded)
+        return self._send("refundCycle", cycle_id, creditors, c_values, debtors, d_values, sender=sender)
+
+    def claim(self, cycle_id: int, creditor: str, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("claim", cycle_id, to_checksum_address(creditor), sender=sender)
+
+
+# --------------------------------------------------------------------------- order escrow
+class OrderEscrowClient(ContractClient):
+    artifact = "OrderEscrow"
+
+    def order(self, order_id: bytes) -> dict[str, Any]:
+        o = self._call("orderOf", order_id)
+        names = [c["name"] for c in self._output_components("orderOf")]
+        return {n: _plain(v) for n, v in zip(names, o)}
+
+    def _output_components(self, fn: str) -> list[dict[str, Any]]:
+        item = next(i for i in self.contract.abi if i.get("type") == "function" and i["name"] == fn)
+        return item["outputs"][0]["components"]
+
+    def fund(self, order_id: bytes, creditor: str, amount: int, dispute_window: int, sender: LocalAccount) -> TxResult:
+        return self._send("fund", order_id, to_checksum_address(creditor), amount, dispute_window, sender=sender)
+
+    def release(self, order_id: bytes, amount: int, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("release", order_id, amount, sender=sender)
+
+    def refund(self, order_id: bytes, amount: int, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("refund", order_id, amount, sender=sender)
+
+    def dispute(self, order_id: bytes, sender: LocalAccount) -> TxResult:
+        return self._send("dispute", order_id, sender=sender)
+
+    def resolve_dispute(self, order_id: bytes, to_creditor: int, to_debtor: int,
+                        sender: LocalAccount | None = None) -> TxResult:
+        return self._send("resolveDispute", order_id, to_creditor, to_debtor, sender=sender)
+
+    def claim(self, order_id: bytes, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("claim", order_id, sender=sender)

@@ -1,0 +1,139 @@
+"""Deploy and configure the contracts; read and write deployments/<network>.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+
+from clearing.adapters.chain.backends import Chain
+from clearing.adapters.chain.client import (
+    OPERATOR_ROLE,
+    RISK_ROLE,
+    ClearingHouseClient,
+    ContractClient,
+    OrderEscrowClient,
+    TokenClient,
+    _nonces_for,
+)
+from clearing.adapters.chain.compile import artifacts_hash, load_artifact
+from clearing.errors import ChainError
+
+#: Chain ids on which the dev-only mintable token may be deployed.
+LOCAL_CHAIN_IDS = {31337, 1337, 131277322940537}
+
+
+@dataclass(frozen=True)
+class Deployment:
+    network: str
+    chain_id: int
+    token: str
+    clearing_house: str
+    order_escrow: str
+    block: int
+    artifacts_hash: str
+    admin: str
+    operator: str
+    dev_token: bool
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Deployment:
+        try:
+            data = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ChainError(f"no deployment file at {path}: run `clearing deploy` first") from None
+        return cls(**data)
+
+
+def deploy_contract(chain: Chain, name: str, *args: Any, sender: LocalAccount) -> tuple[str, int]:
+    """Deploy one shipped artifact; returns (address, block)."""
+    art = load_artifact(name)
+    factory = chain.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+    tx = factory.constructor(*args).build_transaction({"from": sender.address, "chainId": chain.chain_id})
+    tx["nonce"] = _nonces_for(chain).next(chain.w3, sender.address)
+    signed = sender.sign_transaction(tx)
+    tx_hash = chain.w3.eth.send_raw_transaction(signed.raw_transaction)
+    receipt = chain.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.05)
+    if receipt["status"] != 1 or not receipt["contractAddress"]:
+        raise ChainError(f"deploying {name} failed in transaction {bytes(tx_hash).hex()}")
+    return to_checksum_address(receipt["contractAddress"]), receipt["blockNumber"]
+
+
+def deploy(
+    chain: Chain,
+    *,
+    network: str,
+    token: str | None = None,
+    admin: LocalAccount | None = None,
+    operator: str | None = None,
+    risk: str | None = None,
+) -> Deployment:
+    """Deploy the house and the order escrow, grant roles; a dev token on local chains only."""
+    admin = admin or chain.accounts[0]
+    operator = to_checksum_address(operator or admin.address)
+    risk = to_checksum_address(risk or operator)
+    dev_token = token is None
+    if dev_token:
+        if chain.chain_id not in LOCAL_CHAIN_IDS and chain.name == "rpc":
+            raise ChainError(
+                f"chain {chain.chain_id} is not a local chain: pass --token with the existing settlement token",
+                field="token",
+            )
+        token, first_block = deploy_contract(chain, "SettlementToken", sender=admin)
+    else:
+        token = to_checksum_address(token)
+        if not chain.w3.eth.get_code(token):
+            raise ChainError(f"no contract at token address {token}", field="token")
+        first_block = None
+    house, block = deploy_contract(chain, "ClearingHouse", token, admin.address, sender=admin)
+    escrow, _ = deploy_contract(chain, "OrderEscrow", token, admin.address, sender=admin)
+    hc = ClearingHouseClient(chain, house, admin)
+    ec = OrderEscrowClient(chain, escrow, admin)
+    for client, role, who in ((hc, OPERATOR_ROLE, operator), (hc, RISK_ROLE, risk), (ec, OPERATOR_ROLE, operator)):
+        if not client.has_role(role, who):
+            client.grant_role(role, who, sender=admin)
+    return Deployment(
+        network=network, chain_id=chain.chain_id, token=token, clearing_house=house, order_escrow=escrow,
+        block=first_block or block, artifacts_hash=artifacts_hash(), admin=admin.address, operator=operator,
+        dev_token=dev_token,
+    )
+
+
+@dataclass
+class Contracts:
+    """The three clients of one deployment, signing as the operator by default."""
+
+    chain: Chain
+    deployment: Deployment
+    house: ClearingHouseClient
+    escrow: OrderEscrowClient
+    token: TokenClient
+
+    @classmethod
+    def attach(cls, chain: Chain, deployment: Deployment, operator: LocalAccount | None = None) -> Contracts:
+        op = operator or chain.accounts[0]
+        return cls(
+            chain=chain,
+            deployment=deployment,
+            house=ClearingHouseClient(chain, deployment.clearing_house, op),
+            escrow=OrderEscrowClient(chain, deployment.order_escrow, op),
+            token=TokenClient(chain, deployment.token, op),
+        )
+
+    def fund_member(self, member: LocalAccount, amount: int, *, mint: bool = True) -> None:
+        """Dev helper: mint, approve and deposit collateral for a member."""
+        if mint:
+            self.token.mint(member.address, amount)
+        self.token.approve(self.house.address, amount, sender=member)
+        self.house.deposit(amount, sender=member)
+
+    def clients(self) -> list[ContractClient]:
+        return [self.house, self.escrow, self.token]

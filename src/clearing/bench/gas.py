@@ -1,0 +1,130 @@
+"""Gas of the settlement contracts against paying each obligation by transfer.
+
+Settlement cost must grow with members, not with obligations: a cycle of
+10,000 obligations among 50 members should cost at most 0.5% of settling the
+same obligations one ERC-20 transfer each (the baseline, measured in the same
+run on the same chain).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from clearing.adapters.chain import backends
+from clearing.adapters.chain.deploy import Contracts, deploy
+from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
+from clearing.domain.netting import net_positions
+from clearing.domain.types import Obligation
+
+TARGET_RATIO = 0.005
+
+
+def _progress(msg: str) -> None:
+    print(f"bench gas: {msg}", file=sys.stderr, flush=True)
+
+
+def _members(c: Contracts, n: int, rng: random.Random, collateral: int) -> list[LocalAccount]:
+    accts = [Account.from_key(rng.randbytes(32)) for _ in range(n)]
+    funder = c.chain.accounts[0]
+    for a in accts:
+        c.chain.w3.eth.send_transaction({"from": funder.address, "to": a.address, "value": 10**18}) \
+            if c.chain.name == "embedded" else _send_eth(c, funder, a.address)
+        c.house.admit(a.address, 0)
+        c.fund_member(a, collateral)
+    return accts
+
+
+def _send_eth(c: Contracts, funder: LocalAccount, to: str) -> None:
+    from clearing.adapters.chain.client import _nonces_for
+
+    w3 = c.chain.w3
+    tx = {"to": to, "value": 10**18, "gas": 21000, "chainId": c.chain.chain_id,
+          "maxFeePerGas": w3.eth.gas_price * 2 + 10**9, "maxPriorityFeePerGas": 10**9,
+          "nonce": _nonces_for(c.chain).next(w3, funder.address)}
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(funder.sign_transaction(tx).raw_transaction))
+
+
+def _obligations(members: list[LocalAccount], count: int, rng: random.Random, max_amount: int) -> list[Obligation]:
+    obs = []
+    for i in range(count):
+        d, cr = rng.sample(members, 2)
+        obs.append(Obligation(f"o-{i}", d.address, cr.address, rng.randint(1, max_amount)))
+    return obs
+
+
+def _settle(c: Contracts, cycle_id: int, obs: list[Obligation]) -> dict[str, int]:
+    positions = net_positions(obs)
+    tree = MerkleTree([leaf_hash(cycle_id, obligation_key(o.id), o.debtor, o.creditor, o.amount) for o in obs])
+    gross = sum(o.amount for o in obs)
+    commit = c.house.commit_cycle(cycle_id, tree.root, len(obs), gross, positions)
+    credits = {m: d for m, d in positions.items() if d > 0}
+    release = c.house.release_cycle(cycle_id, credits)
+    return {"commit": commit.gas_used, "release": release.gas_used}
+
+
+def run(*, backend: str = "anvil", obligations: int = 10_000, members: int = 50,
+        sizes: tuple[int, ...] = (2, 10, 50, 200), baseline_transfers: int = 300, seed: int = 7) -> dict[str, Any]:
+    rng = random.Random(seed)
+    t0 = time.perf_counter()
+    chain = backends.connect(backend)
+    try:
+        dep = deploy(chain, network=f"bench-{backend}")
+        c = Contracts.attach(chain, dep)
+        collateral = 10**15
+        result: dict[str, Any] = {"backend": backend, "by_members": {}}
+        pool = _members(c, max(max(sizes), members), rng, collateral)
+        _progress(f"{len(pool)} members admitted and funded ({time.perf_counter() - t0:.1f}s)")
+
+        cycle_id = 1
+        for n in sizes:
+            group = pool[:n]
+            obs = _obligations(group, max(n * 4, 20), rng, 10**9)
+            gas = _settle(c, cycle_id, obs)
+            cycle_id += 1
+            c.token.mint(group[0].address, 10**6)
+            c.token.approve(c.house.address, 10**6, sender=group[0])
+            d = c.house.deposit(10**6, sender=group[0]).gas_used
+            w = c.house.withdraw(10**6, group[0].address, sender=group[0]).gas_used
+            result["by_members"][str(n)] = {"deposit": d, "withdraw": w, **gas, "members_in_cycle": n}
+            _progress(f"{n} members: commit {gas['commit']} gas, release {gas['release']} gas")
+
+        # The headline: 10,000 obligations among 50 members.
+        group = pool[:members]
+        obs = _obligations(group, obligations, rng, 10**9)
+        t = time.perf_counter()
+        gas = _settle(c, cycle_id, obs)
+        settle_s = time.perf_counter() - t
+        settle_total = gas["commit"] + gas["release"]
+
+        # Baseline: each obligation paid with one plain ERC-20 transfer (sampled:
+        # the gas of a transfer does not depend on which obligation it pays).
+        for m in group:
+            c.token.mint(m.address, 10**13)
+        sample = obs[:baseline_transfers]
+        by_addr = {m.address: m for m in group}
+        transfer_gas = [c.token.transfer(o.creditor, o.amount, sender=by_addr[o.debtor]).gas_used for o in sample]
+        per_transfer = sum(transfer_gas) / len(transfer_gas)
+        per_obligation = settle_total / obligations
+        ratio = per_obligation / per_transfer
+        result["settlement"] = {
+            "obligations": obligations, "members": members,
+            "commit_gas": gas["commit"], "release_gas": gas["release"], "total_gas": settle_total,
+            "gas_per_obligation": round(per_obligation, 2), "wall_s": round(settle_s, 3),
+        }
+        result["baseline_erc20_transfer"] = {
+            "sampled_transfers": len(sample), "gas_per_obligation": round(per_transfer, 1),
+            "total_gas_for_all": round(per_transfer * obligations),
+        }
+        result["ratio"] = round(ratio, 6)
+        result["target_ratio"] = TARGET_RATIO
+        result["meets_target"] = ratio <= TARGET_RATIO
+        result["elapsed_s"] = round(time.perf_counter() - t0, 1)
+        return result
+    finally:
+        chain.close()

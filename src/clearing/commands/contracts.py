@@ -1,0 +1,44 @@
+"""`clearing contracts build|check` and `clearing deploy`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from clearing.cli import cli, contracts
+
+
+@contracts.command("build")
+@click.option("--check", is_flag=True, help="Fail if the shipped artifacts differ from a fresh compile.")
+def build_cmd(check: bool) -> None:
+    """Compile contracts/ with the offline solc wrapper into the package's artifacts."""
+    from clearing.adapters.chain.compile import build
+
+    click.echo("compiling contracts with tools/solc ...", err=True)
+    hashes = build(check=check)
+    click.echo(json.dumps({"checked" if check else "written": hashes}, indent=2))
+
+
+@cli.command("deploy")
+@click.option("--rpc-url", envvar="CLEARING_CHAIN__RPC_URL", help="Node URL; default: the configured backend.")
+@click.option("--private-key", envvar="CLEARING_CHAIN__PRIVATE_KEY", help="Deployer key (rpc only).")
+@click.option("--token", help="Existing settlement token; omitted on local chains deploys the dev token.")
+@click.option("--network", default=None, help="Name for deployments/<network>.json.")
+@click.option("--operator", help="Operator address (default: the deployer).")
+@click.option("--out", type=click.Path(path_type=Path), default=None)
+def deploy_cmd(rpc_url: str | None, private_key: str | None, token: str | None, network: str | None,
+               operator: str | None, out: Path | None) -> None:
+    """Deploy ClearingHouse and OrderEscrow, grant roles, write deployments/<network>.json."""
+    from clearing.adapters.chain import backends
+    from clearing.adapters.chain.deploy import deploy
+
+    chain = backends.rpc(rpc_url, private_key) if rpc_url else backends.connect("embedded")
+    if rpc_url and not private_key:
+        chain.accounts = backends.dev_accounts()  # local dev node: its well-known first account
+    name = network or ("localhost" if rpc_url else "embedded")
+    dep = deploy(chain, network=name, token=token, operator=operator)
+    path = out or Path("deployments") / f"{name}.json"
+    dep.save(path)
+    click.echo(json.dumps({"deployment": str(path), **dep.__dict__}, indent=2))
