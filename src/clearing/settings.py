@@ -19,6 +19,11 @@ class DatabaseSettings(BaseModel):
     #: SQLite file is the embedded default; PostgreSQL by URL in production.
     url: str = f"sqlite:///{DATA_DIR / 'clearing.db'}"
     echo: bool = False
+    #: SQLite: how long a writer waits for the lock before failing.
+    busy_timeout_ms: int = 10_000
+    #: PostgreSQL connection pool per process.
+    pool_size: int = 20
+    max_overflow: int = 10
 
 
 class ChainSettings(BaseModel):

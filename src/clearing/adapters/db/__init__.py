@@ -1,0 +1,7 @@
+"""Ledger persistence: typed models, unit of work, packaged Alembic migrations."""
+
+from clearing.adapters.db.engine import make_engine, make_session_factory
+from clearing.adapters.db.migrate import migrate
+from clearing.adapters.db.uow import UnitOfWork
+
+__all__ = ["UnitOfWork", "make_engine", "make_session_factory", "migrate"]

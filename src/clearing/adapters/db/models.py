@@ -1,0 +1,297 @@
+"""The ledger's tables as SQLAlchemy 2 typed models.
+
+Money is :class:`~clearing.adapters.db.types.Amount` (exact ``int`` of any
+uint256 size); times are UTC. Statuses are short strings (``StrEnum`` values)
+rather than native enums, so adding a state is a code change, not a migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from clearing.adapters.db.types import Amount, UtcDateTime
+
+#: Autoincrementing 64-bit key; SQLite only autoincrements INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {int: BigInteger(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    OPERATOR = "operator"
+    AUDITOR = "auditor"
+
+
+class ObligationStatus(StrEnum):
+    ACCEPTED = "accepted"
+    HELD = "held"
+    QUEUED_BEYOND_HEADROOM = "queued_beyond_headroom"
+    REJECTED = "rejected"
+    ESCROW = "escrow"
+    NETTED = "netted"
+    SETTLED = "settled"
+    CARRIED = "carried"
+
+
+class HoldStatus(StrEnum):
+    OPEN = "open"
+    RELEASED = "released"
+    REJECTED = "rejected"
+
+
+class CycleState(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+    NETTED = "NETTED"
+    COMMITTED = "COMMITTED"
+    SETTLED = "SETTLED"
+    PARTIAL = "PARTIAL"
+    ABORTED = "ABORTED"
+
+
+class TxState(StrEnum):
+    PLANNED = "planned"
+    SENT = "sent"
+    MINED = "mined"
+    FAILED = "failed"
+
+
+class Member(Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: Slug used in URLs, CSVs and domain calls (``[a-z0-9-]``).
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: EIP-55 checksummed EVM address; signs EIP-712 obligations.
+    address: Mapped[str] = mapped_column(String(42), unique=True)
+    tier: Mapped[str] = mapped_column(String(1), default="C")
+    tier_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=MemberStatus.ACTIVE)
+    status_reason: Mapped[str | None] = mapped_column(String(512))
+    credit_line: Mapped[int] = mapped_column(Amount, default=0)
+    #: Per-member override of the risk config's single-order limit (None: tier default).
+    single_order_limit: Mapped[int | None] = mapped_column(Amount)
+    #: Other per-member risk overrides (rule name -> value), kept as given.
+    limit_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # On-chain mirror, written by chain sync; headroom reads these, never the chain.
+    chain_balance: Mapped[int] = mapped_column(Amount, default=0)
+    chain_credit_limit: Mapped[int] = mapped_column(Amount, default=0)
+    synced_block: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Sum of amounts owed as debtor by obligations in RESERVED_DEBIT (see services.ledger).
+    reserved_debit: Mapped[int] = mapped_column(Amount, default=0)
+    #: Sum of amounts owed to this member by obligations in RESERVED_CREDIT.
+    reserved_credit: Mapped[int] = mapped_column(Amount, default=0)
+    #: Withdrawals requested but not yet mined (outbox planned/sent).
+    pending_withdrawal: Mapped[int] = mapped_column(Amount, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: sha256 hex of the key; the key itself is shown once and never stored.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: First characters of the key, to tell keys apart in listings.
+    prefix: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    label: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Cycle(Base):
+    __tablename__ = "cycles"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default=CycleState.OPEN, index=True)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    cutoff_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Merkle root of the cycle's settled obligations, 0x-hex.
+    root: Mapped[str | None] = mapped_column(String(66))
+    gross: Mapped[int] = mapped_column(Amount, default=0)
+    settled_value: Mapped[int] = mapped_column(Amount, default=0)
+    commit_tx_hash: Mapped[str | None] = mapped_column(String(66))
+    release_tx_hash: Mapped[str | None] = mapped_column(String(66))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CycleTransition(Base):
+    __tablename__ = "cycle_transitions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CyclePosition(Base):
+    __tablename__ = "cycle_positions"
+
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    #: Receipts minus payments over the cycle's settled set (sums to zero per cycle).
+    net_delta: Mapped[int] = mapped_column(Amount, default=0)
+    #: Value of this member's obligations (as debtor) carried to the next cycle.
+    carried: Mapped[int] = mapped_column(Amount, default=0)
+
+
+class Obligation(Base):
+    __tablename__ = "obligations"
+    __table_args__ = (
+        Index(None, "debtor_id", "status"),
+        Index(None, "creditor_id", "status"),
+        Index(None, "debtor_id", "created_at"),
+        Index(None, "status"),
+        Index(None, "cycle_id"),
+    )
+
+    #: Chosen by the client; the idempotency key.
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    amount: Mapped[int] = mapped_column(Amount)
+    reference: Mapped[str] = mapped_column(String(256), default="")
+    on_behalf_of: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: Member whose key submitted it (debtor, or creditor with the debtor's signature).
+    submitted_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    #: sha256 of the canonical body: same id + same hash is a retry, else a conflict.
+    body_hash: Mapped[str] = mapped_column(String(64))
+    #: Debtor's EIP-712 signature, 0x-hex (65 bytes), when given.
+    signature: Mapped[str | None] = mapped_column(String(132))
+    status: Mapped[str] = mapped_column(String(32))
+    #: "net" (multilateral netting) or "escrow" (tier C per-order escrow).
+    route: Mapped[str] = mapped_column(String(8), default="net")
+    #: For queued_beyond_headroom: how much headroom was missing at submission.
+    shortfall: Mapped[int | None] = mapped_column(Amount)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"))
+    #: Merkle leaf (0x-hex) once the obligation is in a committed cycle.
+    leaf: Mapped[str | None] = mapped_column(String(66))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Counterparty(Base):
+    """Pairs that have traded: the risk rules' "known counterparties" without a DISTINCT scan."""
+
+    __tablename__ = "counterparties"
+
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Hold(Base):
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    obligation_id: Mapped[str] = mapped_column(ForeignKey("obligations.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(String(512))
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    release_after: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=HoldStatus.OPEN, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class HoldReview(Base):
+    __tablename__ = "hold_reviews"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(128))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(1024))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class SettlementTx(Base):
+    """Outbox of every chain call: persisted before it is sent, updated as it progresses."""
+
+    __tablename__ = "settlement_txs"
+    __table_args__ = (Index(None, "state"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    #: commit, release, escrow_fund, withdraw, set_credit_limit, register_member, ...
+    kind: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[int | None] = mapped_column(Amount)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    nonce: Mapped[int | None] = mapped_column(BigInteger)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), index=True)
+    #: Signed raw transaction (0x-hex), stored before broadcast so a crash can resend it.
+    raw_tx: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default=TxState.PLANNED)
+    block: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ChainEvent(Base):
+    __tablename__ = "chain_events"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index"), Index(None, "block_number"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str | None] = mapped_column(String(66))
+    log_index: Mapped[int] = mapped_column(Integer)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    event: Mapped[str] = mapped_column(String(64), index=True)
+    #: Decoded arguments; uint256 values as decimal strings (JSON has no big ints everywhere).
+    args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AuditLog(Base):
+    """Append-only record of operator actions (UPDATE/DELETE refused by a trigger)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
