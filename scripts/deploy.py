@@ -29,7 +29,8 @@ LOCAL_CHAIN_IDS = {31337, 1337}  # a test network (e.g. 11155111) needs --token
 
 
 def _write(network: str, record: dict) -> Path:
-    path = ROOT / "deployments" / f"{network}.json"
+    out = os.environ.get("DEPLOYMENT_OUT")
+    path = Path(out) if out else ROOT / "deployments" / f"{network}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
@@ -79,6 +80,7 @@ def cli(argv: list[str] | None = None) -> int:
     p.add_argument("--token", default=os.environ.get("SETTLEMENT_TOKEN"))
     p.add_argument("--network", default=None, help="deployments/<network>.json (default: chain-<id>)")
     p.add_argument("--operator", default=os.environ.get("OPERATOR_ADDRESS"))
+    p.add_argument("--out", default=None, help="output file (default: deployments/<network>.json)")
     args = p.parse_args(argv)
     try:
         chain = backends.rpc(args.rpc_url, args.private_key)
@@ -89,7 +91,7 @@ def cli(argv: list[str] | None = None) -> int:
     except ClearingError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
-    path = ROOT / "deployments" / f"{name}.json"
+    path = Path(args.out) if args.out else ROOT / "deployments" / f"{name}.json"
     dep.save(path)
     print(f"wrote {path}: house {dep.clearing_house}, escrow {dep.order_escrow}, token {dep.token}")
     return 0

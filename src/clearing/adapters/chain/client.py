@@ -16,8 +16,16 @@ from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
 
+try:  # the embedded backend's revert type; absent on nodes-only installs
+    from eth_tester.exceptions import TransactionFailed
+except ImportError:  # pragma: no cover
+    class TransactionFailed(Exception):  # type: ignore[no-redef]
+        pass
+
+_REVERTS = (ContractCustomError, ContractLogicError, ContractPanicError, TransactionFailed)
+
 from clearing.adapters.chain.backends import Chain
-from clearing.adapters.chain.compile import SHIPPED, load_artifact
+from clearing.adapters.chain.compile import ARTIFACTS_DIR, SHIPPED, load_artifact
 from clearing.errors import ChainError, ChainReverted
 
 OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
@@ -29,6 +37,8 @@ DEFAULT_ADMIN_ROLE = b"\x00" * 32
 def _error_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
     table: dict[bytes, tuple[str, list[str], list[str]]] = {}
     for name in SHIPPED:
+        if not (ARTIFACTS_DIR / f"{name}.json").exists():
+            continue
         for item in load_artifact(name)["abi"]:
             if item["type"] == "error":
                 types = [_abi_type(i) for i in item["inputs"]]
@@ -75,7 +85,14 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _revert_from(exc: Exception) -> ChainReverted:
+def _revert_from(exc: BaseException) -> ChainReverted:
+    # eth-tester raises TransactionFailed carrying the raw revert bytes, wrapped once more.
+    cur: BaseException | None = exc
+    while cur is not None:
+        raw = next((a for a in cur.args if isinstance(a, bytes)), None)
+        if raw is not None:
+            return decode_revert(raw)
+        cur = cur.__cause__ or cur.__context__
     data = getattr(exc, "data", None)
     if isinstance(data, dict):  # some nodes nest it
         data = data.get("data")
@@ -163,7 +180,7 @@ class ContractClient:
     def _call(self, fn_name: str, *args: Any) -> Any:
         try:
             return getattr(self.contract.functions, fn_name)(*args).call()
-        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+        except _REVERTS as exc:
             raise _revert_from(exc) from None
 
     def _send(self, fn_name: str, *args: Any, sender: LocalAccount | None = None, gas: int | None = None,
@@ -183,7 +200,7 @@ class ContractClient:
             params["gas"] = gas
         try:
             tx = fn.build_transaction(params)  # estimates gas: a revert surfaces here, decoded
-        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+        except _REVERTS as exc:
             raise _revert_from(exc) from None
         tx["nonce"] = nonce if nonce is not None else self._nonces.next(self.w3, acct.address)
         return acct.sign_transaction(tx)
@@ -191,9 +208,9 @@ class ContractClient:
     def broadcast(self, raw: bytes, *, wait: bool = True) -> TxResult:
         try:
             tx_hash = self.w3.eth.send_raw_transaction(raw)
-        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+        except _REVERTS as exc:
             raise _revert_from(exc) from None
-        except ValueError as exc:
+        except Exception as exc:  # nodes differ in how they refuse (ValueError, RPC errors, eth-tester)
             raise ChainError(f"transaction rejected by the node: {exc}") from None
         if not wait:
             return TxResult(tx_hash="0x" + bytes(tx_hash).hex(), block=0, gas_used=0)
@@ -217,7 +234,7 @@ class ContractClient:
         tx = self.w3.eth.get_transaction(receipt["transactionHash"])
         try:
             self.w3.eth.call({"from": tx["from"], "to": tx["to"], "data": tx["input"]}, receipt["blockNumber"] - 1)
-        except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:
+        except _REVERTS as exc:
             return _revert_from(exc)
         return ChainReverted(f"transaction {bytes(receipt['transactionHash']).hex()} reverted (out of gas?)")
 
@@ -334,7 +351,7 @@ class ClearingHouseClient(ContractClient):
     def cycle(self, cycle_id: int) -> CycleState:
         c = self._call("cycleOf", cycle_id)
         return CycleState(
-            root="0x" + bytes(c[0]).hex(), obligation_count=c[1], gross_value=c[2], escrowed=c[3],
+            root="0x" + bytes(c[0]).hex(), gross_value=c[1], escrowed=c[2], obligation_count=c[3],
             committed_at=c[4], claimable_at=c[5], held_until=c[6], status=c[7],
         )
 

@@ -1,0 +1,76 @@
+"""Index contract events into the ledger and refresh each member's on-chain mirror.
+
+Headroom checks at submission read the mirror (``members.chain_balance``,
+``chain_credit_limit``), never the chain, so they stay fast; this sync keeps
+the mirror current. Indexing is idempotent (unique tx hash + log index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearing.adapters.chain.deploy import Contracts
+from clearing.adapters.db.models import ChainEvent, Member
+from clearing.adapters.db.uow import UnitOfWork
+
+#: Events whose ``member``/``creditor``/``debtor`` argument names a member whose balance moved.
+_MEMBER_ARGS = ("member", "creditor", "debtor")
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    from_block: int
+    to_block: int
+    events: int
+    members_refreshed: int
+
+
+def _jsonable(v: object) -> object:
+    return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
+    """Index new events of the house and the order escrow; refresh touched members."""
+    w3 = contracts.chain.w3
+    head = w3.eth.block_number
+    with UnitOfWork.from_factory(sessions) as uow:
+        s = uow.session
+        last = s.scalar(select(func.max(ChainEvent.block_number)))
+        start = max(contracts.deployment.block, (last or 0))  # re-read the last block: dedup below
+        seen = set(s.execute(select(ChainEvent.tx_hash, ChainEvent.log_index)
+                             .where(ChainEvent.block_number >= start)).all())
+        touched: set[str] = set()
+        added = 0
+        for client in (contracts.house, contracts.escrow):
+            for ev in client.events(start, head):
+                if (ev.tx_hash, ev.log_index) in seen:
+                    continue
+                s.add(ChainEvent(block_number=ev.block, log_index=ev.log_index, tx_hash=ev.tx_hash,
+                                 event=ev.name, args={k: _jsonable(v) for k, v in ev.args.items()}))
+                added += 1
+                if client is contracts.house:
+                    touched.update(str(ev.args[a]) for a in _MEMBER_ARGS if a in ev.args)
+        refreshed = 0
+        if touched:
+            for m in s.scalars(select(Member).where(Member.address.in_(touched))):
+                state = contracts.house.member(m.address)
+                m.chain_balance, m.chain_credit_limit, m.synced_block = state.balance, state.credit_limit, head
+                refreshed += 1
+        uow.commit()
+    return SyncResult(start, head, added, refreshed)
+
+
+def refresh_members(sessions: sessionmaker[Session], contracts: Contracts) -> int:
+    """Read every member's on-chain state into the mirror (start-up, reconciliation)."""
+    head = contracts.chain.w3.eth.block_number
+    with UnitOfWork.from_factory(sessions) as uow:
+        n = 0
+        for m in uow.session.scalars(select(Member)):
+            state = contracts.house.member(m.address)
+            m.chain_balance, m.chain_credit_limit, m.synced_block = state.balance, state.credit_limit, head
+            n += 1
+        uow.commit()
+    return n

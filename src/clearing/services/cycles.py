@@ -1,0 +1,305 @@
+"""Cycles: close → net (liquidity-saving) → Merkle root → commit → release → record.
+
+Each step is one ledger transaction that records the new state; chain steps
+go through the outbox (``services.settlement``). ``settle`` resumes from
+whatever state a cycle is in, so after a crash it finishes the cycle by
+reading the chain; the contract refuses a second commit of a cycle id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearing.adapters.chain.deploy import Contracts
+from clearing.adapters.db.models import Cycle, CyclePosition, CycleState, CycleTransition, Member, Obligation
+from clearing.adapters.db.models import ObligationStatus as S
+from clearing.adapters.db.uow import UnitOfWork
+from clearing.domain.liquidity import select_settlement
+from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
+from clearing.domain.types import Obligation as DomainObligation
+from clearing.errors import ChainError, Conflict, NotFound
+from clearing.services.settlement import CrashHook, Outbox
+
+log = logging.getLogger(__name__)
+
+#: Obligations a cycle takes at cut-off (held, rejected and escrow ones stay out).
+ELIGIBLE = (S.ACCEPTED, S.QUEUED_BEYOND_HEADROOM, S.CARRIED)
+TERMINAL = (CycleState.SETTLED, CycleState.PARTIAL, CycleState.ABORTED)
+
+
+@dataclass(frozen=True)
+class CycleView:
+    id: int
+    state: str
+    root: str | None
+    gross: int
+    settled_value: int
+    obligations: int
+    settled: int
+    carried: int
+    commit_tx_hash: str | None
+    release_tx_hash: str | None
+    positions: dict[str, int] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _transition(s: Session, cycle: Cycle, to: str, **detail: Any) -> None:
+    s.add(CycleTransition(cycle_id=cycle.id, from_state=cycle.state, to_state=to, detail=detail))
+    cycle.state = to
+
+
+class CycleService:
+    def __init__(self, sessions: sessionmaker[Session], contracts: Contracts | Callable[[], Contracts], *,
+                 solver_budget_s: float = 1.5, fifo: bool = False, crash_hook: CrashHook | None = None,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.sessions = sessions
+        self._contracts = contracts
+        self.solver_budget_s = solver_budget_s
+        self.fifo = fifo
+        self.outbox = Outbox(sessions, crash_hook=crash_hook)
+        self.progress = progress or (lambda _msg: None)
+
+    @property
+    def contracts(self) -> Contracts:
+        if callable(self._contracts) and not isinstance(self._contracts, Contracts):
+            self._contracts = self._contracts()
+        return self._contracts  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ reads
+    def get(self, cycle_id: int) -> CycleView:
+        with UnitOfWork.from_factory(self.sessions, read_only=True) as uow:
+            cycle = uow.session.get(Cycle, cycle_id)
+            if cycle is None:
+                raise NotFound(f"cycle {cycle_id} not found", field="cycle_id")
+            return self._view(uow.session, cycle)
+
+    def list(self, limit: int = 100) -> list[CycleView]:
+        with UnitOfWork.from_factory(self.sessions, read_only=True) as uow:
+            rows = uow.session.scalars(select(Cycle).order_by(Cycle.id.desc()).limit(limit)).all()
+            return [self._view(uow.session, c) for c in rows]
+
+    def _view(self, s: Session, cycle: Cycle) -> CycleView:
+        names = dict(s.execute(select(Member.id, Member.name)).all())
+        positions = {names[p.member_id]: p.net_delta for p in
+                     s.scalars(select(CyclePosition).where(CyclePosition.cycle_id == cycle.id))}
+        d = cycle.detail or {}
+        return CycleView(
+            id=cycle.id, state=cycle.state, root=cycle.root, gross=cycle.gross, settled_value=cycle.settled_value,
+            obligations=int(d.get("obligations", 0)), settled=int(d.get("settled", 0)),
+            carried=int(d.get("carried", 0)), commit_tx_hash=cycle.commit_tx_hash,
+            release_tx_hash=cycle.release_tx_hash, positions=positions, detail=d,
+        )
+
+    # ------------------------------------------------------------------ open / close
+    def open(self) -> CycleView:
+        """The open cycle, created if there is none (idempotent)."""
+        with UnitOfWork.from_factory(self.sessions) as uow:
+            cycle = self._open_cycle(uow.session)
+            uow.commit()
+            return self._view(uow.session, cycle)
+
+    def _open_cycle(self, s: Session) -> Cycle:
+        cycle = s.scalars(select(Cycle).where(Cycle.state == CycleState.OPEN).order_by(Cycle.id)).first()
+        if cycle is None:
+            cycle = Cycle(state=CycleState.OPEN)
+            s.add(cycle)
+            s.flush()
+            s.add(CycleTransition(cycle_id=cycle.id, from_state=None, to_state=CycleState.OPEN))
+        return cycle
+
+    def close(self, cycle_id: int | None = None) -> CycleView:
+        """Cut-off: take every eligible obligation into the cycle and open the next one."""
+        with UnitOfWork.from_factory(self.sessions) as uow:
+            s = uow.session
+            cycle = s.get(Cycle, cycle_id) if cycle_id is not None else self._open_cycle(s)
+            if cycle is None:
+                raise NotFound(f"cycle {cycle_id} not found", field="cycle_id")
+            if cycle.state != CycleState.OPEN:
+                return self._view(s, cycle)  # already closed: closing again is a no-op
+            taken = s.execute(
+                update(Obligation)
+                .where(Obligation.status.in_(ELIGIBLE), Obligation.route == "net",
+                       or_(Obligation.cycle_id.is_(None), Obligation.cycle_id == cycle.id))
+                .values(cycle_id=cycle.id)
+            ).rowcount
+            cycle.closed_at = cycle.cutoff_at = _now()
+            cycle.detail = {**(cycle.detail or {}), "obligations": taken}
+            _transition(s, cycle, CycleState.CLOSED, obligations=taken)
+            s.flush()
+            s.add(Cycle(state=CycleState.OPEN))
+            s.flush()
+            uow.commit()
+            self.progress(f"cycle {cycle.id} closed with {taken} obligations")
+            return self._view(s, cycle)
+
+    # ------------------------------------------------------------------ net
+    def net(self, cycle_id: int) -> CycleView:
+        """Liquidity-saving selection against on-chain available balances, then the root."""
+        c = self.contracts
+        with UnitOfWork.from_factory(self.sessions) as uow:
+            s = uow.session
+            cycle = self._require(s, cycle_id)
+            if cycle.state != CycleState.CLOSED:
+                return self._view(s, cycle)
+            members = {m.id: m for m in s.scalars(select(Member))}
+            rows = s.scalars(select(Obligation).where(Obligation.cycle_id == cycle.id,
+                                                      Obligation.status.in_(ELIGIBLE))
+                             .order_by(Obligation.created_at, Obligation.id)).all()
+            obs = [DomainObligation(o.id, members[o.debtor_id].address, members[o.creditor_id].address, o.amount)
+                   for o in rows]
+            debtors = {o.debtor for o in obs}
+            t0 = time.perf_counter()
+            available = {a: c.house.available_of(a) for a in debtors}
+            plan = select_settlement(obs, available, fifo=self.fifo, time_budget=self.solver_budget_s)
+            self.progress(f"cycle {cycle.id}: {len(plan.settled)}/{len(obs)} obligations settle "
+                          f"({plan.method}, {time.perf_counter() - t0:.2f}s)")
+            settled = set(plan.settled)
+            deferred = {d.id: d for d in plan.deferred}
+            leaves = []
+            for o, row in zip(obs, rows):
+                if o.id in settled:
+                    leaf = leaf_hash(cycle.id, obligation_key(o.id), o.debtor, o.creditor, o.amount)
+                    leaves.append(leaf)
+                    row.status, row.leaf, row.shortfall = S.NETTED, "0x" + leaf.hex(), None
+                else:
+                    row.status, row.cycle_id = S.CARRIED, None
+                    row.shortfall = deferred[o.id].shortfall if o.id in deferred else None
+            by_addr = {m.address: m for m in members.values()}
+            carried: dict[str, int] = {}
+            for o in obs:
+                if o.id not in settled:
+                    carried[o.debtor] = carried.get(o.debtor, 0) + o.amount
+            for addr in set(plan.positions) | set(carried):
+                s.add(CyclePosition(cycle_id=cycle.id, member_id=by_addr[addr].id,
+                                    net_delta=plan.positions.get(addr, 0), carried=carried.get(addr, 0)))
+            cycle.root = "0x" + MerkleTree(leaves).root.hex() if leaves else None
+            cycle.gross = sum(o.amount for o in obs)
+            cycle.settled_value = plan.settled_value
+            cycle.detail = {
+                **(cycle.detail or {}), "obligations": len(obs), "settled": len(settled),
+                "carried": len(obs) - len(settled), "method": plan.method, "optimality_gap": plan.optimality_gap,
+                "deferred": [{"id": d.id, "reason": d.reason, "debtor": d.debtor, "shortfall": str(d.shortfall)}
+                             for d in plan.deferred[:1000]],
+            }
+            if not settled:
+                _transition(s, cycle, CycleState.ABORTED, reason="nothing could settle", carried=len(obs))
+            else:
+                _transition(s, cycle, CycleState.NETTED, settled=len(settled), carried=len(obs) - len(settled))
+            uow.commit()
+            return self._view(s, cycle)
+
+    def _require(self, s: Session, cycle_id: int) -> Cycle:
+        cycle = s.get(Cycle, cycle_id)
+        if cycle is None:
+            raise NotFound(f"cycle {cycle_id} not found", field="cycle_id")
+        return cycle
+
+    def _settled_rows(self, s: Session, cycle_id: int) -> list[Obligation]:
+        return list(s.scalars(select(Obligation).where(Obligation.cycle_id == cycle_id,
+                                                       Obligation.status.in_((S.NETTED, S.SETTLED)))))
+
+    # ------------------------------------------------------------------ commit / release
+    def commit(self, cycle_id: int) -> CycleView:
+        c = self.contracts
+        with UnitOfWork.from_factory(self.sessions, read_only=True) as uow:
+            s = uow.session
+            cycle = self._require(s, cycle_id)
+            if cycle.state != CycleState.NETTED:
+                return self._view(s, cycle)
+            names = {m.id: m.address for m in s.scalars(select(Member))}
+            deltas = {names[p.member_id]: p.net_delta for p in
+                      s.scalars(select(CyclePosition).where(CyclePosition.cycle_id == cycle_id))
+                      if p.net_delta != 0}
+            count = len(self._settled_rows(s, cycle_id))
+            root = bytes.fromhex(cycle.root.removeprefix("0x"))
+            gross = cycle.settled_value
+        args = c.house.commit_args(cycle_id, root, count, gross, deltas)
+
+        def done() -> bool:
+            on_chain = c.house.cycle(cycle_id)
+            if on_chain.committed and on_chain.root != "0x" + root.hex():
+                raise Conflict(f"chain already holds cycle {cycle_id} with another root {on_chain.root}")
+            return on_chain.committed
+
+        self.progress(f"cycle {cycle_id}: committing root {cycle.root[:18]}… on chain")
+        sent = self.outbox.call(c.house, "commitCycle", args, kind="commit", cycle_id=cycle_id, done=done)
+        with UnitOfWork.from_factory(self.sessions) as uow:
+            cycle = self._require(uow.session, cycle_id)
+            if cycle.state == CycleState.NETTED:
+                cycle.commit_tx_hash = sent.tx_hash
+                _transition(uow.session, cycle, CycleState.COMMITTED, tx_hash=sent.tx_hash,
+                            reconciled=sent.reconciled)
+                uow.commit()
+            return self._view(uow.session, cycle)
+
+    def release(self, cycle_id: int) -> CycleView:
+        c = self.contracts
+        with UnitOfWork.from_factory(self.sessions, read_only=True) as uow:
+            s = uow.session
+            cycle = self._require(s, cycle_id)
+            if cycle.state != CycleState.COMMITTED:
+                return self._view(s, cycle)
+            names = {m.id: m.address for m in s.scalars(select(Member))}
+            credits = {names[p.member_id]: p.net_delta for p in
+                       s.scalars(select(CyclePosition).where(CyclePosition.cycle_id == cycle_id))
+                       if p.net_delta > 0}
+        pending = {a: c.house.pending_credit(cycle_id, a) for a in credits}
+        to_release = {a: v for a, v in pending.items() if v > 0}
+
+        def done() -> bool:
+            return c.house.cycle(cycle_id).escrowed == 0
+
+        sent = None
+        if to_release:
+            self.progress(f"cycle {cycle_id}: releasing to {len(to_release)} creditors")
+            creditors, amounts = zip(*sorted(to_release.items(), key=lambda kv: int(kv[0], 16)))
+            sent = self.outbox.call(c.house, "releaseCycle", (cycle_id, list(creditors), list(amounts)),
+                                    kind="release", cycle_id=cycle_id, done=done)
+        elif not done():
+            raise ChainError(f"cycle {cycle_id} still holds escrow but no creditor has pending credit")
+        with UnitOfWork.from_factory(self.sessions) as uow:
+            s = uow.session
+            cycle = self._require(s, cycle_id)
+            if cycle.state == CycleState.COMMITTED:
+                s.execute(update(Obligation).where(Obligation.cycle_id == cycle_id, Obligation.status == S.NETTED)
+                          .values(status=S.SETTLED))
+                cycle.release_tx_hash = sent.tx_hash if sent else None
+                final = CycleState.PARTIAL if int((cycle.detail or {}).get("carried", 0)) else CycleState.SETTLED
+                _transition(s, cycle, final, tx_hash=cycle.release_tx_hash)
+                uow.commit()
+            return self._view(s, cycle)
+
+    # ------------------------------------------------------------------ orchestration
+    def settle(self, cycle_id: int | None = None) -> CycleView:
+        """Run every remaining step of a cycle; safe to call again after any crash."""
+        if cycle_id is None:
+            cycle_id = self.close().id
+        view = self.get(cycle_id)
+        if view.state == CycleState.OPEN:
+            view = self.close(cycle_id)
+        if view.state == CycleState.CLOSED:
+            view = self.net(cycle_id)
+        if view.state == CycleState.NETTED:
+            view = self.commit(cycle_id)
+        if view.state == CycleState.COMMITTED:
+            view = self.release(cycle_id)
+        return view
+
+    def recover(self) -> list[CycleView]:
+        """Finish every cycle left between cut-off and release (run at start-up)."""
+        with UnitOfWork.from_factory(self.sessions, read_only=True) as uow:
+            ids = uow.session.scalars(select(Cycle.id).where(Cycle.state.in_(
+                (CycleState.CLOSED, CycleState.NETTED, CycleState.COMMITTED))).order_by(Cycle.id)).all()
+        return [self.settle(i) for i in ids]
