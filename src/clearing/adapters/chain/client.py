@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -149,12 +149,13 @@ class CycleState:
 @dataclass(frozen=True)
 class OrderState:
     debtor: str
+    dispute_deadline: int
+    status: int  # 0 NONE, 1 FUNDED, 2 DISPUTED, 3 CLOSED
     creditor: str
     amount: int
     remaining: int
-    deadline: int
-    status: int
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    released: int
+    refunded: int
 
 
 # --------------------------------------------------------------------------- base
@@ -175,6 +176,16 @@ class ContractClient:
             for e in abi if e["type"] == "event"
         }
         self._nonces = _nonces_for(chain)
+
+    # -- access control (every contract here is AccessControl + Pausable)
+    def has_role(self, role: bytes, who: str) -> bool:
+        return self._call("hasRole", role, to_checksum_address(who))
+
+    def grant_role(self, role: bytes, who: str, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("grantRole", role, to_checksum_address(who), sender=sender)
+
+    def paused(self) -> bool:
+        return self._call("paused")
 
     # -- plumbing
     def _call(self, fn_name: str, *args: Any) -> Any:
@@ -366,16 +377,7 @@ class ClearingHouseClient(ContractClient):
         return self._call("verifyObligation", cycle_id, obligation_key, to_checksum_address(debtor),
                           to_checksum_address(creditor), amount, list(proof))
 
-    def has_role(self, role: bytes, who: str) -> bool:
-        return self._call("hasRole", role, to_checksum_address(who))
-
-    def paused(self) -> bool:
-        return self._call("paused")
-
     # -- admin and risk
-    def grant_role(self, role: bytes, who: str, sender: LocalAccount | None = None) -> TxResult:
-        return self._send("grantRole", role, to_checksum_address(who), sender=sender)
-
     def admit(self, who: str, credit_limit: int = 0, sender: LocalAccount | None = None) -> TxResult:
         return self._send("admitMember", to_checksum_address(who), credit_limit, sender=sender)
 
@@ -442,14 +444,13 @@ class ClearingHouseClient(ContractClient):
 class OrderEscrowClient(ContractClient):
     artifact = "OrderEscrow"
 
-    def order(self, order_id: bytes) -> dict[str, Any]:
+    def order(self, order_id: bytes) -> OrderState:
         o = self._call("orderOf", order_id)
-        names = [c["name"] for c in self._output_components("orderOf")]
-        return {n: _plain(v) for n, v in zip(names, o)}
+        return OrderState(debtor=o[0], dispute_deadline=o[1], status=o[2], creditor=o[3], amount=o[4],
+                          remaining=o[5], released=o[6], refunded=o[7])
 
-    def _output_components(self, fn: str) -> list[dict[str, Any]]:
-        item = next(i for i in self.contract.abi if i.get("type") == "function" and i["name"] == fn)
-        return item["outputs"][0]["components"]
+    def total_remaining(self) -> int:
+        return self._call("totalRemaining")
 
     def fund(self, order_id: bytes, creditor: str, amount: int, dispute_window: int, sender: LocalAccount) -> TxResult:
         return self._send("fund", order_id, to_checksum_address(creditor), amount, dispute_window, sender=sender)
