@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.deploy import Contracts
@@ -26,6 +26,7 @@ from clearing.domain.liquidity import select_settlement
 from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.errors import ChainError, Conflict, NotFound
+from clearing.services import chain_sync, ledger
 from clearing.services.settlement import CrashHook, Outbox
 
 log = logging.getLogger(__name__)
@@ -167,15 +168,24 @@ class CycleService:
                           f"({plan.method}, {time.perf_counter() - t0:.2f}s)")
             settled = set(plan.settled)
             deferred = {d.id: d for d in plan.deferred}
-            leaves = []
-            for o, row in zip(obs, rows):
+            leaves, leaf_rows, short_rows = [], [], []
+            for o in obs:
                 if o.id in settled:
                     leaf = leaf_hash(cycle.id, obligation_key(o.id), o.debtor, o.creditor, o.amount)
                     leaves.append(leaf)
-                    row.status, row.leaf, row.shortfall = S.NETTED, "0x" + leaf.hex(), None
-                else:
-                    row.status, row.cycle_id = S.CARRIED, None
-                    row.shortfall = deferred[o.id].shortfall if o.id in deferred else None
+                    leaf_rows.append({"oid": o.id, "leaf": "0x" + leaf.hex()})
+                elif o.id in deferred:
+                    short_rows.append({"oid": o.id, "shortfall": deferred[o.id].shortfall})
+            # Status changes go through ledger.transition so reservations stay exact.
+            ledger.transition(s, [o.id for o in obs if o.id in settled], S.NETTED, shortfall=None)
+            ledger.transition(s, [o.id for o in obs if o.id not in settled], S.CARRIED, cycle_id=None)
+            conn = s.connection()
+            if leaf_rows:
+                conn.execute(update(Obligation.__table__).where(Obligation.__table__.c.id == bindparam("oid"))
+                             .values(leaf=bindparam("leaf")), leaf_rows)
+            if short_rows:
+                conn.execute(update(Obligation.__table__).where(Obligation.__table__.c.id == bindparam("oid"))
+                             .values(shortfall=bindparam("shortfall")), short_rows)
             by_addr = {m.address: m for m in members.values()}
             carried: dict[str, int] = {}
             for o in obs:
@@ -273,8 +283,9 @@ class CycleService:
             s = uow.session
             cycle = self._require(s, cycle_id)
             if cycle.state == CycleState.COMMITTED:
-                s.execute(update(Obligation).where(Obligation.cycle_id == cycle_id, Obligation.status == S.NETTED)
-                          .values(status=S.SETTLED))
+                netted = s.scalars(select(Obligation.id).where(Obligation.cycle_id == cycle_id,
+                                                               Obligation.status == S.NETTED)).all()
+                ledger.transition(s, netted, S.SETTLED)
                 cycle.release_tx_hash = sent.tx_hash if sent else None
                 final = CycleState.PARTIAL if int((cycle.detail or {}).get("carried", 0)) else CycleState.SETTLED
                 _transition(s, cycle, final, tx_hash=cycle.release_tx_hash)
@@ -295,6 +306,8 @@ class CycleService:
             view = self.commit(cycle_id)
         if view.state == CycleState.COMMITTED:
             view = self.release(cycle_id)
+            # Settled obligations stop reserving headroom; the mirror must catch up now.
+            chain_sync.sync(self.sessions, self.contracts)
         return view
 
     def recover(self) -> list[CycleView]:
