@@ -43,6 +43,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
         seen = set(s.execute(select(ChainEvent.tx_hash, ChainEvent.log_index)
                              .where(ChainEvent.block_number >= start)).all())
         touched: set[str] = set()
+        withdrawn: list[tuple[str, int]] = []
         added = 0
         for client in (contracts.house, contracts.escrow):
             for ev in client.events(start, head):
@@ -53,6 +54,10 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                 added += 1
                 if client is contracts.house:
                     touched.update(str(ev.args[a]) for a in _MEMBER_ARGS if a in ev.args)
+                    if ev.name == "Withdrawn":
+                        withdrawn.append((str(ev.args["member"]), int(ev.args["amount"])))
+        for address, amount in withdrawn:
+            _complete_withdrawal(s, address, amount)
         refreshed = 0
         if touched:
             for m in s.scalars(select(Member).where(Member.address.in_(touched))):
@@ -61,6 +66,21 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                 refreshed += 1
         uow.commit()
     return SyncResult(start, head, added, refreshed)
+
+
+def _complete_withdrawal(s: Session, address: str, amount: int) -> None:
+    """Match a mined Withdrawn event to the member's oldest open request of that amount."""
+    from clearing.adapters.db.models import SettlementTx, TxState
+    from clearing.services import ports
+    from clearing.services.members import complete_withdrawal
+
+    rows = s.execute(select(SettlementTx.id, SettlementTx.amount).join(Member, Member.id == SettlementTx.member_id)
+                     .where(Member.address == address, SettlementTx.kind == ports.WITHDRAW,
+                            SettlementTx.state.in_((TxState.PLANNED, TxState.SENT)))
+                     .order_by(SettlementTx.id)).all()
+    match = next((r.id for r in rows if r.amount == amount), None)
+    if match is not None:
+        complete_withdrawal(s, match, mined=True)
 
 
 def refresh_members(sessions: sessionmaker[Session], contracts: Contracts) -> int:

@@ -1,0 +1,77 @@
+"""``ChainOperations`` for the real contracts: sends the ledger's planned chain calls.
+
+Each kind checks the chain first, so dispatching the same outbox row twice
+(after a crash or a retry) never repeats an effect. Withdrawals are the
+member's own transaction (the house cannot move a member's collateral for
+it): the row carries the call data for the member's wallet, and chain sync
+completes it when the ``Withdrawn`` event arrives.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearing.adapters.chain.deploy import Contracts
+from clearing.adapters.db.models import SettlementTx, TxState
+from clearing.adapters.db.uow import UnitOfWork
+from clearing.services import ports
+
+
+class HouseChainOperations:
+    def __init__(self, sessions: sessionmaker[Session], contracts: Contracts) -> None:
+        self.sessions = sessions
+        self.contracts = contracts
+
+    def dispatch(self, item: ports.OutboxItem) -> None:
+        house = self.contracts.house
+        addr = item.member_address
+        assert addr is not None
+        result = None
+        if item.kind == ports.REGISTER_MEMBER:
+            if not house.member(addr).admitted:
+                result = house.admit(addr, 0)
+        elif item.kind == ports.SET_CREDIT_LIMIT:
+            if house.member(addr).credit_limit != item.amount:
+                result = house.set_credit_limit(addr, int(item.amount or 0))
+        elif item.kind == ports.WITHDRAW:
+            data = house.contract.functions.withdraw(int(item.amount or 0), addr)._encode_transaction_data()
+            self._update(item.id, payload={"to": house.address, "data": data, "signer": addr})
+            return
+        else:
+            return
+        self._update(item.id, state=TxState.MINED, tx_hash=result.tx_hash if result else None,
+                     block=result.block if result else None)
+
+    def _update(self, row_id: int, *, state: str | None = None, tx_hash: str | None = None,
+                block: int | None = None, payload: dict | None = None) -> None:
+        with UnitOfWork.from_factory(self.sessions) as uow:
+            row = uow.session.get(SettlementTx, row_id)
+            if row is None:
+                return
+            if state:
+                row.state = state
+            if tx_hash:
+                row.tx_hash = tx_hash
+            if block:
+                row.block = block
+            if payload:
+                row.payload = {**(row.payload or {}), **payload}
+            uow.commit()
+
+    def resend_planned(self) -> int:
+        """Dispatch every planned operator call again (start-up recovery)."""
+        from sqlalchemy import select
+
+        from clearing.adapters.db.models import Member
+
+        with UnitOfWork.from_factory(self.sessions, read_only=True) as uow:
+            rows = uow.session.execute(
+                select(SettlementTx, Member).join(Member, Member.id == SettlementTx.member_id)
+                .where(SettlementTx.state == TxState.PLANNED,
+                       SettlementTx.kind.in_((ports.REGISTER_MEMBER, ports.SET_CREDIT_LIMIT)))
+            ).all()
+            items = [ports.OutboxItem(id=t.id, kind=t.kind, member=m.name, member_address=m.address,
+                                      amount=t.amount, payload=dict(t.payload or {})) for t, m in rows]
+        for item in items:
+            self.dispatch(item)
+        return len(items)
