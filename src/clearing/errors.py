@@ -60,3 +60,56 @@ class ChainReverted(ChainError):
         super().__init__(message, **values)
         self.error = error
         self.error_args = args
+
+
+class Unauthorized(ClearingError):
+    """No API key, or one that is unknown or revoked."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class ServiceUnavailable(ClearingError):
+    status = 503
+    code = "service-unavailable"
+
+
+class InsufficientHeadroom(Conflict):
+    """A request needs more free collateral or credit than the member has.
+
+    ``values`` carry ``available`` and ``needed`` (ints).
+    """
+
+    code = "insufficient-headroom"
+
+
+class ObligationConflict(Conflict):
+    """An obligation id was already used with a different body (idempotency key reuse)."""
+
+    code = "obligation-conflict"
+
+
+class InvalidSignature(ValidationError):
+    """The EIP-712 signature is malformed or not the debtor's."""
+
+    code = "invalid-signature"
+
+
+class NotAParty(Forbidden):
+    """The submitting member is neither the debtor nor the creditor."""
+
+    code = "not-a-party"
+
+
+class BatchRejected(ValidationError):
+    """Some items of a batch are invalid; nothing was written.
+
+    ``items`` lists ``{"index", "id", "code", "field", "detail"}`` per bad item.
+    """
+
+    code = "batch-rejected"
+
+    def __init__(self, message: str, *, items: list[dict[str, object]], status: int = 422, **values: object) -> None:
+        super().__init__(message, **values)
+        self.items = items
+        self.status = status

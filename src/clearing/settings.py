@@ -36,6 +36,8 @@ class ChainSettings(BaseModel):
     deployment: Path | None = None
     anvil_port: int | None = None
     chain_id: int = 31337
+    #: EIP-712 verifyingContract for obligation signatures; default: the house in ``deployment``.
+    verifying_contract: str | None = None
     confirmations: int = 0
 
 
@@ -46,6 +48,10 @@ class ApiSettings(BaseModel):
     operator_key: SecretStr | None = None
     auditor_key: SecretStr | None = None
     max_batch: int = 10_000
+    #: Seconds a resolved API key stays cached per process (0: look up every request).
+    auth_cache_seconds: float = 5.0
+    #: uvicorn worker processes for ``clearing serve``.
+    workers: int = 1
 
 
 class CycleSettings(BaseModel):

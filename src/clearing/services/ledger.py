@@ -1,0 +1,225 @@
+"""Reservation bookkeeping and headroom against the ledger's on-chain mirror.
+
+Each member row carries two running sums, kept in step with obligation
+statuses so the headroom check is one row read, not a scan:
+
+* ``reserved_debit``: amounts it owes in obligations whose status is in
+  :data:`RESERVED_DEBIT` (accepted, netted, carried, escrow);
+* ``reserved_credit``: amounts owed to it in :data:`RESERVED_CREDIT`
+  (accepted, netted): only what will be netted in, never escrow or carried
+  debts of others, so incoming value is not counted before it is likely.
+
+Every status change of an obligation must go through :func:`transition`
+(or :func:`apply_deltas` for new rows), which adjusts both sums in the same
+transaction. :func:`recompute_reservations` rebuilds them from the rows; tests
+and the reconciler compare the two.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from clearing.adapters.db.models import Member, Obligation, ObligationStatus as S
+
+RESERVED_DEBIT = frozenset({S.ACCEPTED, S.NETTED, S.CARRIED, S.ESCROW})
+RESERVED_CREDIT = frozenset({S.ACCEPTED, S.NETTED})
+
+
+@dataclass(frozen=True, slots=True)
+class Liquidity:
+    """A member's position as the headroom check sees it (all ints)."""
+
+    collateral: int  # signed on-chain balance mirror
+    free_collateral: int  # max(0, balance) less pending withdrawals
+    credit_line: int  # min(ledger line, on-chain limit)
+    credit_used: int  # max(0, -balance)
+    reserved_debit: int
+    reserved_credit: int
+    pending_withdrawal: int
+
+    @property
+    def reserved_net_debit(self) -> int:
+        return max(0, self.reserved_debit - self.reserved_credit)
+
+    @property
+    def open_position(self) -> int:
+        """Receipts minus payments over reserved obligations (positive: net creditor)."""
+        return self.reserved_credit - self.reserved_debit
+
+    @property
+    def headroom(self) -> int:
+        from clearing.domain.headroom import headroom as domain_headroom
+
+        return domain_headroom(self.free_collateral, self.credit_line, self.credit_used, self.reserved_net_debit)
+
+    @property
+    def withdrawable(self) -> int:
+        """Free collateral that can leave without pushing headroom below zero."""
+        return max(0, min(self.free_collateral, self.headroom))
+
+
+def liquidity_of(member: Any, *, reserved_debit: int | None = None, reserved_credit: int | None = None) -> Liquidity:
+    """Liquidity from a member row (or any object with the same attributes)."""
+    balance = member.chain_balance
+    pending = member.pending_withdrawal
+    return Liquidity(
+        collateral=balance,
+        free_collateral=max(0, max(0, balance) - pending),
+        credit_line=max(0, min(member.credit_line, member.chain_credit_limit)),
+        credit_used=max(0, -balance),
+        reserved_debit=member.reserved_debit if reserved_debit is None else reserved_debit,
+        reserved_credit=member.reserved_credit if reserved_credit is None else reserved_credit,
+        pending_withdrawal=pending,
+    )
+
+
+def reservation_delta(old: str | None, new: str) -> tuple[int, int]:
+    """(debit sign, credit sign) change when an obligation moves ``old`` → ``new``."""
+    d = (new in RESERVED_DEBIT) - (old in RESERVED_DEBIT if old else 0)
+    c = (new in RESERVED_CREDIT) - (old in RESERVED_CREDIT if old else 0)
+    return int(d), int(c)
+
+
+def apply_deltas(session: Session, debit: Mapping[int, int], credit: Mapping[int, int]) -> None:
+    """Add per-member deltas to the reserved sums (one UPDATE per touched member).
+
+    Computed in Python and written as absolute values: amounts on SQLite are
+    text, so ``reserved_debit + x`` cannot run in SQL there. Callers hold the
+    member rows locked (``lock_members``) when they read the old values.
+    """
+    ids = sorted(set(debit) | set(credit))
+    if not ids:
+        return
+    rows = session.execute(
+        select(Member.id, Member.reserved_debit, Member.reserved_credit).where(Member.id.in_(ids))
+    ).all()
+    params = [
+        {"mid": mid, "rd": rd + debit.get(mid, 0), "rc": rc + credit.get(mid, 0)}
+        for mid, rd, rc in rows
+        if debit.get(mid, 0) or credit.get(mid, 0)
+    ]
+    if params:
+        _update_reserved(session, params)
+
+
+def _update_reserved(session: Session, params: list[dict[str, int]]) -> None:
+    from sqlalchemy import bindparam
+
+    stmt = (
+        update(Member.__table__)
+        .where(Member.__table__.c.id == bindparam("mid"))
+        .values(reserved_debit=bindparam("rd"), reserved_credit=bindparam("rc"))
+    )
+    session.execute(stmt, params)
+
+
+def lock_members(session: Session, member_ids: Iterable[int]) -> dict[int, Member]:
+    """Load and lock member rows in id order (deadlock-free on PostgreSQL)."""
+    ids = sorted(set(member_ids))
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(Member).where(Member.id.in_(ids)).order_by(Member.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {m.id: m for m in rows}
+
+
+def transition(session: Session, obligation_ids: Sequence[str], new_status: str, **fields: Any) -> int:
+    """Move obligations to ``new_status`` (setting ``fields`` too), keeping reservations exact.
+
+    Returns how many rows changed. The caller's unit of work commits.
+    """
+    new_status = S(new_status)
+    if not obligation_ids:
+        return 0
+    rows = session.execute(
+        select(Obligation.id, Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status)
+        .where(Obligation.id.in_(list(obligation_ids)))
+    ).all()
+    lock_members(session, {r.debtor_id for r in rows} | {r.creditor_id for r in rows})
+    # Re-read under the member locks: a concurrent transition may have moved them.
+    rows = session.execute(
+        select(Obligation.id, Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status)
+        .where(Obligation.id.in_(list(obligation_ids)))
+        .with_for_update()
+    ).all()
+    debit: dict[int, int] = defaultdict(int)
+    credit: dict[int, int] = defaultdict(int)
+    for r in rows:
+        d, c = reservation_delta(r.status, new_status)
+        debit[r.debtor_id] += d * r.amount
+        credit[r.creditor_id] += c * r.amount
+    if rows:
+        session.execute(
+            update(Obligation).where(Obligation.id.in_([r.id for r in rows])).values(status=new_status, **fields)
+            .execution_options(synchronize_session=False)
+        )
+    apply_deltas(session, debit, credit)
+    return len(rows)
+
+
+def recompute_reservations(session: Session) -> dict[int, tuple[int, int]]:
+    """Reserved (debit, credit) per member id, summed from the obligation rows (in Python: exact on SQLite)."""
+    debit: dict[int, int] = defaultdict(int)
+    credit: dict[int, int] = defaultdict(int)
+    statuses = list(RESERVED_DEBIT | RESERVED_CREDIT)
+    for debtor, creditor, amount, status in session.execute(
+        select(Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status)
+        .where(Obligation.status.in_(statuses))
+    ):
+        if status in RESERVED_DEBIT:
+            debit[debtor] += amount
+        if status in RESERVED_CREDIT:
+            credit[creditor] += amount
+    member_ids = session.scalars(select(Member.id)).all()
+    return {m: (debit.get(m, 0), credit.get(m, 0)) for m in member_ids}
+
+
+def reservation_mismatches(session: Session) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
+    """Members whose stored sums differ from the recomputed ones: id -> (stored, recomputed)."""
+    expected = recompute_reservations(session)
+    stored = {m: (d, c) for m, d, c in session.execute(select(Member.id, Member.reserved_debit, Member.reserved_credit))}
+    return {m: (stored[m], expected[m]) for m in expected if stored.get(m) != expected[m]}
+
+
+def resync_reservations(session: Session, member_ids: Iterable[int] | None = None) -> int:
+    """Rewrite the stored reserved sums from the obligation rows, under member locks.
+
+    For code that changes obligation statuses in bulk without :func:`transition`
+    (e.g. a cycle step): call this in the same transaction, after the change.
+    Returns how many members' sums changed.
+    """
+    ids = sorted(member_ids) if member_ids is not None else list(session.scalars(select(Member.id).order_by(Member.id)))
+    if not ids:
+        return 0
+    locked = lock_members(session, ids)
+    debit: dict[int, int] = defaultdict(int)
+    credit: dict[int, int] = defaultdict(int)
+    statuses = list(RESERVED_DEBIT | RESERVED_CREDIT)
+    q = select(Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status).where(
+        Obligation.status.in_(statuses)
+    )
+    if member_ids is not None:
+        from sqlalchemy import or_
+
+        q = q.where(or_(Obligation.debtor_id.in_(ids), Obligation.creditor_id.in_(ids)))
+    for debtor, creditor, amount, status in session.execute(q):
+        if status in RESERVED_DEBIT:
+            debit[debtor] += amount
+        if status in RESERVED_CREDIT:
+            credit[creditor] += amount
+    params = []
+    for mid, m in locked.items():
+        rd, rc = debit.get(mid, 0), credit.get(mid, 0)
+        if (m.reserved_debit, m.reserved_credit) != (rd, rc):
+            params.append({"mid": mid, "rd": rd, "rc": rc})
+    if params:
+        _update_reserved(session, params)
+    return len(params)

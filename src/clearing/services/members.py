@@ -1,0 +1,316 @@
+"""Members: admission, suspension, tier and limits (all audited), positions, withdrawals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from eth_utils import is_hex_address, to_checksum_address
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clearing.adapters.db.models import AuditLog, Member, MemberStatus, Obligation, Role, SettlementTx, TxState
+from clearing.adapters.db.models import ObligationStatus as S
+from clearing.errors import Conflict, InsufficientHeadroom, NotFound, ValidationError
+from clearing.services import ports
+from clearing.services.context import ServiceContext
+from clearing.services.keys import Principal, create_api_key
+from clearing.services.ledger import Liquidity, liquidity_of, lock_members
+
+NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+TIERS = ("A", "B", "C")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    id: int
+    name: str
+    address: str
+    tier: str
+    tier_reasons: tuple[str, ...]
+    status: str
+    status_reason: str | None
+    credit_line: int
+    single_order_limit: int | None
+    limit_overrides: dict[str, Any]
+    liquidity: Liquidity
+    synced_block: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CarriedObligation:
+    id: str
+    creditor: str
+    amount: int
+    shortfall: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberOverview:
+    member: MemberView
+    headroom: int
+    open_position: int
+    queued_beyond_headroom: int
+    queued_value: int
+    held: int
+    carried: tuple[CarriedObligation, ...]
+    carried_value: int
+    #: Exact top-up of collateral that would let every carried and queued obligation settle.
+    topup_needed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    member: MemberView
+    api_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalView:
+    outbox_id: int
+    member: str
+    amount: int
+    state: str
+    created_at: datetime
+
+
+def record_action(s: Session, actor: str, action: str, payload: dict[str, Any]) -> None:
+    """Append to the audit log (ints as strings: JSON readers may be 53-bit)."""
+    s.add(AuditLog(actor=actor, action=action, payload={k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+                                                        for k, v in payload.items()}))
+
+
+def view_of(m: Member) -> MemberView:
+    return MemberView(
+        id=m.id, name=m.name, address=m.address, tier=m.tier, tier_reasons=tuple(m.tier_reasons or ()), status=m.status,
+        status_reason=m.status_reason, credit_line=m.credit_line, single_order_limit=m.single_order_limit,
+        limit_overrides=dict(m.limit_overrides or {}), liquidity=liquidity_of(m), synced_block=m.synced_block,
+        created_at=m.created_at,
+    )
+
+
+def _outbox(s: Session, kind: str, member: Member, amount: int | None, payload: dict[str, Any] | None = None) -> SettlementTx:
+    row = SettlementTx(kind=kind, member_id=member.id, amount=amount, payload=payload or {}, state=TxState.PLANNED)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def _item(row: SettlementTx, member: Member) -> ports.OutboxItem:
+    return ports.OutboxItem(id=row.id, kind=row.kind, member=member.name, member_address=member.address,
+                            amount=row.amount, cycle_id=row.cycle_id, payload=dict(row.payload or {}))
+
+
+def _dispatch(ctx: ServiceContext, items: list[ports.OutboxItem]) -> None:
+    for item in items:
+        try:
+            ctx.chain.dispatch(item)
+        except Exception:  # the row stays planned; a worker or restart sends it
+            import logging
+
+            logging.getLogger(__name__).exception("chain dispatch of outbox %s failed; left planned", item.id)
+
+
+def _get(s: Session, name: str, *, lock: bool = False) -> Member:
+    q = select(Member).where(Member.name == name)
+    if lock:
+        q = q.with_for_update()
+    m = s.scalars(q).first()
+    if m is None:
+        raise NotFound(f"no member {name!r}", field="name", name=name)
+    return m
+
+
+def admit(ctx: ServiceContext, actor: Principal, *, name: str, address: str, tier: str = "C",
+          credit_line: int = 0, tier_reasons: list[str] | None = None, single_order_limit: int | None = None) -> Admitted:
+    """Create a member and its first API key (returned once, stored hashed)."""
+    if not NAME_RE.match(name):
+        raise ValidationError("name must be a slug: lowercase letters, digits and inner hyphens, at most 64",
+                              field="name", name=name)
+    if not is_hex_address(address):
+        raise ValidationError("address must be a 20-byte 0x-hex EVM address", field="address", address=address)
+    if tier not in TIERS:
+        raise ValidationError(f"tier must be one of {', '.join(TIERS)}", field="tier", tier=tier)
+    address = to_checksum_address(address)
+    reasons = tier_reasons or [f"tier {tier} set at admission by {actor.actor}"]
+    outbox: list[ports.OutboxItem] = []
+    with ctx.uow() as uow:
+        s = uow.session
+        clash = s.scalars(select(Member).where((Member.name == name) | (Member.address == address))).first()
+        if clash is not None:
+            field = "name" if clash.name == name else "address"
+            raise Conflict(f"a member with this {field} already exists", field=field, member=clash.name)
+        m = Member(name=name, address=address, tier=tier, tier_reasons=reasons, status=MemberStatus.ACTIVE,
+                   credit_line=credit_line, single_order_limit=single_order_limit, limit_overrides={},
+                   chain_balance=0, chain_credit_limit=0, synced_block=0, reserved_debit=0, reserved_credit=0,
+                   pending_withdrawal=0)
+        s.add(m)
+        try:
+            s.flush()
+        except IntegrityError:
+            raise Conflict("a member with this name or address already exists", field="name", name=name) from None
+        _, key = create_api_key(s, role=Role.MEMBER, member_id=m.id, label="admission")
+        outbox.append(_item(_outbox(s, ports.REGISTER_MEMBER, m, None, {"address": address}), m))
+        if credit_line:
+            outbox.append(_item(_outbox(s, ports.SET_CREDIT_LIMIT, m, credit_line), m))
+        record_action(s, actor.actor, "member.admit", {"member": name, "address": address, "tier": tier,
+                                                        "credit_line": credit_line})
+        uow.commit()
+        view = view_of(m)
+    _dispatch(ctx, outbox)
+    return Admitted(member=view, api_key=key)
+
+
+def issue_key(ctx: ServiceContext, actor: Principal, name: str, label: str = "") -> str:
+    with ctx.uow() as uow:
+        m = _get(uow.session, name)
+        _, key = create_api_key(uow.session, role=Role.MEMBER, member_id=m.id, label=label)
+        record_action(uow.session, actor.actor, "member.key", {"member": name, "label": label})
+        uow.commit()
+    return key
+
+
+def set_status(ctx: ServiceContext, actor: Principal, name: str, *, suspended: bool, reason: str) -> MemberView:
+    with ctx.uow() as uow:
+        s = uow.session
+        m = _get(s, name, lock=True)
+        m.status = MemberStatus.SUSPENDED if suspended else MemberStatus.ACTIVE
+        m.status_reason = reason
+        record_action(s, actor.actor, "member.suspend" if suspended else "member.resume", {"member": name, "reason": reason})
+        uow.commit()
+        return view_of(m)
+
+
+def set_limits(ctx: ServiceContext, actor: Principal, name: str, *, tier: str | None = None, reason: str,
+               credit_line: int | None = None, single_order_limit: int | None = None, clear_single_order_limit: bool = False,
+               limit_overrides: dict[str, Any] | None = None, tier_reasons: list[str] | None = None) -> MemberView:
+    """Set tier and/or limits; a credit-line change is queued for the chain (outbox)."""
+    if tier is not None and tier not in TIERS:
+        raise ValidationError(f"tier must be one of {', '.join(TIERS)}", field="tier", tier=tier)
+    outbox: list[ports.OutboxItem] = []
+    with ctx.uow() as uow:
+        s = uow.session
+        m = _get(s, name, lock=True)
+        before = {"tier": m.tier, "credit_line": m.credit_line, "single_order_limit": m.single_order_limit}
+        if tier is not None and tier != m.tier:
+            m.tier = tier
+            m.tier_reasons = tier_reasons or [f"tier {tier} set by {actor.actor}: {reason}"]
+        elif tier_reasons:
+            m.tier_reasons = tier_reasons
+        if credit_line is not None and credit_line != m.credit_line:
+            m.credit_line = credit_line
+            outbox.append(_item(_outbox(s, ports.SET_CREDIT_LIMIT, m, credit_line), m))
+        if clear_single_order_limit:
+            m.single_order_limit = None
+        elif single_order_limit is not None:
+            m.single_order_limit = single_order_limit
+        if limit_overrides is not None:
+            m.limit_overrides = {**(m.limit_overrides or {}), **limit_overrides}
+        after = {"tier": m.tier, "credit_line": m.credit_line, "single_order_limit": m.single_order_limit}
+        record_action(s, actor.actor, "member.limits", {"member": name, "reason": reason,
+                                                         "before": {k: _s(v) for k, v in before.items()},
+                                                         "after": {k: _s(v) for k, v in after.items()},
+                                                         "limit_overrides": limit_overrides or {}})
+        uow.commit()
+        view = view_of(m)
+    _dispatch(ctx, outbox)
+    return view
+
+
+def _s(v: Any) -> Any:
+    return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+def get(ctx: ServiceContext, name: str) -> MemberView:
+    with ctx.uow(read_only=True) as uow:
+        return view_of(_get(uow.session, name))
+
+
+def list_members(ctx: ServiceContext) -> list[MemberView]:
+    with ctx.uow(read_only=True) as uow:
+        return [view_of(m) for m in uow.session.scalars(select(Member).order_by(Member.name))]
+
+
+def overview(ctx: ServiceContext, member_id: int) -> MemberOverview:
+    """Everything ``GET /members/me`` shows, from the ledger and its chain mirror."""
+    from clearing.domain.headroom import topup_needed
+
+    with ctx.uow(read_only=True) as uow:
+        s = uow.session
+        m = s.get(Member, member_id)
+        if m is None:
+            raise NotFound("member not found", field="member")
+        view = view_of(m)
+        counts = dict(s.execute(
+            select(Obligation.status, func.count()).where(Obligation.debtor_id == member_id,
+                                                          Obligation.status.in_([S.QUEUED_BEYOND_HEADROOM, S.HELD]))
+            .group_by(Obligation.status)
+        ).all())
+        queued_value = sum(a for (a,) in s.execute(
+            select(Obligation.amount).where(Obligation.debtor_id == member_id, Obligation.status == S.QUEUED_BEYOND_HEADROOM)))
+        names = dict(s.execute(select(Member.id, Member.name)).all())
+        carried = tuple(
+            CarriedObligation(id=o.id, creditor=names[o.creditor_id], amount=o.amount, shortfall=o.shortfall)
+            for o in s.scalars(select(Obligation).where(Obligation.debtor_id == member_id, Obligation.status == S.CARRIED)
+                               .order_by(Obligation.created_at, Obligation.id).limit(1000))
+        )
+    liq = view.liquidity
+    carried_value = sum(c.amount for c in carried)
+    needed = topup_needed(liq.free_collateral, liq.credit_line, liq.credit_used, liq.reserved_net_debit, queued_value)
+    return MemberOverview(member=view, headroom=liq.headroom, open_position=liq.open_position,
+                          queued_beyond_headroom=int(counts.get(S.QUEUED_BEYOND_HEADROOM, 0)), queued_value=queued_value,
+                          held=int(counts.get(S.HELD, 0)), carried=carried, carried_value=carried_value,
+                          topup_needed=needed)
+
+
+def request_withdrawal(ctx: ServiceContext, member_id: int, amount: int) -> WithdrawalView:
+    """Reserve ``amount`` of free collateral and queue the chain withdrawal (outbox) for the adapter."""
+    if amount <= 0:
+        raise ValidationError("amount must be > 0", field="amount")
+    with ctx.uow() as uow:
+        s = uow.session
+        m = lock_members(s, [member_id]).get(member_id)
+        if m is None:
+            raise NotFound("member not found", field="member")
+        liq = liquidity_of(m)
+        if amount > liq.withdrawable:
+            raise InsufficientHeadroom(
+                f"withdrawable collateral is {liq.withdrawable}, asked {amount}", field="amount",
+                available=str(liq.withdrawable), needed=str(amount))
+        m.pending_withdrawal = m.pending_withdrawal + amount
+        row = _outbox(s, ports.WITHDRAW, m, amount, {"address": m.address})
+        uow.commit()
+        item = _item(row, m)
+        view = WithdrawalView(outbox_id=row.id, member=m.name, amount=amount, state=row.state, created_at=row.created_at)
+    _dispatch(ctx, [item])
+    return view
+
+
+def complete_withdrawal(s: Session, outbox_id: int, *, mined: bool) -> None:
+    """For the chain adapter: a withdrawal was mined (or failed); release its reservation.
+
+    The balance mirror itself is refreshed by chain sync from the Withdrawn event.
+    """
+    row = s.get(SettlementTx, outbox_id)
+    if row is None or row.kind != ports.WITHDRAW or row.member_id is None:
+        raise NotFound(f"no withdrawal {outbox_id}", field="outbox_id")
+    if row.state in (TxState.MINED, TxState.FAILED) and row.payload.get("released"):
+        return
+    m = lock_members(s, [row.member_id])[row.member_id]
+    m.pending_withdrawal = max(0, m.pending_withdrawal - (row.amount or 0))
+    row.state = TxState.MINED if mined else TxState.FAILED
+    row.payload = {**(row.payload or {}), "released": True}
+
+
+def list_withdrawals(ctx: ServiceContext, member_id: int) -> list[WithdrawalView]:
+    with ctx.uow(read_only=True) as uow:
+        s = uow.session
+        m = s.get(Member, member_id)
+        rows = s.scalars(select(SettlementTx).where(SettlementTx.member_id == member_id, SettlementTx.kind == ports.WITHDRAW)
+                         .order_by(SettlementTx.id.desc()).limit(100)).all()
+        return [WithdrawalView(outbox_id=r.id, member=m.name if m else "", amount=r.amount or 0, state=r.state,
+                               created_at=r.created_at) for r in rows]
