@@ -1,0 +1,107 @@
+"""Shared fixtures: a real, migrated ledger on SQLite and on PostgreSQL.
+
+PostgreSQL is the machine's server (``CLEARING_TEST_POSTGRES_URL``, default
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``). One fresh database is
+created per test session, migrated, and dropped at the end; tests truncate it.
+Tests that need it are marked ``postgres``. They are skipped ONLY when the
+variable is ``skip``; an unreachable server fails them loudly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearing.adapters.db import make_engine, make_session_factory, migrate
+from clearing.adapters.db.models import Base
+
+PG_URL = os.environ.get("CLEARING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@dataclass
+class Database:
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+
+@pytest.fixture(scope="session")
+def pg_database_url():
+    """A fresh, migrated PostgreSQL database for this test session."""
+    if PG_URL == "skip":
+        pytest.skip("CLEARING_TEST_POSTGRES_URL=skip")
+    name = f"clearing_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - fail loudly, never skip silently
+        pytest.fail(f"PostgreSQL at {PG_URL} is not usable ({exc}); set CLEARING_TEST_POSTGRES_URL=skip to skip")
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    migrate(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating once is the slow part)."""
+    path = tmp_path_factory.mktemp("template") / "ledger.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+_TABLES = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+
+
+def _pg(url: str) -> Database:
+    engine = make_engine(url, pool_size=30)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+    return Database(url, engine, make_session_factory(engine))
+
+
+def _sqlite(template: Path, tmp_path: Path) -> Database:
+    path = tmp_path / "ledger.db"
+    shutil.copy(template, path)
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    return Database(url, engine, make_session_factory(engine))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request, tmp_path) -> Database:
+    """The ledger on each backend in turn."""
+    if request.param == "sqlite":
+        database = _sqlite(request.getfixturevalue("sqlite_template"), tmp_path)
+    else:
+        database = _pg(request.getfixturevalue("pg_database_url"))
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_db(sqlite_template, tmp_path) -> Database:
+    database = _sqlite(sqlite_template, tmp_path)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture
+def pg_db(pg_database_url) -> Database:
+    database = _pg(pg_database_url)
+    yield database
+    database.engine.dispose()
