@@ -33,18 +33,20 @@ class ServiceContext:
     signing_domain: SigningDomain | None = None
     #: ``clearing.domain.risk.RiskConfig``; None means the domain defaults.
     risk_config: Any = None
+    #: The risk rules (``evaluate``, ``settlement_route``, ``History``, ``MemberRisk``);
+    #: None means ``clearing.domain.risk``.
+    risk: Any = None
     chain: ChainOperations = field(default_factory=NullChainOperations)
     cycles: CycleService | None = None
     clock: Callable[[], datetime] = _now
 
     def __post_init__(self) -> None:
-        if self.risk_config is None:
-            from clearing.domain.risk import RiskConfig
+        if self.risk is None:
+            from clearing.domain import risk
 
-            try:
-                self.risk_config = RiskConfig()
-            except Exception:  # pragma: no cover - defaults always construct
-                raise
+            self.risk = risk
+        if self.risk_config is None:
+            self.risk_config = self.risk.RiskConfig()
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return UnitOfWork.from_factory(self.sessions, read_only=read_only)

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import Hold, HoldReview, HoldStatus, Member, Obligation
 from clearing.adapters.db.models import ObligationStatus as S
-from clearing.domain import risk
 from clearing.errors import Conflict, NotFound, ValidationError
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
@@ -108,7 +107,7 @@ def _decide(ctx: ServiceContext, s: Session, holds: Sequence[Hold], decision: st
     if o.amount > room:
         transition(s, [oid], S.QUEUED_BEYOND_HEADROOM, shortfall=o.amount - max(0, room))
         return S.QUEUED_BEYOND_HEADROOM
-    new = S.ESCROW if risk.settlement_route(debtor.tier) == "escrow" else S.ACCEPTED
+    new = S.ESCROW if ctx.risk.settlement_route(debtor.tier) == "escrow" else S.ACCEPTED
     transition(s, [oid], new, shortfall=None)
     return new
 

@@ -36,7 +36,6 @@ from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import Counterparty, Hold, HoldStatus, Member, MemberStatus, Obligation
 from clearing.adapters.db.models import ObligationStatus as S
-from clearing.domain import risk
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.errors import (
     BatchRejected,
@@ -244,11 +243,11 @@ def _submit_once(
         debtor, creditor, h = resolved[i]  # type: ignore[misc]
         rec = histories[debtor.id]
         domain_ob = DomainObligation(it.id, debtor.name, creditor.name, it.amount)
-        holds = risk.evaluate(
+        holds = ctx.risk.evaluate(
             domain_ob,
-            _member_risk(debtor),
-            _member_risk(creditor),
-            risk.History(recent=tuple(rec.recent), known_counterparties=frozenset(rec.known)),
+            _member_risk(ctx, debtor),
+            _member_risk(ctx, creditor),
+            ctx.risk.History(recent=tuple(rec.recent), known_counterparties=frozenset(rec.known)),
             _config_for(config, debtor),
             int(now.timestamp()),
         )
@@ -257,7 +256,7 @@ def _submit_once(
         if (debtor.id, creditor.id) not in rec.known_ids:
             rec.known_ids.add((debtor.id, creditor.id))
             new_pairs.add((debtor.id, creditor.id))
-        route = risk.settlement_route(debtor.tier)
+        route = ctx.risk.settlement_route(debtor.tier)
         shortfall = None
         if holds:
             status = S.HELD
@@ -375,8 +374,8 @@ def _config_for(config: Any, member: Member) -> Any:
     return config
 
 
-def _member_risk(m: Member) -> Any:
-    return risk.MemberRisk(member=m.name, tier=m.tier, suspended=m.status == MemberStatus.SUSPENDED)
+def _member_risk(ctx: ServiceContext, m: Member) -> Any:
+    return ctx.risk.MemberRisk(member=m.name, tier=m.tier, suspended=m.status == MemberStatus.SUSPENDED)
 
 
 def _release_time(release_after: Any, now: datetime) -> datetime | None:

@@ -1,0 +1,60 @@
+"""The FastAPI application: ``create_app(ctx)``; ``clearing serve`` runs it under uvicorn."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from clearing.api import problems
+from clearing.api.routers import cycles, holds, liquidity, members, obligations
+from clearing.services.context import ServiceContext
+
+DESCRIPTION = """
+Clearing house API. Members submit obligations (single or batch, idempotent by
+their own id), read their positions and headroom, and withdraw free collateral.
+Operators admit members, set tiers and limits, review holds and run cycles.
+Auditors read cycles and proofs.
+
+* Auth: `Authorization: Bearer <api key>`.
+* Amounts are decimal strings of the token's smallest unit (JSON integers are
+  accepted in requests; floats never).
+* Errors are RFC 9457 problem details (`application/problem+json`) with `code`,
+  the offending `field`, and for batches `errors[]` listing every bad item.
+"""
+
+
+def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | None = None) -> FastAPI:
+    """Build the app around ``ctx`` (default: from settings, on first start-up)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        if getattr(app.state, "ctx", None) is None:
+            app.state.ctx = ServiceContext.build()
+        yield
+
+    app = FastAPI(
+        title="Clearing house",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "obligations", "description": "Submit and read obligations (member keys)"},
+            {"name": "members", "description": "Your account (member keys); admission and limits (operator keys)"},
+            {"name": "holds", "description": "Review held obligations (operator keys)"},
+            {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
+            {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
+        ],
+    )
+    app.state.ctx = ctx
+    problems.install(app)
+    for router in (obligations.router, members.router, holds.router, liquidity.router, cycles.router,
+                   *(extra_routers or [])):
+        app.include_router(router)
+
+    @app.get("/health", tags=["health"], summary="Liveness")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,82 @@
+"""Typed dependencies: the service context, a session, and who is calling.
+
+Routes declare what they need with these aliases and stay thin::
+
+    def get_obligation(id: str, ctx: ContextDep, me: CurrentMember) -> ObligationOut: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from clearing.adapters.db.models import Role
+from clearing.errors import Forbidden, Unauthorized
+from clearing.services.context import ServiceContext
+from clearing.services.keys import Principal
+
+_bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
+
+
+def get_context(request: Request) -> ServiceContext:
+    return request.app.state.ctx
+
+
+ContextDep = Annotated[ServiceContext, Depends(get_context)]
+
+
+def get_session(ctx: ContextDep) -> Iterator[Session]:
+    """A session for read-only routes (auditor reports); closed after the response."""
+    session = ctx.sessions()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _lookup(ctx: ServiceContext, key: str) -> Principal | None:
+    with ctx.uow(read_only=True) as uow:
+        return ctx.keys.resolve(uow.session, key)
+
+
+async def principal(
+    ctx: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("missing API key: send Authorization: Bearer <key>", field="authorization")
+    key = credentials.credentials
+    found = ctx.keys.cached(key)
+    if found is None:
+        found = await run_in_threadpool(_lookup, ctx, key)
+    if found is None:
+        raise Unauthorized("unknown or revoked API key", field="authorization")
+    return found
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+def _require(*roles: str):
+    async def dependency(p: PrincipalDep) -> Principal:
+        if p.role not in roles:
+            raise Forbidden(f"this endpoint needs a {' or '.join(roles)} key; yours is a {p.role} key",
+                            field="authorization")
+        return p
+
+    return dependency
+
+
+#: A member key; the principal carries member id, name and address.
+CurrentMember = Annotated[Principal, Depends(_require(Role.MEMBER))]
+#: An operator key.
+Operator = Annotated[Principal, Depends(_require(Role.OPERATOR))]
+#: Read-only audit access: an auditor key (operators may read too).
+Auditor = Annotated[Principal, Depends(_require(Role.AUDITOR, Role.OPERATOR))]

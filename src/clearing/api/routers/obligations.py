@@ -1,0 +1,89 @@
+"""Members submit and read their obligations."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from fastapi import APIRouter, Response, status
+
+from clearing.api.deps import ContextDep, CurrentMember
+from clearing.api.schemas.common import problem_responses
+from clearing.api.schemas.obligations import BatchIn, BatchItemOut, BatchOut, ObligationIn, ObligationOut, SubmitOut
+from clearing.errors import ValidationError
+from clearing.services import obligations as svc
+
+router = APIRouter(prefix="/obligations", tags=["obligations"])
+
+
+def _input(o: ObligationIn) -> svc.ObligationInput:
+    return svc.ObligationInput(id=o.id, debtor=o.debtor, creditor=o.creditor, amount=o.amount, reference=o.reference,
+                               on_behalf_of=o.on_behalf_of, signature=o.signature)
+
+
+def _out(view: svc.ObligationView) -> ObligationOut:
+    return ObligationOut.model_validate(view)
+
+
+@router.post(
+    "",
+    response_model=SubmitOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Submit one obligation (idempotent by id)",
+    description=(
+        "The debtor submits, or the creditor with the debtor's EIP-712 signature. 201 when recorded; "
+        "200 with the stored obligation when the same id and body were recorded before; 409 when the id "
+        "was used with another body. Outcome in `obligation.status`: accepted, held (with holds), escrow "
+        "(tier C), or queued_beyond_headroom (with `shortfall`)."
+    ),
+    responses={200: {"model": SubmitOut, "description": "A retry: the first result"},
+               **problem_responses(401, 403, 409, 422, 503)},
+)
+def submit_one(body: ObligationIn, ctx: ContextDep, me: CurrentMember, response: Response) -> SubmitOut:
+    [result] = svc.submit(ctx, me, [_input(body)], batch=False)
+    if result.replayed:
+        response.status_code = status.HTTP_200_OK
+    return SubmitOut(replayed=result.replayed, obligation=_out(result.obligation))
+
+
+@router.post(
+    "/batch",
+    response_model=BatchOut,
+    summary="Submit up to 10,000 obligations in one transaction",
+    description=(
+        "All or nothing for request errors: any malformed item, unknown member, missing/bad signature or "
+        "reused id rejects the whole batch (422, or 409 if every problem is an id conflict) and the problem's "
+        "`errors` list every bad item with its index. Business outcomes are per item: accepted, held, escrow, "
+        "queued_beyond_headroom (with shortfall). Items already recorded with the same body come back with "
+        "`replayed: true`."
+    ),
+    responses=problem_responses(401, 403, 409, 422, 503),
+)
+def submit_batch(body: BatchIn, ctx: ContextDep, me: CurrentMember) -> BatchOut:
+    limit = ctx.settings.api.max_batch
+    if len(body.items) > limit:
+        raise ValidationError(f"a batch holds at most {limit} obligations, got {len(body.items)}", field="items",
+                              limit=limit, count=len(body.items))
+    results = svc.submit(ctx, me, [_input(o) for o in body.items], batch=True)
+    items = [
+        BatchItemOut(index=r.index, replayed=r.replayed, id=r.obligation.id, status=r.obligation.status,
+                     shortfall=r.obligation.shortfall, holds=[h for h in map(_hold, r.obligation.holds)])
+        for r in results
+    ]
+    counts = Counter(i.status for i in items)
+    return BatchOut(count=len(items), counts=dict(counts), replayed=sum(i.replayed for i in items), items=items)
+
+
+def _hold(h: svc.HoldView):  # type: ignore[no-untyped-def]
+    from clearing.api.schemas.obligations import HoldOut
+
+    return HoldOut.model_validate(h)
+
+
+@router.get(
+    "/{obligation_id}",
+    response_model=ObligationOut,
+    summary="One of your obligations (as debtor or creditor)",
+    responses=problem_responses(401, 403, 404),
+)
+def get_obligation(obligation_id: str, ctx: ContextDep, me: CurrentMember) -> ObligationOut:
+    return _out(svc.get_for_member(ctx, me, obligation_id))

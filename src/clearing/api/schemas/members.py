@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from clearing.api.schemas.common import AmountIn, AmountOut, OutSchema, Schema
+
+
+class LiquidityOut(OutSchema):
+    collateral: AmountOut = Field(description="Signed on-chain balance (ledger mirror)")
+    free_collateral: AmountOut
+    credit_line: AmountOut
+    credit_used: AmountOut
+    reserved_debit: AmountOut
+    reserved_credit: AmountOut
+    reserved_net_debit: AmountOut
+    pending_withdrawal: AmountOut
+    headroom: AmountOut
+    withdrawable: AmountOut
+
+
+class MemberOut(OutSchema):
+    name: str = Field(examples=["alpha-games"])
+    address: str = Field(examples=["0x1111111111111111111111111111111111111111"])
+    tier: str = Field(examples=["B"])
+    tier_reasons: list[str] = Field(examples=[["volume 1.2M/month", "no defaults in 12 months"]])
+    status: str = Field(examples=["active"])
+    status_reason: str | None = None
+    credit_line: AmountOut
+    single_order_limit: AmountOut | None = None
+    limit_overrides: dict[str, Any] = Field(default_factory=dict)
+    liquidity: LiquidityOut
+    synced_block: int
+    created_at: datetime
+
+
+class CarriedOut(OutSchema):
+    id: str
+    creditor: str
+    amount: AmountOut
+    shortfall: AmountOut | None = None
+
+
+class MeOut(OutSchema):
+    member: MemberOut
+    headroom: AmountOut = Field(description="free collateral + unused credit − reserved net debit")
+    open_position: AmountOut = Field(description="Receipts − payments over accepted/netted obligations (open cycle)")
+    queued_beyond_headroom: int
+    queued_value: AmountOut
+    held: int
+    carried: list[CarriedOut]
+    carried_value: AmountOut
+    topup_needed: AmountOut = Field(description="Collateral to add so every queued and carried obligation fits")
+
+
+class AdmitIn(Schema):
+    name: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", examples=["alpha-games"])
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x1111111111111111111111111111111111111111"])
+    tier: str = Field(default="C", pattern=r"^[ABC]$")
+    credit_line: AmountIn | None = None
+    single_order_limit: AmountIn | None = None
+    tier_reasons: list[str] | None = None
+
+
+class AdmittedOut(OutSchema):
+    member: MemberOut
+    api_key: str = Field(description="Shown once; only its hash is stored", examples=["chm_3q2...k"])
+
+
+class StatusIn(Schema):
+    reason: str = Field(min_length=1, max_length=512, examples=["chargeback investigation #44"])
+
+
+class LimitsIn(Schema):
+    reason: str = Field(min_length=1, max_length=512, examples=["quarterly review"])
+    tier: str | None = Field(default=None, pattern=r"^[ABC]$")
+    tier_reasons: list[str] | None = None
+    credit_line: AmountIn | None = None
+    single_order_limit: AmountIn | None = None
+    clear_single_order_limit: bool = False
+    limit_overrides: dict[str, Any] | None = None
+
+
+class KeyOut(OutSchema):
+    api_key: str
+
+
+class KeyIn(Schema):
+    label: str = Field(default="", max_length=128)
+
+
+class WithdrawalIn(Schema):
+    amount: AmountIn
+
+
+class WithdrawalOut(OutSchema):
+    outbox_id: int
+    member: str
+    amount: AmountOut
+    state: str = Field(examples=["planned"])
+    created_at: datetime

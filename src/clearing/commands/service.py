@@ -1,0 +1,84 @@
+"""`clearing serve`, `clearing db upgrade`, `clearing keys create`, `clearing bench api`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from clearing.cli import bench, cli
+
+
+@cli.command("serve")
+@click.option("--host", default=None, help="Default: api.host (127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Default: api.port (8000).")
+@click.option("--workers", default=None, type=int, help="uvicorn worker processes (default: api.workers).")
+@click.option("--migrate/--no-migrate", default=True, show_default=True, help="Upgrade the ledger to head first.")
+@click.option("--log-level", default="warning", show_default=True)
+def serve(host: str | None, port: int | None, workers: int | None, migrate: bool, log_level: str) -> None:
+    """Run the HTTP API under uvicorn on the configured host and port."""
+    import uvicorn
+
+    from clearing.adapters.db import migrate as run_migrations
+    from clearing.settings import get_settings
+
+    settings = get_settings()
+    if migrate:
+        run_migrations(settings.db_url)
+    host = host or settings.api.host
+    port = port or settings.api.port
+    workers = workers or settings.api.workers
+    click.echo(f"clearing API on http://{host}:{port} ({workers} worker(s)); docs at /docs", err=True)
+    uvicorn.run("clearing.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level, access_log=False)
+
+
+@cli.group("db")
+def db() -> None:
+    """The ledger database."""
+
+
+@db.command("upgrade")
+@click.option("--url", default=None, help="Database URL (default: settings).")
+def upgrade(url: str | None) -> None:
+    """Apply the packaged migrations up to head."""
+    from clearing.adapters.db import migrate
+
+    migrate(url)
+    click.echo("ledger at head", err=True)
+
+
+@cli.group("keys")
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--role", type=click.Choice(["operator", "auditor"]), required=True)
+@click.option("--label", default="")
+def create_key(role: str, label: str) -> None:
+    """Create an operator or auditor key; prints it once (only its hash is stored)."""
+    from clearing.services.context import ServiceContext
+    from clearing.services.keys import create_api_key
+
+    ctx = ServiceContext.build()
+    with ctx.uow() as uow:
+        _, key = create_api_key(uow.session, role=role, label=label)
+        uow.commit()
+    click.echo(key)
+
+
+@bench.command("api")
+@click.option("--db", "backend", type=click.Choice(["sqlite", "postgres", "both"]), default="both", show_default=True)
+@click.option("--seconds", default=10.0, show_default=True, help="Duration of each measured phase.")
+@click.option("--workers", default=2, show_default=True, help="uvicorn worker processes.")
+@click.option("--connections", default=32, show_default=True, help="Concurrent keep-alive connections (single endpoint).")
+@click.option("--batch-size", default=5000, show_default=True)
+@click.option("--pg-url", default=None, help="PostgreSQL server URL (default: CLEARING_TEST_POSTGRES_URL or local).")
+def bench_api(backend: str, seconds: float, workers: int, connections: int, batch_size: int, pg_url: str | None) -> None:
+    """Obligations/s through the batch endpoint and requests/s through the single one, over real HTTP."""
+    from clearing.bench.api import run
+
+    result = run(backend=backend, seconds=seconds, workers=workers, connections=connections, batch_size=batch_size,
+                 pg_url=pg_url, progress=lambda m: click.echo(m, err=True))
+    click.echo(json.dumps(result, indent=2))

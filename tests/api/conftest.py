@@ -1,0 +1,89 @@
+"""The real app on a real ledger; members with real keys and EVM accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from eth_account import Account
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from clearing.adapters.db.models import Member
+from clearing.api.app import create_app
+from clearing.services import members as msvc
+from clearing.services.context import ServiceContext
+from clearing.services.keys import KeyResolver, Principal
+from clearing.services.ports import RecordingChainOperations
+from clearing.services.signatures import SigningDomain, sign_obligation
+from clearing.settings import Settings
+
+OPERATOR_KEY = "cho_test-operator-key"
+AUDITOR_KEY = "cha_test-auditor-key"
+DOMAIN = SigningDomain(chain_id=31337, verifying_contract="0x" + "c1" * 20)
+
+
+@dataclass
+class House:
+    ctx: ServiceContext
+    client: TestClient
+    chain: RecordingChainOperations
+    keys: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, object] = field(default_factory=dict)
+
+    def headers(self, who: str) -> dict[str, str]:
+        key = {"operator": OPERATOR_KEY, "auditor": AUDITOR_KEY}.get(who) or self.keys[who]
+        return {"Authorization": f"Bearer {key}"}
+
+    def add(self, name: str, *, tier: str = "A", collateral: int = 10**24, credit: int = 0) -> str:
+        acct = Account.create()
+        done = msvc.admit(self.ctx, Principal(role="operator", key_id=None), name=name, address=acct.address,
+                          tier=tier, credit_line=credit)
+        with self.ctx.uow() as uow:
+            uow.session.execute(update(Member).where(Member.name == name)
+                                .values(chain_balance=collateral, chain_credit_limit=credit))
+            uow.commit()
+        self.keys[name] = done.api_key
+        self.accounts[name] = acct
+        return done.api_key
+
+    def sign(self, debtor: str, *, id: str, creditor: str, amount: int, reference: str = "") -> str:
+        acct = self.accounts[debtor]
+        return sign_obligation(DOMAIN, acct.key, id=id, debtor=acct.address, creditor=self.accounts[creditor].address,
+                               amount=amount, reference=reference)
+
+    def post(self, who: str, path: str, json: object):
+        return self.client.post(path, json=json, headers=self.headers(who))
+
+    def get(self, who: str, path: str):
+        return self.client.get(path, headers=self.headers(who))
+
+
+def build_context(url: str, engine=None) -> tuple[ServiceContext, RecordingChainOperations]:
+    settings = Settings(database_url=url)
+    chain = RecordingChainOperations()
+    ctx = ServiceContext.build(settings, engine=engine, signing_domain=DOMAIN, chain=chain)
+    ctx.keys = KeyResolver(operator_key=OPERATOR_KEY, auditor_key=AUDITOR_KEY, ttl=0)
+    return ctx, chain
+
+
+@pytest.fixture
+def house(db) -> House:
+    ctx, chain = build_context(db.url, db.engine)
+    with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
+        h = House(ctx=ctx, client=client, chain=chain)
+        h.add("alpha")
+        h.add("beta")
+        h.add("gamma")
+        yield h
+
+
+@pytest.fixture
+def sqlite_house(sqlite_db) -> House:
+    ctx, chain = build_context(sqlite_db.url, sqlite_db.engine)
+    with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
+        h = House(ctx=ctx, client=client, chain=chain)
+        h.add("alpha")
+        h.add("beta")
+        h.add("gamma")
+        yield h
