@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IClearingHouse} from "../../contracts/interfaces/IClearingHouse.sol";
+import {ClearingHouseBase} from "./utils/ClearingHouseBase.sol";
+
+/// @notice Property tests over random amounts.
+contract ClearingHouseFuzzTest is ClearingHouseBase {
+    uint256 internal constant MAX = 1e12 * D; // far beyond any real position
+
+    // ───────────── collateral ─────────────
+
+    function testFuzz_depositWithdrawRoundTrip(uint256 amount, uint256 part) public {
+        amount = bound(amount, 1, MAX);
+        part = bound(part, 1, amount);
+        token.mint(DAVE, amount);
+        uint256 before = token.balanceOf(DAVE);
+
+        vm.startPrank(DAVE);
+        house.deposit(amount);
+        house.withdraw(part, DAVE);
+        assertEq(house.balanceOf(DAVE), int256(amount - part), "balance after partial withdraw");
+        if (amount > part) house.withdraw(amount - part, DAVE);
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingHouse.ClearingHouseInsufficientBalance.selector, DAVE, int256(0), 1)
+        );
+        house.withdraw(1, DAVE);
+        vm.stopPrank();
+
+        assertEq(house.balanceOf(DAVE), int256(0), "emptied");
+        assertEq(token.balanceOf(DAVE), before, "round trip is exact");
+        _assertSolvent();
+    }
+
+    function testFuzz_withdrawNeverBeyondFreeBalance(uint256 debt, uint256 request) public {
+        debt = bound(debt, 1, 500 * D);
+        request = bound(request, 1, MAX);
+        _commit(1, _addrs(BOB, CAROL), _ints(int256(debt), -int256(debt)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IClearingHouse.ClearingHouseInsufficientBalance.selector, CAROL, -int256(debt), request
+            )
+        );
+        vm.prank(CAROL);
+        house.withdraw(request, CAROL);
+    }
+
+    function testFuzz_poolWithdrawKeepsDrawnCovered(uint256 drawn, uint256 request) public {
+        drawn = bound(drawn, 1, 500 * D);
+        request = bound(request, 1, 10_000 * D);
+        _commit(1, _addrs(BOB, CAROL), _ints(int256(drawn), -int256(drawn)));
+        uint256 undrawn = 10_000 * D - drawn;
+        if (request > undrawn) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IClearingHouse.ClearingHouseInsufficientLiquidity.selector, undrawn, request)
+            );
+        }
+        vm.prank(LENDER);
+        house.poolWithdraw(request, LENDER);
+        assertLe(house.creditDrawn(), house.poolTotal(), "drawn covered");
+        _assertSolvent();
+    }
+
+    // ───────────── commit ─────────────
+
+    function testFuzz_headroomBoundary(uint256 collateral, uint256 limit) public {
+        collateral = bound(collateral, 0, MAX);
+        limit = bound(limit, 0, 10_000 * D); // the pool funds at most 10,000
+        vm.prank(RISK);
+        house.setCreditLimit(DAVE, limit);
+        if (collateral > 0) {
+            token.mint(DAVE, collateral);
+            vm.prank(DAVE);
+            house.deposit(collateral);
+        }
+        uint256 available = collateral + limit;
+        vm.assume(available > 0);
+        assertEq(house.availableOf(DAVE), available, "availableOf");
+
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IClearingHouse.ClearingHouseInsufficientHeadroom.selector, DAVE, available, available + 1
+            )
+        );
+        _commit(1, _addrs(ALICE, DAVE), _ints(int256(available + 1), -int256(available + 1)));
+
+        _commit(1, _addrs(ALICE, DAVE), _ints(int256(available), -int256(available)));
+        assertEq(house.balanceOf(DAVE), -int256(limit), "exactly at the limit");
+        assertEq(house.creditDrawn(), limit, "drawn");
+        assertEq(house.availableOf(DAVE), 0, "nothing left");
+        _assertSolvent();
+    }
+
+    function testFuzz_commitRandomDeltasSumToZero(uint256 seed, uint256 count) public {
+        uint256 n = bound(count, 2, 12);
+        address[] memory members = new address[](n);
+        int256[] memory deltas = new int256[](n);
+        int256[] memory before = new int256[](n);
+        token.mint(LENDER2, 2_000_000 * D);
+        vm.prank(LENDER2);
+        house.poolDeposit(2_000_000 * D);
+
+        int256 sum;
+        for (uint256 i; i < n; ++i) {
+            address m = address(uint160(0x9000 + i)); // ascending
+            members[i] = m;
+            uint256 collateral = _rand(seed, i, 0) % (1_000_000 * D);
+            uint256 limit = _rand(seed, i, 1) % (100_000 * D);
+            vm.prank(RISK);
+            house.admitMember(m, limit);
+            token.mint(m, collateral + 10_000_000 * D);
+            vm.prank(m);
+            token.approve(address(house), type(uint256).max);
+            if (collateral > 0) {
+                vm.prank(m);
+                house.deposit(collateral);
+            }
+            if (i + 1 < n) {
+                // Anywhere from the whole headroom paid in to 1,000,000 received.
+                uint256 span = collateral + limit + 1_000_000 * D;
+                deltas[i] = int256(_rand(seed, i, 2) % (span + 1)) - int256(collateral + limit);
+                sum += deltas[i];
+            }
+        }
+        deltas[n - 1] = -sum; // the last member balances the cycle
+        if (deltas[n - 1] < 0) {
+            vm.prank(members[n - 1]);
+            house.deposit(uint256(sum)); // give it the headroom it needs
+        }
+        for (uint256 i; i < n; ++i) {
+            before[i] = house.balanceOf(members[i]);
+        }
+
+        _commit(1, members, deltas);
+
+        uint256 debit;
+        uint256 pending;
+        for (uint256 i; i < n; ++i) {
+            if (deltas[i] < 0) {
+                debit += uint256(-deltas[i]);
+                assertEq(house.balanceOf(members[i]), before[i] + deltas[i], "debtor debited");
+                assertEq(house.cycleDebit(1, members[i]), uint256(-deltas[i]), "cycle debit");
+                assertGe(house.balanceOf(members[i]), -int256(house.memberOf(members[i]).creditLimit), "I3");
+            } else {
+                assertEq(house.balanceOf(members[i]), before[i], "creditor waits for release");
+                pending += house.pendingCredit(1, members[i]);
+            }
+        }
+        assertEq(house.cycleOf(1).escrowed, debit, "escrow == debit");
+        assertEq(pending, debit, "escrow == pending credits (I5)");
+        _assertSolvent();
+
+        // Full release lands every member exactly at before + delta.
+        address[] memory creditors = new address[](n);
+        uint256[] memory amounts = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            creditors[i] = members[i];
+            amounts[i] = deltas[i] > 0 ? uint256(deltas[i]) : 0;
+        }
+        if (debit > 0) {
+            vm.prank(OPERATOR);
+            house.releaseCycle(1, creditors, amounts);
+        }
+        for (uint256 i; i < n; ++i) {
+            assertEq(house.balanceOf(members[i]), before[i] + deltas[i], "net position applied");
+        }
+        assertEq(uint256(house.cycleOf(1).status), uint256(IClearingHouse.CycleStatus.SETTLED), "settled");
+        _assertSolvent();
+    }
+
+    function testFuzz_commitRejectsNonZeroNet(uint256 paid, uint256 received) public {
+        paid = bound(paid, 1, 6000 * D); // within Alice's headroom
+        received = bound(received, 1, MAX);
+        vm.assume(paid != received);
+        int256 sum = int256(received) - int256(paid);
+        vm.expectRevert(abi.encodeWithSelector(IClearingHouse.ClearingHouseNetNotZero.selector, sum));
+        _commit(1, _addrs(ALICE, BOB), _ints(-int256(paid), int256(received)));
+    }
+
+    // ───────────── release and refund ─────────────
+
+    function testFuzz_proRataNeverOverpays(uint256 a, uint256 b, uint16 bps1, uint16 bps2) public {
+        a = bound(a, 1, 3000 * D);
+        b = bound(b, 1, 3000 * D);
+        bps1 = uint16(bound(bps1, 1, 10_000));
+        bps2 = uint16(bound(bps2, 1, 10_000));
+        _commit(1, _addrs(ALICE, BOB, CAROL), _ints(-int256(a + b), int256(a), int256(b)));
+
+        uint16[2] memory steps = [bps1, bps2];
+        for (uint256 s; s < 2; ++s) {
+            uint256 pa = house.pendingCredit(1, BOB);
+            uint256 pb = house.pendingCredit(1, CAROL);
+            if (house.cycleOf(1).status == IClearingHouse.CycleStatus.SETTLED) break;
+            int256 ba = house.balanceOf(BOB);
+            int256 bb = house.balanceOf(CAROL);
+            vm.prank(OPERATOR);
+            house.releaseCycleProRata(1, _addrs(BOB, CAROL), steps[s]);
+            uint256 ra = pa * steps[s] / 10_000;
+            uint256 rb = pb * steps[s] / 10_000;
+            assertEq(house.balanceOf(BOB), ba + int256(ra), "bob gets floor share");
+            assertEq(house.balanceOf(CAROL), bb + int256(rb), "carol gets floor share");
+            assertLe(ra * 10_000, pa * steps[s], "never rounds up");
+            assertEq(house.pendingCredit(1, BOB), pa - ra, "bob pending");
+            assertEq(house.pendingCredit(1, CAROL), pb - rb, "carol pending");
+            assertEq(
+                house.cycleOf(1).escrowed,
+                house.pendingCredit(1, BOB) + house.pendingCredit(1, CAROL),
+                "escrow == pending (I5)"
+            );
+        }
+        assertLe(uint256(house.balanceOf(BOB) - 1000 * int256(D)), a, "bob never over-paid");
+        assertLe(uint256(house.balanceOf(CAROL)), b, "carol never over-paid");
+        _assertSolvent();
+    }
+
+    function testFuzz_releaseAndRefundNeverExceedEscrow(uint256 a, uint256 b, uint256 rel, uint256 ref, uint256 extra)
+        public
+    {
+        a = bound(a, 1, 3000 * D);
+        b = bound(b, 1, 3000 * D);
+        rel = bound(rel, 0, a);
+        ref = bound(ref, 0, b);
+        extra = bound(extra, 1, MAX);
+        _commit(1, _addrs(ALICE, BOB, CAROL), _ints(-int256(a + b), int256(a), int256(b)));
+
+        if (rel > 0) _release(1, BOB, rel);
+        if (ref > 0) {
+            vm.prank(OPERATOR);
+            house.refundCycle(1, _addrs(CAROL), _uints(ref), _addrs(ALICE), _uints(ref));
+        }
+        uint256 escrow = a + b - rel - ref;
+        assertEq(house.cycleOf(1).escrowed, escrow, "escrow left");
+        assertEq(house.cycleDebit(1, ALICE), a + b - ref, "refundable debit left");
+        assertEq(house.balanceOf(ALICE), 5000 * int256(D) - int256(a + b - ref), "alice paid what was not refunded");
+        _assertSolvent();
+        if (escrow == 0) return;
+
+        // Anything beyond what is pending is refused, with the values.
+        uint256 bobPending = a - rel;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IClearingHouse.ClearingHouseExceedsPending.selector, uint64(1), BOB, bobPending, bobPending + extra
+            )
+        );
+        _release(1, BOB, bobPending + extra);
+
+        // And what is left is always refundable in full.
+        uint256 carolPending = b - ref;
+        vm.prank(OPERATOR);
+        house.refundCycle(1, _addrs(BOB, CAROL), _uints(bobPending, carolPending), _addrs(ALICE), _uints(escrow));
+        assertEq(house.totalEscrowed(), 0, "never stuck");
+        assertEq(house.balanceOf(ALICE), 5000 * int256(D) - int256(rel), "alice paid only what reached bob");
+        _assertSolvent();
+    }
+
+    function _rand(uint256 seed, uint256 i, uint256 salt) private pure returns (uint256) {
+        return uint256(keccak256(abi.encode(seed, i, salt)));
+    }
+}
