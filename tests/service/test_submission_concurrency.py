@@ -1,0 +1,159 @@
+"""Many threads at once on PostgreSQL: same ids, overlapping batches, headroom races.
+
+SQLite serialises writers (BEGIN IMMEDIATE) and hides races, so these run on
+PostgreSQL; one smoke run on SQLite checks the busy-timeout path.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from eth_account import Account
+from sqlalchemy import func, select, update
+
+from clearing.adapters.db.models import Member, Obligation
+from clearing.errors import BatchRejected, ObligationConflict
+from clearing.services import members as msvc
+from clearing.services import obligations as osvc
+from clearing.services.context import ServiceContext
+from clearing.services.keys import Principal
+from clearing.services.ledger import reservation_mismatches
+from clearing.settings import Settings
+
+OP = Principal(role="operator", key_id=None)
+
+
+def _ctx(database) -> ServiceContext:
+    return ServiceContext.build(Settings(database_url=database.url), engine=database.engine)
+
+
+def _member(ctx: ServiceContext, name: str, collateral: int) -> Principal:
+    done = msvc.admit(ctx, OP, name=name, address=Account.create().address, tier="A")
+    with ctx.uow() as uow:
+        uow.session.execute(update(Member).where(Member.name == name).values(chain_balance=collateral))
+        uow.commit()
+    m = done.member
+    return Principal(role="member", key_id=None, member_id=m.id, member_name=m.name, member_address=m.address)
+
+
+def _run(n: int, fn) -> list:
+    barrier = threading.Barrier(n)
+
+    def go(i: int):
+        barrier.wait()
+        try:
+            return fn(i)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted on
+            return exc
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(go, range(n)))
+
+
+def _count(ctx: ServiceContext, **where) -> int:
+    with ctx.uow(read_only=True) as uow:
+        q = select(func.count()).select_from(Obligation)
+        for k, v in where.items():
+            q = q.where(getattr(Obligation, k) == v)
+        return uow.session.scalar(q)
+
+
+def _consistent(ctx: ServiceContext) -> None:
+    with ctx.uow(read_only=True) as uow:
+        assert reservation_mismatches(uow.session) == {}
+
+
+def _ob(id: str, debtor: str, creditor: str, amount: int) -> osvc.ObligationInput:
+    return osvc.ObligationInput(id=id, debtor=debtor, creditor=creditor, amount=amount)
+
+
+@pytest.mark.postgres
+def test_same_ids_from_many_threads_are_recorded_once(pg_db):
+    ctx = _ctx(pg_db)
+    a = _member(ctx, "a", 10**6)
+    _member(ctx, "b", 0)
+    results = _run(16, lambda i: osvc.submit(ctx, a, [_ob(f"same-{k}", "a", "b", 10) for k in range(20)], batch=True))
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert _count(ctx) == 20
+    fresh = [sum(not x.replayed for x in r) for r in results]
+    assert sum(fresh) == 20  # each id recorded by exactly one caller; the rest were replays
+    with ctx.uow(read_only=True) as uow:
+        assert uow.session.get(Member, a.member_id).reserved_debit == 200
+    _consistent(ctx)
+
+
+@pytest.mark.postgres
+def test_same_id_different_bodies_race_one_wins_rest_conflict(pg_db):
+    ctx = _ctx(pg_db)
+    ps = [_member(ctx, f"d{i}", 10**6) for i in range(8)]
+    _member(ctx, "cr", 0)
+    results = _run(8, lambda i: osvc.submit(ctx, ps[i], [_ob("contested", f"d{i}", "cr", 5 + i)], batch=False))
+    wins = [r for r in results if not isinstance(r, Exception)]
+    losses = [r for r in results if isinstance(r, Exception)]
+    assert len(wins) == 1 and len(losses) == 7
+    assert all(isinstance(e, ObligationConflict) for e in losses), losses
+    assert _count(ctx) == 1
+    _consistent(ctx)
+
+
+@pytest.mark.postgres
+def test_overlapping_batches_all_or_nothing(pg_db):
+    ctx = _ctx(pg_db)
+    a = _member(ctx, "a", 10**9)
+    for n in ("b", "c"):
+        _member(ctx, n, 0)
+    # batch i covers ids [10i, 10i+30): neighbours overlap by 20 ids, same bodies
+    def batch(i: int):
+        return osvc.submit(ctx, a, [_ob(f"ov-{k}", "a", "b" if k % 2 else "c", 100 + k) for k in range(10 * i, 10 * i + 30)],
+                           batch=True)
+    results = _run(12, batch)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert _count(ctx) == 10 * 11 + 30
+    _consistent(ctx)
+    # an overlapping batch with one changed body is rejected whole
+    with pytest.raises(BatchRejected) as err:
+        osvc.submit(ctx, a, [_ob("ov-0", "a", "c", 999), _ob("ov-new", "a", "b", 1)], batch=True)
+    assert err.value.status == 409
+    assert _count(ctx, id="ov-new") == 0
+
+
+@pytest.mark.postgres
+def test_headroom_is_never_double_spent(pg_db):
+    ctx = _ctx(pg_db)
+    debtor = _member(ctx, "spender", 1000)
+    _member(ctx, "shop", 0)
+    results = _run(20, lambda i: osvc.submit(ctx, debtor, [_ob(f"race-{i}", "spender", "shop", 100)], batch=False))
+    statuses = sorted(r[0].obligation.status for r in results)
+    assert statuses.count("accepted") == 10 and statuses.count("queued_beyond_headroom") == 10
+    with ctx.uow(read_only=True) as uow:
+        assert uow.session.get(Member, debtor.member_id).reserved_debit == 1000
+    _consistent(ctx)
+
+
+@pytest.mark.postgres
+def test_cross_traffic_does_not_deadlock(pg_db):
+    ctx = _ctx(pg_db)
+    ps = [_member(ctx, f"x{i}", 10**6) for i in range(4)]
+
+    def go(i: int):
+        me = ps[i % 4]
+        others = [f"x{j}" for j in range(4) if j != i % 4]
+        return osvc.submit(ctx, me, [_ob(f"cross-{i}-{k}", me.member_name, others[k % 3], 1) for k in range(30)],
+                           batch=True)
+
+    results = _run(16, go)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert _count(ctx) == 16 * 30
+    _consistent(ctx)
+
+
+def test_sqlite_writers_queue_instead_of_failing(sqlite_db):
+    ctx = _ctx(sqlite_db)
+    debtor = _member(ctx, "spender", 1000)
+    _member(ctx, "shop", 0)
+    results = _run(8, lambda i: osvc.submit(ctx, debtor, [_ob(f"race-{i}", "spender", "shop", 200)], batch=False))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r[0].obligation.status for r in results).count("accepted") == 5
+    _consistent(ctx)
