@@ -1,0 +1,154 @@
+"""Close → net → commit → release on a real chain, crash and restart at each step, audit."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+
+from clearing.adapters.chain import backends
+from clearing.adapters.db.models import SettlementTx
+from clearing.services import audit, obligations
+from clearing.services.cycles import CycleService
+from clearing.services.obligations import ObligationInput
+
+from .conftest import build_house
+
+SPEC = [("alpha", "A", 5_000_000, 2_000_000), ("beta", "A", 3_000_000, 1_000_000),
+        ("gamma", "B", 2_000_000, 0), ("delta", "B", 50_000, 0)]
+
+
+class Crash(Exception):
+    pass
+
+
+def _submit(house, rows):
+    by_debtor: dict[str, list] = {}
+    for oid, d, c, amt in rows:
+        by_debtor.setdefault(d, []).append(ObligationInput(id=oid, debtor=d, creditor=c, amount=amt))
+    for d, items in by_debtor.items():
+        obligations.submit(house.ctx, house.principals[d], items, batch=True)
+
+
+ROWS = [("o1", "alpha", "beta", 700_000), ("o2", "beta", "gamma", 400_000), ("o3", "gamma", "alpha", 300_000),
+        ("o4", "alpha", "gamma", 250_000), ("o5", "delta", "alpha", 40_000), ("o6", "beta", "alpha", 90_000)]
+
+
+def _expected_positions(rows):
+    pos: dict[str, int] = {}
+    for _, d, c, a in rows:
+        pos[d] = pos.get(d, 0) - a
+        pos[c] = pos.get(c, 0) + a
+    return pos
+
+
+def _commits_on_chain(house, cycle_id):
+    return [e for e in house.contracts.house.events(house.contracts.deployment.block)
+            if e.name == "CycleCommitted" and e.args["cycleId"] == cycle_id]
+
+
+def test_cycle_settles_on_chain_and_audit_passes(db_url):
+    house = build_house(db_url, backends.embedded(), SPEC)
+    _submit(house, ROWS)
+    before = {n: house.contracts.house.balance_of(k.address) for n, k in house.keys.items()}
+    view = CycleService(house.ctx.sessions, house.contracts).settle()
+    assert view.state == "SETTLED" and view.settled == len(ROWS)
+    for name, delta in _expected_positions(ROWS).items():
+        assert house.contracts.house.balance_of(house.keys[name].address) == before[name] + delta
+    assert {obligations.get_any(house.ctx, r[0]).status for r in ROWS} == {"settled"}
+    report = audit.verify(house.ctx.sessions, house.contracts)
+    assert report.ok, report.mismatches
+    # Settling again changes nothing and sends nothing.
+    with house.ctx.uow(read_only=True) as uow:
+        sent = uow.session.scalar(select(func.count()).select_from(SettlementTx))
+    again = CycleService(house.ctx.sessions, house.contracts).settle(view.id)
+    assert again.state == "SETTLED"
+    with house.ctx.uow(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(SettlementTx)) == sent
+    assert len(_commits_on_chain(house, view.id)) == 1
+
+
+@pytest.mark.parametrize("stage", ["signed", "sent"])
+@pytest.mark.parametrize("kind", ["commitCycle", "releaseCycle"])
+def test_crash_at_any_step_then_restart_settles_exactly_once(db_url, stage, kind):
+    house = build_house(db_url, backends.embedded(), SPEC)
+    _submit(house, ROWS)
+    calls = []
+
+    def crash(at: str) -> None:
+        calls.append(at)
+        # The outbox crashes only in the chosen call: commit is the first call, release the second.
+        target = 1 if kind == "commitCycle" else 2
+        if at == stage and calls.count(stage) == target:
+            raise Crash(f"crash after {stage} of {kind}")
+
+    with pytest.raises(Crash):
+        CycleService(house.ctx.sessions, house.contracts, crash_hook=crash).settle()
+    # A new process: recover() finds the cycle mid-way and finishes it from the chain.
+    views = CycleService(house.ctx.sessions, house.contracts).recover()
+    assert [v.state for v in views] == ["SETTLED"]
+    assert len(_commits_on_chain(house, views[0].id)) == 1
+    assert house.contracts.house.cycle(views[0].id).escrowed == 0
+    assert audit.verify(house.ctx.sessions, house.contracts).ok
+
+
+@pytest.mark.anvil
+def test_transaction_lost_by_the_node_is_resent_after_restart(tmp_path):
+    chain = backends.spawn_anvil()
+    try:
+        house = build_house(f"sqlite:///{tmp_path / 'l.db'}", chain, SPEC)
+        _submit(house, ROWS)
+        w3 = chain.w3
+
+        def lose(at: str) -> None:
+            if at == "signed":
+                w3.provider.make_request("evm_setAutomine", [False])
+            if at == "sent":
+                w3.provider.make_request("anvil_dropAllTransactions", [])
+                w3.provider.make_request("evm_setAutomine", [True])
+                raise Crash("node lost the commit, then the service died")
+
+        with pytest.raises(Crash):
+            CycleService(house.ctx.sessions, house.contracts, crash_hook=lose).settle()
+        assert house.contracts.house.cycle(1).status == 0  # really lost
+        views = CycleService(house.ctx.sessions, house.contracts).recover()
+        assert views[0].state == "SETTLED"
+        assert len(_commits_on_chain(house, views[0].id)) == 1
+    finally:
+        chain.close()
+
+
+def test_scarce_liquidity_settles_a_feasible_subset_and_carries_the_rest(db_url):
+    house = build_house(db_url, backends.embedded(), SPEC)
+    # delta has 50,000 collateral and no credit: its 90,000 order cannot settle.
+    rows = ROWS + [("big", "delta", "beta", 90_000)]
+    _submit(house, rows)
+    view = CycleService(house.ctx.sessions, house.contracts).settle()
+    carried = obligations.get_any(house.ctx, "big")
+    assert view.state == "PARTIAL"
+    assert carried.status == "carried" and carried.shortfall and carried.shortfall > 0
+    assert house.contracts.house.balance_of(house.keys["delta"].address) >= 0
+    assert audit.verify(house.ctx.sessions, house.contracts).ok
+
+
+def test_tampering_with_a_settled_obligation_fails_the_audit(db_url):
+    house = build_house(db_url, backends.embedded(), SPEC)
+    _submit(house, ROWS)
+    view = CycleService(house.ctx.sessions, house.contracts).settle()
+    with house.ctx.uow() as uow:
+        uow.session.execute(text("UPDATE obligations SET amount = :a WHERE id = 'o2'"), {"a": "400001"})
+        uow.commit()
+    report = audit.verify(house.ctx.sessions, house.contracts)
+    assert not report.ok
+    assert report.mismatches[0].startswith(f"cycle {view.id}: root recomputed from ledger obligations")
+
+
+def test_proof_verifies_against_the_chain_alone(db_url):
+    house = build_house(db_url, backends.embedded(), SPEC)
+    _submit(house, ROWS)
+    view = CycleService(house.ctx.sessions, house.contracts).settle()
+    c = house.contracts
+    proof = audit.prove(house.ctx.sessions, c.chain.chain_id, c.house.address, "o3").to_dict()
+    assert proof["cycle_id"] == view.id
+    assert audit.check_proof(c.house, proof) == []
+    forged = {**proof, "amount": str(int(proof["amount"]) + 1)}
+    assert audit.check_proof(c.house, forged)
