@@ -22,3 +22,14 @@ def gas(backend: str, obligations: int, members: int, sizes: str, seed: int) -> 
     sz = tuple(int(s) for s in sizes.split(",") if s)
     out = run(backend=backend, obligations=obligations, members=members, sizes=sz, seed=seed)
     click.echo(json.dumps(out, indent=2))
+
+
+@bench.command("cycle")
+@click.option("--obligations", default=10_000, show_default=True)
+@click.option("--members", default=50, show_default=True)
+@click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")
+def cycle(obligations: int, members: int, db_url: str | None) -> None:
+    """Close-to-released wall time on Anvil, next to the bare chain floor."""
+    from clearing.bench.cycle import run
+
+    click.echo(json.dumps(run(obligations=obligations, members=members, db_url=db_url), indent=2))

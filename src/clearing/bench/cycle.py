@@ -1,0 +1,98 @@
+"""Wall time from cut-off to released on Anvil: 10,000 obligations among 50 members.
+
+The baseline, measured in the same run on the same node, is the chain floor:
+committing and releasing an identical cycle straight through the contract
+client with positions and root computed in advance.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+
+TARGET_S = 2.0
+
+
+def _progress(msg: str) -> None:
+    print(f"bench cycle: {msg}", file=sys.stderr, flush=True)
+
+
+def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = None, seed: int = 11) -> dict[str, Any]:
+    from clearing.adapters.chain import backends
+    from clearing.adapters.chain.client import _nonces_for
+    from clearing.adapters.chain.deploy import Contracts, deploy
+    from clearing.adapters.db import migrate
+    from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
+    from clearing.domain.netting import net_positions
+    from clearing.domain.types import Obligation as DomainObligation
+    from clearing.services import chain_sync
+    from clearing.services import members as member_svc
+    from clearing.services import obligations as ob_svc
+    from clearing.services.chain_ops import HouseChainOperations
+    from clearing.services.context import ServiceContext
+    from clearing.services.cycles import CycleService
+    from clearing.services.keys import Principal
+
+    rng = random.Random(seed)
+    db_url = db_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='clearing-bench-')) / 'ledger.db'}"
+    migrate(db_url)
+    chain = backends.spawn_anvil()
+    try:
+        c = Contracts.attach(chain, deploy(chain, network="bench"))
+        ctx = ServiceContext.build(url=db_url)
+        ctx.chain = HouseChainOperations(ctx.sessions, c)
+        op = Principal(role="operator", key_id=None)
+        funder = chain.accounts[0]
+        accts, principals = [], []
+        for i in range(members):
+            a = Account.from_key(rng.randbytes(32))
+            tx = {"to": a.address, "value": 10**18, "gas": 21000, "chainId": chain.chain_id,
+                  "maxFeePerGas": 10**11, "maxPriorityFeePerGas": 10**9,
+                  "nonce": _nonces_for(chain).next(chain.w3, funder.address)}
+            chain.w3.eth.send_raw_transaction(funder.sign_transaction(tx).raw_transaction)
+            adm = member_svc.admit(ctx, op, name=f"m{i:03d}", address=a.address, tier="A", credit_line=0)
+            c.fund_member(a, 10**15)
+            accts.append(a)
+            principals.append(Principal(role="member", key_id=None, member_id=adm.member.id,
+                                        member_name=f"m{i:03d}", member_address=a.address))
+        chain_sync.sync(ctx.sessions, c)
+        _progress(f"{members} members funded")
+        per: dict[int, list] = {}
+        for k in range(obligations):
+            d, cr = rng.sample(range(members), 2)
+            per.setdefault(d, []).append(ob_svc.ObligationInput(
+                id=f"b-{k}", debtor=f"m{d:03d}", creditor=f"m{cr:03d}", amount=rng.randint(1, 10**6)))
+        for d, items in per.items():
+            ob_svc.submit(ctx, principals[d], items, batch=True)
+        _progress(f"{obligations} obligations accepted")
+
+        cycles = CycleService(ctx.sessions, c)
+        t = time.perf_counter()
+        view = cycles.settle()
+        wall = time.perf_counter() - t
+        _progress(f"cycle {view.id} {view.state} in {wall:.2f}s")
+
+        # Baseline: the chain floor for the same cycle shape, everything precomputed.
+        pairs = [(rng.sample(range(members), 2), rng.randint(1, 10**6)) for _ in range(obligations)]
+        obs = [DomainObligation(f"x-{k}", accts[d].address, accts[cr].address, amt)
+               for k, ((d, cr), amt) in enumerate(pairs)]
+        positions = net_positions(obs)
+        root = MerkleTree([leaf_hash(10**6, obligation_key(o.id), o.debtor, o.creditor, o.amount) for o in obs]).root
+        t = time.perf_counter()
+        c.house.commit_cycle(10**6, root, len(obs), sum(o.amount for o in obs), positions)
+        c.house.release_cycle(10**6, {m: v for m, v in positions.items() if v > 0})
+        floor = time.perf_counter() - t
+        return {
+            "backend": "anvil", "db": db_url.split(":")[0], "obligations": obligations, "members": members,
+            "state": view.state, "settled": view.settled,
+            "close_to_released_s": round(wall, 3), "target_s": TARGET_S, "meets_target": wall <= TARGET_S,
+            "baseline_chain_floor_s": round(floor, 3), "service_overhead_s": round(wall - floor, 3),
+        }
+    finally:
+        chain.close()
