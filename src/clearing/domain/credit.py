@@ -1,0 +1,201 @@
+"""Explainable credit score, tier and credit line.
+
+The score is a sum of integer factor contributions, so a member can see
+exactly why it has its tier:
+
+- ``base``: every member starts with ``base_points``;
+- ``volume``: average monthly volume, linear up to ``volume_target``;
+- ``on-time``: share of settlements on time (basis points of ``on_time_points``);
+- ``age``: account age, linear up to ``age_target_days``;
+- ``incidents``: disputes and complaints per settlement (negative, capped);
+- ``defaults``: a penalty per default (negative, capped);
+- ``floor``: only when the rest is negative, lifts the score to 0.
+
+Tier A needs ``score ≥ tier_a_min_score``, no defaults and at least
+``tier_a_min_age_days``; tier B needs ``score ≥ tier_b_min_score``; the rest
+is tier C. The credit line is a fraction (basis points) of the average
+monthly volume: tier A at most 30% (``tier_a_line_bps ≤ 3000``), tier B
+smaller, tier C none.
+
+>>> tok = 10**6
+>>> a = assess(CreditInputs(monthly_volumes=(900_000 * tok, 1_100_000 * tok), settled_on_time=990,
+...                         settled_late=10, disputes=2, complaints=1, defaults=0, age_days=400))
+>>> a.score, a.tier, a.credit_line // tok
+(932, 'A', 300000)
+>>> [(f.name, f.contribution) for f in a.factors]
+[('base', 250), ('volume', 250), ('on-time', 297), ('age', 150), ('incidents', -15), ('defaults', 0)]
+>>> sum(f.contribution for f in a.factors) == a.score
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clearing.domain.errors import InvalidConfig, InvalidCreditInputs
+
+__all__ = ["CreditInputs", "CreditConfig", "Factor", "CreditAssessment", "assess", "MAX_TIER_A_LINE_BPS"]
+
+#: Tier A's credit line may never exceed 30% of average monthly volume.
+MAX_TIER_A_LINE_BPS = 3_000
+_TOKEN = 10**6
+
+
+@dataclass(frozen=True, slots=True)
+class CreditInputs:
+    """What the score is computed from (amounts in smallest token units)."""
+
+    monthly_volumes: tuple[int, ...]
+    settled_on_time: int
+    settled_late: int
+    disputes: int
+    complaints: int
+    defaults: int
+    age_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class CreditConfig:
+    """Weights, thresholds and credit-line fractions (basis points)."""
+
+    base_points: int = 250
+    volume_points: int = 250
+    #: Average monthly volume that earns all volume points (default 1M tokens of 6 decimals).
+    volume_target: int = 1_000_000 * _TOKEN
+    on_time_points: int = 300
+    age_points: int = 150
+    age_target_days: int = 365
+    #: Points lost per 100 bps (1%) of disputes + complaints per settlement.
+    incident_points_per_pct: int = 50
+    incident_cap: int = 250
+    default_penalty: int = 300
+    default_cap: int = 600
+    tier_a_min_score: int = 750
+    tier_a_min_age_days: int = 180
+    tier_b_min_score: int = 500
+    tier_a_line_bps: int = 3_000
+    tier_b_line_bps: int = 1_000
+
+    def validate(self) -> None:
+        """Raise :class:`~clearing.domain.errors.InvalidConfig` if inconsistent.
+
+        >>> CreditConfig(tier_a_line_bps=3_500).validate()
+        Traceback (most recent call last):
+        ...
+        clearing.domain.errors.InvalidConfig: tier_a_line_bps must be ≤ 3000 (30% of average monthly volume), got 3500
+        """
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if type(value) is not int or value < 0:
+                raise InvalidConfig(f"{name} must be an int ≥ 0, got {value!r}", field=name)
+        for name in ("volume_target", "age_target_days"):
+            if getattr(self, name) == 0:
+                raise InvalidConfig(f"{name} must be > 0", field=name)
+        if self.tier_a_line_bps > MAX_TIER_A_LINE_BPS:
+            raise InvalidConfig(
+                f"tier_a_line_bps must be ≤ {MAX_TIER_A_LINE_BPS} (30% of average monthly volume), got {self.tier_a_line_bps}",
+                field="tier_a_line_bps",
+            )
+        if self.tier_b_line_bps > self.tier_a_line_bps:
+            raise InvalidConfig("tier_b_line_bps must not exceed tier_a_line_bps", field="tier_b_line_bps")
+        if self.tier_b_min_score > self.tier_a_min_score:
+            raise InvalidConfig("tier_b_min_score must not exceed tier_a_min_score", field="tier_b_min_score")
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    """One factor: its raw ``value`` (volume in units, rates in basis points,
+    age in days, counts) and its signed ``contribution`` to the score."""
+
+    name: str
+    value: int
+    contribution: int
+
+
+@dataclass(frozen=True, slots=True)
+class CreditAssessment:
+    score: int
+    tier: str
+    credit_line: int
+    factors: tuple[Factor, ...]
+    reasons: tuple[str, ...]
+
+
+def _validate(inputs: CreditInputs) -> None:
+    if not isinstance(inputs.monthly_volumes, tuple):
+        raise InvalidCreditInputs("monthly_volumes must be a tuple of ints", field="monthly_volumes")
+    for v in inputs.monthly_volumes:
+        if type(v) is not int or v < 0:
+            raise InvalidCreditInputs(f"monthly volumes must be ints ≥ 0, got {v!r}", field="monthly_volumes")
+    for name in ("settled_on_time", "settled_late", "disputes", "complaints", "defaults", "age_days"):
+        v = getattr(inputs, name)
+        if type(v) is not int or v < 0:
+            raise InvalidCreditInputs(f"{name} must be an int ≥ 0, got {v!r}", field=name)
+
+
+def assess(inputs: CreditInputs, config: CreditConfig = CreditConfig()) -> CreditAssessment:
+    """Score, tier and credit line, with each factor's contribution and the reasons.
+
+    Integer arithmetic throughout (floors), so the same inputs give the same
+    score everywhere.
+
+    >>> new = assess(CreditInputs((), 0, 0, 0, 0, 0, age_days=3))
+    >>> new.score, new.tier, new.credit_line
+    (251, 'C', 0)
+    >>> bad = assess(CreditInputs((10**6,), 1, 9, 5, 5, 3, 30))
+    >>> bad.score, [(f.name, f.contribution) for f in bad.factors][-1]
+    (0, ('floor', 558))
+    """
+    _validate(inputs)
+    config.validate()
+    c = config
+    vols = inputs.monthly_volumes
+    avg = sum(vols) // len(vols) if vols else 0
+    settled = inputs.settled_on_time + inputs.settled_late
+    on_time_bps = inputs.settled_on_time * 10_000 // settled if settled else 0
+    incidents = inputs.disputes + inputs.complaints
+    incident_bps = incidents * 10_000 // max(1, settled) if incidents else 0
+
+    factors = [
+        Factor("base", 0, c.base_points),
+        Factor("volume", avg, c.volume_points * min(avg, c.volume_target) // c.volume_target),
+        Factor("on-time", on_time_bps, c.on_time_points * on_time_bps // 10_000),
+        Factor("age", inputs.age_days, c.age_points * min(inputs.age_days, c.age_target_days) // c.age_target_days),
+        Factor("incidents", incident_bps, -min(c.incident_cap, incident_bps * c.incident_points_per_pct // 100)),
+        Factor("defaults", inputs.defaults, -min(c.default_cap, inputs.defaults * c.default_penalty)),
+    ]
+    raw = sum(f.contribution for f in factors)
+    if raw < 0:
+        factors.append(Factor("floor", raw, -raw))
+    score = max(0, raw)
+
+    reasons: list[str] = []
+    if score >= c.tier_a_min_score and inputs.defaults == 0 and inputs.age_days >= c.tier_a_min_age_days:
+        tier = "A"
+        reasons.append(f"score {score} ≥ {c.tier_a_min_score}, no defaults, {inputs.age_days} days old: tier A")
+    elif score >= c.tier_b_min_score:
+        tier = "B"
+        if score >= c.tier_a_min_score:
+            if inputs.defaults:
+                reasons.append(f"score {score} would be tier A, but {inputs.defaults} default(s) cap it at tier B")
+            else:
+                reasons.append(
+                    f"score {score} would be tier A, but the account is {inputs.age_days} days old"
+                    f" (tier A needs {c.tier_a_min_age_days}): tier B"
+                )
+        else:
+            reasons.append(f"score {score} ≥ {c.tier_b_min_score} and < {c.tier_a_min_score}: tier B")
+    else:
+        tier = "C"
+        reasons.append(f"score {score} < {c.tier_b_min_score}: tier C (prepaid escrow, no credit)")
+
+    line_bps = {"A": c.tier_a_line_bps, "B": c.tier_b_line_bps, "C": 0}[tier]
+    credit_line = avg * line_bps // 10_000
+    if tier == "C":
+        reasons.append("tier C has no credit line")
+    else:
+        reasons.append(f"credit line {credit_line} = {line_bps / 100:g}% of average monthly volume {avg}")
+    strongest = sorted((f for f in factors if f.name not in ("base", "floor")), key=lambda f: f.contribution)
+    if strongest and strongest[0].contribution < 0:
+        reasons.append(f"largest deduction: {strongest[0].name} ({strongest[0].contribution})")
+    return CreditAssessment(score, tier, credit_line, tuple(factors), tuple(reasons))

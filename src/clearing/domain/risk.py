@@ -1,0 +1,295 @@
+"""Risk rules: which obligations to hold for review, and for how long.
+
+Pure functions of an obligation, the two members' risk state, the debtor's
+recent history and a configuration. Every hold names its rule and the
+numbers that triggered it. Rules (a rule triggers when the value is
+strictly above its limit; exactly at the limit passes):
+
+- ``member-suspended``: debtor or creditor is suspended (always manual review);
+- ``single-order-limit``: amount > the debtor tier's single-order limit;
+- ``velocity-count``: the debtor's obligations in the window, this one
+  included, > the tier's max count;
+- ``velocity-amount``: their total, this one included, > the tier's max amount;
+- ``new-counterparty``: the creditor is new to the debtor and the amount >
+  the tier's first-order threshold.
+
+Hold policy by the debtor's tier: A releases fast (``release_after = now +
+fast_release_seconds`` unless a reviewer rejects first); B is graded —
+the further over the limit, the longer the hold, and beyond the last level
+a reviewer must decide (``release_after=None``); C always waits for review,
+and its obligations settle through a per-order prepaid escrow
+(:func:`settlement_route`).
+
+Default limits are in smallest units of a 6-decimal token (1 token = 10^6).
+
+>>> from clearing.domain.types import Obligation
+>>> cfg = RiskConfig()
+>>> ob = Obligation("o1", "shop", "games", 200_000 * 10**6)
+>>> holds = evaluate(ob, MemberRisk("shop", "B", False), MemberRisk("games", "A", False),
+...                  History(recent=(), known_counterparties=frozenset({"games"})), cfg, now=1_000)
+>>> [(h.rule, h.values["limit"], h.release_after) for h in holds]
+[('single-order-limit', 100000000000, None)]
+>>> settlement_route("C"), settlement_route("A")
+('escrow', 'net')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from clearing.domain.errors import InvalidConfig, InvalidRiskInput, UnknownTier
+from clearing.domain.netting import validate_obligations
+from clearing.domain.types import Obligation
+
+__all__ = [
+    "TIERS",
+    "RULES",
+    "HoldLevel",
+    "RiskConfig",
+    "MemberRisk",
+    "History",
+    "Hold",
+    "evaluate",
+    "settlement_route",
+]
+
+TIERS = ("A", "B", "C")
+RULES = ("member-suspended", "single-order-limit", "velocity-count", "velocity-amount", "new-counterparty")
+_TOKEN = 10**6
+
+
+@dataclass(frozen=True, slots=True)
+class HoldLevel:
+    """Tier B grading: a hold at most ``max_excess_bps`` basis points over its
+    limit is released after ``hold_seconds``."""
+
+    max_excess_bps: int
+    hold_seconds: int
+
+
+def _per_tier(a: int, b: int, c: int) -> Mapping[str, int]:
+    return {"A": a, "B": b, "C": c}
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """Limits per tier (amounts in smallest token units) and the hold policy."""
+
+    single_order_limit: Mapping[str, int] = field(
+        default_factory=lambda: _per_tier(1_000_000 * _TOKEN, 100_000 * _TOKEN, 10_000 * _TOKEN)
+    )
+    velocity_window_seconds: int = 3600
+    velocity_max_count: Mapping[str, int] = field(default_factory=lambda: _per_tier(10_000, 1_000, 100))
+    velocity_max_amount: Mapping[str, int] = field(
+        default_factory=lambda: _per_tier(10_000_000 * _TOKEN, 1_000_000 * _TOKEN, 100_000 * _TOKEN)
+    )
+    new_counterparty_threshold: Mapping[str, int] = field(
+        default_factory=lambda: _per_tier(50_000 * _TOKEN, 5_000 * _TOKEN, 1_000 * _TOKEN)
+    )
+    #: Tier A: holds release this many seconds after they are raised.
+    fast_release_seconds: int = 900
+    #: Tier B: graded holds, by how far over the limit; beyond the last level, manual review.
+    graded_levels: tuple[HoldLevel, ...] = (HoldLevel(1_000, 3_600), HoldLevel(5_000, 86_400))
+
+    def validate(self) -> None:
+        """Raise :class:`~clearing.domain.errors.InvalidConfig` if inconsistent.
+
+        >>> RiskConfig(velocity_window_seconds=0).validate()
+        Traceback (most recent call last):
+        ...
+        clearing.domain.errors.InvalidConfig: velocity_window_seconds must be a positive int, got 0
+        """
+        for name in ("single_order_limit", "velocity_max_count", "velocity_max_amount", "new_counterparty_threshold"):
+            table = getattr(self, name)
+            if not isinstance(table, Mapping) or set(table) != set(TIERS):
+                raise InvalidConfig(f"{name} must give a value for each tier {', '.join(TIERS)}", field=name)
+            for tier, value in table.items():
+                if type(value) is not int or value < 0:
+                    raise InvalidConfig(f"{name}[{tier}] must be an int ≥ 0, got {value!r}", field=name)
+        for name in ("velocity_window_seconds", "fast_release_seconds"):
+            value = getattr(self, name)
+            if type(value) is not int or value <= 0:
+                raise InvalidConfig(f"{name} must be a positive int, got {value!r}", field=name)
+        last = 0
+        for level in self.graded_levels:
+            if not isinstance(level, HoldLevel) or type(level.max_excess_bps) is not int or type(level.hold_seconds) is not int:
+                raise InvalidConfig("graded_levels must be HoldLevel(int, int) entries", field="graded_levels")
+            if level.max_excess_bps <= last or level.hold_seconds <= 0:
+                raise InvalidConfig(
+                    "graded_levels must have increasing max_excess_bps > 0 and positive hold_seconds", field="graded_levels"
+                )
+            last = level.max_excess_bps
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRisk:
+    member: str
+    tier: str
+    suspended: bool
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """The debtor's recent obligations as ``(unix_ts, amount)`` (any order) and
+    the creditors it has dealt with before."""
+
+    recent: tuple[tuple[int, int], ...]
+    known_counterparties: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """An obligation kept out of netting: which rule, why, with what numbers.
+
+    ``release_after`` is a unix time after which the hold lapses unless a
+    reviewer rejected the obligation first; ``None`` means a reviewer must
+    release or reject it.
+    """
+
+    rule: str
+    message: str
+    values: Mapping[str, int | str]
+    release_after: int | None
+
+
+def settlement_route(tier: str) -> str:
+    """``"escrow"`` for tier C (prepaid per order), ``"net"`` otherwise.
+
+    >>> settlement_route("D")
+    Traceback (most recent call last):
+    ...
+    clearing.domain.errors.UnknownTier: unknown tier 'D' (expected A, B or C)
+    """
+    _tier(tier)
+    return "escrow" if tier == "C" else "net"
+
+
+def _tier(tier: str) -> str:
+    if tier not in TIERS:
+        raise UnknownTier(f"unknown tier {tier!r} (expected A, B or C)", field="tier", tier=str(tier))
+    return tier
+
+
+def _excess_bps(value: int, limit: int) -> int | None:
+    """Ceil of how far over the limit, in basis points; None if the limit is 0."""
+    if limit <= 0:
+        return None
+    return -((-(value - limit) * 10_000) // limit)
+
+
+def _release_after(tier: str, value: int, limit: int, config: RiskConfig, now: int) -> int | None:
+    if tier == "A":
+        return now + config.fast_release_seconds
+    if tier == "B":
+        excess = _excess_bps(value, limit)
+        if excess is not None:
+            for level in config.graded_levels:
+                if excess <= level.max_excess_bps:
+                    return now + level.hold_seconds
+    return None
+
+
+def evaluate(
+    obligation: Obligation,
+    debtor: MemberRisk,
+    creditor: MemberRisk,
+    history: History,
+    config: RiskConfig,
+    now: int,
+) -> tuple[Hold, ...]:
+    """All holds the rules raise for ``obligation`` (empty: it may proceed).
+
+    The velocity window is ``(now − velocity_window_seconds, now]``; history
+    entries after ``now`` count too (clock skew should not hide volume).
+
+    >>> from clearing.domain.types import Obligation
+    >>> cfg = RiskConfig(velocity_max_count={"A": 3, "B": 2, "C": 1})
+    >>> h = History(recent=((990, 5), (995, 5)), known_counterparties=frozenset({"y"}))
+    >>> [x.rule for x in evaluate(Obligation("o", "x", "y", 5), MemberRisk("x", "B", False),
+    ...                            MemberRisk("y", "B", True), h, cfg, now=1_000)]
+    ['member-suspended', 'velocity-count']
+    """
+    (ob,) = validate_obligations([obligation])
+    config.validate()
+    for role, member, expected in (("debtor", debtor, ob.debtor), ("creditor", creditor, ob.creditor)):
+        if not isinstance(member, MemberRisk) or member.member != expected:
+            raise InvalidRiskInput(f"{role} risk state is for {getattr(member, 'member', None)!r}, not {expected!r}", field=role)
+        _tier(member.tier)
+        if not isinstance(member.suspended, bool):
+            raise InvalidRiskInput(f"{role}.suspended must be a bool", field=role)
+    if type(now) is not int:
+        raise InvalidRiskInput(f"now must be an int unix time, got {now!r}", field="now")
+    for entry in history.recent:
+        if (
+            not isinstance(entry, tuple)
+            or len(entry) != 2
+            or type(entry[0]) is not int
+            or type(entry[1]) is not int
+            or entry[1] <= 0
+        ):
+            raise InvalidRiskInput(f"history entries must be (unix_ts, amount > 0) int pairs, got {entry!r}", field="history")
+
+    tier = debtor.tier
+    amount = ob.amount
+    holds: list[Hold] = []
+
+    for role, member in (("debtor", debtor), ("creditor", creditor)):
+        if member.suspended:
+            holds.append(
+                Hold(
+                    "member-suspended",
+                    f"{role} {member.member!r} is suspended",
+                    {"member": member.member, "role": role},
+                    None,
+                )
+            )
+
+    limit = config.single_order_limit[tier]
+    if amount > limit:
+        holds.append(
+            Hold(
+                "single-order-limit",
+                f"amount {amount} exceeds the tier {tier} single-order limit {limit}",
+                {"tier": tier, "amount": amount, "limit": limit},
+                _release_after(tier, amount, limit, config, now),
+            )
+        )
+
+    window = config.velocity_window_seconds
+    since = now - window
+    in_window = [a for ts, a in history.recent if ts > since]
+    count = len(in_window) + 1
+    max_count = config.velocity_max_count[tier]
+    if count > max_count:
+        holds.append(
+            Hold(
+                "velocity-count",
+                f"{count} obligations by {ob.debtor!r} in {window}s exceed the tier {tier} maximum {max_count}",
+                {"tier": tier, "window_seconds": window, "count": count, "max_count": max_count},
+                _release_after(tier, count, max_count, config, now),
+            )
+        )
+    total = sum(in_window) + amount
+    max_amount = config.velocity_max_amount[tier]
+    if total > max_amount:
+        holds.append(
+            Hold(
+                "velocity-amount",
+                f"{total} owed by {ob.debtor!r} in {window}s exceeds the tier {tier} maximum {max_amount}",
+                {"tier": tier, "window_seconds": window, "total": total, "max_amount": max_amount},
+                _release_after(tier, total, max_amount, config, now),
+            )
+        )
+
+    threshold = config.new_counterparty_threshold[tier]
+    if ob.creditor not in history.known_counterparties and amount > threshold:
+        holds.append(
+            Hold(
+                "new-counterparty",
+                f"first order from {ob.debtor!r} to {ob.creditor!r} is {amount}, above the tier {tier} threshold {threshold}",
+                {"tier": tier, "creditor": ob.creditor, "amount": amount, "threshold": threshold},
+                _release_after(tier, amount, threshold, config, now),
+            )
+        )
+    return tuple(holds)
