@@ -120,6 +120,8 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         Member storage m = _members[member];
         if (!m.admitted || m.suspended) return 0;
         int256 balance = m.balance;
+        // casting to uint256 is safe because balance > 0 in that branch
+        // forge-lint: disable-next-line(unsafe-typecast)
         uint256 free = balance > 0 ? uint256(balance) : 0;
         uint256 debt = _debtOf(balance);
         uint256 limit = m.creditLimit;
@@ -146,6 +148,8 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         if (to == address(0)) revert ClearingHouseZeroAddress();
         Member storage m = _members[msg.sender];
         int256 balance = m.balance;
+        // casting to uint256 is safe because balance ≥ 0 once the left operand is false
+        // forge-lint: disable-next-line(unsafe-typecast)
         if (balance < 0 || uint256(balance) < amount) {
             revert ClearingHouseInsufficientBalance(msg.sender, balance, amount);
         }
@@ -153,6 +157,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         int256 newBalance;
         // 0 < amount ≤ balance ≤ type(int256).max: the cast is exact and the result is ≥ 0.
         unchecked {
+            // forge-lint: disable-next-line(unsafe-typecast)
             newBalance = balance - int256(amount);
         }
         _setBalance(m, balance, newBalance);
@@ -471,10 +476,14 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         int256 balance = m.balance;
         if (balance <= 0) revert ClearingHouseNothingToRecover(member);
 
-        _setBalance(m, balance, 0);
-        emit MemberRecovered(member, uint256(balance));
+        // casting to uint256 is safe because balance > 0 (checked above)
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 amount = uint256(balance);
 
-        _token.safeTransfer(member, uint256(balance));
+        _setBalance(m, balance, 0);
+        emit MemberRecovered(member, amount);
+
+        _token.safeTransfer(member, amount);
     }
 
     /// @inheritdoc IClearingHouse
@@ -558,8 +567,11 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
             if (delta < 0) {
                 debit += _debitMember(cycleId, member, m, delta);
             } else if (delta > 0) {
-                credits[member] = uint256(delta);
-                emit CreditRecorded(cycleId, member, uint256(delta));
+                // casting to uint256 is safe because delta > 0
+                // forge-lint: disable-next-line(unsafe-typecast)
+                uint256 credit = uint256(delta);
+                credits[member] = credit;
+                emit CreditRecorded(cycleId, member, credit);
             }
             // i < members.length.
             unchecked {
@@ -575,12 +587,15 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         returns (uint256 amount)
     {
         if (m.suspended) revert ClearingHouseMemberSuspended(member);
-        amount = uint256(-delta); // checked: reverts for type(int256).min
+        // casting to uint256 is safe because delta < 0; the checked negation reverts for type(int256).min
+        // forge-lint: disable-next-line(unsafe-typecast)
+        amount = uint256(-delta);
         int256 balance = m.balance;
         uint256 limit = m.creditLimit;
         uint256 available;
         // I3: balance ≥ −limit, and both |balance| and limit are ≤ type(int256).max.
         unchecked {
+            // forge-lint: disable-next-line(unsafe-typecast)
             available = balance >= 0 ? uint256(balance) + limit : limit - uint256(-balance);
         }
         if (amount > available) revert ClearingHouseInsufficientHeadroom(member, available, amount);
@@ -611,6 +626,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         Member storage m = _members[creditor];
         int256 balance = m.balance;
         // amount ≤ pending, which came from a positive int256 delta, so the cast is exact.
+        // forge-lint: disable-next-line(unsafe-typecast)
         int256 newBalance = balance + int256(amount);
         _setBalance(m, balance, newBalance);
         emit CreditReleased(cycleId, creditor, amount, newBalance);
@@ -680,6 +696,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
                 Member storage m = _members[debtor];
                 int256 balance = m.balance;
                 // amount ≤ debit, which came from a negated int256 delta, so the cast is exact.
+                // forge-lint: disable-next-line(unsafe-typecast)
                 int256 newBalance = balance + int256(amount);
                 _setBalance(m, balance, newBalance);
                 emit DebitRefunded(cycleId, debtor, amount, newBalance);
@@ -706,6 +723,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     /// @dev Σ balances + poolTotal + totalEscrowed; ≥ 0 because Σ balances ≥ −creditDrawn ≥ −poolTotal (I2).
     function _accounted() private view returns (uint256) {
+        // forge-lint: disable-next-line(unsafe-typecast)
         return uint256(_totalBalances + _poolTotal.toInt256() + _totalEscrowed.toInt256());
     }
 
@@ -716,6 +734,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     /// @dev max(0, −balance). −balance cannot overflow: balance ≥ −creditLimit ≥ −type(int256).max (I3).
     function _debtOf(int256 balance) private pure returns (uint256) {
+        // forge-lint: disable-next-line(unsafe-typecast)
         return balance < 0 ? uint256(-balance) : 0;
     }
 
