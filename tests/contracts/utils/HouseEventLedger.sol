@@ -20,10 +20,15 @@ abstract contract HouseEventLedger {
     /// @dev Events whose reported resulting balance disagreed with the replay.
     uint256 public replayMismatches;
     uint256 public replayedEvents;
+    /// @dev Every event the house emitted (including pool, hold and admin events).
+    uint256 public houseEvents;
 
     function _replay(Vm.Log[] memory logs) internal {
         for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter == ledgerHouse) _apply(logs[i]);
+            if (logs[i].emitter == ledgerHouse) {
+                ++houseEvents;
+                _apply(logs[i]);
+            }
         }
     }
 
