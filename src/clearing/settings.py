@@ -50,6 +50,9 @@ class ApiSettings(BaseModel):
     max_batch: int = 10_000
     #: Seconds a resolved API key stays cached per process (0: look up every request).
     auth_cache_seconds: float = 5.0
+    #: Cap on the newest obligations of a debtor handed to the risk rules (the
+    #: rules' own per-tier velocity_max_count is used when smaller).
+    history_limit: int = 10_000
     #: uvicorn worker processes for ``clearing serve``.
     workers: int = 1
 

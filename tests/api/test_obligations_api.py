@@ -21,21 +21,21 @@ def count_rows(house) -> int:
 
 
 def test_debtor_submits_and_reads_back(house):
+    r = house.post("alpha", "/obligations", ob("o-2", amount=1200))  # JSON integer accepted
+    assert r.status_code == 201 and r.json()["obligation"]["status"] == "accepted"
+    got = house.get("beta", "/obligations/o-2").json()  # the creditor sees it too
+    assert got["amount"] == "1200" and got["status"] == "accepted"
     r = house.post("alpha", "/obligations", ob("o-1", amount=str(2**200), reference="order 8812"))
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["replayed"] is False
     o = body["obligation"]
     assert (o["amount"], o["debtor"], o["creditor"], o["route"]) == (str(2**200), "alpha", "beta", "net")
-    # Far over the single-order limit and the headroom: held, or queued with the exact shortfall.
-    assert o["status"] in ("held", "queued_beyond_headroom")
-    if o["status"] == "queued_beyond_headroom":
-        assert int(o["shortfall"]) == 2**200 - 10**24
+    # Far over the tier's single-order limit: held, each hold naming its rule and numbers.
+    assert o["status"] == "held"
+    rules = {h["rule"]: h for h in o["holds"]}
+    assert rules["single-order-limit"]["values"]["amount"] == str(2**200)
     assert house.get("alpha", "/obligations/o-1").json()["amount"] == str(2**200)
-    r = house.post("alpha", "/obligations", ob("o-2", amount=1200))  # JSON integer accepted
-    assert r.status_code == 201 and r.json()["obligation"]["status"] == "accepted"
-    got = house.get("beta", "/obligations/o-2").json()  # the creditor sees it too
-    assert got["amount"] == "1200" and got["status"] == "accepted"
 
 
 def test_same_id_same_body_is_a_replay(house):

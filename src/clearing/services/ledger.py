@@ -56,7 +56,10 @@ class Liquidity:
     def headroom(self) -> int:
         from clearing.domain.headroom import headroom as domain_headroom
 
-        return domain_headroom(self.free_collateral, self.credit_line, self.credit_used, self.reserved_net_debit)
+        # Credit used beyond the line (the line was lowered) is a deficit, not unused credit.
+        over = max(0, self.credit_used - self.credit_line)
+        line = max(self.credit_line, self.credit_used)
+        return domain_headroom(self.free_collateral, line, self.credit_used, self.reserved_net_debit) - over
 
     @property
     def withdrawable(self) -> int:

@@ -218,7 +218,7 @@ def _submit_once(
 
     # 3. Ids already stored: same body is a replay, another body a conflict.
     existing: dict[str, str] = {}
-    if check_existing or not batch:
+    if check_existing:
         ids = list(first_seen)
         if ids:
             existing = dict(s.execute(select(Obligation.id, Obligation.body_hash).where(Obligation.id.in_(ids))).all())
@@ -252,6 +252,9 @@ def _submit_once(
             int(now.timestamp()),
         )
         rec.recent.append((int(now.timestamp()), it.amount))
+        keep = _history_limit(ctx, debtor.tier)
+        if len(rec.recent) > 2 * keep:
+            del rec.recent[: len(rec.recent) - keep]
         rec.known.add(creditor.name)
         if (debtor.id, creditor.id) not in rec.known_ids:
             rec.known_ids.add((debtor.id, creditor.id))
@@ -301,8 +304,6 @@ def _submit_once(
         from clearing.services.ledger import _update_reserved
 
         _update_reserved(s, changed)
-        for p in changed:
-            by_id[p["mid"]].reserved_debit, by_id[p["mid"]].reserved_credit = p["rd"], p["rc"]
 
     # 6. Results in item order (replays read back the stored row).
     stored = _load_views(s, [oid for oid in existing]) if existing else {}
@@ -346,16 +347,20 @@ class _DebtorHistory:
 
 
 def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dict[int, Member], now: datetime) -> dict[int, _DebtorHistory]:
+    """Each debtor's recent obligations (newest ``api.history_limit`` in the rules' window) and known counterparties."""
     window = _history_window(ctx.risk_config)
     since = now - timedelta(seconds=window)
     out = {d: _DebtorHistory([], set(), set()) for d in debtor_ids}
     ids = sorted(debtor_ids)
-    for debtor_id, created_at, amount in s.execute(
-        select(Obligation.debtor_id, Obligation.created_at, Obligation.amount)
-        .where(Obligation.debtor_id.in_(ids), Obligation.created_at >= since)
-        .order_by(Obligation.created_at)
-    ):
-        out[debtor_id].recent.append((int(created_at.timestamp()), amount))
+    for debtor_id in ids:
+        limit = _history_limit(ctx, by_id[debtor_id].tier)
+        rows = s.execute(
+            select(Obligation.created_at, Obligation.amount)
+            .where(Obligation.debtor_id == debtor_id, Obligation.created_at >= since)
+            .order_by(Obligation.created_at.desc())
+            .limit(limit)
+        ).all()
+        out[debtor_id].recent.extend((int(c.timestamp()), a) for c, a in reversed(rows))
     for debtor_id, creditor_id, name in s.execute(
         select(Counterparty.debtor_id, Counterparty.creditor_id, Member.name)
         .join(Member, Member.id == Counterparty.creditor_id)
@@ -366,7 +371,27 @@ def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dic
     return out
 
 
+def _history_limit(ctx: ServiceContext, tier: str) -> int:
+    """How many newest entries the rules need to decide exactly as with the full window.
+
+    The velocity-count rule fires once the window holds ``velocity_max_count``
+    entries, so more never changes whether an obligation is held; the amount
+    rule can only be under-reported when the count rule holds it anyway.
+    """
+    table = getattr(ctx.risk_config, "velocity_max_count", None)
+    if isinstance(table, dict) or hasattr(table, "get"):
+        value = table.get(tier)
+        if isinstance(value, int):
+            return min(value, ctx.settings.api.history_limit)
+    return ctx.settings.api.history_limit
+
+
 def _history_window(config: Any) -> int:
+    """Seconds of history the velocity rule looks at (the config's window; an hour if it names none)."""
+    for attr in ("velocity_window_s", "velocity_window_seconds", "velocity_window", "window_s"):
+        value = getattr(config, attr, None)
+        if isinstance(value, (int, float)) and value > 0:
+            return int(value)
     return 3600
 
 
