@@ -119,7 +119,7 @@ def _update_reserved(session: Session, params: list[dict[str, int]]) -> None:
         .where(Member.__table__.c.id == bindparam("mid"))
         .values(reserved_debit=bindparam("rd"), reserved_credit=bindparam("rc"))
     )
-    session.execute(stmt, params)
+    session.connection().execute(stmt, params)
 
 
 def lock_members(session: Session, member_ids: Iterable[int]) -> dict[int, Member]:

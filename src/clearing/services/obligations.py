@@ -26,7 +26,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eth_utils import is_hex_address, to_checksum_address
@@ -108,9 +108,27 @@ def body_hash(id: str, debtor_address: str, creditor_address: str, amount: int, 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class _Problem(Exception):
-    def __init__(self, error: ClearingError) -> None:
-        self.error = error
+@dataclass(slots=True)
+class _LockedMember:
+    """The member columns a submission reads (plain row, no ORM identity map: cheaper per request)."""
+
+    id: int
+    name: str
+    address: str
+    tier: str
+    status: str
+    credit_line: int
+    chain_balance: int
+    chain_credit_limit: int
+    pending_withdrawal: int
+    reserved_debit: int
+    reserved_credit: int
+
+
+_MEMBER_COLUMNS = (
+    Member.id, Member.name, Member.address, Member.tier, Member.status, Member.credit_line, Member.chain_balance,
+    Member.chain_credit_limit, Member.pending_withdrawal, Member.reserved_debit, Member.reserved_credit,
+)
 
 
 def submit(ctx: ServiceContext, submitter: Principal, items: Sequence[ObligationInput], *, batch: bool) -> list[SubmitResult]:
@@ -133,7 +151,7 @@ def submit(ctx: ServiceContext, submitter: Principal, items: Sequence[Obligation
     raise AssertionError("unreachable")
 
 
-def _resolve_ref(ref: str, by_name: dict[str, Member], by_address: dict[str, Member]) -> Member | None:
+def _resolve_ref(ref: str, by_name: dict[str, _LockedMember], by_address: dict[str, _LockedMember]) -> _LockedMember | None:
     if ref.startswith(("0x", "0X")):
         return by_address.get(ref.lower())
     return by_name.get(ref)
@@ -152,20 +170,23 @@ def _submit_once(
                 addresses.add(to_checksum_address(r))
     from sqlalchemy import or_
 
-    members = s.scalars(
-        select(Member)
-        .where(or_(Member.name.in_(names), Member.address.in_(addresses)))
-        .order_by(Member.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
+    conn = s.connection()
+    members = [
+        _LockedMember(*row)
+        for row in conn.execute(
+            select(*_MEMBER_COLUMNS)
+            .where(or_(Member.name.in_(names), Member.address.in_(addresses)))
+            .order_by(Member.id)
+            .with_for_update()
+        )
+    ]
     by_name = {m.name: m for m in members}
     by_address = {m.address.lower(): m for m in members}
     by_id = {m.id: m for m in members}
 
     # 2. Request-level validation of every item; collect every problem.
     problems: list[tuple[int, str, ClearingError]] = []
-    resolved: list[tuple[Member, Member, str] | None] = []
+    resolved: list[tuple[_LockedMember, _LockedMember, str] | None] = []
     first_seen: dict[str, tuple[int, str]] = {}
     duplicate_of: dict[int, int] = {}
     domain = ctx.signing_domain
@@ -221,7 +242,7 @@ def _submit_once(
     if check_existing:
         ids = list(first_seen)
         if ids:
-            existing = dict(s.execute(select(Obligation.id, Obligation.body_hash).where(Obligation.id.in_(ids))).all())
+            existing = dict(conn.execute(select(Obligation.id, Obligation.body_hash).where(Obligation.id.in_(ids))).all())
         for oid, (i, h) in first_seen.items():
             if oid in existing and existing[oid] != h:
                 problems.append((i, oid, ObligationConflict(
@@ -284,7 +305,7 @@ def _submit_once(
 
     # 5. Write: obligations, holds, new counterparty pairs, reservation sums.
     if rows:
-        s.execute(insert(Obligation.__table__), rows)
+        conn.execute(insert(Obligation.__table__), rows)
     hold_objs: dict[str, list[Hold]] = defaultdict(list)
     if hold_rows:
         for oid, hd in hold_rows:
@@ -339,6 +360,16 @@ def _raise_problems(problems: list[tuple[int, str, ClearingError]], *, batch: bo
     )
 
 
+_HISTORY_SQL_PG = (
+    "SELECT floor(extract(epoch FROM created_at))::bigint, amount::text FROM obligations "
+    "WHERE debtor_id = %s AND created_at >= %s ORDER BY created_at DESC LIMIT %s"
+)
+_HISTORY_SQL_SQLITE = (
+    "SELECT CAST(strftime('%s', created_at) AS INTEGER), amount FROM obligations "
+    "WHERE debtor_id = ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?"
+)
+
+
 @dataclass
 class _DebtorHistory:
     recent: list[tuple[int, int]]
@@ -346,22 +377,22 @@ class _DebtorHistory:
     known_ids: set[tuple[int, int]]
 
 
-def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dict[int, Member], now: datetime) -> dict[int, _DebtorHistory]:
+def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dict[int, _LockedMember], now: datetime) -> dict[int, _DebtorHistory]:
     """Each debtor's recent obligations (newest ``api.history_limit`` in the rules' window) and known counterparties."""
     window = _history_window(ctx.risk_config)
     since = now - timedelta(seconds=window)
     out = {d: _DebtorHistory([], set(), set()) for d in debtor_ids}
     ids = sorted(debtor_ids)
+    conn = s.connection()
+    pg = conn.dialect.name == "postgresql"
+    # Raw driver SQL: up to velocity_max_count rows per debtor, so skip per-row type processing.
+    sql = _HISTORY_SQL_PG if pg else _HISTORY_SQL_SQLITE
     for debtor_id in ids:
         limit = _history_limit(ctx, by_id[debtor_id].tier)
-        rows = s.execute(
-            select(Obligation.created_at, Obligation.amount)
-            .where(Obligation.debtor_id == debtor_id, Obligation.created_at >= since)
-            .order_by(Obligation.created_at.desc())
-            .limit(limit)
-        ).all()
-        out[debtor_id].recent.extend((int(c.timestamp()), a) for c, a in reversed(rows))
-    for debtor_id, creditor_id, name in s.execute(
+        cutoff = since if pg else since.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+        rows = conn.exec_driver_sql(sql, (debtor_id, cutoff, limit)).fetchall()
+        out[debtor_id].recent.extend((int(ts), int(amount)) for ts, amount in reversed(rows))
+    for debtor_id, creditor_id, name in s.connection().execute(
         select(Counterparty.debtor_id, Counterparty.creditor_id, Member.name)
         .join(Member, Member.id == Counterparty.creditor_id)
         .where(Counterparty.debtor_id.in_(ids))
@@ -395,11 +426,11 @@ def _history_window(config: Any) -> int:
     return 3600
 
 
-def _config_for(config: Any, member: Member) -> Any:
+def _config_for(config: Any, member: _LockedMember) -> Any:
     return config
 
 
-def _member_risk(ctx: ServiceContext, m: Member) -> Any:
+def _member_risk(ctx: ServiceContext, m: _LockedMember) -> Any:
     return ctx.risk.MemberRisk(member=m.name, tier=m.tier, suspended=m.status == MemberStatus.SUSPENDED)
 
 
@@ -424,7 +455,7 @@ def _insert_pairs(s: Session, pairs: set[tuple[int, int]], now: datetime) -> Non
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    s.execute(dialect_insert(Counterparty.__table__).on_conflict_do_nothing(), rows)
+    s.connection().execute(dialect_insert(Counterparty.__table__).on_conflict_do_nothing(), rows)
 
 
 def _hold_view(h: Hold) -> HoldView:
