@@ -109,6 +109,10 @@ def test_held_cycle_can_be_claimed_by_anyone_after_deadline(embedded_contracts):
     assert err.value.error == "ClearingHouseCycleHeld"
     with pytest.raises(ChainReverted) as err:
         c.house.claim(3, b.address, sender=b)
+    assert err.value.error == "ClearingHouseCycleHeld"
+    c.chain.advance_time(2 * 3600)  # hold over, but the claim delay (3 days) is not
+    with pytest.raises(ChainReverted) as err:
+        c.house.claim(3, b.address, sender=b)
     assert err.value.error == "ClearingHouseClaimTooEarly"
     c.chain.advance_time(4 * 24 * 3600)
     c.house.claim(3, b.address, sender=b)   # not the operator: funds never stuck
