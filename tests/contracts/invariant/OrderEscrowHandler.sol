@@ -141,8 +141,9 @@ contract OrderEscrowHandler is Test {
     }
 
     function togglePause(uint256 seed) external action("togglePause", false) {
-        if (seed % 4 != 0) return;
-        bool paused = escrow.paused();
+        // Pause rarely and resume soon, so most sequences run unpaused.
+        bool paused = escrow.paused(); // read before the prank, which the next call consumes
+        if (paused ? seed % 2 != 0 : seed % 16 != 0) return;
         vm.prank(ADMIN);
         if (paused) escrow.unpause();
         else escrow.pause();
