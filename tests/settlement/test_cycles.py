@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from clearing.adapters.chain import backends
+from clearing.adapters.db import migrate
 from clearing.adapters.db.models import SettlementTx
 from clearing.services import audit, obligations
 from clearing.services.cycles import CycleService
@@ -95,7 +96,9 @@ def test_crash_at_any_step_then_restart_settles_exactly_once(db_url, stage, kind
 def test_transaction_lost_by_the_node_is_resent_after_restart(tmp_path):
     chain = backends.spawn_anvil()
     try:
-        house = build_house(f"sqlite:///{tmp_path / 'l.db'}", chain, SPEC)
+        url = f"sqlite:///{tmp_path / 'l.db'}"
+        migrate(url)
+        house = build_house(url, chain, SPEC)
         _submit(house, ROWS)
         w3 = chain.w3
 

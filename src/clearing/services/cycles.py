@@ -233,7 +233,8 @@ class CycleService:
                       s.scalars(select(CyclePosition).where(CyclePosition.cycle_id == cycle_id))
                       if p.net_delta != 0}
             count = len(self._settled_rows(s, cycle_id))
-            root = bytes.fromhex(cycle.root.removeprefix("0x"))
+            root_hex = cycle.root or ""
+            root = bytes.fromhex(root_hex.removeprefix("0x"))
             gross = cycle.settled_value
         args = c.house.commit_args(cycle_id, root, count, gross, deltas)
 
@@ -243,7 +244,7 @@ class CycleService:
                 raise Conflict(f"chain already holds cycle {cycle_id} with another root {on_chain.root}")
             return on_chain.committed
 
-        self.progress(f"cycle {cycle_id}: committing root {cycle.root[:18]}… on chain")
+        self.progress(f"cycle {cycle_id}: committing root {root_hex[:18]}… on chain")
         sent = self.outbox.call(c.house, "commitCycle", args, kind="commit", cycle_id=cycle_id, done=done)
         with UnitOfWork.from_factory(self.sessions) as uow:
             cycle = self._require(uow.session, cycle_id)
