@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import Member, Obligation, ObligationStatus as S
@@ -111,15 +111,34 @@ def apply_deltas(session: Session, debit: Mapping[int, int], credit: Mapping[int
         _update_reserved(session, params)
 
 
-def _update_reserved(session: Session, params: list[dict[str, int]]) -> None:
-    from sqlalchemy import bindparam
+_UPDATE_RESERVED = (
+    update(Member.__table__)
+    .where(Member.__table__.c.id == bindparam("mid"))
+    .values(reserved_debit=bindparam("rd"), reserved_credit=bindparam("rc"))
+)
 
-    stmt = (
-        update(Member.__table__)
-        .where(Member.__table__.c.id == bindparam("mid"))
-        .values(reserved_debit=bindparam("rd"), reserved_credit=bindparam("rc"))
-    )
-    session.connection().execute(stmt, params)
+
+def _update_reserved(session: Session, params: list[dict[str, int]]) -> None:
+    """Write new reserved sums: one ``UPDATE ... FROM (VALUES ...)`` round trip for up to 500 members."""
+    conn = session.connection()
+    pg = conn.dialect.name == "postgresql"
+    for start in range(0, len(params), 500):
+        chunk = params[start:start + 500]
+        if len(chunk) == 1:
+            conn.execute(_UPDATE_RESERVED, chunk[0])
+            continue
+        if pg:
+            rows = ", ".join(["(%s::bigint, %s::numeric, %s::numeric)"] * len(chunk))
+            sql = (f"UPDATE members SET reserved_debit = v.rd, reserved_credit = v.rc FROM (VALUES {rows}) "
+                   "AS v(mid, rd, rc) WHERE members.id = v.mid")
+        else:
+            rows = ", ".join(["(?, ?, ?)"] * len(chunk))
+            sql = (f"UPDATE members SET reserved_debit = v.rd, reserved_credit = v.rc FROM (SELECT column1 AS mid, "
+                   f"column2 AS rd, column3 AS rc FROM (VALUES {rows})) AS v WHERE members.id = v.mid")
+        flat: list[object] = []
+        for p in chunk:
+            flat.extend((p["mid"], str(p["rd"]), str(p["rc"])))
+        conn.exec_driver_sql(sql, tuple(flat))
 
 
 def lock_members(session: Session, member_ids: Iterable[int]) -> dict[int, Member]:

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eth_utils import is_hex_address, to_checksum_address
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -129,6 +129,21 @@ _MEMBER_COLUMNS = (
     Member.id, Member.name, Member.address, Member.tier, Member.status, Member.credit_line, Member.chain_balance,
     Member.chain_credit_limit, Member.pending_withdrawal, Member.reserved_debit, Member.reserved_credit,
 )
+# Statements built once: constructing them costs more CPU per request than running them.
+_LOCK_MEMBERS = (
+    select(*_MEMBER_COLUMNS)
+    .where(or_(Member.name.in_(bindparam("names", expanding=True)),
+               Member.address.in_(bindparam("addresses", expanding=True))))
+    .order_by(Member.id)
+    .with_for_update()
+)
+_EXISTING = select(Obligation.id, Obligation.body_hash).where(Obligation.id.in_(bindparam("ids", expanding=True)))
+_INSERT_OBLIGATION = insert(Obligation.__table__)
+_KNOWN_COUNTERPARTIES = (
+    select(Counterparty.debtor_id, Counterparty.creditor_id, Member.name)
+    .join(Member, Member.id == Counterparty.creditor_id)
+    .where(Counterparty.debtor_id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def submit(ctx: ServiceContext, submitter: Principal, items: Sequence[ObligationInput], *, batch: bool) -> list[SubmitResult]:
@@ -168,17 +183,10 @@ def _submit_once(
         for r in (it.debtor, it.creditor):
             if r.startswith(("0x", "0X")) and is_hex_address(r):
                 addresses.add(to_checksum_address(r))
-    from sqlalchemy import or_
-
     conn = s.connection()
     members = [
         _LockedMember(*row)
-        for row in conn.execute(
-            select(*_MEMBER_COLUMNS)
-            .where(or_(Member.name.in_(names), Member.address.in_(addresses)))
-            .order_by(Member.id)
-            .with_for_update()
-        )
+        for row in conn.execute(_LOCK_MEMBERS, {"names": list(names), "addresses": list(addresses)})
     ]
     by_name = {m.name: m for m in members}
     by_address = {m.address.lower(): m for m in members}
@@ -242,7 +250,7 @@ def _submit_once(
     if check_existing:
         ids = list(first_seen)
         if ids:
-            existing = dict(conn.execute(select(Obligation.id, Obligation.body_hash).where(Obligation.id.in_(ids))).all())
+            existing = dict(conn.execute(_EXISTING, {"ids": ids}).all())
         for oid, (i, h) in first_seen.items():
             if oid in existing and existing[oid] != h:
                 problems.append((i, oid, ObligationConflict(
@@ -305,7 +313,7 @@ def _submit_once(
 
     # 5. Write: obligations, holds, new counterparty pairs, reservation sums.
     if rows:
-        conn.execute(insert(Obligation.__table__), rows)
+        conn.execute(_INSERT_OBLIGATION, rows[0] if len(rows) == 1 else rows)
     hold_objs: dict[str, list[Hold]] = defaultdict(list)
     if hold_rows:
         for oid, hd in hold_rows:
@@ -392,11 +400,7 @@ def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dic
         cutoff = since if pg else since.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
         rows = conn.exec_driver_sql(sql, (debtor_id, cutoff, limit)).fetchall()
         out[debtor_id].recent.extend((int(ts), int(amount)) for ts, amount in reversed(rows))
-    for debtor_id, creditor_id, name in s.connection().execute(
-        select(Counterparty.debtor_id, Counterparty.creditor_id, Member.name)
-        .join(Member, Member.id == Counterparty.creditor_id)
-        .where(Counterparty.debtor_id.in_(ids))
-    ):
+    for debtor_id, creditor_id, name in conn.execute(_KNOWN_COUNTERPARTIES, {"ids": ids}):
         out[debtor_id].known.add(name)
         out[debtor_id].known_ids.add((debtor_id, creditor_id))
     return out
