@@ -63,12 +63,16 @@ def _transition(s: Session, cycle: Cycle, to: str, **detail: Any) -> None:
 
 class CycleService:
     def __init__(self, sessions: sessionmaker[Session], contracts: Contracts | Callable[[], Contracts], *,
-                 solver_budget_s: float = 1.5, fifo: bool = False, crash_hook: CrashHook | None = None,
+                 solver_budget_s: float = 1.5, fifo: bool = False, one_step: bool = True,
+                 crash_hook: CrashHook | None = None,
                  progress: Callable[[str], None] | None = None) -> None:
         self.sessions = sessions
         self._contracts = contracts
         self.solver_budget_s = solver_budget_s
         self.fifo = fifo
+        #: Commit and release in one call (settleCycle): most cycles release in full at
+        #: once, and skipping per-member escrow bookkeeping is most of the gas.
+        self.one_step = one_step
         self.outbox = Outbox(sessions, crash_hook=crash_hook)
         self.progress = progress or (lambda _msg: None)
 
@@ -244,8 +248,9 @@ class CycleService:
                 raise Conflict(f"chain already holds cycle {cycle_id} with another root {on_chain.root}")
             return on_chain.committed
 
-        self.progress(f"cycle {cycle_id}: committing root {root_hex[:18]}… on chain")
-        sent = self.outbox.call(c.house, "commitCycle", args, kind="commit", cycle_id=cycle_id, done=done)
+        fn, kind = ("settleCycle", "settle") if self.one_step else ("commitCycle", "commit")
+        self.progress(f"cycle {cycle_id}: {fn} with root {root_hex[:18]}… on chain")
+        sent = self.outbox.call(c.house, fn, args, kind=kind, cycle_id=cycle_id, done=done)
         with UnitOfWork.from_factory(self.sessions) as uow:
             cycle = self._require(uow.session, cycle_id)
             if cycle.state == CycleState.NETTED:

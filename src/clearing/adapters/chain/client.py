@@ -418,6 +418,11 @@ class ClearingHouseClient(ContractClient):
                      sender: LocalAccount | None = None) -> TxResult:
         return self._send("commitCycle", *self.commit_args(cycle_id, root, count, gross, deltas), sender=sender)
 
+    def settle_cycle(self, cycle_id: int, root: bytes, count: int, gross: int, deltas: dict[str, int],
+                     sender: LocalAccount | None = None) -> TxResult:
+        """Commit and release in full in one call (no per-member escrow bookkeeping)."""
+        return self._send("settleCycle", *self.commit_args(cycle_id, root, count, gross, deltas), sender=sender)
+
     def release_cycle(self, cycle_id: int, amounts: dict[str, int], sender: LocalAccount | None = None) -> TxResult:
         creditors, values = _sorted_deltas(amounts)
         return self._send("releaseCycle", cycle_id, creditors, values, sender=sender)
