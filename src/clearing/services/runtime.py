@@ -34,3 +34,45 @@ def open_contracts(settings: Settings | None = None) -> Contracts:
     if dep.chain_id != chain.chain_id:
         raise ChainError(f"{path} is for chain {dep.chain_id}, but {cfg.rpc_url} is chain {chain.chain_id}")
     return Contracts.attach(chain, dep)
+
+
+def build_context(settings: Settings | None = None, *, url: str | None = None, fresh_embedded_ledger: bool = True):
+    """The full service: ledger (migrated), chain, chain operations and the cycle service.
+
+    The embedded chain lives in memory, so a ledger file left by an earlier
+    run would describe cycles this chain never saw; with the default SQLite
+    file it is started afresh (said on stderr).
+    """
+    import logging
+    import sys
+
+    from clearing.adapters.db import migrate
+    from clearing.adapters.db.engine import normalise_url
+    from clearing.services import chain_sync
+    from clearing.services.chain_ops import HouseChainOperations
+    from clearing.services.context import ServiceContext
+    from clearing.services.cycles import CycleService
+    from clearing.services.signatures import SigningDomain
+    from clearing.settings import DatabaseSettings
+
+    settings = settings or get_settings()
+    db_url = normalise_url(url or settings.db_url)
+    if settings.chain.backend == "embedded" and fresh_embedded_ledger and db_url == DatabaseSettings().url:
+        db_file = Path(db_url.removeprefix("sqlite:///"))
+        for p in (db_file, db_file.with_name(db_file.name + "-wal"), db_file.with_name(db_file.name + "-shm")):
+            p.unlink(missing_ok=True)
+        print(f"clearing: embedded chain is in memory; starting a fresh ledger at {db_file}", file=sys.stderr)
+    migrate(db_url)
+    contracts = open_contracts(settings)
+    ctx = ServiceContext.build(settings, url=db_url, signing_domain=SigningDomain(
+        chain_id=contracts.chain.chain_id, verifying_contract=contracts.house.address))
+    ops = HouseChainOperations(ctx.sessions, contracts)
+    ctx.chain = ops
+    ctx.cycles = CycleService(ctx.sessions, contracts, solver_budget_s=settings.cycle.solver_budget_s,
+                              fifo=settings.cycle.fifo,
+                              progress=lambda m: logging.getLogger("clearing.cycles").info(m))
+    # Start-up recovery: send operator calls left planned, finish cycles left mid-way.
+    ops.resend_planned()
+    ctx.cycles.recover()
+    chain_sync.sync(ctx.sessions, contracts)
+    return ctx
