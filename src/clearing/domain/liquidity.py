@@ -281,7 +281,8 @@ def _bound_int(bound: float) -> int:
 
 
 def _proven(value: int, bound: float | None) -> bool:
-    return bound is not None and _bound_int(bound) <= value
+    """Optimal within HiGHS's tolerances: no point in spending more time."""
+    return bound is not None and value >= bound * (1 - 1e-9) - 1e-6
 
 
 @dataclass(frozen=True)
@@ -678,7 +679,7 @@ class _Problem:
         gap: float | None = None
         ub: int | None = None
         if bound is not None:
-            ub = max(value, _bound_int(bound))
+            ub = max(value, min(self.total, _bound_int(bound)))
             gap = 0.0 if ub <= value else (ub - value) / ub
         return SettlementPlan(settled, tuple(deferred), positions, value, self.total, gap, method, ub)
 
