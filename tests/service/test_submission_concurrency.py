@@ -85,6 +85,19 @@ def test_same_ids_from_many_threads_are_recorded_once(pg_db):
 
 
 @pytest.mark.postgres
+def test_large_identical_batches_race_through_copy(pg_db):
+    ctx = _ctx(pg_db)
+    a = _member(ctx, "a", 10**9)
+    _member(ctx, "b", 0)
+    items = [_ob(f"copy-{k}", "a", "b", 7) for k in range(300)]  # above the COPY threshold
+    results = _run(8, lambda i: osvc.submit(ctx, a, items, batch=True))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert _count(ctx) == 300
+    assert sum(sum(not x.replayed for x in r) for r in results) == 300
+    _consistent(ctx)
+
+
+@pytest.mark.postgres
 def test_same_id_different_bodies_race_one_wins_rest_conflict(pg_db):
     ctx = _ctx(pg_db)
     ps = [_member(ctx, f"d{i}", 10**6) for i in range(8)]

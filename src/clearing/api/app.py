@@ -54,7 +54,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         app.include_router(router)
 
     @app.get("/health", tags=["health"], summary="Liveness")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app

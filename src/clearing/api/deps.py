@@ -23,7 +23,8 @@ from clearing.services.keys import Principal
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
 
 
-def get_context(request: Request) -> ServiceContext:
+async def get_context(request: Request) -> ServiceContext:
+    # async: a plain attribute read must not cost a thread-pool hop per request
     return request.app.state.ctx
 
 

@@ -139,6 +139,24 @@ _LOCK_MEMBERS = (
 )
 _EXISTING = select(Obligation.id, Obligation.body_hash).where(Obligation.id.in_(bindparam("ids", expanding=True)))
 _INSERT_OBLIGATION = insert(Obligation.__table__)
+#: From this many rows a PostgreSQL batch is written with COPY (one stream, no per-row statement).
+_COPY_THRESHOLD = 64
+_COPY_COLUMNS = ("id", "debtor_id", "creditor_id", "amount", "reference", "on_behalf_of", "created_at", "submitted_by",
+                 "body_hash", "signature", "status", "route", "shortfall", "cycle_id", "leaf", "updated_at")
+
+try:  # COPY bypasses SQLAlchemy, so a duplicate id surfaces as the driver's error
+    from psycopg.errors import IntegrityError as _DriverIntegrityError
+except ImportError:  # pragma: no cover - psycopg is a dependency
+    class _DriverIntegrityError(Exception):  # type: ignore[no-redef]
+        pass
+
+
+def _copy_obligations(conn: Any, rows: list[dict[str, Any]]) -> None:
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY obligations ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(tuple(r[c] for c in _COPY_COLUMNS))
 _KNOWN_COUNTERPARTIES = (
     select(Counterparty.debtor_id, Counterparty.creditor_id, Member.name)
     .join(Member, Member.id == Counterparty.creditor_id)
@@ -159,7 +177,7 @@ def submit(ctx: ServiceContext, submitter: Principal, items: Sequence[Obligation
                 results = _submit_once(ctx, uow.session, submitter, items, batch=batch, check_existing=attempt > 0)
                 uow.commit()
                 return results
-            except IntegrityError:
+            except (IntegrityError, _DriverIntegrityError):
                 # Another transaction inserted one of these ids first: redo, seeing it.
                 if attempt == attempts - 1:
                     raise
@@ -313,7 +331,10 @@ def _submit_once(
 
     # 5. Write: obligations, holds, new counterparty pairs, reservation sums.
     if rows:
-        conn.execute(_INSERT_OBLIGATION, rows[0] if len(rows) == 1 else rows)
+        if len(rows) >= _COPY_THRESHOLD and conn.dialect.name == "postgresql":
+            _copy_obligations(conn, rows)
+        else:
+            conn.execute(_INSERT_OBLIGATION, rows[0] if len(rows) == 1 else rows)
     hold_objs: dict[str, list[Hold]] = defaultdict(list)
     if hold_rows:
         for oid, hd in hold_rows:

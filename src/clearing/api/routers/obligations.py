@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from fastapi import APIRouter, Response, status
+from pydantic import BaseModel
 
 from clearing.api.deps import ContextDep, CurrentMember
 from clearing.api.schemas.common import problem_responses
@@ -38,11 +39,15 @@ def _out(view: svc.ObligationView) -> ObligationOut:
     responses={200: {"model": SubmitOut, "description": "A retry: the first result"},
                **problem_responses(401, 403, 409, 422, 503)},
 )
-def submit_one(body: ObligationIn, ctx: ContextDep, me: CurrentMember, response: Response) -> SubmitOut:
+def submit_one(body: ObligationIn, ctx: ContextDep, me: CurrentMember) -> Response:
     [result] = svc.submit(ctx, me, [_input(body)], batch=False)
-    if result.replayed:
-        response.status_code = status.HTTP_200_OK
-    return SubmitOut(replayed=result.replayed, obligation=_out(result.obligation))
+    out = SubmitOut(replayed=result.replayed, obligation=_out(result.obligation))
+    return _json(out, status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
+
+
+def _json(model: BaseModel, status_code: int = 200) -> Response:
+    """Serialise once with pydantic (response_model stays for the OpenAPI schema only)."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 @router.post(
@@ -58,7 +63,7 @@ def submit_one(body: ObligationIn, ctx: ContextDep, me: CurrentMember, response:
     ),
     responses=problem_responses(401, 403, 409, 422, 503),
 )
-def submit_batch(body: BatchIn, ctx: ContextDep, me: CurrentMember) -> BatchOut:
+def submit_batch(body: BatchIn, ctx: ContextDep, me: CurrentMember) -> Response:
     limit = ctx.settings.api.max_batch
     if len(body.items) > limit:
         raise ValidationError(f"a batch holds at most {limit} obligations, got {len(body.items)}", field="items",
@@ -70,7 +75,7 @@ def submit_batch(body: BatchIn, ctx: ContextDep, me: CurrentMember) -> BatchOut:
         for r in results
     ]
     counts = Counter(i.status for i in items)
-    return BatchOut(count=len(items), counts=dict(counts), replayed=sum(i.replayed for i in items), items=items)
+    return _json(BatchOut(count=len(items), counts=dict(counts), replayed=sum(i.replayed for i in items), items=items))
 
 
 def _hold(h: svc.HoldView):  # type: ignore[no-untyped-def]
