@@ -12,10 +12,8 @@ line on stderr and exit code 2.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ from pathlib import Path
 
 import click
 
+from clearing.native import quiet_native_stdout
 from clearing.cli import bench, cli
 from clearing.errors import ValidationError
 
@@ -30,32 +29,6 @@ _UINT = re.compile(r"[0-9]+")
 _UINT256_MAX = 2**256 - 1
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"", "0", "false", "no", "n", "f"}
-
-
-@contextlib.contextmanager
-def quiet_native_stdout() -> Iterator[None]:
-    """Keep native libraries from writing into our JSON on stdout.
-
-    HiGHS 1.12 (bundled with SciPy 1.17) prints a stray debug line
-    (``HighsMipSolverData::transformNewIntegerFeasibleSolution``) with
-    printf, bypassing its own ``output_flag``; see ERGO-Code/HiGHS#2783.
-    File descriptor 1 points at /dev/null while the solver runs.
-    """
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no real stdout (embedded use): nothing to protect
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
 
 
 def _bad(path: Path, line: int | None, field: str | None, problem: str) -> ValidationError:

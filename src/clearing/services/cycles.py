@@ -26,6 +26,7 @@ from clearing.domain.liquidity import select_settlement
 from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.errors import ChainError, Conflict, NotFound
+from clearing.native import quiet_native_stdout
 from clearing.services import chain_sync, ledger
 from clearing.services.settlement import CrashHook, Outbox
 
@@ -167,7 +168,8 @@ class CycleService:
             debtors = {o.debtor for o in obs}
             t0 = time.perf_counter()
             available = {a: c.house.available_of(a) for a in debtors}
-            plan = select_settlement(obs, available, fifo=self.fifo, time_budget=self.solver_budget_s)
+            with quiet_native_stdout():  # HiGHS printf would corrupt a CLI's JSON on stdout
+                plan = select_settlement(obs, available, fifo=self.fifo, time_budget=self.solver_budget_s)
             self.progress(f"cycle {cycle.id}: {len(plan.settled)}/{len(obs)} obligations settle "
                           f"({plan.method}, {time.perf_counter() - t0:.2f}s)")
             settled = set(plan.settled)
