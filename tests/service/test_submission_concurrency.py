@@ -170,3 +170,23 @@ def test_sqlite_writers_queue_instead_of_failing(sqlite_db):
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(r[0].obligation.status for r in results).count("accepted") == 5
     _consistent(ctx)
+
+
+def test_sqlite_lock_timeout_is_503_not_500(sqlite_db):
+    from clearing.errors import ServiceUnavailable
+    from clearing.settings import DatabaseSettings
+
+    settings = Settings(database_url=sqlite_db.url, database=DatabaseSettings(busy_timeout_ms=50))
+    ctx = ServiceContext.build(settings, engine=None)
+    debtor = _member(ctx, "spender", 1000)
+    _member(ctx, "shop", 0)
+    blocker = sqlite_db.engine.connect()
+    blocker.exec_driver_sql("SELECT 1")  # holds BEGIN IMMEDIATE (the write lock) until closed
+    try:
+        with pytest.raises(ServiceUnavailable) as err:
+            osvc.submit(ctx, debtor, [_ob("late", "spender", "shop", 1)], batch=False)
+        assert err.value.status == 503 and err.value.values["retry_after"] == 1
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert _count(ctx) == 0

@@ -49,6 +49,8 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 async def _clearing_error(request: Request, exc: ClearingError) -> JSONResponse:
     errors = getattr(exc, "items", None) if isinstance(exc, BatchRejected) else None
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if exc.status == 503 and "retry_after" in exc.values:
+        headers = {"Retry-After": str(exc.values["retry_after"])}
     return problem(exc.status, exc.code, exc.message, request=request, field=exc.field, values=exc.values,
                    errors=errors, headers=headers)
 

@@ -75,10 +75,13 @@ def create_key(role: str, label: str) -> None:
 @click.option("--connections", default=32, show_default=True, help="Concurrent keep-alive connections (single endpoint).")
 @click.option("--batch-size", default=5000, show_default=True)
 @click.option("--pg-url", default=None, help="PostgreSQL server URL (default: CLEARING_TEST_POSTGRES_URL or local).")
-def bench_api(backend: str, seconds: float, workers: int, connections: int, batch_size: int, pg_url: str | None) -> None:
+@click.option("--history-limit", default=None, type=int,
+              help="Diagnostic: cap the velocity history given to the risk rules (0 = none) to isolate its cost.")
+def bench_api(backend: str, seconds: float, workers: int, connections: int, batch_size: int, pg_url: str | None,
+              history_limit: int | None) -> None:
     """Obligations/s through the batch endpoint and requests/s through the single one, over real HTTP."""
     from clearing.bench.api import run
 
     result = run(backend=backend, seconds=seconds, workers=workers, connections=connections, batch_size=batch_size,
-                 pg_url=pg_url, progress=lambda m: click.echo(m, err=True))
+                 pg_url=pg_url, history_limit=history_limit, progress=lambda m: click.echo(m, err=True))
     click.echo(json.dumps(result, indent=2))

@@ -61,7 +61,7 @@ class ServiceContext:
         **overrides: Any,
     ) -> "ServiceContext":
         settings = settings or get_settings()
-        engine = engine or make_engine(url or settings.db_url)
+        engine = engine or make_engine(url or settings.db_url, settings=settings)
         api = settings.api
         keys = KeyResolver(
             operator_key=api.operator_key.get_secret_value() if api.operator_key else None,

@@ -31,7 +31,7 @@ from typing import Any
 
 from eth_utils import is_hex_address, to_checksum_address
 from sqlalchemy import bindparam, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import Counterparty, Hold, HoldStatus, Member, MemberStatus, Obligation
@@ -172,15 +172,21 @@ def submit(ctx: ServiceContext, submitter: Principal, items: Sequence[Obligation
         raise ValidationError("a batch needs at least one obligation", field="items")
     attempts = 3
     for attempt in range(attempts):
-        with ctx.uow() as uow:
-            try:
+        try:
+            with ctx.uow() as uow:  # SQLite takes the write lock here (BEGIN IMMEDIATE)
                 results = _submit_once(ctx, uow.session, submitter, items, batch=batch, check_existing=attempt > 0)
                 uow.commit()
                 return results
-            except (IntegrityError, _DriverIntegrityError):
-                # Another transaction inserted one of these ids first: redo, seeing it.
-                if attempt == attempts - 1:
-                    raise
+        except (IntegrityError, _DriverIntegrityError):
+            # Another transaction inserted one of these ids first: redo, seeing it.
+            if attempt == attempts - 1:
+                raise
+        except OperationalError as exc:
+            # SQLite: another writer held the lock past busy_timeout. Nothing was written.
+            if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
+                raise ServiceUnavailable("the ledger is busy with another write; retry shortly",
+                                         field=None, retry_after=1) from None
+            raise
     raise AssertionError("unreachable")
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from clearing.settings import get_settings
+from clearing.settings import Settings, get_settings
 
 #: Execution option a read-only unit of work sets to begin DEFERRED on SQLite.
 READ_ONLY = "clearing_read_only"
@@ -30,8 +30,9 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str | None = None, *, echo: bool | None = None, pool_size: int | None = None) -> Engine:
-    settings = get_settings()
+def make_engine(url: str | None = None, *, echo: bool | None = None, pool_size: int | None = None,
+                settings: Settings | None = None) -> Engine:
+    settings = settings or get_settings()
     url = normalise_url(url or settings.db_url)
     parsed = make_url(url)
     echo = settings.database.echo if echo is None else echo

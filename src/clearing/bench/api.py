@@ -1,0 +1,329 @@
+"""`clearing bench api`: obligations/s through the HTTP API with durable commits.
+
+For each database (SQLite file, PostgreSQL database created for the run):
+seed members with ample collateral and known counterparties, start uvicorn
+(``--workers``) on a free loopback port, and drive it from a separate load
+process (raw asyncio HTTP/1.1 keep-alive client, so the client costs little
+CPU). Phases:
+
+* ``noop``: ``GET /health`` — the no-op FastAPI request rate (baseline);
+* ``single``: ``POST /obligations`` from many connections, one obligation each;
+* ``batch``: ``POST /obligations/batch`` of ``batch_size`` obligations;
+* ``insert_baseline``: the same obligation rows inserted with a bare
+  ``executemany`` on the driver (psycopg / sqlite3), one commit per batch.
+
+Every measured commit is durable (PostgreSQL ``synchronous_commit=on``;
+SQLite WAL with ``synchronous=FULL``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+AMPLE = 10**30
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, int(round(p / 100 * (len(values) - 1)))))
+    return round(values[k] * 1000, 2)
+
+
+# --------------------------------------------------------------------------- load client (own process)
+
+
+async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> tuple[int, bytes]:
+    writer.write(raw)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    body = await reader.readexactly(length) if length else b""
+    return status, body
+
+
+def _http(method: str, path: str, body: bytes, key: str | None) -> bytes:
+    auth = f"Authorization: Bearer {key}\r\n" if key else ""
+    return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
+    port, mode, seconds = cfg["port"], cfg["mode"], cfg["seconds"]
+    members: list[dict[str, str]] = cfg["members"]
+    names = [m["name"] for m in members]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    done_items = 0
+    run_id = uuid.uuid4().hex[:8]
+    deadline = time.perf_counter() + seconds
+
+    async def worker(n: int) -> None:
+        nonlocal done_items
+        me = members[n % len(members)]
+        others = [x for x in names if x != me["name"]]
+        rng = random.Random(n)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        seq = 0
+        try:
+            while time.perf_counter() < deadline:
+                seq += 1
+                if mode == "noop":
+                    raw = _http("GET", "/health", b"", None)
+                    items = 1
+                elif mode == "single":
+                    body = (f'{{"id":"{run_id}-{n}-{seq}","debtor":"{me["name"]}","creditor":"{rng.choice(others)}",'
+                            f'"amount":"{rng.randint(1, 10**6)}","reference":"bench"}}').encode()
+                    raw = _http("POST", "/obligations", body, me["key"])
+                    items = 1
+                else:
+                    size = cfg["batch_size"]
+                    parts = [f'{{"id":"{run_id}-{n}-{seq}-{i}","debtor":"{me["name"]}","creditor":"{rng.choice(others)}",'
+                             f'"amount":"{rng.randint(1, 10**6)}"}}' for i in range(size)]
+                    body = ('{"items":[' + ",".join(parts) + "]}").encode()
+                    raw = _http("POST", "/obligations/batch", body, me["key"])
+                    items = size
+                t0 = time.perf_counter()
+                status, _ = await _request(reader, writer, raw)
+                latencies.append(time.perf_counter() - t0)
+                statuses[status] = statuses.get(status, 0) + 1
+                if status in (200, 201):
+                    done_items += items
+        finally:
+            writer.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(cfg["connections"])))
+    elapsed = time.perf_counter() - t0
+    return {
+        "requests": len(latencies), "items": done_items, "elapsed_s": round(elapsed, 3),
+        "requests_per_s": round(len(latencies) / elapsed, 1), "items_per_s": round(done_items / elapsed, 1),
+        "p50_ms": _pct(latencies, 50), "p99_ms": _pct(latencies, 99), "max_ms": _pct(latencies, 100),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+    }
+
+
+def _run_client(cfg: dict[str, Any]) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "clearing.bench.api", json.dumps(cfg)], capture_output=True, text=True,
+                         check=False, timeout=cfg["seconds"] + 120)
+    if out.returncode != 0:
+        raise RuntimeError(f"load client failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout)
+
+
+# --------------------------------------------------------------------------- server side
+
+
+def _seed(url: str, n_members: int) -> list[dict[str, str]]:
+    from sqlalchemy import insert
+
+    from clearing.adapters.db import migrate
+    from clearing.adapters.db.models import Counterparty, Member
+    from clearing.services.context import ServiceContext
+    from clearing.services.keys import Principal
+    from clearing.services import members as msvc
+
+    migrate(url)
+    ctx = ServiceContext.build(url=url)
+    op = Principal(role="operator", key_id=None)
+    out = []
+    for i in range(n_members):
+        done = msvc.admit(ctx, op, name=f"m{i:03d}", address="0x" + f"{i + 1:040x}", tier="A", credit_line=AMPLE)
+        out.append({"name": done.member.name, "key": done.api_key, "id": done.member.id})
+    with ctx.uow() as uow:
+        s = uow.session
+        for m in s.query(Member).all():
+            m.chain_balance, m.chain_credit_limit = AMPLE, AMPLE
+        s.execute(insert(Counterparty.__table__), [{"debtor_id": a["id"], "creditor_id": b["id"]}
+                                                    for a in out for b in out if a is not b])
+        uow.commit()
+    ctx.engine.dispose()
+    return out
+
+
+def _start_server(url: str, workers: int, history_limit: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    env = {**os.environ, "CLEARING_DATABASE_URL": url, "CLEARING_API__AUTH_CACHE_SECONDS": "30"}
+    if history_limit is not None:
+        env["CLEARING_API__HISTORY_LIMIT"] = str(history_limit)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "clearing.api.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    import httpx
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"uvicorn exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                # every worker must be up: a few more probes
+                for _ in range(workers * 4):
+                    httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+                return proc, port
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("uvicorn did not start in 60 s")
+
+
+def _insert_baseline(url: str, members: list[dict[str, str]], seconds: float, batch_size: int) -> dict[str, Any]:
+    """Bare driver executemany of the same obligation rows, one durable commit per batch."""
+    from datetime import UTC, datetime
+
+    ids = [m["id"] for m in members]
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    run = uuid.uuid4().hex[:8]
+    total = 0
+    t_end = time.perf_counter() + seconds
+    t0 = time.perf_counter()
+    columns = ("id, debtor_id, creditor_id, amount, reference, on_behalf_of, created_at, submitted_by, body_hash, "
+               "signature, status, route, shortfall, cycle_id, leaf, updated_at")
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        conn = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        sql = f"INSERT INTO obligations ({columns}) VALUES ({','.join('?' * 16)})"
+        ts = now.replace(tzinfo=None).isoformat(" ")
+        while time.perf_counter() < t_end:
+            rows = []
+            for i in range(batch_size):
+                d = rng.choice(ids)
+                c = rng.choice([x for x in ids[:3] if x != d] or [ids[-1]])
+                rows.append((f"base-{run}-{total + i}", d, c, str(rng.randint(1, 10**6)), "", None, ts, d, "0" * 64,
+                             None, "accepted", "net", None, None, None, ts))
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(sql, rows)
+            conn.execute("COMMIT")
+            total += batch_size
+        conn.close()
+    else:
+        import psycopg
+
+        conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+        sql = f"INSERT INTO obligations ({columns}) VALUES ({','.join(['%s'] * 16)})"
+        while time.perf_counter() < t_end:
+            rows = []
+            for i in range(batch_size):
+                d = rng.choice(ids)
+                c = rng.choice([x for x in ids[:3] if x != d] or [ids[-1]])
+                rows.append((f"base-{run}-{total + i}", d, c, rng.randint(1, 10**6), "", None, now, d, "0" * 64,
+                             None, "accepted", "net", None, None, None, now))
+            with conn.cursor() as cur:
+                cur.executemany(sql, rows)
+            conn.commit()
+            total += batch_size
+        conn.close()
+    elapsed = time.perf_counter() - t0
+    return {"rows": total, "elapsed_s": round(elapsed, 3), "rows_per_s": round(total / elapsed, 1)}
+
+
+def _bench_one(url: str, *, seconds: float, workers: int, connections: int, batch_size: int, n_members: int,
+               progress: Callable[[str], None], history_limit: int | None = None) -> dict[str, Any]:
+    members = _seed(url, n_members)
+    proc, port = _start_server(url, workers, history_limit)
+    try:
+        base = {"port": port, "members": members, "batch_size": batch_size}
+        progress("  no-op endpoint…")
+        noop = _run_client({**base, "mode": "noop", "seconds": seconds, "connections": connections})
+        progress("  single endpoint…")
+        single = _run_client({**base, "mode": "single", "seconds": seconds, "connections": connections})
+        progress("  batch endpoint…")
+        batch = _run_client({**base, "mode": "batch", "seconds": seconds, "connections": max(2, workers * 2)})
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    progress("  bare insert baseline…")
+    baseline = _insert_baseline(url, members, min(seconds, 5.0), batch_size)
+    return {"noop_baseline": noop, "single": single, "batch": batch, "insert_baseline": baseline}
+
+
+def _impl(module: str, name: str, fallback: str) -> str:
+    try:
+        __import__(module)
+        return name
+    except ImportError:
+        return fallback
+
+
+def run(*, backend: str = "both", seconds: float = 10.0, workers: int = 2, connections: int = 32, batch_size: int = 5000,
+        pg_url: str | None = None, n_members: int = 50, history_limit: int | None = None,
+        progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+    from sqlalchemy import create_engine, text
+
+    results: dict[str, Any] = {
+        "config": {"seconds": seconds, "workers": workers, "connections": connections, "batch_size": batch_size,
+                   "members": n_members, "cpus": os.cpu_count(), "history_limit": history_limit,
+                   "http": _impl("httptools", "httptools", "h11"), "loop": _impl("uvloop", "uvloop", "asyncio"),
+                   "load_avg_before": os.getloadavg()},
+    }
+    if backend in ("sqlite", "both"):
+        progress("SQLite:")
+        with tempfile.TemporaryDirectory(prefix="clearing-bench-") as tmp:
+            url = f"sqlite:///{Path(tmp) / 'ledger.db'}"
+            results["sqlite"] = _bench_one(url, seconds=seconds, workers=workers, connections=connections,
+                                           batch_size=batch_size, n_members=n_members, progress=progress,
+                                           history_limit=history_limit)
+    if backend in ("postgres", "both"):
+        progress("PostgreSQL:")
+        server = pg_url or os.environ.get("CLEARING_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        server = server.replace("postgresql://", "postgresql+psycopg://")
+        name = f"clearing_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = server.rsplit("/", 1)[0] + f"/{name}"
+            results["postgres"] = _bench_one(url, seconds=seconds, workers=workers, connections=connections,
+                                             batch_size=batch_size, n_members=n_members, progress=progress,
+                                           history_limit=history_limit)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    results["config"]["load_avg_after"] = os.getloadavg()
+    targets = {"batch_obligations_per_s": 20_000, "single_requests_per_s": 1_000, "single_p99_ms": 50}
+    results["targets"] = targets
+    if "postgres" in results:
+        pg = results["postgres"]
+        results["postgres_meets_targets"] = {
+            "batch": pg["batch"]["items_per_s"] >= targets["batch_obligations_per_s"],
+            "single_rate": pg["single"]["requests_per_s"] >= targets["single_requests_per_s"],
+            "single_p99": (pg["single"]["p99_ms"] or 1e9) < targets["single_p99_ms"],
+        }
+    return results
+
+
+if __name__ == "__main__":  # the load client process
+    print(json.dumps(asyncio.run(_client(json.loads(sys.argv[1])))))
