@@ -181,3 +181,20 @@ def test_rejecting_a_hold_rejects_the_obligation(house):
     assert house.get("alpha", "/obligations/s-2").json()["status"] == "rejected"
     with house.ctx.uow(read_only=True) as uow:
         assert reservation_mismatches(uow.session) == {}
+
+
+def test_new_counterparty_rule_sees_the_ledger(house):
+    house.add("fresh", tier="C", collateral=10**30)
+    threshold = house.ctx.risk_config.new_counterparty_threshold["C"]
+    big = str(threshold + 1)
+    first = house.post("fresh", "/obligations", ob("nc-1", debtor="fresh", amount=big)).json()["obligation"]
+    assert "new-counterparty" in {h["rule"] for h in first["holds"]}
+    # a held obligation does not make the pair known
+    again = house.post("fresh", "/obligations", ob("nc-2", debtor="fresh", amount=big)).json()["obligation"]
+    assert "new-counterparty" in {h["rule"] for h in again["holds"]}
+    small = house.post("fresh", "/obligations", ob("nc-3", debtor="fresh", amount="5")).json()["obligation"]
+    assert small["holds"] == []
+    # now the pair is known (also to a fresh process cache)
+    house.ctx.known_pairs.clear()
+    later = house.post("fresh", "/obligations", ob("nc-4", debtor="fresh", amount=big)).json()["obligation"]
+    assert "new-counterparty" not in {h["rule"] for h in later["holds"]}

@@ -39,6 +39,8 @@ class ServiceContext:
     chain: ChainOperations = field(default_factory=NullChainOperations)
     cycles: CycleService | None = None
     clock: Callable[[], datetime] = _now
+    #: Counterparty pairs already read from the ledger (debtor id -> creditor ids); pairs are never removed.
+    known_pairs: dict[int, set[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.risk is None:

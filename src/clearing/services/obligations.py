@@ -285,7 +285,8 @@ def _submit_once(
     # 4. Risk rules and headroom, item by item in submission order.
     new_items = [(i, it) for i, it in enumerate(items) if i not in duplicate_of and it.id not in existing]
     debtor_ids = {resolved[i][0].id for i, _ in new_items}  # type: ignore[index]
-    histories = _histories(s, ctx, debtor_ids, by_id, now) if new_items else {}
+    pairs = {(resolved[i][0].id, resolved[i][1].id) for i, _ in new_items}  # type: ignore[index]
+    histories = _histories(s, ctx, debtor_ids, by_id, now, pairs) if new_items else {}
     running_debit: dict[int, int] = {m.id: m.reserved_debit for m in members}
     running_credit: dict[int, int] = {m.id: m.reserved_credit for m in members}
     rows: list[dict[str, Any]] = []
@@ -308,8 +309,9 @@ def _submit_once(
         keep = _history_limit(ctx, debtor.tier)
         if len(rec.recent) > 2 * keep:
             del rec.recent[: len(rec.recent) - keep]
-        rec.known.add(creditor.name)
-        if (debtor.id, creditor.id) not in rec.known_ids:
+        if not holds and (debtor.id, creditor.id) not in rec.known_ids:
+            # A pair becomes known through an obligation that passed the rules, never a held one.
+            rec.known.add(creditor.name)
             rec.known_ids.add((debtor.id, creditor.id))
             new_pairs.add((debtor.id, creditor.id))
         route = ctx.risk.settlement_route(debtor.tier)
@@ -412,7 +414,8 @@ class _DebtorHistory:
     known_ids: set[tuple[int, int]]
 
 
-def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dict[int, _LockedMember], now: datetime) -> dict[int, _DebtorHistory]:
+def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dict[int, _LockedMember], now: datetime,
+               pairs: set[tuple[int, int]] | None = None) -> dict[int, _DebtorHistory]:
     """Each debtor's recent obligations (newest ``api.history_limit`` in the rules' window) and known counterparties."""
     window = _history_window(ctx.risk_config)
     since = now - timedelta(seconds=window)
@@ -427,9 +430,19 @@ def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dic
         cutoff = since if pg else since.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
         rows = conn.exec_driver_sql(sql, (debtor_id, cutoff, limit)).fetchall()
         out[debtor_id].recent.extend((int(ts), int(amount)) for ts, amount in reversed(rows))
+    # Known pairs never become unknown, so a per-process cache of pairs already read is exact for
+    # the pairs it holds; the DB is asked only when some pair of this call is not cached yet. The
+    # rules test only each obligation's own creditor, so the cached subset decides as the full set.
+    cache = ctx.known_pairs
+    if pairs is not None and all(c in cache.get(d, ()) for d, c in pairs):
+        for d, c in pairs:
+            out[d].known.add(by_id[c].name)
+            out[d].known_ids.add((d, c))
+        return out
     for debtor_id, creditor_id, name in conn.execute(_KNOWN_COUNTERPARTIES, {"ids": ids}):
         out[debtor_id].known.add(name)
         out[debtor_id].known_ids.add((debtor_id, creditor_id))
+        cache.setdefault(debtor_id, set()).add(creditor_id)
     return out
 
 
