@@ -246,34 +246,44 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         address[] calldata members,
         int256[] calldata deltas
     ) external nonReentrant whenNotPaused onlyRole(OPERATOR_ROLE) {
-        if (cycleId == 0) revert ClearingHouseZeroCycleId();
-        Cycle storage c = _cycles[cycleId];
-        if (c.status != CycleStatus.NONE) revert ClearingHouseCycleExists(cycleId);
-        if (deltas.length != members.length) revert ClearingHouseLengthMismatch(members.length, deltas.length);
+        (Cycle storage c, uint256 debit) = _debitCycle(cycleId, grossValue, members, deltas, true);
 
-        (int256 sum, uint256 debit) = _applyDeltas(cycleId, members, deltas);
-        if (sum != 0) revert ClearingHouseNetNotZero(sum);
-        if (debit > grossValue) revert ClearingHouseDebitExceedsGross(debit, grossValue);
-        {
-            uint256 drawn = _creditDrawn;
-            uint256 pool = _poolTotal;
-            if (drawn > pool) revert ClearingHouseInsufficientPool(drawn, pool);
-        }
-
-        c.root = root;
-        c.grossValue = grossValue;
-        c.obligationCount = obligationCount;
-        c.committedAt = uint64(block.timestamp);
-        c.claimableAt = uint64(block.timestamp) + _claimDelay;
+        uint64 claimableAt = uint64(block.timestamp) + _claimDelay;
+        CycleStatus status = debit != 0 ? CycleStatus.COMMITTED : CycleStatus.SETTLED;
+        _recordCycle(c, root, grossValue, obligationCount, claimableAt, status);
         if (debit != 0) {
             c.escrowed = debit;
-            c.status = CycleStatus.COMMITTED;
             _totalEscrowed += debit;
-        } else {
-            c.status = CycleStatus.SETTLED;
         }
         emit CycleCommitted(cycleId, root, obligationCount, grossValue, debit);
         if (debit == 0) emit CycleSettled(cycleId);
+    }
+
+    /// @inheritdoc IClearingHouse
+    /// @dev The commit's pass ({_debitCycle}) without the escrow writes: all
+    /// checks, the debits and their events, including the pool check on the
+    /// post-debit state. A second pass ({_creditMembers}) then credits the
+    /// creditors, which can only lower creditDrawn, so I2 still holds at the
+    /// end. The second pass comes after {CycleCommitted} so that the event
+    /// sequence is exactly commit then full release. Nothing is escrowed, so
+    /// totalEscrowed is not touched and the claim delay is not read.
+    function settleCycle(
+        uint64 cycleId,
+        bytes32 root,
+        uint32 obligationCount,
+        uint256 grossValue,
+        address[] calldata members,
+        int256[] calldata deltas
+    ) external nonReentrant whenNotPaused onlyRole(OPERATOR_ROLE) {
+        (Cycle storage c, uint256 debit) = _debitCycle(cycleId, grossValue, members, deltas, false);
+
+        _recordCycle(c, root, grossValue, obligationCount, 0, CycleStatus.SETTLED);
+        emit CycleCommitted(cycleId, root, obligationCount, grossValue, debit);
+        if (debit != 0) {
+            _creditMembers(cycleId, members, deltas);
+            emit CycleReleased(cycleId, debit, 0);
+        }
+        emit CycleSettled(cycleId);
     }
 
     /// @inheritdoc IClearingHouse
@@ -548,9 +558,54 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         if (newDebt != oldDebt) _creditDrawn = _creditDrawn + newDebt - oldDebt;
     }
 
-    /// @dev The commit's loop: per-member checks, debits and pending credits.
-    /// Returns Σ deltas and the total debit for the caller's batch checks.
-    function _applyDeltas(uint64 cycleId, address[] calldata members, int256[] calldata deltas)
+    /// @dev The checks and debits shared by {commitCycle} and {settleCycle}, in
+    /// this order: id, lengths, the per-member loop ({_applyDeltas}), then the
+    /// batch checks Σ deltas, gross and pool. With `escrow` the loop also
+    /// records each cycleDebit and pendingCredit. Returns the (still empty)
+    /// cycle record and the total debit.
+    function _debitCycle(
+        uint64 cycleId,
+        uint256 grossValue,
+        address[] calldata members,
+        int256[] calldata deltas,
+        bool escrow
+    ) private returns (Cycle storage c, uint256 debit) {
+        if (cycleId == 0) revert ClearingHouseZeroCycleId();
+        c = _cycles[cycleId];
+        if (c.status != CycleStatus.NONE) revert ClearingHouseCycleExists(cycleId);
+        if (deltas.length != members.length) revert ClearingHouseLengthMismatch(members.length, deltas.length);
+
+        int256 sum;
+        (sum, debit) = _applyDeltas(cycleId, members, deltas, escrow);
+        if (sum != 0) revert ClearingHouseNetNotZero(sum);
+        if (debit > grossValue) revert ClearingHouseDebitExceedsGross(debit, grossValue);
+        uint256 drawn = _creditDrawn;
+        uint256 pool = _poolTotal;
+        if (drawn > pool) revert ClearingHouseInsufficientPool(drawn, pool);
+    }
+
+    /// @dev Writes a new cycle's record; `escrowed` stays for the caller.
+    function _recordCycle(
+        Cycle storage c,
+        bytes32 root,
+        uint256 grossValue,
+        uint32 obligationCount,
+        uint64 claimableAt,
+        CycleStatus status
+    ) private {
+        c.root = root;
+        c.grossValue = grossValue;
+        c.obligationCount = obligationCount;
+        c.committedAt = uint64(block.timestamp);
+        c.claimableAt = claimableAt;
+        c.status = status;
+    }
+
+    /// @dev The per-member loop: checks (sorted, admitted), debits and the
+    /// {CreditRecorded} events; with `escrow` also each debtor's cycleDebit and
+    /// each creditor's pendingCredit. Returns Σ deltas and the total debit for
+    /// the caller's batch checks.
+    function _applyDeltas(uint64 cycleId, address[] calldata members, int256[] calldata deltas, bool escrow)
         private
         returns (int256 sum, uint256 debit)
     {
@@ -565,12 +620,12 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
             int256 delta = deltas[i];
             sum += delta;
             if (delta < 0) {
-                debit += _debitMember(cycleId, member, m, delta);
+                debit += _debitMember(cycleId, member, m, delta, escrow);
             } else if (delta > 0) {
                 // casting to uint256 is safe because delta > 0
                 // forge-lint: disable-next-line(unsafe-typecast)
                 uint256 credit = uint256(delta);
-                credits[member] = credit;
+                if (escrow) credits[member] = credit;
                 emit CreditRecorded(cycleId, member, credit);
             }
             // i < members.length.
@@ -580,9 +635,9 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         }
     }
 
-    /// @dev Debits a commit's debtor by −`delta` (< 0 by the caller) into the
-    /// cycle's escrow, after its suspension and headroom checks.
-    function _debitMember(uint64 cycleId, address member, Member storage m, int256 delta)
+    /// @dev Debits a cycle's debtor by −`delta` (< 0 by the caller), after its
+    /// suspension and headroom checks; with `escrow` records its cycleDebit.
+    function _debitMember(uint64 cycleId, address member, Member storage m, int256 delta, bool escrow)
         private
         returns (uint256 amount)
     {
@@ -606,8 +661,27 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
             newBalance = balance + delta;
         }
         _setBalance(m, balance, newBalance);
-        _cycleDebits[cycleId][member] = amount;
+        if (escrow) _cycleDebits[cycleId][member] = amount;
         emit MemberDebited(cycleId, member, amount, newBalance);
+    }
+
+    /// @dev {settleCycle}'s second pass: credits every positive delta straight
+    /// to its member's balance. The first pass checked every member, so this
+    /// one only moves balances (the addition is checked: a balance near
+    /// type(int256).max reverts rather than wraps).
+    function _creditMembers(uint64 cycleId, address[] calldata members, int256[] calldata deltas) private {
+        for (uint256 i; i < members.length;) {
+            int256 delta = deltas[i];
+            if (delta > 0) {
+                // casting to uint256 is safe because delta > 0
+                // forge-lint: disable-next-line(unsafe-typecast)
+                _creditBalance(cycleId, members[i], uint256(delta));
+            }
+            // i < members.length.
+            unchecked {
+                ++i;
+            }
+        }
     }
 
     /// @dev Moves `amount` (≤ `pending`, checked by the caller) of `creditor`'s
@@ -623,9 +697,16 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         unchecked {
             credits[creditor] = pending - amount;
         }
+        _creditBalance(cycleId, creditor, amount);
+    }
+
+    /// @dev Adds `amount` of cycle `cycleId`'s credit to `creditor`'s balance.
+    /// `amount` comes from a positive int256 delta (directly, or as part of a
+    /// pending credit), so it is ≤ type(int256).max.
+    function _creditBalance(uint64 cycleId, address creditor, uint256 amount) private {
         Member storage m = _members[creditor];
         int256 balance = m.balance;
-        // amount ≤ pending, which came from a positive int256 delta, so the cast is exact.
+        // casting to int256 is exact: amount ≤ type(int256).max (see above).
         // forge-lint: disable-next-line(unsafe-typecast)
         int256 newBalance = balance + int256(amount);
         _setBalance(m, balance, newBalance);

@@ -16,6 +16,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// delta: debtors are debited at once and the total debit moves into the
 /// cycle's escrow, from which creditors are paid (in full, in part, pro rata,
 /// later, or by anyone after the claim delay) or which is refunded to debtors.
+/// A cycle that would be released in full at once can instead be settled in
+/// one call ({settleCycle}): same checks and the same events as a commit
+/// followed by a full release, without the per-member escrow bookkeeping.
 ///
 /// Invariants (checked by the Foundry invariant suite after every call):
 /// - I1  Σ member balances + poolTotal + totalEscrowed == token.balanceOf(house)
@@ -23,9 +26,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 ///       {sweepSurplus} can move);
 /// - I2  creditDrawn == Σ max(0, −balance) ≤ poolTotal;
 /// - I3  every balance ≥ −creditLimit of its member;
-/// - I4  a cycle id is committed at most once, and its deltas sum to zero;
+/// - I4  a cycle id is committed (or settled) at most once, and its deltas sum to zero;
 /// - I5  per cycle, escrowed == Σ pendingCredit ≤ Σ cycleDebit;
-/// - I6  only OPERATOR_ROLE commits, releases, holds or refunds; members
+/// - I6  only OPERATOR_ROLE commits, settles, releases, holds or refunds; members
 ///       withdraw only free, non-negative balance; while paused no funds move
 ///       except by the admin's recovery path, which pays owners, never the admin.
 ///
@@ -68,7 +71,7 @@ interface IClearingHouse {
     /// @param committedAt Block timestamp of the commit.
     /// @param claimableAt From this time anyone may {claim} pending credit.
     /// @param heldUntil Release and claim are blocked until this time (0 = never held).
-    /// @param status NONE, COMMITTED or SETTLED (escrow reached zero).
+    /// @param status NONE, COMMITTED or SETTLED (escrow reached zero, or settled by {settleCycle}).
     struct Cycle {
         bytes32 root;
         uint256 grossValue;
@@ -328,6 +331,52 @@ interface IClearingHouse {
     /// Emits {MemberDebited} per debtor, {CreditRecorded} per creditor,
     /// {CycleCommitted}, and {CycleSettled} if nothing was escrowed.
     function commitCycle(
+        uint64 cycleId,
+        bytes32 root,
+        uint32 obligationCount,
+        uint256 grossValue,
+        address[] calldata members,
+        int256[] calldata deltas
+    ) external;
+
+    /// @notice Settles cycle `cycleId` in one call: records its obligations'
+    /// Merkle root, debits each debtor's net debit and credits each creditor's
+    /// net credit straight to their balances, as {commitCycle} followed by a
+    /// full {releaseCycle} would, but with no escrow in between.
+    /// @dev For cycles released in full at once (deferred net settlement): it
+    /// writes no {cycleDebit} or {pendingCredit} and leaves {totalEscrowed}
+    /// unchanged, so it cannot be held, refunded or claimed. The checks, their
+    /// order and their errors are those of {commitCycle}; in particular the pool
+    /// check sees the debits before any credit, as a commit would, so a cycle
+    /// settles exactly when commit-then-release would succeed. The stored cycle
+    /// has `escrowed` 0, status SETTLED, `committedAt` now and `claimableAt` and
+    /// `heldUntil` 0, and {verifyObligation} works against `root`. The event
+    /// sequence is that of the commit followed by a full release in member
+    /// order, so an event replay cannot tell the two apart. Members with a zero
+    /// delta are checked (sorted, admitted) and skipped.
+    /// @param cycleId Client-chosen id, not 0, never committed or settled before.
+    /// @param root Merkle root of the obligations (leaves from {obligationLeaf}).
+    /// @param obligationCount Number of obligations under `root`.
+    /// @param grossValue Σ obligation amounts; must be ≥ the total debit.
+    /// @param members Participants, strictly ascending by address.
+    /// @param deltas Net position per member: negative pays, positive receives.
+    /// Requirements: exactly those of {commitCycle}:
+    /// - not paused; caller has OPERATOR_ROLE;
+    /// - `cycleId` ≠ 0 ({ClearingHouseZeroCycleId}) and new ({ClearingHouseCycleExists});
+    /// - equal lengths ({ClearingHouseLengthMismatch});
+    /// - `members` strictly ascending ({ClearingHouseMembersNotSorted}), each admitted
+    ///   ({ClearingHouseNotMember});
+    /// - each debtor not suspended ({ClearingHouseMemberSuspended}) and its balance
+    ///   after the debit ≥ −creditLimit ({ClearingHouseInsufficientHeadroom});
+    /// - Σ deltas == 0 ({ClearingHouseNetNotZero});
+    /// - total debit ≤ `grossValue` ({ClearingHouseDebitExceedsGross});
+    /// - creditDrawn ≤ poolTotal after the debits ({ClearingHouseInsufficientPool}).
+    /// Emits {MemberDebited} per debtor and {CreditRecorded} per creditor (in
+    /// member order), {CycleCommitted} with `escrowed` = the total debit, then
+    /// {CreditReleased} per creditor and {CycleReleased} (released = total debit,
+    /// escrowed 0), and {CycleSettled}. With no debit at all it emits, as
+    /// {commitCycle} does, only {CycleCommitted} and {CycleSettled}.
+    function settleCycle(
         uint64 cycleId,
         bytes32 root,
         uint32 obligationCount,

@@ -722,13 +722,4 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
         bytes32[] memory empty = new bytes32[](0);
         assertFalse(house.verifyObligation(3, bytes32(0), address(0), address(0), 0, empty), "unknown");
     }
-
-    function _hashPair(bytes32 a, bytes32 b) private pure returns (bytes32) {
-        return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
-    }
-
-    function _proof(bytes32 a, bytes32 b) private pure returns (bytes32[] memory p) {
-        p = new bytes32[](2);
-        (p[0], p[1]) = (a, b);
-    }
 }

@@ -92,44 +92,8 @@ contract ClearingHouseFuzzTest is ClearingHouseBase {
     }
 
     function testFuzz_commitRandomDeltasSumToZero(uint256 seed, uint256 count) public {
-        uint256 n = bound(count, 2, 12);
-        address[] memory members = new address[](n);
-        int256[] memory deltas = new int256[](n);
-        int256[] memory before = new int256[](n);
-        token.mint(LENDER2, 2_000_000 * D);
-        vm.prank(LENDER2);
-        house.poolDeposit(2_000_000 * D);
-
-        int256 sum;
-        for (uint256 i; i < n; ++i) {
-            address m = address(uint160(0x9000 + i)); // ascending
-            members[i] = m;
-            uint256 collateral = _rand(seed, i, 0) % (1_000_000 * D);
-            uint256 limit = _rand(seed, i, 1) % (100_000 * D);
-            vm.prank(RISK);
-            house.admitMember(m, limit);
-            token.mint(m, collateral + 10_000_000 * D);
-            vm.prank(m);
-            token.approve(address(house), type(uint256).max);
-            if (collateral > 0) {
-                vm.prank(m);
-                house.deposit(collateral);
-            }
-            if (i + 1 < n) {
-                // Anywhere from the whole headroom paid in to 1,000,000 received.
-                uint256 span = collateral + limit + 1_000_000 * D;
-                deltas[i] = int256(_rand(seed, i, 2) % (span + 1)) - int256(collateral + limit);
-                sum += deltas[i];
-            }
-        }
-        deltas[n - 1] = -sum; // the last member balances the cycle
-        if (deltas[n - 1] < 0) {
-            vm.prank(members[n - 1]);
-            house.deposit(uint256(sum)); // give it the headroom it needs
-        }
-        for (uint256 i; i < n; ++i) {
-            before[i] = house.balanceOf(members[i]);
-        }
+        (address[] memory members, int256[] memory deltas, int256[] memory before) = _randomFundedCycle(seed, count);
+        uint256 n = members.length;
 
         _commit(1, members, deltas);
 
@@ -166,6 +130,40 @@ contract ClearingHouseFuzzTest is ClearingHouseBase {
         }
         assertEq(uint256(house.cycleOf(1).status), uint256(IClearingHouse.CycleStatus.SETTLED), "settled");
         _assertSolvent();
+    }
+
+    function testFuzz_settleRandomDeltasMovesBalancesExactly(uint256 seed, uint256 count) public {
+        (address[] memory members, int256[] memory deltas, int256[] memory before) = _randomFundedCycle(seed, count);
+        int256 totalBefore = house.totalBalances();
+
+        _settle(1, members, deltas);
+
+        uint256 debt;
+        for (uint256 i; i < members.length; ++i) {
+            int256 balance = house.balanceOf(members[i]);
+            assertEq(balance, before[i] + deltas[i], "balance moved exactly by its delta");
+            assertGe(balance, -int256(house.memberOf(members[i]).creditLimit), "I3");
+            assertEq(house.cycleDebit(1, members[i]), 0, "no cycle debit");
+            assertEq(house.pendingCredit(1, members[i]), 0, "no pending credit");
+            if (balance < 0) debt += uint256(-balance);
+        }
+        assertEq(house.totalBalances(), totalBefore, "sum of balances unchanged");
+        // Recomputed from every member's balance, not the house's own counters.
+        int256 sum = house.balanceOf(ALICE) + house.balanceOf(BOB) + house.balanceOf(CAROL) + house.balanceOf(DAVE);
+        for (uint256 i; i < members.length; ++i) {
+            sum += house.balanceOf(members[i]);
+        }
+        assertEq(sum, house.totalBalances(), "totalBalances == sum of balances");
+        assertEq(
+            uint256(sum + int256(house.poolTotal()) + int256(house.totalEscrowed())),
+            token.balanceOf(address(house)),
+            "sum of balances + pool + escrow == tokens held"
+        );
+        assertEq(house.creditDrawn(), debt, "creditDrawn == sum of debts (I2)");
+        assertEq(house.totalEscrowed(), 0, "no escrow");
+        assertEq(house.cycleOf(1).escrowed, 0, "cycle escrow");
+        assertEq(uint256(house.cycleOf(1).status), uint256(IClearingHouse.CycleStatus.SETTLED), "settled");
+        _assertSolvent(); // Σ balances + pool + escrow == tokens held
     }
 
     function testFuzz_commitRejectsNonZeroNet(uint256 paid, uint256 received) public {
@@ -251,6 +249,53 @@ contract ClearingHouseFuzzTest is ClearingHouseBase {
         assertEq(house.totalEscrowed(), 0, "never stuck");
         assertEq(house.balanceOf(ALICE), 5000 * int256(D) - int256(rel), "alice paid only what reached bob");
         _assertSolvent();
+    }
+
+    /// @dev 2..12 fresh members (ascending) with random collateral and credit
+    /// lines, a pool that can fund every line, and random zero-sum deltas each
+    /// debtor can pay. Returns the balances before the cycle too.
+    function _randomFundedCycle(uint256 seed, uint256 count)
+        private
+        returns (address[] memory members, int256[] memory deltas, int256[] memory before)
+    {
+        uint256 n = bound(count, 2, 12);
+        members = new address[](n);
+        deltas = new int256[](n);
+        before = new int256[](n);
+        token.mint(LENDER2, 2_000_000 * D);
+        vm.prank(LENDER2);
+        house.poolDeposit(2_000_000 * D);
+
+        int256 sum;
+        for (uint256 i; i < n; ++i) {
+            address m = address(uint160(0x9000 + i)); // ascending
+            members[i] = m;
+            uint256 collateral = _rand(seed, i, 0) % (1_000_000 * D);
+            uint256 limit = _rand(seed, i, 1) % (100_000 * D);
+            vm.prank(RISK);
+            house.admitMember(m, limit);
+            token.mint(m, collateral + 10_000_000 * D);
+            vm.prank(m);
+            token.approve(address(house), type(uint256).max);
+            if (collateral > 0) {
+                vm.prank(m);
+                house.deposit(collateral);
+            }
+            if (i + 1 < n) {
+                // Anywhere from the whole headroom paid in to 1,000,000 received.
+                uint256 span = collateral + limit + 1_000_000 * D;
+                deltas[i] = int256(_rand(seed, i, 2) % (span + 1)) - int256(collateral + limit);
+                sum += deltas[i];
+            }
+        }
+        deltas[n - 1] = -sum; // the last member balances the cycle
+        if (deltas[n - 1] < 0) {
+            vm.prank(members[n - 1]);
+            house.deposit(uint256(sum)); // give it the headroom it needs
+        }
+        for (uint256 i; i < n; ++i) {
+            before[i] = house.balanceOf(members[i]);
+        }
     }
 
     function _rand(uint256 seed, uint256 i, uint256 salt) private pure returns (uint256) {

@@ -103,7 +103,12 @@ contract ClearingHouseInvariantTest is Test {
         assertEq(handler.ghostOverWithdrawals(), 0, "I6 withdrew beyond free balance");
     }
 
-    /// I6b: only the operator role commits, releases or refunds.
+    /// settleCycle moves each member's balance by exactly its delta and never touches the escrow.
+    function invariant_settleMovesExactlyTheDeltas() public view {
+        assertEq(handler.ghostSettleMismatches(), 0, "settle moved a balance by other than its delta");
+    }
+
+    /// I6b: only the operator role commits, settles, releases or refunds.
     function invariant_onlyOperatorCommitsOrReleases() public view {
         assertEq(handler.ghostUnauthorizedSuccesses(), 0, "I6 non-operator moved a cycle");
     }
@@ -140,6 +145,7 @@ contract ClearingHouseInvariantTest is Test {
             else if (k == 1) handler.withdraw(a, b % (5000 * 1e6));
             else if (k == 2) handler.poolDeposit(a, b);
             else if (k == 3) handler.poolWithdraw(a, b % (5000 * 1e6));
+            else if ((k == 4 || k == 5) && b % 5 == 4) handler.settle(a, b % 8 == 0);
             else if (k == 4 || k == 5) handler.commit(a, b % 8 == 0);
             else if (k == 6) handler.release(a, b, b % (2000 * 1e6));
             else if (k == 7) handler.releaseProRata(a, uint16(b));
@@ -164,12 +170,13 @@ contract ClearingHouseInvariantTest is Test {
             handler.recoverLender(i);
         }
         handler.togglePause(0);
-        string[18] memory mustAct = [
+        string[19] memory mustAct = [
             "deposit",
             "withdraw",
             "poolDeposit",
             "poolWithdraw",
             "commit",
+            "settle",
             "release",
             "releaseProRata",
             "refund",
@@ -202,5 +209,7 @@ contract ClearingHouseInvariantTest is Test {
         invariant_cycleEscrowEqualsPendingCredits();
         invariant_eventsReconstructState();
         invariant_pausedMovesNoFunds();
+        invariant_settleMovesExactlyTheDeltas();
+        invariant_onlyOperatorCommitsOrReleases();
     }
 }

@@ -71,6 +71,11 @@ abstract contract ClearingHouseBase is Test {
         house.commitCycle(cycleId, ROOT, uint32(members.length), _gross(deltas), members, deltas);
     }
 
+    function _settle(uint64 cycleId, address[] memory members, int256[] memory deltas) internal {
+        vm.prank(OPERATOR);
+        house.settleCycle(cycleId, ROOT, uint32(members.length), _gross(deltas), members, deltas);
+    }
+
     /// @dev Alice pays 300, Bob receives 200, Carol receives 100.
     function _commitSimple(uint64 cycleId) internal {
         _commit(cycleId, _addrs(ALICE, BOB, CAROL), _ints(-300 * int256(D), 200 * int256(D), 100 * int256(D)));
@@ -96,6 +101,16 @@ abstract contract ClearingHouseBase is Test {
         int256 sum = house.totalBalances() + int256(house.poolTotal()) + int256(house.totalEscrowed());
         assertEq(uint256(sum), token.balanceOf(address(house)), "I1 solvency");
         assertLe(house.creditDrawn(), house.poolTotal(), "I2 drawn <= pool");
+    }
+
+    /// @dev OpenZeppelin's sorted-pair Merkle node.
+    function _hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
+        return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
+    }
+
+    function _proof(bytes32 a, bytes32 b) internal pure returns (bytes32[] memory p) {
+        p = new bytes32[](2);
+        (p[0], p[1]) = (a, b);
     }
 
     function _addrs(address a) internal pure returns (address[] memory r) {

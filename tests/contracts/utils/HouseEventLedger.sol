@@ -6,7 +6,9 @@ import {Vm} from "./Vm.sol";
 
 /// @notice What an auditor does: rebuild every member balance and every
 /// cycle's net deltas and escrow from the house's events alone, and check each
-/// event's reported resulting balance against the replay.
+/// event's reported resulting balance against the replay. settleCycle emits
+/// exactly the sequence of commitCycle followed by a full releaseCycle (every
+/// debit before the first release), so it needs no case of its own.
 abstract contract HouseEventLedger {
     address internal ledgerHouse;
 
