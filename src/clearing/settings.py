@@ -53,6 +53,11 @@ class ApiSettings(BaseModel):
     #: Cap on the newest obligations of a debtor handed to the risk rules (the
     #: rules' own per-tier velocity_max_count is used when smaller).
     history_limit: int = 10_000
+    #: Single submissions share transactions (group commit); outcomes are as if sent one by one.
+    group_commit: bool = True
+    #: Most submissions in one group commit, and groups in flight per process.
+    group_commit_max: int = 1000
+    group_commit_threads: int = 2
     #: uvicorn worker processes for ``clearing serve``.
     workers: int = 1
 

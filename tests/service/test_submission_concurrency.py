@@ -190,3 +190,71 @@ def test_sqlite_lock_timeout_is_503_not_500(sqlite_db):
         blocker.rollback()
         blocker.close()
     assert _count(ctx) == 0
+
+
+def test_group_commit_outcomes_are_those_of_one_by_one(db):
+    from clearing.errors import InvalidSignature, ValidationError
+
+    ctx = _ctx(db)
+    a = _member(ctx, "a", 100)
+    b = _member(ctx, "b", 0)
+    osvc.submit(ctx, a, [_ob("old", "a", "b", 10)], batch=False)
+    requests = [
+        (a, _ob("g-1", "a", "b", 50)),          # accepted
+        (a, _ob("g-2", "a", "nobody", 5)),      # unknown member: that request fails alone
+        (a, _ob("g-1", "a", "b", 50)),          # same id and body as the first: a replay
+        (a, _ob("g-1", "a", "b", 51)),          # same id, other body: conflict
+        (a, _ob("old", "a", "b", 10)),          # recorded before: replay
+        (a, _ob("old", "a", "b", 11)),          # recorded before with another body: conflict
+        (b, _ob("g-3", "a", "b", 5)),           # creditor without signature
+        (a, _ob("g-4", "a", "b", 45)),          # beyond headroom (100 - 10 - 50 = 40 left)
+        (a, _ob("g-5", "a", "b", 40)),          # still fits
+    ]
+    out = osvc.submit_group(ctx, requests)
+    assert out[0].obligation.status == "accepted" and not out[0].replayed
+    assert isinstance(out[1], ValidationError) and out[1].field == "creditor"
+    assert out[2].replayed and out[2].obligation.id == "g-1"
+    assert isinstance(out[3], ObligationConflict)
+    assert out[4].replayed and out[4].obligation.amount == 10
+    assert isinstance(out[5], ObligationConflict)
+    assert isinstance(out[6], InvalidSignature)
+    assert out[7].obligation.status == "queued_beyond_headroom" and out[7].obligation.shortfall == 5
+    assert out[8].obligation.status == "accepted"
+    assert _count(ctx) == 4  # old, g-1, g-4, g-5
+    _consistent(ctx)
+
+
+@pytest.mark.postgres
+def test_group_committer_under_threads(pg_db):
+    from clearing.services.group_commit import GroupCommitter
+
+    ctx = _ctx(pg_db)
+    debtor = _member(ctx, "spender", 1000)
+    _member(ctx, "shop", 0)
+    committer = GroupCommitter(ctx, threads=2)
+    try:
+        # 40 racers for 10 slots of headroom, half of them retrying an id another racer uses
+        results = _run(40, lambda i: committer.submit(debtor, _ob(f"gc-{i % 20}", "spender", "shop", 100)).result(30))
+    finally:
+        committer.close()
+    assert not [r for r in results if isinstance(r, Exception)], results
+    fresh = [r for r in results if not r.replayed]
+    assert len(fresh) == 20 and _count(ctx) == 20
+    assert sorted(r.obligation.status for r in fresh).count("accepted") == 10
+    _consistent(ctx)
+
+
+def test_velocity_history_reaches_the_rules_for_every_debtor(db):
+    from clearing.domain.risk import RiskConfig
+
+    ctx = _ctx(db)
+    ctx.risk_config = RiskConfig(velocity_max_count={"A": 3, "B": 3, "C": 3})
+    a, b = _member(ctx, "a", 10**6), _member(ctx, "b", 10**6)
+    _member(ctx, "c", 0)
+    osvc.submit(ctx, a, [_ob("a-1", "a", "c", 1), _ob("a-2", "a", "c", 1)], batch=True)
+    osvc.submit(ctx, b, [_ob("b-0", "b", "c", 1), _ob("b-1", "b", "c", 1)], batch=True)
+    out = osvc.submit_group(ctx, [(a, _ob("a-3", "a", "c", 1)), (b, _ob("b-2", "b", "c", 1)),
+                                  (a, _ob("a-4", "a", "c", 1)), (b, _ob("b-3", "b", "c", 1))])
+    rules = [{h.rule for h in r.obligation.holds} for r in out]
+    assert rules == [set(), set(), {"velocity-count"}, {"velocity-count"}]
+    assert out[2].obligation.holds[0].values["count"] == "4"

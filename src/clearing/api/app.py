@@ -33,6 +33,10 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         if getattr(app.state, "ctx", None) is None:
             app.state.ctx = ServiceContext.build()
         yield
+        group = getattr(app.state.ctx, "group", None)
+        if group is not None:
+            group.close()
+            app.state.ctx.group = None
 
     app = FastAPI(
         title="Clearing house",

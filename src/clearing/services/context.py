@@ -39,6 +39,8 @@ class ServiceContext:
     chain: ChainOperations = field(default_factory=NullChainOperations)
     cycles: CycleService | None = None
     clock: Callable[[], datetime] = _now
+    #: Group committer for single submissions (created on first use when api.group_commit).
+    group: Any = None
     #: Counterparty pairs already read from the ledger (debtor id -> creditor ids); pairs are never removed.
     known_pairs: dict[int, set[int]] = field(default_factory=dict)
 
@@ -49,6 +51,14 @@ class ServiceContext:
             self.risk = risk
         if self.risk_config is None:
             self.risk_config = self.risk.RiskConfig()
+
+    def group_committer(self) -> Any:
+        if self.group is None:
+            from clearing.services.group_commit import GroupCommitter
+
+            self.group = GroupCommitter(self, max_items=self.settings.api.group_commit_max,
+                                        threads=self.settings.api.group_commit_threads)
+        return self.group
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return UnitOfWork.from_factory(self.sessions, read_only=read_only)

@@ -170,11 +170,30 @@ def submit(ctx: ServiceContext, submitter: Principal, items: Sequence[Obligation
         raise NotAParty("only member keys submit obligations", field="authorization")
     if not items:
         raise ValidationError("a batch needs at least one obligation", field="items")
+    results = _with_retries(ctx, [submitter] * len(items), items, batch=batch, isolate=False)
+    return results  # type: ignore[return-value]  # not isolated: every entry is a SubmitResult
+
+
+def submit_group(ctx: ServiceContext, requests: Sequence[tuple[Principal, ObligationInput]]) -> list[SubmitResult | ClearingError]:
+    """Group commit: independent single submissions, in order, in ONE transaction.
+
+    Each entry's outcome is what submitting it alone, in this order, would give
+    (its result, or the error it would raise); one durable commit covers them all.
+    """
+    for principal, _ in requests:
+        if principal.member_id is None:
+            raise NotAParty("only member keys submit obligations", field="authorization")
+    return _with_retries(ctx, [p for p, _ in requests], [it for _, it in requests], batch=False, isolate=True)
+
+
+def _with_retries(ctx: ServiceContext, submitters: Sequence[Principal], items: Sequence[ObligationInput], *,
+                  batch: bool, isolate: bool) -> list[SubmitResult | ClearingError]:
     attempts = 3
     for attempt in range(attempts):
         try:
             with ctx.uow() as uow:  # SQLite takes the write lock here (BEGIN IMMEDIATE)
-                results = _submit_once(ctx, uow.session, submitter, items, batch=batch, check_existing=attempt > 0)
+                results = _submit_once(ctx, uow.session, submitters, items, batch=batch,
+                                       check_existing=attempt > 0, isolate=isolate)
                 uow.commit()
                 return results
         except (IntegrityError, _DriverIntegrityError):
@@ -197,8 +216,15 @@ def _resolve_ref(ref: str, by_name: dict[str, _LockedMember], by_address: dict[s
 
 
 def _submit_once(
-    ctx: ServiceContext, s: Session, submitter: Principal, items: Sequence[ObligationInput], *, batch: bool, check_existing: bool
-) -> list[SubmitResult]:
+    ctx: ServiceContext, s: Session, submitters: Sequence[Principal], items: Sequence[ObligationInput], *, batch: bool,
+    check_existing: bool, isolate: bool = False,
+) -> list[SubmitResult | ClearingError]:
+    """One attempt in the caller's transaction. ``submitters[i]`` submitted ``items[i]``.
+
+    ``isolate``: items are independent requests (group commit of single submissions): a
+    problem with one is returned in its place and the others proceed, exactly as if each had
+    been submitted alone in this order. Otherwise any problem raises for the whole call.
+    """
     now = ctx.clock()
     # 1. Members named by the items, locked in id order (headroom is read-modify-write).
     names = {r for it in items for r in (it.debtor, it.creditor) if not r.startswith(("0x", "0X"))}
@@ -223,6 +249,7 @@ def _submit_once(
     duplicate_of: dict[int, int] = {}
     domain = ctx.signing_domain
     for i, it in enumerate(items):
+        submitter = submitters[i]
         try:
             debtor = _resolve_ref(it.debtor, by_name, by_address)
             creditor = _resolve_ref(it.creditor, by_name, by_address)
@@ -279,11 +306,19 @@ def _submit_once(
             if oid in existing and existing[oid] != h:
                 problems.append((i, oid, ObligationConflict(
                     f"obligation id {oid!r} was already used with a different body", field="id", id=oid)))
+    failed: dict[int, ClearingError] = {}
     if problems:
-        _raise_problems(problems, batch=batch)
+        if not isolate:
+            _raise_problems(problems, batch=batch)
+        failed = {i: e for i, _, e in problems}
+        for i, first in list(duplicate_of.items()):
+            if first in failed:  # same body as a failed request: same answer
+                failed[i] = failed[first]
+                del duplicate_of[i]
 
     # 4. Risk rules and headroom, item by item in submission order.
-    new_items = [(i, it) for i, it in enumerate(items) if i not in duplicate_of and it.id not in existing]
+    new_items = [(i, it) for i, it in enumerate(items)
+                 if i not in duplicate_of and i not in failed and it.id not in existing]
     debtor_ids = {resolved[i][0].id for i, _ in new_items}  # type: ignore[index]
     pairs = {(resolved[i][0].id, resolved[i][1].id) for i, _ in new_items}  # type: ignore[index]
     histories = _histories(s, ctx, debtor_ids, by_id, now, pairs) if new_items else {}
@@ -333,7 +368,7 @@ def _submit_once(
         rows.append({
             "id": it.id, "debtor_id": debtor.id, "creditor_id": creditor.id, "amount": it.amount,
             "reference": it.reference, "on_behalf_of": it.on_behalf_of, "created_at": now,
-            "submitted_by": submitter.member_id, "body_hash": h, "signature": it.signature, "status": status,
+            "submitted_by": submitters[i].member_id, "body_hash": h, "signature": it.signature, "status": status,
             "route": route, "shortfall": shortfall, "cycle_id": None, "leaf": None, "updated_at": now,
         })
 
@@ -364,7 +399,7 @@ def _submit_once(
         _update_reserved(s, changed)
 
     # 6. Results in item order (replays read back the stored row).
-    stored = _load_views(s, [oid for oid in existing]) if existing else {}
+    stored = _load_views(s, list(existing)) if existing else {}
     views: dict[str, ObligationView] = dict(stored)
     for row in rows:
         d, c = by_id[row["debtor_id"]], by_id[row["creditor_id"]]
@@ -376,6 +411,7 @@ def _submit_once(
             holds=tuple(_hold_view(hd) for hd in hold_objs.get(row["id"], ())),
         )
     return [
+        failed[i] if i in failed else
         SubmitResult(index=i, replayed=i in duplicate_of or it.id in existing, obligation=views[it.id])
         for i, it in enumerate(items)
     ]
@@ -401,6 +437,11 @@ _HISTORY_SQL_PG = (
     "SELECT floor(extract(epoch FROM created_at))::bigint, amount::text FROM obligations "
     "WHERE debtor_id = %s AND created_at >= %s ORDER BY created_at DESC LIMIT %s"
 )
+_HISTORY_SQL_PG_MANY = (
+    "SELECT d.id, h.ts, h.amount FROM unnest(%s::bigint[], %s::int[]) AS d(id, lim) CROSS JOIN LATERAL ("
+    " SELECT floor(extract(epoch FROM o.created_at))::bigint AS ts, o.amount::text AS amount FROM obligations o"
+    " WHERE o.debtor_id = d.id AND o.created_at >= %s ORDER BY o.created_at DESC LIMIT d.lim) h"
+)
 _HISTORY_SQL_SQLITE = (
     "SELECT CAST(strftime('%s', created_at) AS INTEGER), amount FROM obligations "
     "WHERE debtor_id = ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?"
@@ -425,11 +466,19 @@ def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dic
     pg = conn.dialect.name == "postgresql"
     # Raw driver SQL: up to velocity_max_count rows per debtor, so skip per-row type processing.
     sql = _HISTORY_SQL_PG if pg else _HISTORY_SQL_SQLITE
-    for debtor_id in ids:
-        limit = _history_limit(ctx, by_id[debtor_id].tier)
-        cutoff = since if pg else since.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-        rows = conn.exec_driver_sql(sql, (debtor_id, cutoff, limit)).fetchall()
-        out[debtor_id].recent.extend((int(ts), int(amount)) for ts, amount in reversed(rows))
+    if pg and len(ids) > 1:
+        # One round trip for every debtor of the call (a group commit has many).
+        limits = [_history_limit(ctx, by_id[d].tier) for d in ids]
+        for debtor_id, ts, amount in conn.exec_driver_sql(_HISTORY_SQL_PG_MANY, (ids, limits, since)).fetchall():
+            out[debtor_id].recent.append((int(ts), int(amount)))
+        for rec in out.values():
+            rec.recent.reverse()
+    else:
+        for debtor_id in ids:
+            limit = _history_limit(ctx, by_id[debtor_id].tier)
+            cutoff = since if pg else since.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+            rows = conn.exec_driver_sql(sql, (debtor_id, cutoff, limit)).fetchall()
+            out[debtor_id].recent.extend((int(ts), int(amount)) for ts, amount in reversed(rows))
     # Known pairs never become unknown, so a per-process cache of pairs already read is exact for
     # the pairs it holds; the DB is asked only when some pair of this call is not cached yet. The
     # rules test only each obligation's own creditor, so the cached subset decides as the full set.

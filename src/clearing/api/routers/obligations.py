@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 from fastapi import APIRouter, Response, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from clearing.api.deps import ContextDep, CurrentMember
@@ -39,8 +41,11 @@ def _out(view: svc.ObligationView) -> ObligationOut:
     responses={200: {"model": SubmitOut, "description": "A retry: the first result"},
                **problem_responses(401, 403, 409, 422, 503)},
 )
-def submit_one(body: ObligationIn, ctx: ContextDep, me: CurrentMember) -> Response:
-    [result] = svc.submit(ctx, me, [_input(body)], batch=False)
+async def submit_one(body: ObligationIn, ctx: ContextDep, me: CurrentMember) -> Response:
+    if ctx.settings.api.group_commit:
+        result = await asyncio.wrap_future(ctx.group_committer().submit(me, _input(body)))
+    else:
+        [result] = await run_in_threadpool(svc.submit, ctx, me, [_input(body)], batch=False)
     out = SubmitOut(replayed=result.replayed, obligation=_out(result.obligation))
     return _json(out, status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
 
