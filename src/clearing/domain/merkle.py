@@ -24,6 +24,8 @@ False
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Iterable, Sequence
 
 from clearing.domain.errors import InvalidAddress, InvalidLeaf, LeafNotFound
@@ -81,8 +83,13 @@ def obligation_key(obligation_id: str) -> bytes:
     return keccak256(obligation_id.encode("utf-8"))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _address(value: str, field: str) -> bytes:
-    """20 address bytes; mixed case must carry a valid EIP-55 checksum."""
+    """20 address bytes; mixed case must carry a valid EIP-55 checksum.
+
+    Cached: a cycle names the same few members thousands of times, and the
+    checksum check is a keccak per call.
+    """
     if not isinstance(value, str) or len(value) != 42 or value[:2] not in ("0x", "0X") or not _HEX.issuperset(value[2:]):
         raise InvalidAddress(f"{field} must be a 0x-prefixed 20-byte hex address, got {value!r}", field=field)
     body = value[2:]

@@ -60,8 +60,8 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
             _complete_withdrawal(s, address, amount)
         refreshed = 0
         if touched:
-            for m in s.scalars(select(Member).where(Member.address.in_(touched))):
-                state = contracts.house.member(m.address)
+            rows = list(s.scalars(select(Member).where(Member.address.in_(touched))))
+            for m, state in zip(rows, contracts.house.members([m.address for m in rows])):
                 m.chain_balance, m.chain_credit_limit, m.synced_block = state.balance, state.credit_limit, head
                 refreshed += 1
         uow.commit()
@@ -88,8 +88,8 @@ def refresh_members(sessions: sessionmaker[Session], contracts: Contracts) -> in
     head = contracts.chain.w3.eth.block_number
     with UnitOfWork.from_factory(sessions) as uow:
         n = 0
-        for m in uow.session.scalars(select(Member)):
-            state = contracts.house.member(m.address)
+        rows = list(uow.session.scalars(select(Member)))
+        for m, state in zip(rows, contracts.house.members([m.address for m in rows])):
             m.chain_balance, m.chain_credit_limit, m.synced_block = state.balance, state.credit_limit, head
             n += 1
         uow.commit()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.deploy import Contracts
@@ -167,7 +167,7 @@ class CycleService:
                    for o in rows]
             debtors = {o.debtor for o in obs}
             t0 = time.perf_counter()
-            available = {a: c.house.available_of(a) for a in debtors}
+            available = c.house.available_of_many(sorted(debtors))
             with quiet_native_stdout():  # HiGHS printf would corrupt a CLI's JSON on stdout
                 plan = select_settlement(obs, available, fifo=self.fifo, time_budget=self.solver_budget_s)
             self.progress(f"cycle {cycle.id}: {len(plan.settled)}/{len(obs)} obligations settle "
@@ -222,10 +222,6 @@ class CycleService:
             raise NotFound(f"cycle {cycle_id} not found", field="cycle_id")
         return cycle
 
-    def _settled_rows(self, s: Session, cycle_id: int) -> list[Obligation]:
-        return list(s.scalars(select(Obligation).where(Obligation.cycle_id == cycle_id,
-                                                       Obligation.status.in_((S.NETTED, S.SETTLED)))))
-
     # ------------------------------------------------------------------ commit / release
     def commit(self, cycle_id: int) -> CycleView:
         c = self.contracts
@@ -238,7 +234,8 @@ class CycleService:
             deltas = {names[p.member_id]: p.net_delta for p in
                       s.scalars(select(CyclePosition).where(CyclePosition.cycle_id == cycle_id))
                       if p.net_delta != 0}
-            count = len(self._settled_rows(s, cycle_id))
+            count = s.scalar(select(func.count()).select_from(Obligation).where(
+                Obligation.cycle_id == cycle_id, Obligation.status.in_((S.NETTED, S.SETTLED)))) or 0
             root_hex = cycle.root or ""
             root = bytes.fromhex(root_hex.removeprefix("0x"))
             gross = cycle.settled_value
@@ -273,11 +270,12 @@ class CycleService:
             credits = {names[p.member_id]: p.net_delta for p in
                        s.scalars(select(CyclePosition).where(CyclePosition.cycle_id == cycle_id))
                        if p.net_delta > 0}
-        pending = {a: c.house.pending_credit(cycle_id, a) for a in credits}
-        to_release = {a: v for a, v in pending.items() if v > 0}
-
         def done() -> bool:
             return c.house.cycle(cycle_id).escrowed == 0
+
+        # One call settles the usual case (settleCycle left no escrow behind).
+        pending = {} if done() else {a: c.house.pending_credit(cycle_id, a) for a in credits}
+        to_release = {a: v for a, v in pending.items() if v > 0}
 
         sent = None
         if to_release:

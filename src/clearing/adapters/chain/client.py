@@ -14,7 +14,7 @@ from eth_abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
-from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted, Web3TypeError
 
 try:  # the embedded backend's revert type; absent on nodes-only installs
     from eth_tester.exceptions import TransactionFailed
@@ -176,6 +176,7 @@ class ContractClient:
             for e in abi if e["type"] == "event"
         }
         self._nonces = _nonces_for(chain)
+        self._batching = True
 
     # -- access control (every contract here is AccessControl + Pausable)
     def has_role(self, role: bytes, who: str) -> bool:
@@ -193,6 +194,23 @@ class ContractClient:
             return getattr(self.contract.functions, fn_name)(*args).call()
         except _REVERTS as exc:
             raise _revert_from(exc) from None
+
+    def _call_many(self, fn_name: str, args_list: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """One JSON-RPC batch where the node supports it (one round trip), else one call each."""
+        if not args_list:
+            return []
+        fn = getattr(self.contract.functions, fn_name)
+        if self._batching:
+            try:
+                with self.w3.batch_requests() as batch:
+                    for args in args_list:
+                        batch.add(fn(*args))
+                    return list(batch.execute())
+            except Web3TypeError:  # the provider cannot batch (in-process EVM)
+                self._batching = False
+            except _REVERTS as exc:
+                raise _revert_from(exc) from None
+        return [self._call(fn_name, *args) for args in args_list]
 
     def _send(self, fn_name: str, *args: Any, sender: LocalAccount | None = None, gas: int | None = None,
               wait: bool = True) -> TxResult:
@@ -340,6 +358,15 @@ class ClearingHouseClient(ContractClient):
     def member(self, who: str) -> MemberState:
         m = self._call("memberOf", to_checksum_address(who))
         return MemberState(admitted=m[0], suspended=m[1], credit_limit=m[2], balance=m[3])
+
+    def members(self, addresses: Sequence[str]) -> list[MemberState]:
+        """Many members in one round trip."""
+        rows = self._call_many("memberOf", [(to_checksum_address(a),) for a in addresses])
+        return [MemberState(admitted=m[0], suspended=m[1], credit_limit=m[2], balance=m[3]) for m in rows]
+
+    def available_of_many(self, addresses: Sequence[str]) -> dict[str, int]:
+        values = self._call_many("availableOf", [(to_checksum_address(a),) for a in addresses])
+        return dict(zip(addresses, values))
 
     def balance_of(self, who: str) -> int:
         return self._call("balanceOf", to_checksum_address(who))
