@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from clearing.adapters.chain import backends
 from clearing.adapters.db import migrate
 from clearing.adapters.db.models import SettlementTx
-from clearing.services import audit, obligations
+from clearing.services import audit, ledger, obligations
 from clearing.services.cycles import CycleService
 from clearing.services.obligations import ObligationInput
 
@@ -42,6 +42,12 @@ def _expected_positions(rows):
     return pos
 
 
+def _reservations_exact(house) -> None:
+    """The running reserved sums equal a recount from the obligation rows."""
+    with house.ctx.uow(read_only=True) as uow:
+        assert ledger.reservation_mismatches(uow.session) == {}
+
+
 def _commits_on_chain(house, cycle_id):
     return [e for e in house.contracts.house.events(house.contracts.deployment.block)
             if e.name == "CycleCommitted" and e.args["cycleId"] == cycle_id]
@@ -58,6 +64,7 @@ def test_cycle_settles_on_chain_and_audit_passes(db_url):
     assert {obligations.get_any(house.ctx, r[0]).status for r in ROWS} == {"settled"}
     report = audit.verify(house.ctx.sessions, house.contracts)
     assert report.ok, report.mismatches
+    _reservations_exact(house)
     # Settling again changes nothing and sends nothing.
     with house.ctx.uow(read_only=True) as uow:
         sent = uow.session.scalar(select(func.count()).select_from(SettlementTx))
@@ -132,6 +139,7 @@ def test_scarce_liquidity_settles_a_feasible_subset_and_carries_the_rest(db_url)
     assert carried.status == "carried" and carried.shortfall and carried.shortfall > 0
     assert house.contracts.house.balance_of(house.keys["delta"].address) >= 0
     assert audit.verify(house.ctx.sessions, house.contracts).ok
+    _reservations_exact(house)
 
 
 def test_tampering_with_a_settled_obligation_fails_the_audit(db_url):

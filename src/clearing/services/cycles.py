@@ -57,6 +57,32 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _transition_cycle(s: Session, cycle_id: int, old: tuple[str, ...], new: str, **fields: Any) -> int:
+    """Move every obligation of a cycle in ``old`` to ``new`` with one UPDATE.
+
+    Same reservation rules as ``ledger.transition`` but without an IN-list of
+    thousands of ids (slow to plan on PostgreSQL). Obligations of a closed
+    cycle are only ever moved by the cycle service, so reading them once under
+    the member locks is enough.
+    """
+    where = (Obligation.cycle_id == cycle_id, Obligation.status.in_(old))
+    rows = s.execute(select(Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status)
+                     .where(*where)).all()
+    if not rows:
+        return 0
+    ledger.lock_members(s, {r.debtor_id for r in rows} | {r.creditor_id for r in rows})
+    debit: dict[int, int] = {}
+    credit: dict[int, int] = {}
+    for r in rows:
+        d, c = ledger.reservation_delta(r.status, new)
+        debit[r.debtor_id] = debit.get(r.debtor_id, 0) + d * r.amount
+        credit[r.creditor_id] = credit.get(r.creditor_id, 0) + c * r.amount
+    s.execute(update(Obligation).where(*where).values(status=new, **fields)
+              .execution_options(synchronize_session=False))
+    ledger.apply_deltas(s, debit, credit)
+    return len(rows)
+
+
 def _transition(s: Session, cycle: Cycle, to: str, **detail: Any) -> None:
     s.add(CycleTransition(cycle_id=cycle.id, from_state=cycle.state, to_state=to, detail=detail))
     cycle.state = to
@@ -182,8 +208,9 @@ class CycleService:
                     leaf_rows.append({"oid": o.id, "leaf": "0x" + leaf.hex()})
                 elif o.id in deferred:
                     short_rows.append({"oid": o.id, "shortfall": deferred[o.id].shortfall})
-            # Status changes go through ledger.transition so reservations stay exact.
-            ledger.transition(s, [o.id for o in obs if o.id in settled], S.NETTED, shortfall=None)
+            # Reservations move with the statuses (ledger rules), set-based for the
+            # whole cycle; the deferred few then leave it through ledger.transition.
+            _transition_cycle(s, cycle.id, ELIGIBLE, S.NETTED, shortfall=None)
             ledger.transition(s, [o.id for o in obs if o.id not in settled], S.CARRIED, cycle_id=None)
             conn = s.connection()
             if leaf_rows:
@@ -289,9 +316,7 @@ class CycleService:
             s = uow.session
             cycle = self._require(s, cycle_id)
             if cycle.state == CycleState.COMMITTED:
-                netted = s.scalars(select(Obligation.id).where(Obligation.cycle_id == cycle_id,
-                                                               Obligation.status == S.NETTED)).all()
-                ledger.transition(s, netted, S.SETTLED)
+                _transition_cycle(s, cycle_id, (S.NETTED,), S.SETTLED)
                 cycle.release_tx_hash = sent.tx_hash if sent else None
                 final = CycleState.PARTIAL if int((cycle.detail or {}).get("carried", 0)) else CycleState.SETTLED
                 _transition(s, cycle, final, tx_hash=cycle.release_tx_hash)
