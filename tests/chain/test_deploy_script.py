@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -77,6 +78,9 @@ def test_deploy_script_with_brownie(testnet, tmp_path):
     name = f"anvil-sepolia-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DEPLOYER_PRIVATE_KEY": DEV_KEY, "SETTLEMENT_TOKEN": token,
            "DEPLOYMENT_OUT": str(tmp_path / "brownie.json")}
+    # brownie remembers deployments per chain id and reloads them on connect; this
+    # Anvil is new each run, so an earlier run's record would point at nothing.
+    shutil.rmtree(ROOT / "build" / "brownie" / "deployments", ignore_errors=True)
     subprocess.run([str(brownie), "networks", "add", "Ethereum", name, f"host={chain.rpc_url}",
                     f"chainid={SEPOLIA}"], cwd=ROOT, check=True, capture_output=True, timeout=120)
     try:
