@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from clearing.adapters.chain import backends
 from clearing.adapters.chain.deploy import Contracts, deploy
-from clearing.adapters.db import migrate
 from clearing.services import chain_sync, members
 from clearing.services.chain_ops import HouseChainOperations
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
 from clearing.services.signatures import SigningDomain
-
-PG_URL = os.environ.get("CLEARING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @dataclass
@@ -29,32 +23,10 @@ class House:
     keys: dict[str, object]
 
 
-def _sqlite(tmp_path):
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    migrate(url)
-    yield url
-
-
-def _postgres():
-    if PG_URL == "skip":
-        pytest.skip("CLEARING_TEST_POSTGRES_URL=skip")
-    db = f"clearing_settle_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{db}"'))
-    url = PG_URL.rsplit("/", 1)[0] + f"/{db}"
-    migrate(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{db}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    gen = _sqlite(tmp_path) if request.param == "sqlite" else _postgres()
-    yield next(gen)
-    next(gen, None)
+@pytest.fixture
+def db_url(db) -> str:
+    """A migrated, empty ledger on each backend in turn (tests/conftest.py's ``db``)."""
+    return db.url
 
 
 def build_house(db_url: str, chain: backends.Chain, spec: list[tuple[str, str, int, int]]) -> House:

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import func, select, text
 
 from clearing.adapters.chain import backends
-from clearing.adapters.db import migrate
 from clearing.adapters.db.models import SettlementTx
 from clearing.services import audit, ledger, obligations
 from clearing.services.cycles import CycleService
@@ -101,12 +100,10 @@ def test_crash_at_any_step_then_restart_settles_exactly_once(db_url, stage, kind
 
 
 @pytest.mark.anvil
-def test_transaction_lost_by_the_node_is_resent_after_restart(tmp_path):
+def test_transaction_lost_by_the_node_is_resent_after_restart(sqlite_db):
     chain = backends.spawn_anvil()
     try:
-        url = f"sqlite:///{tmp_path / 'l.db'}"
-        migrate(url)
-        house = build_house(url, chain, SPEC)
+        house = build_house(sqlite_db.url, chain, SPEC)
         _submit(house, ROWS)
         w3 = chain.w3
 

@@ -83,6 +83,13 @@ def _transition_cycle(s: Session, cycle_id: int, old: tuple[str, ...], new: str,
     return len(rows)
 
 
+def _deltas(s: Session, cycle_id: int) -> dict[str, int]:
+    """A cycle's net delta per member address, as recorded at netting."""
+    return dict(s.execute(select(Member.address, CyclePosition.net_delta)
+                          .join(Member, Member.id == CyclePosition.member_id)
+                          .where(CyclePosition.cycle_id == cycle_id)).all())
+
+
 def _transition(s: Session, cycle: Cycle, to: str, **detail: Any) -> None:
     s.add(CycleTransition(cycle_id=cycle.id, from_state=cycle.state, to_state=to, detail=detail))
     cycle.state = to
@@ -257,10 +264,7 @@ class CycleService:
             cycle = self._require(s, cycle_id)
             if cycle.state != CycleState.NETTED:
                 return self._view(s, cycle)
-            names = {m.id: m.address for m in s.scalars(select(Member))}
-            deltas = {names[p.member_id]: p.net_delta for p in
-                      s.scalars(select(CyclePosition).where(CyclePosition.cycle_id == cycle_id))
-                      if p.net_delta != 0}
+            deltas = {a: d for a, d in _deltas(s, cycle_id).items() if d != 0}
             count = s.scalar(select(func.count()).select_from(Obligation).where(
                 Obligation.cycle_id == cycle_id, Obligation.status.in_((S.NETTED, S.SETTLED)))) or 0
             root_hex = cycle.root or ""
@@ -293,10 +297,7 @@ class CycleService:
             cycle = self._require(s, cycle_id)
             if cycle.state != CycleState.COMMITTED:
                 return self._view(s, cycle)
-            names = {m.id: m.address for m in s.scalars(select(Member))}
-            credits = {names[p.member_id]: p.net_delta for p in
-                       s.scalars(select(CyclePosition).where(CyclePosition.cycle_id == cycle_id))
-                       if p.net_delta > 0}
+            credits = {a: d for a, d in _deltas(s, cycle_id).items() if d > 0}
         def done() -> bool:
             return c.house.cycle(cycle_id).escrowed == 0
 
