@@ -258,3 +258,46 @@ def test_velocity_history_reaches_the_rules_for_every_debtor(db):
     rules = [{h.rule for h in r.obligation.holds} for r in out]
     assert rules == [set(), set(), {"velocity-count"}, {"velocity-count"}]
     assert out[2].obligation.holds[0].values["count"] == "4"
+
+
+def test_history_cache_stays_exact_across_processes(db):
+    """Two service contexts (two worker processes) submit for one debtor; each sees the other's rows."""
+    from clearing.domain.risk import RiskConfig
+
+    config = RiskConfig(velocity_max_count={"A": 5, "B": 5, "C": 5})
+    one, two = _ctx(db), _ctx(db)
+    one.risk_config = two.risk_config = config
+    a = _member(one, "a", 10**6)
+    _member(one, "c", 0)
+    statuses = []
+    for k in range(8):
+        ctx = one if k % 3 else two
+        [r] = osvc.submit(ctx, a, [_ob(f"h-{k}", "a", "c", 1)], batch=False)
+        statuses.append((r.obligation.status, [h.values.get("count") for h in r.obligation.holds]))
+    assert [s for s, _ in statuses] == ["accepted"] * 5 + ["held"] * 3
+    # The rules get the newest velocity_max_count rows: enough to decide; counts past it read as max + 1.
+    assert [c for _, c in statuses[5:]] == [["6"], ["6"], ["6"]]
+    out = osvc.submit(two, a, [_ob("h-b1", "a", "c", 1), _ob("h-b2", "a", "c", 1)], batch=True)
+    assert [r.obligation.status for r in out] == ["held", "held"]
+
+
+def test_history_cache_follows_other_processes_below_the_cap(db):
+    from clearing.domain.risk import RiskConfig
+
+    config = RiskConfig(velocity_max_count={"A": 5, "B": 5, "C": 5})
+    one, two = _ctx(db), _ctx(db)
+    one.risk_config = two.risk_config = config
+    a = _member(one, "a", 10**6)
+    _member(one, "c", 0)
+    # warm one's cache, then let two add rows one has not seen
+    osvc.submit(one, a, [_ob("w-1", "a", "c", 1)], batch=False)
+    osvc.submit(two, a, [_ob("w-2", "a", "c", 1), _ob("w-3", "a", "c", 1)], batch=True)
+    # a rolled-back attempt through one must not reach its cache
+    with pytest.raises(BatchRejected):
+        osvc.submit(one, a, [_ob("w-x", "a", "c", 1), _ob("w-x", "a", "c", 2)], batch=True)
+    osvc.submit(one, a, [_ob("w-4", "a", "c", 1)], batch=False)
+    # window now holds 4: a fifth passes, a sixth is held, whichever context asks
+    [fifth] = osvc.submit(two, a, [_ob("w-5", "a", "c", 1)], batch=False)
+    [sixth] = osvc.submit(one, a, [_ob("w-6", "a", "c", 1)], batch=False)
+    assert fifth.obligation.status == "accepted"
+    assert sixth.obligation.status == "held" and sixth.obligation.holds[0].values["count"] == "6"

@@ -41,6 +41,8 @@ class ServiceContext:
     clock: Callable[[], datetime] = _now
     #: Group committer for single submissions (created on first use when api.group_commit).
     group: Any = None
+    #: Each debtor's velocity window as last committed by this process: id -> (debtor_seq, entries).
+    history_cache: dict[int, tuple[int, list[tuple[int, int]]]] = field(default_factory=dict)
     #: Counterparty pairs already read from the ledger (debtor id -> creditor ids); pairs are never removed.
     known_pairs: dict[int, set[int]] = field(default_factory=dict)
 

@@ -119,25 +119,33 @@ _UPDATE_RESERVED = (
 
 
 def _update_reserved(session: Session, params: list[dict[str, int]]) -> None:
-    """Write new reserved sums: one ``UPDATE ... FROM (VALUES ...)`` round trip for up to 500 members."""
+    """Write new reserved sums (and ``obligation_seq`` when a param has ``seq``): one round trip per 500 members."""
     conn = session.connection()
     pg = conn.dialect.name == "postgresql"
+    with_seq = any("seq" in p for p in params)
     for start in range(0, len(params), 500):
         chunk = params[start:start + 500]
-        if len(chunk) == 1:
+        if len(chunk) == 1 and not with_seq:
             conn.execute(_UPDATE_RESERVED, chunk[0])
             continue
+        seq_set = ", obligation_seq = v.seq" if with_seq else ""
         if pg:
-            rows = ", ".join(["(%s::bigint, %s::numeric, %s::numeric)"] * len(chunk))
-            sql = (f"UPDATE members SET reserved_debit = v.rd, reserved_credit = v.rc FROM (VALUES {rows}) "
-                   "AS v(mid, rd, rc) WHERE members.id = v.mid")
+            cols = "(%s::bigint, %s::numeric, %s::numeric" + (", %s::bigint)" if with_seq else ")")
+            rows = ", ".join([cols] * len(chunk))
+            names = "v(mid, rd, rc" + (", seq)" if with_seq else ")")
+            sql = (f"UPDATE members SET reserved_debit = v.rd, reserved_credit = v.rc{seq_set} FROM (VALUES {rows}) "
+                   f"AS {names} WHERE members.id = v.mid")
         else:
-            rows = ", ".join(["(?, ?, ?)"] * len(chunk))
-            sql = (f"UPDATE members SET reserved_debit = v.rd, reserved_credit = v.rc FROM (SELECT column1 AS mid, "
-                   f"column2 AS rd, column3 AS rc FROM (VALUES {rows})) AS v WHERE members.id = v.mid")
+            cols = "(?, ?, ?" + (", ?)" if with_seq else ")")
+            rows = ", ".join([cols] * len(chunk))
+            seq_col = ", column4 AS seq" if with_seq else ""
+            sql = (f"UPDATE members SET reserved_debit = v.rd, reserved_credit = v.rc{seq_set} FROM (SELECT column1 AS mid, "
+                   f"column2 AS rd, column3 AS rc{seq_col} FROM (VALUES {rows})) AS v WHERE members.id = v.mid")
         flat: list[object] = []
         for p in chunk:
             flat.extend((p["mid"], str(p["rd"]), str(p["rc"])))
+            if with_seq:
+                flat.append(p.get("seq"))
         conn.exec_driver_sql(sql, tuple(flat))
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -123,11 +123,13 @@ class _LockedMember:
     pending_withdrawal: int
     reserved_debit: int
     reserved_credit: int
+    obligation_seq: int
 
 
 _MEMBER_COLUMNS = (
     Member.id, Member.name, Member.address, Member.tier, Member.status, Member.credit_line, Member.chain_balance,
     Member.chain_credit_limit, Member.pending_withdrawal, Member.reserved_debit, Member.reserved_credit,
+    Member.obligation_seq,
 )
 # Statements built once: constructing them costs more CPU per request than running them.
 _LOCK_MEMBERS = (
@@ -142,7 +144,7 @@ _INSERT_OBLIGATION = insert(Obligation.__table__)
 #: From this many rows a PostgreSQL batch is written with COPY (one stream, no per-row statement).
 _COPY_THRESHOLD = 64
 _COPY_COLUMNS = ("id", "debtor_id", "creditor_id", "amount", "reference", "on_behalf_of", "created_at", "submitted_by",
-                 "body_hash", "signature", "status", "route", "shortfall", "cycle_id", "leaf", "updated_at")
+                 "body_hash", "signature", "status", "route", "shortfall", "cycle_id", "leaf", "updated_at", "debtor_seq")
 
 try:  # COPY bypasses SQLAlchemy, so a duplicate id surfaces as the driver's error
     from psycopg.errors import IntegrityError as _DriverIntegrityError
@@ -191,11 +193,14 @@ def _with_retries(ctx: ServiceContext, submitters: Sequence[Principal], items: S
     attempts = 3
     for attempt in range(attempts):
         try:
+            after_commit: list[Callable[[], None]] = []
             with ctx.uow() as uow:  # SQLite takes the write lock here (BEGIN IMMEDIATE)
                 results = _submit_once(ctx, uow.session, submitters, items, batch=batch,
-                                       check_existing=attempt > 0, isolate=isolate)
+                                       check_existing=attempt > 0, isolate=isolate, after_commit=after_commit)
                 uow.commit()
-                return results
+            for hook in after_commit:  # only what is durable may reach the process caches
+                hook()
+            return results
         except (IntegrityError, _DriverIntegrityError):
             # Another transaction inserted one of these ids first: redo, seeing it.
             if attempt == attempts - 1:
@@ -217,7 +222,7 @@ def _resolve_ref(ref: str, by_name: dict[str, _LockedMember], by_address: dict[s
 
 def _submit_once(
     ctx: ServiceContext, s: Session, submitters: Sequence[Principal], items: Sequence[ObligationInput], *, batch: bool,
-    check_existing: bool, isolate: bool = False,
+    check_existing: bool, isolate: bool = False, after_commit: list[Callable[[], None]] | None = None,
 ) -> list[SubmitResult | ClearingError]:
     """One attempt in the caller's transaction. ``submitters[i]`` submitted ``items[i]``.
 
@@ -322,6 +327,7 @@ def _submit_once(
     debtor_ids = {resolved[i][0].id for i, _ in new_items}  # type: ignore[index]
     pairs = {(resolved[i][0].id, resolved[i][1].id) for i, _ in new_items}  # type: ignore[index]
     histories = _histories(s, ctx, debtor_ids, by_id, now, pairs) if new_items else {}
+    seq: dict[int, int] = {m.id: m.obligation_seq for m in members}
     running_debit: dict[int, int] = {m.id: m.reserved_debit for m in members}
     running_credit: dict[int, int] = {m.id: m.reserved_credit for m in members}
     rows: list[dict[str, Any]] = []
@@ -370,7 +376,9 @@ def _submit_once(
             "reference": it.reference, "on_behalf_of": it.on_behalf_of, "created_at": now,
             "submitted_by": submitters[i].member_id, "body_hash": h, "signature": it.signature, "status": status,
             "route": route, "shortfall": shortfall, "cycle_id": None, "leaf": None, "updated_at": now,
+            "debtor_seq": seq[debtor.id] + 1,
         })
+        seq[debtor.id] += 1
 
     # 5. Write: obligations, holds, new counterparty pairs, reservation sums.
     if rows:
@@ -389,14 +397,18 @@ def _submit_once(
     if new_pairs:
         _insert_pairs(s, new_pairs, now)
     changed = [
-        {"mid": m.id, "rd": running_debit[m.id], "rc": running_credit[m.id]}
+        {"mid": m.id, "rd": running_debit[m.id], "rc": running_credit[m.id], "seq": seq[m.id]}
         for m in members
-        if (running_debit[m.id], running_credit[m.id]) != (m.reserved_debit, m.reserved_credit)
+        if (running_debit[m.id], running_credit[m.id], seq[m.id]) != (m.reserved_debit, m.reserved_credit, m.obligation_seq)
     ]
     if changed:
         from clearing.services.ledger import _update_reserved
 
         _update_reserved(s, changed)
+    if after_commit is not None:
+        for debtor_id, rec in histories.items():
+            if seq[debtor_id] != by_id[debtor_id].obligation_seq:
+                after_commit.append(_cache_history(ctx, debtor_id, rec.read_seq, seq[debtor_id], list(rec.recent)))
 
     # 6. Results in item order (replays read back the stored row).
     stored = _load_views(s, list(existing)) if existing else {}
@@ -442,6 +454,14 @@ _HISTORY_SQL_PG_MANY = (
     " SELECT floor(extract(epoch FROM o.created_at))::bigint AS ts, o.amount::text AS amount FROM obligations o"
     " WHERE o.debtor_id = d.id AND o.created_at >= %s ORDER BY o.created_at DESC LIMIT d.lim) h"
 )
+_HISTORY_DELTA_SQL_PG = (
+    "SELECT floor(extract(epoch FROM created_at))::bigint, amount::text FROM obligations "
+    "WHERE debtor_id = %s AND debtor_seq > %s ORDER BY debtor_seq"
+)
+_HISTORY_DELTA_SQL_SQLITE = (
+    "SELECT CAST(strftime('%s', created_at) AS INTEGER), amount FROM obligations "
+    "WHERE debtor_id = ? AND debtor_seq > ? ORDER BY debtor_seq"
+)
 _HISTORY_SQL_SQLITE = (
     "SELECT CAST(strftime('%s', created_at) AS INTEGER), amount FROM obligations "
     "WHERE debtor_id = ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?"
@@ -453,6 +473,18 @@ class _DebtorHistory:
     recent: list[tuple[int, int]]
     known: set[str]
     known_ids: set[tuple[int, int]]
+    read_seq: int = 0
+
+
+def _cache_history(ctx: ServiceContext, debtor_id: int, read_seq: int, new_seq: int,
+                   entries: list[tuple[int, int]]) -> Callable[[], None]:
+    def apply() -> None:
+        current = ctx.history_cache.get(debtor_id)
+        # Someone (another thread of this process) may have cached a later state meanwhile: keep it.
+        if current is None or current[0] <= read_seq:
+            ctx.history_cache[debtor_id] = (new_seq, entries)
+
+    return apply
 
 
 def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dict[int, _LockedMember], now: datetime,
@@ -464,17 +496,39 @@ def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dic
     ids = sorted(debtor_ids)
     conn = s.connection()
     pg = conn.dialect.name == "postgresql"
+    # Per-process cache of each debtor's window, valid up to a debtor_seq. Obligations of a debtor
+    # are inserted only under its member row lock, which this call holds, with debtor_seq 1, 2, 3,
+    # ...; so the rows a cached window lacks are exactly those with a larger debtor_seq, and the
+    # cache (filled only after commits) never holds a row the ledger does not.
+    since_ts = int(since.timestamp())
+    full: list[int] = []
+    for d in ids:
+        member_seq = by_id[d].obligation_seq
+        out[d].read_seq = member_seq
+        cached = ctx.history_cache.get(d)
+        if cached is None or cached[0] > member_seq:
+            full.append(d)
+            continue
+        entries = [e for e in cached[1] if e[0] > since_ts]
+        if cached[0] < member_seq:
+            for ts, amount in conn.exec_driver_sql(
+                _HISTORY_DELTA_SQL_PG if pg else _HISTORY_DELTA_SQL_SQLITE, (d, cached[0])
+            ).fetchall():
+                if int(ts) > since_ts:
+                    entries.append((int(ts), int(amount)))
+        limit = _history_limit(ctx, by_id[d].tier)
+        out[d].recent = entries[-limit:] if limit else []
     # Raw driver SQL: up to velocity_max_count rows per debtor, so skip per-row type processing.
     sql = _HISTORY_SQL_PG if pg else _HISTORY_SQL_SQLITE
-    if pg and len(ids) > 1:
+    if pg and len(full) > 1:
         # One round trip for every debtor of the call (a group commit has many).
-        limits = [_history_limit(ctx, by_id[d].tier) for d in ids]
-        for debtor_id, ts, amount in conn.exec_driver_sql(_HISTORY_SQL_PG_MANY, (ids, limits, since)).fetchall():
+        limits = [_history_limit(ctx, by_id[d].tier) for d in full]
+        for debtor_id, ts, amount in conn.exec_driver_sql(_HISTORY_SQL_PG_MANY, (full, limits, since)).fetchall():
             out[debtor_id].recent.append((int(ts), int(amount)))
-        for rec in out.values():
-            rec.recent.reverse()
+        for d in full:
+            out[d].recent.reverse()
     else:
-        for debtor_id in ids:
+        for debtor_id in full:
             limit = _history_limit(ctx, by_id[debtor_id].tier)
             cutoff = since if pg else since.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
             rows = conn.exec_driver_sql(sql, (debtor_id, cutoff, limit)).fetchall()

@@ -119,6 +119,9 @@ class Member(Base):
     reserved_credit: Mapped[int] = mapped_column(Amount, default=0)
     #: Withdrawals requested but not yet mined (outbox planned/sent).
     pending_withdrawal: Mapped[int] = mapped_column(Amount, default=0)
+    #: Obligations recorded with this member as debtor (each gets the next ``debtor_seq``);
+    #: lets a process fetch only the history rows it has not seen (see services.obligations).
+    obligation_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -184,6 +187,7 @@ class Obligation(Base):
         Index(None, "debtor_id", "status"),
         Index(None, "creditor_id", "status"),
         Index(None, "debtor_id", "created_at"),
+        Index(None, "debtor_id", "debtor_seq"),
         Index(None, "status"),
         Index(None, "cycle_id"),
     )
@@ -210,6 +214,8 @@ class Obligation(Base):
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"))
     #: Merkle leaf (0x-hex) once the obligation is in a committed cycle.
     leaf: Mapped[str | None] = mapped_column(String(66))
+    #: 1, 2, 3, ... per debtor, assigned under the debtor's row lock (NULL before migration 0002).
+    debtor_seq: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
