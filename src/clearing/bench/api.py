@@ -100,6 +100,9 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
                     raw = _http("POST", "/obligations", body, me["key"])
                     items = 1
                 else:
+                    # Each batch comes from the next member in turn (platforms submit their own batches).
+                    me = members[(n + seq * cfg["connections"]) % len(members)]
+                    others = [x for x in names if x != me["name"]]
                     size = cfg["batch_size"]
                     parts = [f'{{"id":"{run_id}-{n}-{seq}-{i}","debtor":"{me["name"]}","creditor":"{rng.choice(others)}",'
                              f'"amount":"{rng.randint(1, 10**6)}"}}' for i in range(size)]
