@@ -40,7 +40,7 @@ def audit() -> None:
     """Verify cycles, obligations and balances against the chain."""
 
 
-_COMMAND_MODULES = ("net", "contracts", "chain", "bench", "service", "audit", "demo")
+_COMMAND_MODULES = ("net", "contracts", "chain", "bench", "service", "audit", "demo", "dev")
 
 
 def _load_commands() -> None:

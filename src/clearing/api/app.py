@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from clearing.api import problems
-from clearing.api.routers import cycles, holds, liquidity, members, obligations
+from clearing.api.routers import audit, cycles, holds, liquidity, members, obligations
 from clearing.services.context import ServiceContext
 
 DESCRIPTION = """
@@ -49,11 +49,12 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
             {"name": "holds", "description": "Review held obligations (operator keys)"},
             {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
             {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
+            {"name": "audit", "description": "Merkle proofs and reconciliation (auditor or operator keys)"},
         ],
     )
     app.state.ctx = ctx
     problems.install(app)
-    for router in (obligations.router, members.router, holds.router, liquidity.router, cycles.router,
+    for router in (obligations.router, members.router, holds.router, liquidity.router, cycles.router, audit.router,
                    *(extra_routers or [])):
         app.include_router(router)
 
@@ -62,3 +63,22 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         return {"status": "ok"}
 
     return app
+
+
+def create_service_app() -> FastAPI:
+    """What `clearing serve` runs: ledger, chain, cycle settlement and the scheduler.
+
+    Start-up finishes any cycle a crash left mid-way (``build_context``); the
+    scheduler closes and settles cycles every ``CLEARING_CYCLE__CUTOFF_SECONDS``
+    (0: only operators close them) and keeps the on-chain mirror in sync.
+    """
+    import atexit
+
+    from clearing.services.runtime import build_context
+    from clearing.services.scheduler import Scheduler
+
+    ctx = build_context()
+    scheduler = Scheduler(ctx, cutoff_seconds=ctx.settings.cycle.cutoff_seconds)
+    scheduler.start()
+    atexit.register(scheduler.stop)
+    return create_app(ctx)

@@ -22,14 +22,20 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     from clearing.adapters.db import migrate as run_migrations
     from clearing.settings import get_settings
 
+    from clearing.errors import ValidationError
+
     settings = get_settings()
-    if migrate:
+    if migrate and settings.chain.backend != "embedded":  # embedded: build_context starts a fresh ledger
         run_migrations(settings.db_url)
     host = host or settings.api.host
     port = port or settings.api.port
     workers = workers or settings.api.workers
-    click.echo(f"clearing API on http://{host}:{port} ({workers} worker(s)); docs at /docs", err=True)
-    uvicorn.run("clearing.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+    if workers > 1 and settings.chain.backend != "rpc":
+        raise ValidationError(f"the {settings.chain.backend} chain lives inside one process: use --workers 1 "
+                              "or CLEARING_CHAIN__BACKEND=rpc", field="workers")
+    click.echo(f"clearing API on http://{host}:{port} ({workers} worker(s), chain {settings.chain.backend}); "
+               "docs at /docs", err=True)
+    uvicorn.run("clearing.api.app:create_service_app", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, access_log=False)
 
 

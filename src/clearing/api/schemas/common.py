@@ -12,7 +12,16 @@ _DIGITS = re.compile(r"[0-9]{1,78}")
 _SIGNED = re.compile(r"-?[0-9]{1,79}")
 
 
-def parse_amount(value: Any) -> int:
+def parse_limit(value: Any) -> int:
+    """A non-negative uint256 (limits and credit lines may be 0); same format rules as amounts.
+
+    >>> parse_limit("0"), parse_limit(5)
+    (0, 5)
+    """
+    return parse_amount(value, minimum=0)
+
+
+def parse_amount(value: Any, minimum: int = 1) -> int:
     """A positive uint256 from a decimal string (or a JSON integer); never a float.
 
     >>> parse_amount("12000"), parse_amount(7)
@@ -28,8 +37,8 @@ def parse_amount(value: Any) -> int:
         n = int(value)
     else:
         raise ValueError(f"amount must be a decimal string or an integer, not {type(value).__name__}")
-    if n <= 0:
-        raise ValueError("amount must be greater than 0")
+    if n < minimum:
+        raise ValueError("amount must be greater than 0" if minimum == 1 else f"amount must be at least {minimum}")
     if n > UINT256_MAX:
         raise ValueError("amount must fit a uint256 (at most 2^256-1)")
     return n
@@ -46,6 +55,15 @@ AmountIn = Annotated[
     WithJsonSchema({"type": "string", "pattern": "^[0-9]{1,78}$", "description":
                     "Smallest token units as a decimal string (a JSON integer is accepted too); 0 < amount < 2^256",
                     "examples": ["12000"]}),
+]
+
+#: Request limit or credit line: like ``AmountIn`` but 0 is allowed.
+LimitIn = Annotated[
+    int,
+    BeforeValidator(parse_limit),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9]{1,78}$", "description":
+                    "Smallest token units as a decimal string (a JSON integer is accepted too); 0 ≤ value < 2^256",
+                    "examples": ["0", "5000000"]}),
 ]
 
 #: Response amount (may be negative for signed balances): always a decimal string.

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import Field
 
-from clearing.api.schemas.common import AmountIn, AmountOut, OutSchema, Schema
+from clearing.api.schemas.common import AmountIn, AmountOut, LimitIn, OutSchema, Schema
 
 
 class LiquidityOut(OutSchema):
@@ -59,8 +59,8 @@ class AdmitIn(Schema):
     name: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", examples=["alpha-games"])
     address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x1111111111111111111111111111111111111111"])
     tier: str = Field(default="C", pattern=r"^[ABC]$")
-    credit_line: AmountIn | None = None
-    single_order_limit: AmountIn | None = None
+    credit_line: LimitIn | None = None
+    single_order_limit: LimitIn | None = None
     tier_reasons: list[str] | None = None
 
 
@@ -77,8 +77,8 @@ class LimitsIn(Schema):
     reason: str = Field(min_length=1, max_length=512, examples=["quarterly review"])
     tier: str | None = Field(default=None, pattern=r"^[ABC]$")
     tier_reasons: list[str] | None = None
-    credit_line: AmountIn | None = None
-    single_order_limit: AmountIn | None = None
+    credit_line: LimitIn | None = None
+    single_order_limit: LimitIn | None = None
     clear_single_order_limit: bool = False
     limit_overrides: dict[str, Any] | None = None
 
