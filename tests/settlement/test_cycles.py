@@ -161,3 +161,47 @@ def test_proof_verifies_against_the_chain_alone(db_url):
     assert audit.check_proof(c.house, proof) == []
     forged = {**proof, "amount": str(int(proof["amount"]) + 1)}
     assert audit.check_proof(c.house, forged)
+
+
+def test_tier_c_obligation_settles_through_its_order_escrow(db_url):
+    house = build_house(db_url, backends.embedded(), SPEC + [("zeta", "C", 100_000, 0)])
+    obligations.submit(house.ctx, house.principals["zeta"],
+                       [ObligationInput(id="c-1", debtor="zeta", creditor="alpha", amount=70_000)], batch=False)
+    assert obligations.get_any(house.ctx, "c-1").status == "escrow"
+    view = CycleService(house.ctx.sessions, house.contracts).settle()
+    assert view.obligations == 0  # escrow-routed obligations never enter netting
+    c, zeta, alpha = house.contracts, house.keys["zeta"], house.keys["alpha"]
+    from clearing.domain.merkle import obligation_key
+    from clearing.services import chain_sync
+
+    c.token.mint(zeta.address, 70_000)
+    c.token.approve(c.escrow.address, 70_000, sender=zeta)
+    c.escrow.fund(obligation_key("c-1"), alpha.address, 70_000, 600, sender=zeta)
+    chain_sync.sync(house.ctx.sessions, c)
+    assert obligations.get_any(house.ctx, "c-1").status == "escrow"  # funded, window still open
+    c.chain.advance_time(601)
+    c.escrow.claim(obligation_key("c-1"))
+    chain_sync.sync(house.ctx.sessions, c)
+    assert obligations.get_any(house.ctx, "c-1").status == "settled"
+    assert c.token.balance_of(alpha.address) == 70_000
+    _reservations_exact(house)
+
+
+def test_scheduled_cutoff_settles_without_an_operator(db_url):
+    import time
+
+    from clearing.services.scheduler import Scheduler
+
+    house = build_house(db_url, backends.embedded(), SPEC)
+    house.ctx.cycles = CycleService(house.ctx.sessions, house.contracts)
+    _submit(house, ROWS)
+    sched = Scheduler(house.ctx, cutoff_seconds=1, sync_seconds=0.2)
+    sched.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not any(v.state == "SETTLED" for v in house.ctx.cycles.list()):
+            assert time.monotonic() < deadline, "no scheduled cut-off settled a cycle"
+            time.sleep(0.2)
+    finally:
+        sched.stop()
+    assert {obligations.get_any(house.ctx, r[0]).status for r in ROWS} == {"settled"}

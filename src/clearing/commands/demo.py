@@ -121,8 +121,10 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
     c.escrow.fund(order_id, keys["cardhub"].address, 25_000_000, 3600, sender=vk)
     chain.advance_time(3601)
     c.escrow.claim(order_id)
+    chain_sync.sync(ctx.sessions, c)
     _say(f"tier-C order prepaid into escrow and released after its dispute window: "
-         f"{c.escrow.order(order_id).released} to cardhub")
+         f"{c.escrow.order(order_id).released} to cardhub; ledger: "
+         f"{obligations.get_any(ctx, 'demo-escrow-1').status}")
 
     cycles = CycleService(ctx.sessions, c, progress=_say)
     view = cycles.settle()

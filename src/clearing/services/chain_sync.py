@@ -44,6 +44,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                              .where(ChainEvent.block_number >= start)).all())
         touched: set[str] = set()
         withdrawn: list[tuple[str, int]] = []
+        closed_orders: set[str] = set()
         added = 0
         for client in (contracts.house, contracts.escrow):
             for ev in client.events(start, head):
@@ -56,8 +57,12 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                     touched.update(str(ev.args[a]) for a in _MEMBER_ARGS if a in ev.args)
                     if ev.name == "Withdrawn":
                         withdrawn.append((str(ev.args["member"]), int(ev.args["amount"])))
+                elif ev.name == "OrderClosed":
+                    closed_orders.add(str(ev.args["orderId"]))
         for address, amount in withdrawn:
             _complete_withdrawal(s, address, amount)
+        if closed_orders:
+            _close_escrow_obligations(s, closed_orders)
         refreshed = 0
         if touched:
             rows = list(s.scalars(select(Member).where(Member.address.in_(touched))))
@@ -66,6 +71,23 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                 refreshed += 1
         uow.commit()
     return SyncResult(start, head, added, refreshed)
+
+
+def _close_escrow_obligations(s: Session, order_ids: set[str]) -> None:
+    """Tier-C obligations whose per-order escrow closed (released, refunded or ruled) leave the ledger's reservations.
+
+    The order id on chain is ``obligation_key(obligation id)``; what the creditor
+    actually received is on chain (``OrderReleased``/``OrderClaimed``), the ledger
+    records that the order is finished.
+    """
+    from clearing.adapters.db.models import Obligation, ObligationStatus
+    from clearing.domain.merkle import obligation_key
+    from clearing.services import ledger
+
+    open_ids = s.scalars(select(Obligation.id).where(Obligation.route == "escrow",
+                                                     Obligation.status == ObligationStatus.ESCROW)).all()
+    done = [oid for oid in open_ids if "0x" + obligation_key(oid).hex() in order_ids]
+    ledger.transition(s, done, ObligationStatus.SETTLED)
 
 
 def _complete_withdrawal(s: Session, address: str, amount: int) -> None:
