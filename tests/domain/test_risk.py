@@ -3,6 +3,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clearing.domain import errors
 from clearing.domain.risk import (
@@ -15,6 +17,8 @@ from clearing.domain.risk import (
     settlement_route,
 )
 from clearing.domain.types import Obligation
+
+from .strategies import amounts
 
 NOW = 1_700_000_000
 CFG = RiskConfig(
@@ -150,3 +154,99 @@ def test_defaults_hold_nothing_ordinary():
     assert ok == ()
     assert "single-order-limit" in rules(evaluate(Obligation("o", "x", "y", 10**15), MemberRisk("x", "B", False),
                                                   MemberRisk("y", "A", False), KNOWN, cfg, NOW))
+
+
+# --------------------------------------------------------------------------- window given as an aggregate
+
+WINDOW = CFG.velocity_window_seconds
+#: Small limits so random histories trip every velocity rule, amounts from 1 up to uint256.
+PROP_CFG = dataclasses.replace(
+    CFG,
+    velocity_max_count={"A": 6, "B": 3, "C": 1},
+    velocity_max_amount={"A": 10**6, "B": 5_000, "C": 300},
+)
+PROP = settings(max_examples=300, deadline=None)
+
+# Timestamps around the window's edges: well before, at and just inside the start, inside, at now, after now.
+timestamps = st.one_of(
+    st.integers(NOW - 3 * WINDOW, NOW + 60),
+    st.sampled_from([NOW - WINDOW - 1, NOW - WINDOW, NOW - WINDOW + 1, NOW - 1, NOW, NOW + 1]),
+)
+rows = st.lists(st.tuples(timestamps, st.one_of(st.integers(1, 2_000), amounts)), max_size=25)
+
+
+def in_window(entries):
+    """The test's own reading of the window, (NOW − window, ∞): not the module's."""
+    return [(ts, a) for ts, a in entries if ts > NOW - WINDOW]
+
+
+def evaluate_as(history, amount, tier, creditor_known=True):
+    return evaluate(
+        Obligation("o", "x", "y", amount),
+        MemberRisk("x", tier, False),
+        MemberRisk("y", "A", False),
+        dataclasses.replace(history, known_counterparties=frozenset({"y"} if creditor_known else ())),
+        PROP_CFG,
+        NOW,
+    )
+
+
+@PROP
+@given(entries=rows, amount=st.one_of(st.integers(1, 2_000), amounts), tier=st.sampled_from("ABC"),
+       known=st.booleans(), split=st.lists(st.booleans(), min_size=25, max_size=25))
+def test_aggregate_and_rows_give_identical_holds(entries, amount, tier, known, split):
+    by_rows = evaluate_as(History(recent=tuple(entries), known_counterparties=frozenset()), amount, tier, known)
+    inside = in_window(entries)
+    counted = History(recent=(), known_counterparties=frozenset(), window_count=len(inside),
+                      window_total=sum(a for _, a in inside))
+    assert evaluate_as(counted, amount, tier, known) == by_rows
+    # Any split: some in-window rows pre-counted, the rest (and every row outside) listed.
+    pre = [e for e, s in zip(inside, split) if s]
+    listed = [e for e, s in zip(inside, split) if not s] + [e for e in entries if e not in inside]
+    mixed = History(recent=tuple(listed), known_counterparties=frozenset(), window_count=len(pre),
+                    window_total=sum(a for _, a in pre))
+    assert evaluate_as(mixed, amount, tier, known) == by_rows
+    # The holds report the true window, never a capped one.
+    for hold in by_rows:
+        if hold.rule == "velocity-count":
+            assert hold.values["count"] == len(inside) + 1
+        if hold.rule == "velocity-amount":
+            assert hold.values["total"] == sum(a for _, a in inside) + amount
+
+
+@PROP
+@given(entries=rows, batch=st.lists(st.integers(1, 3_000), min_size=1, max_size=20), tier=st.sampled_from("ABC"))
+def test_running_aggregate_matches_growing_rows(entries, batch, tier):
+    """A batch evaluated at one ``now``: advancing (count, total) by each item equals appending it as a row."""
+    inside = in_window(entries)
+    grown = list(entries)
+    count, total = len(inside), sum(a for _, a in inside)
+    for amount in batch:
+        by_rows = evaluate_as(History(recent=tuple(grown), known_counterparties=frozenset()), amount, tier)
+        by_count = evaluate_as(History(recent=(), known_counterparties=frozenset(), window_count=count,
+                                       window_total=total), amount, tier)
+        assert by_count == by_rows
+        grown.append((NOW, amount))
+        count, total = count + 1, total + amount
+
+
+def test_velocity_holds_report_counts_far_past_the_limit():
+    # 10,000 obligations in the window against a limit of 3: the hold says 10,001, not 4.
+    holds = run(1, "B", History(recent=(), known_counterparties=frozenset({"y"}), window_count=10_000,
+                                window_total=10_000))
+    (count,) = [h for h in holds if h.rule == "velocity-count"]
+    (amount,) = [h for h in holds if h.rule == "velocity-amount"]
+    assert count.values["count"] == 10_001 and count.values["max_count"] == 3
+    assert amount.values["total"] == 10_001 and amount.values["max_amount"] == 2_000
+    assert "10001" in count.message and "10001" in amount.message
+
+
+@pytest.mark.parametrize(
+    "count, total",
+    [(-1, 0), (1, 0), (0, 5), (3, 2), (True, 1), (1.0, 1), (1, 1.0), (None, 0)],
+)
+def test_rejects_impossible_aggregates(count, total):
+    bad = History(recent=(), known_counterparties=frozenset({"y"}), window_count=count, window_total=total)
+    with pytest.raises(errors.InvalidRiskInput) as err:
+        run(1, history=bad)
+    assert err.value.field == "history"

@@ -131,11 +131,37 @@ class MemberRisk:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """The debtor's recent obligations as ``(unix_ts, amount)`` (any order) and
-    the creditors it has dealt with before."""
+    """The debtor's obligations in the velocity window and the creditors it has dealt with before.
+
+    The window's obligations may be given as rows, as an aggregate, or split
+    between the two; the rules see the same numbers either way:
+
+    - ``recent``: obligations as ``(unix_ts, amount)`` (any order); the rules
+      count those inside the window evaluated at and ignore the rest;
+    - ``window_count`` / ``window_total``: how many further obligations, and
+      their total amount, the caller has already found inside that window
+      (none of them also listed in ``recent``). A caller that evaluates many
+      obligations of one debtor at one ``now`` keeps this running aggregate
+      instead of a growing tuple: each call is then O(1), not O(window).
+
+    Every obligation has an amount ≥ 1, so ``window_total ≥ window_count``,
+    and both are 0 together.
+
+    >>> rows = History(recent=((990, 5), (995, 7)), known_counterparties=frozenset())
+    >>> counted = History(recent=(), known_counterparties=frozenset(), window_count=2, window_total=12)
+    >>> cfg = RiskConfig(velocity_max_count={"A": 2, "B": 2, "C": 2})
+    >>> from clearing.domain.types import Obligation
+    >>> ob, x, y = Obligation("o", "x", "y", 1), MemberRisk("x", "A", False), MemberRisk("y", "A", False)
+    >>> evaluate(ob, x, y, rows, cfg, now=1_000) == evaluate(ob, x, y, counted, cfg, now=1_000)
+    True
+    >>> [(h.values["count"], h.values["max_count"]) for h in evaluate(ob, x, y, counted, cfg, now=1_000)]
+    [(3, 2)]
+    """
 
     recent: tuple[tuple[int, int], ...]
     known_counterparties: frozenset[str]
+    window_count: int = 0
+    window_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +227,9 @@ def evaluate(
     """All holds the rules raise for ``obligation`` (empty: it may proceed).
 
     The velocity window is ``(now − velocity_window_seconds, now]``; history
-    entries after ``now`` count too (clock skew should not hide volume).
+    entries after ``now`` count too (clock skew should not hide volume). The
+    velocity rules count ``history.window_count`` plus the ``recent`` entries
+    in the window plus this obligation; a hold reports those true numbers.
 
     >>> from clearing.domain.types import Obligation
     >>> cfg = RiskConfig(velocity_max_count={"A": 3, "B": 2, "C": 1})
@@ -229,6 +257,19 @@ def evaluate(
             or entry[1] <= 0
         ):
             raise InvalidRiskInput(f"history entries must be (unix_ts, amount > 0) int pairs, got {entry!r}", field="history")
+    pre_count, pre_total = history.window_count, history.window_total
+    if (
+        type(pre_count) is not int
+        or type(pre_total) is not int
+        or pre_count < 0
+        or pre_total < pre_count
+        or (pre_count == 0 and pre_total != 0)
+    ):
+        raise InvalidRiskInput(
+            "history window_count and window_total must be ints with 0 <= count <= total (both 0 together), "
+            f"got count={pre_count!r}, total={pre_total!r}",
+            field="history",
+        )
 
     tier = debtor.tier
     amount = ob.amount
@@ -259,7 +300,7 @@ def evaluate(
     window = config.velocity_window_seconds
     since = now - window
     in_window = [a for ts, a in history.recent if ts > since]
-    count = len(in_window) + 1
+    count = pre_count + len(in_window) + 1
     max_count = config.velocity_max_count[tier]
     if count > max_count:
         holds.append(
@@ -270,7 +311,7 @@ def evaluate(
                 _release_after(tier, count, max_count, config, now),
             )
         )
-    total = sum(in_window) + amount
+    total = pre_total + sum(in_window) + amount
     max_amount = config.velocity_max_amount[tier]
     if total > max_amount:
         holds.append(
