@@ -275,10 +275,11 @@ def test_history_cache_stays_exact_across_processes(db):
         [r] = osvc.submit(ctx, a, [_ob(f"h-{k}", "a", "c", 1)], batch=False)
         statuses.append((r.obligation.status, [h.values.get("count") for h in r.obligation.holds]))
     assert [s for s, _ in statuses] == ["accepted"] * 5 + ["held"] * 3
-    # The rules get the newest velocity_max_count rows: enough to decide; counts past it read as max + 1.
-    assert [c for _, c in statuses[5:]] == [["6"], ["6"], ["6"]]
+    # Holds report the true count in the window, however far past the limit (held obligations count too).
+    assert [c for _, c in statuses[5:]] == [["6"], ["7"], ["8"]]
     out = osvc.submit(two, a, [_ob("h-b1", "a", "c", 1), _ob("h-b2", "a", "c", 1)], batch=True)
     assert [r.obligation.status for r in out] == ["held", "held"]
+    assert [r.obligation.holds[0].values["count"] for r in out] == ["9", "10"]
 
 
 def test_history_cache_follows_other_processes_below_the_cap(db):

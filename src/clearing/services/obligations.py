@@ -14,20 +14,34 @@ transaction. The policy:
 * Retries are safe: the client's id is the key. Same id and same body
   returns the stored obligation (``replayed``); another body is a conflict.
 
-Concurrency: member rows of every debtor and creditor in the call are locked
-in id order before headroom is computed, so two requests can never both spend
-the same headroom; an id inserted concurrently by another transaction makes
-the insert fail and the call is retried once with the now-visible row.
+Concurrency: member rows of every debtor and creditor of the obligations to
+record are locked in id order before the rules and headroom run, so two
+requests can never both spend the same headroom; an id inserted concurrently
+by another transaction makes the insert fail and the call is retried once
+with the now-visible row. Request-level checks (signatures, body hashes) run
+before the locks — a member's id, name and address never change once
+admitted — and results are built after the commit, so the locks cover only
+the rules, headroom and the writes.
+
+Velocity: the rules get each debtor's obligations in the window as a count
+and a total (:attr:`clearing.domain.risk.History.window_count`), exact, and a
+batch advances them item by item: O(1) per obligation. Each process caches
+every debtor's window summed per second as of a per-debtor sequence number
+and reads only rows past it. ``api.history_limit = 0`` switches the history
+off (a diagnostic); other values no longer cap anything.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from eth_utils import is_hex_address, to_checksum_address
 from sqlalchemy import bindparam, insert, or_, select
@@ -108,6 +122,14 @@ def body_hash(id: str, debtor_address: str, creditor_address: str, amount: int, 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class _Party(NamedTuple):
+    """A member's identity: fixed at admission, so read without a lock."""
+
+    id: int
+    name: str
+    address: str
+
+
 @dataclass(slots=True)
 class _LockedMember:
     """The member columns a submission reads (plain row, no ORM identity map: cheaper per request)."""
@@ -132,17 +154,18 @@ _MEMBER_COLUMNS = (
     Member.obligation_seq,
 )
 # Statements built once: constructing them costs more CPU per request than running them.
+_PARTIES = select(Member.id, Member.name, Member.address).where(
+    or_(Member.name.in_(bindparam("names", expanding=True)), Member.address.in_(bindparam("addresses", expanding=True)))
+)
 _LOCK_MEMBERS = (
-    select(*_MEMBER_COLUMNS)
-    .where(or_(Member.name.in_(bindparam("names", expanding=True)),
-               Member.address.in_(bindparam("addresses", expanding=True))))
-    .order_by(Member.id)
-    .with_for_update()
+    select(*_MEMBER_COLUMNS).where(Member.id.in_(bindparam("ids", expanding=True))).order_by(Member.id).with_for_update()
 )
 _EXISTING = select(Obligation.id, Obligation.body_hash).where(Obligation.id.in_(bindparam("ids", expanding=True)))
 _INSERT_OBLIGATION = insert(Obligation.__table__)
 #: From this many rows a PostgreSQL batch is written with COPY (one stream, no per-row statement).
 _COPY_THRESHOLD = 64
+#: Rows per chunk sent to the COPY stream (about 40 kB).
+_COPY_CHUNK = 256
 _COPY_COLUMNS = ("id", "debtor_id", "creditor_id", "amount", "reference", "on_behalf_of", "created_at", "submitted_by",
                  "body_hash", "signature", "status", "route", "shortfall", "cycle_id", "leaf", "updated_at", "debtor_seq")
 
@@ -153,12 +176,85 @@ except ImportError:  # pragma: no cover - psycopg is a dependency
         pass
 
 
-def _copy_obligations(conn: Any, rows: list[dict[str, Any]]) -> None:
-    raw = conn.connection.dbapi_connection
-    with raw.cursor() as cur:
-        with cur.copy(f"COPY obligations ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(tuple(r[c] for c in _COPY_COLUMNS))
+class _NewRow(NamedTuple):
+    """An obligation this call records (its columns are derived from these)."""
+
+    item: ObligationInput
+    debtor: _LockedMember
+    creditor: _LockedMember
+    body_hash: str
+    status: str
+    route: str
+    shortfall: int | None
+    debtor_seq: int
+    submitted_by: int
+
+
+def _row_dict(r: _NewRow, now: datetime) -> dict[str, Any]:
+    it = r.item
+    return {
+        "id": it.id, "debtor_id": r.debtor.id, "creditor_id": r.creditor.id, "amount": it.amount,
+        "reference": it.reference, "on_behalf_of": it.on_behalf_of, "created_at": now, "submitted_by": r.submitted_by,
+        "body_hash": r.body_hash, "signature": it.signature, "status": r.status, "route": r.route,
+        "shortfall": r.shortfall, "cycle_id": None, "leaf": None, "updated_at": now, "debtor_seq": r.debtor_seq,
+    }
+
+
+#: COPY text format: backslash, tab, newline and carriage return are escaped; ``\N`` is NULL.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+
+
+def _copy_text(value: str | None) -> str:
+    if value is None:
+        return "\\N"
+    return value.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
+
+
+class _CopySink:
+    """Obligation rows streamed to PostgreSQL with COPY while the call still computes the next ones.
+
+    Rows are formatted here as COPY text (one string per chunk, not a dumper call per value) and
+    sent every :data:`_COPY_CHUNK` rows, so the server parses and indexes them on another core
+    while this thread evaluates the rest; the member locks are held for less time. Used as a
+    context manager: leaving it normally ends the COPY, leaving it with an error cancels it.
+    """
+
+    def __init__(self, conn: Any, now: datetime) -> None:
+        self._ts = now.isoformat()
+        self._lines: list[str] = []
+        self._cursor = conn.connection.dbapi_connection.cursor()
+        self._cm = self._cursor.copy(f"COPY obligations ({', '.join(_COPY_COLUMNS)}) FROM STDIN")
+
+    def __enter__(self) -> _CopySink:
+        self._copy = self._cm.__enter__()
+        return self
+
+    def add(self, row: _NewRow) -> None:
+        it, debtor, creditor, h, status, route, shortfall, debtor_seq, submitted_by = row
+        ts, null = self._ts, "\\N"
+        self._lines.append(
+            f"{_copy_text(it.id)}\t{debtor.id}\t{creditor.id}\t{it.amount}\t{_copy_text(it.reference)}\t"
+            f"{_copy_text(it.on_behalf_of)}\t{ts}\t{submitted_by}\t{h}\t{_copy_text(it.signature)}\t{status}\t"
+            f"{route}\t{null if shortfall is None else shortfall}\t{null}\t{null}\t{ts}\t{debtor_seq}\n"
+        )
+        if len(self._lines) >= _COPY_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._lines:
+            self._copy.write("".join(self._lines))
+            self._lines.clear()
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if exc[0] is None:
+                self._flush()
+            self._cm.__exit__(*exc)
+        finally:
+            self._cursor.close()
+
+
 _KNOWN_COUNTERPARTIES = (
     select(Counterparty.debtor_id, Counterparty.creditor_id, Member.name)
     .join(Member, Member.id == Counterparty.creditor_id)
@@ -200,7 +296,7 @@ def _with_retries(ctx: ServiceContext, submitters: Sequence[Principal], items: S
                 uow.commit()
             for hook in after_commit:  # only what is durable may reach the process caches
                 hook()
-            return results
+            return results()
         except (IntegrityError, _DriverIntegrityError):
             # Another transaction inserted one of these ids first: redo, seeing it.
             if attempt == attempts - 1:
@@ -214,7 +310,7 @@ def _with_retries(ctx: ServiceContext, submitters: Sequence[Principal], items: S
     raise AssertionError("unreachable")
 
 
-def _resolve_ref(ref: str, by_name: dict[str, _LockedMember], by_address: dict[str, _LockedMember]) -> _LockedMember | None:
+def _resolve_ref(ref: str, by_name: dict[str, _Party], by_address: dict[str, _Party]) -> _Party | None:
     if ref.startswith(("0x", "0X")):
         return by_address.get(ref.lower())
     return by_name.get(ref)
@@ -223,33 +319,30 @@ def _resolve_ref(ref: str, by_name: dict[str, _LockedMember], by_address: dict[s
 def _submit_once(
     ctx: ServiceContext, s: Session, submitters: Sequence[Principal], items: Sequence[ObligationInput], *, batch: bool,
     check_existing: bool, isolate: bool = False, after_commit: list[Callable[[], None]] | None = None,
-) -> list[SubmitResult | ClearingError]:
+) -> Callable[[], list[SubmitResult | ClearingError]]:
     """One attempt in the caller's transaction. ``submitters[i]`` submitted ``items[i]``.
+
+    Returns what builds the results: call it after the commit.
 
     ``isolate``: items are independent requests (group commit of single submissions): a
     problem with one is returned in its place and the others proceed, exactly as if each had
     been submitted alone in this order. Otherwise any problem raises for the whole call.
     """
     now = ctx.clock()
-    # 1. Members named by the items, locked in id order (headroom is read-modify-write).
-    names = {r for it in items for r in (it.debtor, it.creditor) if not r.startswith(("0x", "0X"))}
-    addresses = set()
-    for it in items:
-        for r in (it.debtor, it.creditor):
-            if r.startswith(("0x", "0X")) and is_hex_address(r):
-                addresses.add(to_checksum_address(r))
     conn = s.connection()
-    members = [
-        _LockedMember(*row)
-        for row in conn.execute(_LOCK_MEMBERS, {"names": list(names), "addresses": list(addresses)})
-    ]
-    by_name = {m.name: m for m in members}
-    by_address = {m.address.lower(): m for m in members}
-    by_id = {m.id: m for m in members}
+    # 1. Who the items name. A member's id, name and address never change once admitted, so this
+    #    read takes no lock: every request-level check (signatures, body hashes) runs before any
+    #    member row is locked, and the locks cover only the rules, headroom and the writes.
+    refs = {r for it in items for r in (it.debtor, it.creditor)}
+    names = [r for r in refs if not r.startswith(("0x", "0X"))]
+    addresses = [to_checksum_address(r) for r in refs if r.startswith(("0x", "0X")) and is_hex_address(r)]
+    parties = [_Party(*row) for row in conn.execute(_PARTIES, {"names": names, "addresses": addresses})]
+    by_name = {m.name: m for m in parties}
+    by_address = {m.address.lower(): m for m in parties}
 
     # 2. Request-level validation of every item; collect every problem.
     problems: list[tuple[int, str, ClearingError]] = []
-    resolved: list[tuple[_LockedMember, _LockedMember, str] | None] = []
+    resolved: list[tuple[_Party, _Party, str] | None] = []
     first_seen: dict[str, tuple[int, str]] = {}
     duplicate_of: dict[int, int] = {}
     domain = ctx.signing_domain
@@ -321,71 +414,89 @@ def _submit_once(
                 failed[i] = failed[first]
                 del duplicate_of[i]
 
-    # 4. Risk rules and headroom, item by item in submission order.
+    # 4. Members of the obligations to record, locked in id order (headroom is read-modify-write).
     new_items = [(i, it) for i, it in enumerate(items)
                  if i not in duplicate_of and i not in failed and it.id not in existing]
-    debtor_ids = {resolved[i][0].id for i, _ in new_items}  # type: ignore[index]
     pairs = {(resolved[i][0].id, resolved[i][1].id) for i, _ in new_items}  # type: ignore[index]
-    histories = _histories(s, ctx, debtor_ids, by_id, now, pairs) if new_items else {}
+    lock_ids = sorted({m for pair in pairs for m in pair})
+    members = [_LockedMember(*row) for row in conn.execute(_LOCK_MEMBERS, {"ids": lock_ids})] if lock_ids else []
+    by_id = {m.id: m for m in members}
+    if len(by_id) != len(lock_ids):  # members are never deleted
+        raise RuntimeError(f"members {sorted(set(lock_ids) - set(by_id))} vanished while locked")
+    debtor_ids = {d for d, _ in pairs}
+
+    # 5. Risk rules and headroom, item by item in submission order.
+    now_ts = _unix_seconds(now)
+    histories = _histories(s, ctx, debtor_ids, by_id, now_ts, pairs) if new_items else {}
     seq: dict[int, int] = {m.id: m.obligation_seq for m in members}
     running_debit: dict[int, int] = {m.id: m.reserved_debit for m in members}
     running_credit: dict[int, int] = {m.id: m.reserved_credit for m in members}
-    rows: list[dict[str, Any]] = []
+    rows: list[_NewRow] = []
     hold_rows: list[tuple[str, Any]] = []
     new_pairs: set[tuple[int, int]] = set()
     config = ctx.risk_config
-    for i, it in new_items:
-        debtor, creditor, h = resolved[i]  # type: ignore[misc]
-        rec = histories[debtor.id]
-        domain_ob = DomainObligation(it.id, debtor.name, creditor.name, it.amount)
-        holds = ctx.risk.evaluate(
-            domain_ob,
-            _member_risk(ctx, debtor),
-            _member_risk(ctx, creditor),
-            ctx.risk.History(recent=tuple(rec.recent), known_counterparties=frozenset(rec.known)),
-            _config_for(config, debtor),
-            int(now.timestamp()),
-        )
-        rec.recent.append((int(now.timestamp()), it.amount))
-        keep = _history_limit(ctx, debtor.tier)
-        if len(rec.recent) > 2 * keep:
-            del rec.recent[: len(rec.recent) - keep]
-        if not holds and (debtor.id, creditor.id) not in rec.known_ids:
-            # A pair becomes known through an obligation that passed the rules, never a held one.
-            rec.known.add(creditor.name)
-            rec.known_ids.add((debtor.id, creditor.id))
-            new_pairs.add((debtor.id, creditor.id))
-        route = ctx.risk.settlement_route(debtor.tier)
-        shortfall = None
-        if holds:
-            status = S.HELD
-            hold_rows.extend((it.id, hd) for hd in holds)
-        else:
-            liq = liquidity_of(debtor, reserved_debit=running_debit[debtor.id], reserved_credit=running_credit[debtor.id])
-            room = liq.headroom
-            if it.amount > room:
-                status = S.QUEUED_BEYOND_HEADROOM
-                shortfall = it.amount - max(0, room)
+    risk_of: dict[int, Any] = {}
+    with_history = ctx.settings.api.history_limit != 0
+    copy = len(new_items) >= _COPY_THRESHOLD and conn.dialect.name == "postgresql"
+    with _CopySink(conn, now) if copy else nullcontext() as sink:
+        for i, it in new_items:
+            debtor_ref, creditor_ref, h = resolved[i]  # type: ignore[misc]
+            debtor, creditor = by_id[debtor_ref.id], by_id[creditor_ref.id]
+            rec = histories[debtor.id]
+            domain_ob = DomainObligation(it.id, debtor.name, creditor.name, it.amount)
+            if rec.known_frozen is None:
+                rec.known_frozen = frozenset(rec.known)
+            debtor_risk = risk_of.get(debtor.id)
+            if debtor_risk is None:
+                debtor_risk = risk_of[debtor.id] = _member_risk(ctx, debtor)
+            creditor_risk = risk_of.get(creditor.id)
+            if creditor_risk is None:
+                creditor_risk = risk_of[creditor.id] = _member_risk(ctx, creditor)
+            # The window as a running aggregate: the ledger's rows plus this call's earlier items, O(1) per item.
+            holds = ctx.risk.evaluate(
+                domain_ob, debtor_risk, creditor_risk,
+                ctx.risk.History(recent=(), known_counterparties=rec.known_frozen,
+                                 window_count=rec.count, window_total=rec.total),
+                _config_for(config, debtor),
+                now_ts,
+            )
+            if with_history:  # held obligations count too: the next call reads them back from the ledger
+                rec.count += 1
+                rec.total += it.amount
+                rec.added_count += 1
+                rec.added_total += it.amount
+            if not holds and (debtor.id, creditor.id) not in rec.known_ids:
+                # A pair becomes known through an obligation that passed the rules, never a held one.
+                rec.known.add(creditor.name)
+                rec.known_frozen = None
+                rec.known_ids.add((debtor.id, creditor.id))
+                new_pairs.add((debtor.id, creditor.id))
+            route = ctx.risk.settlement_route(debtor.tier)
+            shortfall = None
+            if holds:
+                status = S.HELD
+                hold_rows.extend((it.id, hd) for hd in holds)
             else:
-                status = S.ESCROW if route == "escrow" else S.ACCEPTED
-            d, c = reservation_delta(None, status)
-            running_debit[debtor.id] += d * it.amount
-            running_credit[creditor.id] += c * it.amount
-        rows.append({
-            "id": it.id, "debtor_id": debtor.id, "creditor_id": creditor.id, "amount": it.amount,
-            "reference": it.reference, "on_behalf_of": it.on_behalf_of, "created_at": now,
-            "submitted_by": submitters[i].member_id, "body_hash": h, "signature": it.signature, "status": status,
-            "route": route, "shortfall": shortfall, "cycle_id": None, "leaf": None, "updated_at": now,
-            "debtor_seq": seq[debtor.id] + 1,
-        })
-        seq[debtor.id] += 1
+                liq = liquidity_of(debtor, reserved_debit=running_debit[debtor.id], reserved_credit=running_credit[debtor.id])
+                room = liq.headroom
+                if it.amount > room:
+                    status = S.QUEUED_BEYOND_HEADROOM
+                    shortfall = it.amount - max(0, room)
+                else:
+                    status = S.ESCROW if route == "escrow" else S.ACCEPTED
+                d, c = reservation_delta(None, status)
+                running_debit[debtor.id] += d * it.amount
+                running_credit[creditor.id] += c * it.amount
+            seq[debtor.id] += 1
+            rows.append(_NewRow(it, debtor, creditor, h, status, route, shortfall, seq[debtor.id],
+                                submitters[i].member_id))  # type: ignore[arg-type]
+            if sink is not None:
+                sink.add(rows[-1])
 
-    # 5. Write: obligations, holds, new counterparty pairs, reservation sums.
-    if rows:
-        if len(rows) >= _COPY_THRESHOLD and conn.dialect.name == "postgresql":
-            _copy_obligations(conn, rows)
-        else:
-            conn.execute(_INSERT_OBLIGATION, rows[0] if len(rows) == 1 else rows)
+    # 6. Write: obligations, holds, new counterparty pairs, reservation sums.
+    if rows and not copy:
+        dicts = [_row_dict(r, now) for r in rows]
+        conn.execute(_INSERT_OBLIGATION, dicts[0] if len(dicts) == 1 else dicts)
     hold_objs: dict[str, list[Hold]] = defaultdict(list)
     if hold_rows:
         for oid, hd in hold_rows:
@@ -407,26 +518,30 @@ def _submit_once(
         _update_reserved(s, changed)
     if after_commit is not None:
         for debtor_id, rec in histories.items():
-            if seq[debtor_id] != by_id[debtor_id].obligation_seq:
-                after_commit.append(_cache_history(ctx, debtor_id, rec.read_seq, seq[debtor_id], list(rec.recent)))
+            if rec.window is not None:
+                after_commit.append(_cache_window(ctx, debtor_id, rec, seq[debtor_id], now_ts))
 
-    # 6. Results in item order (replays read back the stored row).
+    # 7. Results in item order. Replays and holds are read now, in the transaction; the rest is
+    #    built after the commit, once the member locks are released.
     stored = _load_views(s, list(existing)) if existing else {}
-    views: dict[str, ObligationView] = dict(stored)
-    for row in rows:
-        d, c = by_id[row["debtor_id"]], by_id[row["creditor_id"]]
-        views[row["id"]] = ObligationView(
-            id=row["id"], debtor=d.name, creditor=c.name, debtor_address=d.address, creditor_address=c.address,
-            amount=row["amount"], reference=row["reference"], on_behalf_of=row["on_behalf_of"], created_at=now,
-            status=row["status"], route=row["route"], shortfall=row["shortfall"], cycle_id=None,
-            signed=row["signature"] is not None,
-            holds=tuple(_hold_view(hd) for hd in hold_objs.get(row["id"], ())),
-        )
-    return [
-        failed[i] if i in failed else
-        SubmitResult(index=i, replayed=i in duplicate_of or it.id in existing, obligation=views[it.id])
-        for i, it in enumerate(items)
-    ]
+    hold_views = {oid: tuple(_hold_view(hd) for hd in objs) for oid, objs in hold_objs.items()}
+
+    def results() -> list[SubmitResult | ClearingError]:
+        views: dict[str, ObligationView] = dict(stored)
+        for it, d, c, _, status, route, shortfall, _, _ in rows:
+            views[it.id] = ObligationView(
+                id=it.id, debtor=d.name, creditor=c.name, debtor_address=d.address, creditor_address=c.address,
+                amount=it.amount, reference=it.reference, on_behalf_of=it.on_behalf_of, created_at=now,
+                status=status, route=route, shortfall=shortfall, cycle_id=None, signed=it.signature is not None,
+                holds=hold_views.get(it.id, ()),
+            )
+        return [
+            failed[i] if i in failed else
+            SubmitResult(index=i, replayed=i in duplicate_of or it.id in existing, obligation=views[it.id])
+            for i, it in enumerate(items)
+        ]
+
+    return results
 
 
 def _raise_problems(problems: list[tuple[int, str, ClearingError]], *, batch: bool) -> None:
@@ -445,94 +560,181 @@ def _raise_problems(problems: list[tuple[int, str, ClearingError]], *, batch: bo
     )
 
 
-_HISTORY_SQL_PG = (
-    "SELECT floor(extract(epoch FROM created_at))::bigint, amount::text FROM obligations "
-    "WHERE debtor_id = %s AND created_at >= %s ORDER BY created_at DESC LIMIT %s"
+#: Seconds of buckets kept before a window's start, so a call whose clock reads a little earlier than
+#: the one that pruned (threads take ``now`` before they wait for the member lock) still finds its window.
+_WINDOW_SLACK = 300
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+# Each debtor's obligations per second, as (debtor_id, unix second, count, total); PostgreSQL sums
+# NUMERIC exactly. SQLite stores amounts as decimal text, so there the rows come back and Python sums.
+_WINDOW_SQL_PG = (
+    "SELECT debtor_id, floor(extract(epoch FROM created_at))::bigint, count(*), sum(amount)::text FROM obligations "
+    "WHERE debtor_id = ANY(%s) AND created_at >= %s GROUP BY 1, 2"
 )
-_HISTORY_SQL_PG_MANY = (
-    "SELECT d.id, h.ts, h.amount FROM unnest(%s::bigint[], %s::int[]) AS d(id, lim) CROSS JOIN LATERAL ("
-    " SELECT floor(extract(epoch FROM o.created_at))::bigint AS ts, o.amount::text AS amount FROM obligations o"
-    " WHERE o.debtor_id = d.id AND o.created_at >= %s ORDER BY o.created_at DESC LIMIT d.lim) h"
+_WINDOW_DELTA_SQL_PG = (
+    "SELECT o.debtor_id, floor(extract(epoch FROM o.created_at))::bigint, count(*), sum(o.amount)::text "
+    "FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) AS d(id, seq, since) "
+    "JOIN obligations o ON o.debtor_id = d.id AND o.debtor_seq > d.seq AND o.created_at >= d.since GROUP BY 1, 2"
 )
-_HISTORY_DELTA_SQL_PG = (
-    "SELECT floor(extract(epoch FROM created_at))::bigint, amount::text FROM obligations "
-    "WHERE debtor_id = %s AND debtor_seq > %s ORDER BY debtor_seq"
-)
-_HISTORY_DELTA_SQL_SQLITE = (
+_WINDOW_SQL_SQLITE = (
     "SELECT CAST(strftime('%s', created_at) AS INTEGER), amount FROM obligations "
-    "WHERE debtor_id = ? AND debtor_seq > ? ORDER BY debtor_seq"
+    "WHERE debtor_id = ? AND created_at >= ?"
 )
-_HISTORY_SQL_SQLITE = (
+_WINDOW_DELTA_SQL_SQLITE = (
     "SELECT CAST(strftime('%s', created_at) AS INTEGER), amount FROM obligations "
-    "WHERE debtor_id = ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?"
+    "WHERE debtor_id = ? AND debtor_seq > ? AND created_at >= ?"
 )
+
+
+def _unix_seconds(t: datetime) -> int:
+    """Whole seconds since the epoch, rounded down, in integer arithmetic (as the ledger's ``floor(epoch)``)."""
+    return (t - _EPOCH) // _SECOND
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """A debtor's obligations per unix second as committed up to ``seq``.
+
+    ``buckets`` are ``(second, count, total)`` in ascending seconds and hold EVERY obligation of
+    the debtor with ``debtor_seq <= seq`` whose second is ``> floor``; ``count``/``total`` are their
+    sums. Immutable once built: threads of a process share the cached ones.
+    """
+
+    seq: int
+    floor: int
+    buckets: tuple[tuple[int, int, int], ...]
+    count: int
+    total: int
+
+    def since(self, start: int) -> tuple[int, int]:
+        """(count, total) of the seconds ``> start`` (``start >= floor``)."""
+        cut = bisect_right(self.buckets, start, key=_second)
+        count, total = self.count, self.total
+        for _, c, t in self.buckets[:cut]:
+            count -= c
+            total -= t
+        return count, total
+
+    def advanced(self, seq: int, floor: int, extra: list[tuple[int, int, int]]) -> _Window:
+        """This window with ``extra`` buckets added (rows up to ``seq``), seconds ``<= floor`` dropped."""
+        floor = max(floor, self.floor)
+        cut = bisect_right(self.buckets, floor, key=_second)
+        kept = list(self.buckets[cut:])
+        extra = [b for b in extra if b[0] > floor]
+        if extra:
+            extra.sort()
+            if kept and extra[0][0] < kept[-1][0]:  # out of order (clock skew between writers): merge
+                merged: dict[int, list[int]] = {}
+                for ts, c, t in (*kept, *extra):
+                    slot = merged.setdefault(ts, [0, 0])
+                    slot[0] += c
+                    slot[1] += t
+                kept = [(ts, c, t) for ts, (c, t) in sorted(merged.items())]
+            else:
+                for ts, c, t in extra:
+                    if kept and kept[-1][0] == ts:
+                        kept[-1] = (ts, kept[-1][1] + c, kept[-1][2] + t)
+                    else:
+                        kept.append((ts, c, t))
+        return _Window(seq, floor, tuple(kept), sum(b[1] for b in kept), sum(b[2] for b in kept))
+
+
+def _second(bucket: tuple[int, int, int]) -> int:
+    return bucket[0]
 
 
 @dataclass
 class _DebtorHistory:
-    recent: list[tuple[int, int]]
+    """One debtor's state during a call: its velocity window at ``now`` and its known counterparties."""
+
     known: set[str]
     known_ids: set[tuple[int, int]]
-    read_seq: int = 0
+    #: Obligations in the window at ``now``: the ledger's, then also this call's as they are added.
+    count: int = 0
+    total: int = 0
+    #: This call's obligations (all at ``now``), for the process cache after commit.
+    added_count: int = 0
+    added_total: int = 0
+    #: The ledger's window as read by this call (under the member lock); None: not tracked.
+    window: _Window | None = None
+    #: Seconds up to this one may leave the cached window (the window's start less the slack).
+    keep: int = 0
+    known_frozen: frozenset[str] | None = None
 
 
-def _cache_history(ctx: ServiceContext, debtor_id: int, read_seq: int, new_seq: int,
-                   entries: list[tuple[int, int]]) -> Callable[[], None]:
+def _cache_window(ctx: ServiceContext, debtor_id: int, rec: _DebtorHistory, new_seq: int,
+                  now_ts: int) -> Callable[[], None]:
+    window = rec.window
+    assert window is not None
+    added = [(now_ts, rec.added_count, rec.added_total)] if rec.added_count else []
+
     def apply() -> None:
         current = ctx.history_cache.get(debtor_id)
-        # Someone (another thread of this process) may have cached a later state meanwhile: keep it.
-        if current is None or current[0] <= read_seq:
-            ctx.history_cache[debtor_id] = (new_seq, entries)
+        # Another thread of this process may have cached a later state meanwhile: keep it.
+        if current is None or current.seq < new_seq:
+            ctx.history_cache[debtor_id] = window.advanced(new_seq, rec.keep, added)
 
     return apply
 
 
-def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dict[int, _LockedMember], now: datetime,
+def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dict[int, _LockedMember], now_ts: int,
                pairs: set[tuple[int, int]] | None = None) -> dict[int, _DebtorHistory]:
-    """Each debtor's recent obligations (newest ``api.history_limit`` in the rules' window) and known counterparties."""
-    window = _history_window(ctx.risk_config)
-    since = now - timedelta(seconds=window)
-    out = {d: _DebtorHistory([], set(), set()) for d in debtor_ids}
+    """Each debtor's velocity window at ``now_ts`` (count and total, exact) and known counterparties.
+
+    Per-process cache of each debtor's window by second, valid up to a debtor_seq. Obligations of
+    a debtor are inserted only under its member row lock, which this call holds, with debtor_seq
+    1, 2, 3, ...; so the rows a cached window lacks are exactly those with a larger debtor_seq,
+    and the cache (filled only after commits) never holds a row the ledger does not. A debtor
+    not cached (or cached past a clock jump) is read in full: its window, summed per second.
+    """
+    out = {d: _DebtorHistory(set(), set()) for d in debtor_ids}
     ids = sorted(debtor_ids)
     conn = s.connection()
     pg = conn.dialect.name == "postgresql"
-    # Per-process cache of each debtor's window, valid up to a debtor_seq. Obligations of a debtor
-    # are inserted only under its member row lock, which this call holds, with debtor_seq 1, 2, 3,
-    # ...; so the rows a cached window lacks are exactly those with a larger debtor_seq, and the
-    # cache (filled only after commits) never holds a row the ledger does not.
-    since_ts = int(since.timestamp())
-    full: list[int] = []
-    for d in ids:
-        member_seq = by_id[d].obligation_seq
-        out[d].read_seq = member_seq
-        cached = ctx.history_cache.get(d)
-        if cached is None or cached[0] > member_seq:
-            full.append(d)
-            continue
-        entries = [e for e in cached[1] if e[0] > since_ts]
-        if cached[0] < member_seq:
-            for ts, amount in conn.exec_driver_sql(
-                _HISTORY_DELTA_SQL_PG if pg else _HISTORY_DELTA_SQL_SQLITE, (d, cached[0])
-            ).fetchall():
-                if int(ts) > since_ts:
-                    entries.append((int(ts), int(amount)))
-        limit = _history_limit(ctx, by_id[d].tier)
-        out[d].recent = entries[-limit:] if limit else []
-    # Raw driver SQL: up to velocity_max_count rows per debtor, so skip per-row type processing.
-    sql = _HISTORY_SQL_PG if pg else _HISTORY_SQL_SQLITE
-    if pg and len(full) > 1:
-        # One round trip for every debtor of the call (a group commit has many).
-        limits = [_history_limit(ctx, by_id[d].tier) for d in full]
-        for debtor_id, ts, amount in conn.exec_driver_sql(_HISTORY_SQL_PG_MANY, (full, limits, since)).fetchall():
-            out[debtor_id].recent.append((int(ts), int(amount)))
-        for d in full:
-            out[d].recent.reverse()
-    else:
-        for debtor_id in full:
-            limit = _history_limit(ctx, by_id[debtor_id].tier)
-            cutoff = since if pg else since.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-            rows = conn.exec_driver_sql(sql, (debtor_id, cutoff, limit)).fetchall()
-            out[debtor_id].recent.extend((int(ts), int(amount)) for ts, amount in reversed(rows))
+    if ctx.settings.api.history_limit != 0:  # 0: diagnostic, the rules see no history
+        start = now_ts - ctx.risk_config.velocity_window_seconds  # the window is the seconds > start
+        keep = start - _WINDOW_SLACK
+        cold: list[int] = []
+        stale: dict[int, _Window] = {}
+        windows: dict[int, _Window] = {}
+        for d in ids:
+            member_seq = by_id[d].obligation_seq
+            cached = ctx.history_cache.get(d)
+            if not isinstance(cached, _Window) or cached.seq > member_seq or cached.floor > start:
+                cold.append(d)
+            elif cached.seq < member_seq:
+                stale[d] = cached
+            else:
+                windows[d] = cached
+        extra: dict[int, list[tuple[int, int, int]]] = {d: [] for d in (*cold, *stale)}
+        if pg:
+            # One round trip for all debtors read in full, one for all read incrementally.
+            if cold:
+                for d, ts, c, t in conn.exec_driver_sql(_WINDOW_SQL_PG, (cold, _at(keep + 1))).fetchall():
+                    extra[d].append((int(ts), int(c), int(t)))
+            if stale:
+                floors = [max(w.floor, keep) for w in stale.values()]
+                args = (list(stale), [w.seq for w in stale.values()], [_at(f + 1) for f in floors])
+                for d, ts, c, t in conn.exec_driver_sql(_WINDOW_DELTA_SQL_PG, args).fetchall():
+                    extra[d].append((int(ts), int(c), int(t)))
+        else:
+            for d in (*cold, *stale):
+                w = stale.get(d)
+                since = _at(max(w.floor, keep) + 1 if w else keep + 1).replace(tzinfo=None).isoformat(" ")
+                if w is None:
+                    rows = conn.exec_driver_sql(_WINDOW_SQL_SQLITE, (d, since)).fetchall()
+                else:
+                    rows = conn.exec_driver_sql(_WINDOW_DELTA_SQL_SQLITE, (d, w.seq, since)).fetchall()
+                extra[d] = _per_second(rows)
+        empty = _Window(0, keep, (), 0, 0)
+        for d in cold:
+            windows[d] = empty.advanced(by_id[d].obligation_seq, keep, extra[d])
+        for d, w in stale.items():
+            windows[d] = w.advanced(by_id[d].obligation_seq, keep, extra[d])
+        for d, w in windows.items():
+            out[d].window, out[d].keep = w, keep
+            out[d].count, out[d].total = w.since(start)
     # Known pairs never become unknown, so a per-process cache of pairs already read is exact for
     # the pairs it holds; the DB is asked only when some pair of this call is not cached yet. The
     # rules test only each obligation's own creditor, so the cached subset decides as the full set.
@@ -549,28 +751,18 @@ def _histories(s: Session, ctx: ServiceContext, debtor_ids: set[int], by_id: dic
     return out
 
 
-def _history_limit(ctx: ServiceContext, tier: str) -> int:
-    """How many newest entries the rules need to decide exactly as with the full window.
-
-    The velocity-count rule fires once the window holds ``velocity_max_count``
-    entries, so more never changes whether an obligation is held; the amount
-    rule can only be under-reported when the count rule holds it anyway.
-    """
-    table = getattr(ctx.risk_config, "velocity_max_count", None)
-    if isinstance(table, dict) or hasattr(table, "get"):
-        value = table.get(tier)
-        if isinstance(value, int):
-            return min(value, ctx.settings.api.history_limit)
-    return ctx.settings.api.history_limit
+def _at(unix_seconds: int) -> datetime:
+    return _EPOCH + timedelta(seconds=unix_seconds)
 
 
-def _history_window(config: Any) -> int:
-    """Seconds of history the velocity rule looks at (the config's window; an hour if it names none)."""
-    for attr in ("velocity_window_s", "velocity_window_seconds", "velocity_window", "window_s"):
-        value = getattr(config, attr, None)
-        if isinstance(value, (int, float)) and value > 0:
-            return int(value)
-    return 3600
+def _per_second(rows: Sequence[Any]) -> list[tuple[int, int, int]]:
+    """(second, amount) rows summed per second (amounts as Python ints: exact for any size)."""
+    sums: dict[int, list[int]] = {}
+    for ts, amount in rows:
+        slot = sums.setdefault(int(ts), [0, 0])
+        slot[0] += 1
+        slot[1] += int(amount)
+    return [(ts, c, t) for ts, (c, t) in sums.items()]
 
 
 def _config_for(config: Any, member: _LockedMember) -> Any:

@@ -1,0 +1,149 @@
+"""The velocity window the ledger gives the risk rules is exact, whatever path it took.
+
+Each process keeps every debtor's window summed per second, valid up to a
+per-debtor sequence number, and tops it up from the ledger; a batch advances
+the window item by item. These tests recompute every decision from the
+stored rows alone (the oracle knows nothing of caches) while two service
+contexts (two worker processes) submit for the same debtors, the clock
+moves forwards past the window, stalls, and steps back (clock skew between
+workers and a jump past the cache's slack).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from eth_account import Account
+from sqlalchemy import select, update
+
+from clearing.adapters.db.models import Hold, Member, Obligation
+from clearing.domain.risk import RiskConfig
+from clearing.services import members as msvc
+from clearing.services import obligations as osvc
+from clearing.services.context import ServiceContext
+from clearing.services.keys import Principal
+from clearing.settings import Settings
+
+OP = Principal(role="operator", key_id=None)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WINDOW = 60
+CONFIG = RiskConfig(
+    velocity_window_seconds=WINDOW,
+    velocity_max_count={"A": 6, "B": 6, "C": 6},
+    velocity_max_amount={"A": 400, "B": 400, "C": 400},
+)
+
+
+def _ctx(database, clock) -> ServiceContext:
+    ctx = ServiceContext.build(Settings(database_url=database.url), engine=database.engine)
+    ctx.risk_config = CONFIG
+    ctx.clock = clock
+    return ctx
+
+
+def _member(ctx: ServiceContext, name: str) -> Principal:
+    done = msvc.admit(ctx, OP, name=name, address=Account.create().address, tier="A")
+    with ctx.uow() as uow:
+        uow.session.execute(update(Member).where(Member.name == name).values(chain_balance=10**12))
+        uow.commit()
+    m = done.member
+    return Principal(role="member", key_id=None, member_id=m.id, member_name=m.name, member_address=m.address)
+
+
+def _ob(id: str, debtor: str, creditor: str, amount: int) -> osvc.ObligationInput:
+    return osvc.ObligationInput(id=id, debtor=debtor, creditor=creditor, amount=amount)
+
+
+def _second(t: datetime) -> int:
+    return (t - EPOCH) // timedelta(seconds=1)
+
+
+def _velocity_holds_match_the_rows(ctx: ServiceContext) -> int:
+    """Recompute each obligation's window from the stored rows; compare with the holds raised. Returns rows checked."""
+    with ctx.uow(read_only=True) as uow:
+        s = uow.session
+        rows = s.execute(select(Obligation.id, Obligation.debtor_id, Obligation.debtor_seq, Obligation.created_at,
+                                Obligation.amount).order_by(Obligation.debtor_id, Obligation.debtor_seq)).all()
+        holds: dict[str, dict[str, dict]] = {}
+        for h in s.scalars(select(Hold)):
+            holds.setdefault(h.obligation_id, {})[h.rule] = h.values
+    earlier: dict[int, list[tuple[int, int]]] = {}
+    for oid, debtor_id, _, created_at, amount in rows:
+        now = _second(created_at)
+        inside = [a for ts, a in earlier.get(debtor_id, []) if ts > now - WINDOW]
+        count, total = len(inside) + 1, sum(inside) + amount
+        got = holds.get(oid, {})
+        if count > 6:
+            assert got.get("velocity-count", {}).get("count") == str(count), (oid, count, got)
+        else:
+            assert "velocity-count" not in got, (oid, count, got)
+        if total > 400:
+            assert got.get("velocity-amount", {}).get("total") == str(total), (oid, total, got)
+        else:
+            assert "velocity-amount" not in got, (oid, total, got)
+        earlier.setdefault(debtor_id, []).append((now, amount))
+    return len(rows)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_window_matches_the_rows_across_processes_and_clock_moves(db, seed):
+    rng = random.Random(seed)
+    t = [datetime(2026, 1, 1, tzinfo=UTC)]
+    clock = lambda: t[0]  # noqa: E731 - both contexts read one clock
+    one, two = _ctx(db, clock), _ctx(db, clock)
+    debtors = {n: _member(one, n) for n in ("a", "b")}
+    for n in ("c", "d"):
+        _member(one, n)
+    n_ob = 0
+    for step in range(45):
+        move = rng.choice([0, 0, 0, 1, 1, 2, 7, 29, WINDOW - 1, WINDOW, WINDOW + 1, -1, -2])
+        if step == 30:
+            move = -400  # further back than the cached windows keep: they must be read again
+        t[0] += timedelta(seconds=move, microseconds=rng.randrange(1_000_000))
+        ctx = rng.choice([one, two])
+        kind = rng.choice(["batch", "single", "group"])
+        if kind == "group":
+            requests = []
+            for _ in range(rng.randint(1, 6)):
+                n_ob += 1
+                d = rng.choice(list(debtors))
+                requests.append((debtors[d], _ob(f"o{n_ob}", d, rng.choice("cd"), rng.randint(1, 120))))
+            assert not [r for r in osvc.submit_group(ctx, requests) if isinstance(r, Exception)]
+        else:
+            d = rng.choice(list(debtors))
+            size = rng.randint(1, 9) if kind == "batch" else 1
+            batch = []
+            for _ in range(size):
+                n_ob += 1
+                batch.append(_ob(f"o{n_ob}", d, rng.choice("cd"), rng.randint(1, 120)))
+            osvc.submit(ctx, debtors[d], batch, batch=kind == "batch")
+    assert _velocity_holds_match_the_rows(one) == n_ob
+
+
+@pytest.mark.postgres
+def test_batches_past_the_copy_threshold_advance_the_window_item_by_item(pg_db):
+    t = [datetime(2026, 1, 1, tzinfo=UTC)]
+    one = _ctx(pg_db, lambda: t[0])
+    a = _member(one, "a")
+    _member(one, "c")
+    out = osvc.submit(one, a, [_ob(f"big-{k}", "a", "c", 1) for k in range(100)], batch=True)
+    counts = [r.obligation.holds[0].values["count"] if r.obligation.holds else None for r in out]
+    assert counts[:6] == [None] * 6 and counts[6:] == [str(k) for k in range(7, 101)]
+    assert _velocity_holds_match_the_rows(one) == 100
+
+
+def test_window_length_comes_from_the_risk_config(db):
+    t = [datetime(2026, 1, 1, tzinfo=UTC)]
+    ctx = _ctx(db, lambda: t[0])
+    ctx.risk_config = RiskConfig(velocity_window_seconds=10, velocity_max_count={"A": 2, "B": 2, "C": 2})
+    a = _member(ctx, "a")
+    _member(ctx, "c")
+    osvc.submit(ctx, a, [_ob("w-1", "a", "c", 1), _ob("w-2", "a", "c", 1)], batch=True)
+    t[0] += timedelta(seconds=9)
+    [held] = osvc.submit(ctx, a, [_ob("w-3", "a", "c", 1)], batch=False)
+    assert held.obligation.status == "held" and held.obligation.holds[0].values["window_seconds"] == "10"
+    t[0] += timedelta(seconds=2)  # w-1 and w-2 are now 11 s old: outside a 10 s window
+    [fresh] = osvc.submit(ctx, a, [_ob("w-4", "a", "c", 1)], batch=False)
+    assert fresh.obligation.status == "accepted"
