@@ -1,10 +1,10 @@
 """`clearing bench api`: obligations/s through the HTTP API with durable commits.
 
 For each database (SQLite file, PostgreSQL database created for the run):
-seed members with ample collateral and known counterparties, start uvicorn
-(``--workers``) on a free loopback port, and drive it from a separate load
-process (raw asyncio HTTP/1.1 keep-alive client, so the client costs little
-CPU). Phases:
+seed members with ample collateral and known counterparties, start
+``workers`` uvicorn processes on loopback, and drive them from a separate
+load process (raw asyncio HTTP/1.1 keep-alive client, so the client costs
+little CPU). Phases:
 
 * ``noop``: ``GET /health`` — the no-op FastAPI request rate (baseline);
 * ``single``: ``POST /obligations`` from many connections, one obligation each;
@@ -14,6 +14,14 @@ CPU). Phases:
 
 Every measured commit is durable (PostgreSQL ``synchronous_commit=on``;
 SQLite WAL with ``synchronous=FULL``).
+
+Listening (``listen``): ``"per-worker"`` (default) runs each worker as its own
+single-process uvicorn on its own port and the client deals its connections
+out round-robin, as an L4 balancer in front of the workers would.
+``"shared"`` is ``uvicorn --workers N`` on one socket: all workers accept
+from it, and the one that wakes first takes every connection of a burst, so
+a handful of keep-alive connections opened together all land on ONE worker
+(measured: the other worker used 0.02 s of CPU in a 10 s phase).
 """
 
 from __future__ import annotations
@@ -23,7 +31,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,7 +79,7 @@ def _http(method: str, path: str, body: bytes, key: str | None) -> bytes:
 
 
 async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
-    port, mode, seconds = cfg["port"], cfg["mode"], cfg["seconds"]
+    ports, mode, seconds = cfg["ports"], cfg["mode"], cfg["seconds"]
     members: list[dict[str, str]] = cfg["members"]
     names = [m["name"] for m in members]
     latencies: list[float] = []
@@ -86,7 +93,7 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
         me = members[n % len(members)]
         others = [x for x in names if x != me["name"]]
         rng = random.Random(n)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", ports[n % len(ports)])
         seq = 0
         try:
             while time.perf_counter() < deadline:
@@ -167,16 +174,33 @@ def _seed(url: str, n_members: int) -> list[dict[str, str]]:
     return out
 
 
-def _start_server(url: str, workers: int, history_limit: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
+def _start_servers(url: str, workers: int, history_limit: int | None = None, listen: str = "per-worker",
+                   ) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+    """uvicorn processes serving the app: one per worker on its own port, or one ``--workers N`` (see module doc)."""
+    if listen not in ("per-worker", "shared"):
+        raise ValueError(f"listen must be 'per-worker' or 'shared', got {listen!r}")
     env = {**os.environ, "CLEARING_DATABASE_URL": url, "CLEARING_API__AUTH_CACHE_SECONDS": "30"}
     if history_limit is not None:
         env["CLEARING_API__HISTORY_LIMIT"] = str(history_limit)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "clearing.api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    shape = [(_free_port(), 1) for _ in range(workers)] if listen == "per-worker" else [(_free_port(), workers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "clearing.api.app:create_app", "--factory", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", str(n), "--log-level", "warning", "--no-access-log"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        for port, n in shape
+    ]
+    try:
+        for proc, (port, n) in zip(procs, shape):
+            _wait_up(proc, port, n)
+    except BaseException:
+        _stop(procs)
+        raise
+    return procs, [port for port, _ in shape]
+
+
+def _wait_up(proc: subprocess.Popen[bytes], port: int, workers: int) -> None:
     import httpx
 
     deadline = time.time() + 60
@@ -188,11 +212,66 @@ def _start_server(url: str, workers: int, history_limit: int | None = None) -> t
                 # every worker must be up: a few more probes
                 for _ in range(workers * 4):
                     httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
-                return proc, port
+                return
         except httpx.HTTPError:
             time.sleep(0.2)
-    proc.kill()
     raise RuntimeError("uvicorn did not start in 60 s")
+
+
+def _worker_pids(procs: list[subprocess.Popen[bytes]]) -> list[int]:
+    """The processes that serve requests: each uvicorn, or the workers under a ``--workers N`` supervisor."""
+    pids = [p.pid for p in procs]
+    try:
+        children = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                if ppid in pids:
+                    children.append(int(entry))
+    except OSError:  # not Linux: account the top processes only
+        return pids
+    return [c for c in children if _is_uvicorn_worker(c)] or pids
+
+
+def _is_uvicorn_worker(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"resource_tracker" not in f.read()
+    except OSError:
+        return False
+
+
+def _cpu_seconds(pids: list[int]) -> list[float | None]:
+    """User + system CPU seconds each process has used so far (None where /proc cannot tell)."""
+    out: list[float | None] = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+        except (OSError, ValueError):
+            out.append(None)
+    return out
+
+
+def _phase(cfg: dict[str, Any], pids: list[int]) -> dict[str, Any]:
+    """One load phase, with the CPU seconds each server worker spent in it."""
+    before = _cpu_seconds(pids)
+    result = _run_client(cfg)
+    after = _cpu_seconds(pids)
+    result["worker_cpu_s"] = [None if a is None or b is None else round(a - b, 2) for a, b in zip(after, before)]
+    return result
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _insert_baseline(url: str, members: list[dict[str, str]], seconds: float, batch_size: int) -> dict[str, Any]:
@@ -250,23 +329,21 @@ def _insert_baseline(url: str, members: list[dict[str, str]], seconds: float, ba
 
 
 def _bench_one(url: str, *, seconds: float, workers: int, connections: int, batch_size: int, n_members: int,
-               progress: Callable[[str], None], history_limit: int | None = None) -> dict[str, Any]:
+               progress: Callable[[str], None], history_limit: int | None = None,
+               listen: str = "per-worker") -> dict[str, Any]:
     members = _seed(url, n_members)
-    proc, port = _start_server(url, workers, history_limit)
+    procs, ports = _start_servers(url, workers, history_limit, listen)
     try:
-        base = {"port": port, "members": members, "batch_size": batch_size}
+        base = {"ports": ports, "members": members, "batch_size": batch_size}
+        pids = _worker_pids(procs)
         progress("  no-op endpoint…")
-        noop = _run_client({**base, "mode": "noop", "seconds": seconds, "connections": connections})
+        noop = _phase({**base, "mode": "noop", "seconds": seconds, "connections": connections}, pids)
         progress("  single endpoint…")
-        single = _run_client({**base, "mode": "single", "seconds": seconds, "connections": connections})
+        single = _phase({**base, "mode": "single", "seconds": seconds, "connections": connections}, pids)
         progress("  batch endpoint…")
-        batch = _run_client({**base, "mode": "batch", "seconds": seconds, "connections": max(2, workers * 2)})
+        batch = _phase({**base, "mode": "batch", "seconds": seconds, "connections": max(2, workers * 2)}, pids)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(procs)
     progress("  bare insert baseline…")
     baseline = _insert_baseline(url, members, min(seconds, 5.0), batch_size)
     return {"noop_baseline": noop, "single": single, "batch": batch, "insert_baseline": baseline}
@@ -281,13 +358,13 @@ def _impl(module: str, name: str, fallback: str) -> str:
 
 
 def run(*, backend: str = "both", seconds: float = 10.0, workers: int = 2, connections: int = 32, batch_size: int = 5000,
-        pg_url: str | None = None, n_members: int = 50, history_limit: int | None = None,
+        pg_url: str | None = None, n_members: int = 50, history_limit: int | None = None, listen: str = "per-worker",
         progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
     from sqlalchemy import create_engine, text
 
     results: dict[str, Any] = {
         "config": {"seconds": seconds, "workers": workers, "connections": connections, "batch_size": batch_size,
-                   "members": n_members, "cpus": os.cpu_count(), "history_limit": history_limit,
+                   "members": n_members, "cpus": os.cpu_count(), "history_limit": history_limit, "listen": listen,
                    "http": _impl("httptools", "httptools", "h11"), "loop": _impl("uvloop", "uvloop", "asyncio"),
                    "load_avg_before": os.getloadavg()},
     }
@@ -297,7 +374,7 @@ def run(*, backend: str = "both", seconds: float = 10.0, workers: int = 2, conne
             url = f"sqlite:///{Path(tmp) / 'ledger.db'}"
             results["sqlite"] = _bench_one(url, seconds=seconds, workers=workers, connections=connections,
                                            batch_size=batch_size, n_members=n_members, progress=progress,
-                                           history_limit=history_limit)
+                                           history_limit=history_limit, listen=listen)
     if backend in ("postgres", "both"):
         progress("PostgreSQL:")
         server = pg_url or os.environ.get("CLEARING_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -310,7 +387,7 @@ def run(*, backend: str = "both", seconds: float = 10.0, workers: int = 2, conne
             url = server.rsplit("/", 1)[0] + f"/{name}"
             results["postgres"] = _bench_one(url, seconds=seconds, workers=workers, connections=connections,
                                              batch_size=batch_size, n_members=n_members, progress=progress,
-                                           history_limit=history_limit)
+                                             history_limit=history_limit, listen=listen)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
