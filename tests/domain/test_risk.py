@@ -14,6 +14,7 @@ from clearing.domain.risk import (
     MemberRisk,
     RiskConfig,
     evaluate,
+    evaluator,
     settlement_route,
 )
 from clearing.domain.types import Obligation
@@ -250,3 +251,45 @@ def test_rejects_impossible_aggregates(count, total):
     with pytest.raises(errors.InvalidRiskInput) as err:
         run(1, history=bad)
     assert err.value.field == "history"
+
+
+# --------------------------------------------------------------------------- evaluator: config fixed once
+
+
+@PROP
+@given(entries=rows, amount=st.one_of(st.integers(1, 2_000), amounts), tier=st.sampled_from("ABC"),
+       known=st.booleans(), suspended=st.booleans())
+def test_evaluator_gives_what_evaluate_gives(entries, amount, tier, known, suspended):
+    inside = in_window(entries)
+    for history in (History(recent=tuple(entries), known_counterparties=frozenset({"y"} if known else ())),
+                    History(recent=(), known_counterparties=frozenset({"y"} if known else ()),
+                            window_count=len(inside), window_total=sum(a for _, a in inside))):
+        args = (Obligation("o", "x", "y", amount), MemberRisk("x", tier, suspended), MemberRisk("y", "A", False), history)
+        assert evaluator(PROP_CFG, NOW)(*args) == evaluate(*args, PROP_CFG, NOW)
+
+
+def test_evaluator_keeps_the_config_it_validated():
+    limits = {"A": 1_000, "B": 500, "C": 100}
+    cfg = dataclasses.replace(CFG, single_order_limit=limits)
+    rules = evaluator(cfg, NOW)
+    args = (Obligation("o", "x", "y", 700), MemberRisk("x", "B", False), MemberRisk("y", "A", False), KNOWN)
+    assert [h.rule for h in rules(*args)] == ["single-order-limit"]
+    limits["B"] = 10_000  # a later change reaches evaluate, not the evaluator made before it
+    assert rules(*args) != () and evaluate(*args, cfg, NOW) == ()
+    limits["B"] = -1
+    with pytest.raises(errors.InvalidConfig):
+        evaluate(*args, cfg, NOW)
+    assert [h.rule for h in rules(*args)] == ["single-order-limit"]
+
+
+def test_evaluator_checks_config_and_now_up_front():
+    with pytest.raises(errors.InvalidConfig):
+        evaluator(dataclasses.replace(CFG, velocity_window_seconds=0), NOW)
+    with pytest.raises(errors.InvalidRiskInput) as err:
+        evaluator(CFG, float(NOW))  # type: ignore[arg-type]
+    assert err.value.field == "now"
+    rules = evaluator(CFG, NOW)
+    with pytest.raises(errors.InvalidRiskInput):
+        rules(Obligation("o", "x", "y", 1), MemberRisk("z", "A", False), MemberRisk("y", "A", False), KNOWN)
+    with pytest.raises(errors.SelfObligation):
+        rules(Obligation("o", "x", "x", 1), MemberRisk("x", "A", False), MemberRisk("x", "A", False), KNOWN)

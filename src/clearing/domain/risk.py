@@ -21,6 +21,8 @@ and its obligations settle through a per-order prepaid escrow
 (:func:`settlement_route`).
 
 Default limits are in smallest units of a 6-decimal token (1 token = 10^6).
+:func:`evaluator` fixes a configuration (validated once) and ``now`` for a
+caller that evaluates many obligations at once.
 
 >>> from clearing.domain.types import Obligation
 >>> cfg = RiskConfig()
@@ -35,7 +37,7 @@ Default limits are in smallest units of a 6-decimal token (1 token = 10^6).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from clearing.domain.errors import InvalidConfig, InvalidRiskInput, UnknownTier
@@ -51,6 +53,7 @@ __all__ = [
     "History",
     "Hold",
     "evaluate",
+    "evaluator",
     "settlement_route",
 ]
 
@@ -204,13 +207,39 @@ def _excess_bps(value: int, limit: int) -> int | None:
     return -((-(value - limit) * 10_000) // limit)
 
 
-def _release_after(tier: str, value: int, limit: int, config: RiskConfig, now: int) -> int | None:
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """A validated configuration, copied: what the rules read per obligation."""
+
+    single_order_limit: Mapping[str, int]
+    velocity_window_seconds: int
+    velocity_max_count: Mapping[str, int]
+    velocity_max_amount: Mapping[str, int]
+    new_counterparty_threshold: Mapping[str, int]
+    fast_release_seconds: int
+    graded_levels: tuple[HoldLevel, ...]
+
+    @classmethod
+    def of(cls, config: RiskConfig) -> _Limits:
+        config.validate()
+        return cls(
+            single_order_limit={t: config.single_order_limit[t] for t in TIERS},
+            velocity_window_seconds=config.velocity_window_seconds,
+            velocity_max_count={t: config.velocity_max_count[t] for t in TIERS},
+            velocity_max_amount={t: config.velocity_max_amount[t] for t in TIERS},
+            new_counterparty_threshold={t: config.new_counterparty_threshold[t] for t in TIERS},
+            fast_release_seconds=config.fast_release_seconds,
+            graded_levels=tuple(config.graded_levels),
+        )
+
+
+def _release_after(tier: str, value: int, limit: int, limits: _Limits | RiskConfig, now: int) -> int | None:
     if tier == "A":
-        return now + config.fast_release_seconds
+        return now + limits.fast_release_seconds
     if tier == "B":
         excess = _excess_bps(value, limit)
         if excess is not None:
-            for level in config.graded_levels:
+            for level in limits.graded_levels:
                 if excess <= level.max_excess_bps:
                     return now + level.hold_seconds
     return None
@@ -240,6 +269,43 @@ def evaluate(
     """
     (ob,) = validate_obligations([obligation])
     config.validate()
+    return _evaluate(ob, debtor, creditor, history, config, now)
+
+
+def evaluator(config: RiskConfig, now: int) -> Callable[[Obligation, MemberRisk, MemberRisk, History], tuple[Hold, ...]]:
+    """:func:`evaluate` with ``config`` and ``now`` fixed, for many obligations at one ``now``.
+
+    The configuration is validated once, here, and copied: changing ``config``
+    afterwards does not reach the returned function. Each call validates its
+    obligation, members and history as :func:`evaluate` does.
+
+    >>> from clearing.domain.types import Obligation
+    >>> cfg = RiskConfig(velocity_max_count={"A": 1, "B": 1, "C": 1})
+    >>> rules = evaluator(cfg, now=1_000)
+    >>> x, y = MemberRisk("x", "A", False), MemberRisk("y", "A", False)
+    >>> seen = History(recent=(), known_counterparties=frozenset({"y"}), window_count=1, window_total=5)
+    >>> [h.values["count"] for h in rules(Obligation("o", "x", "y", 5), x, y, seen)]
+    [2]
+    >>> evaluator(RiskConfig(fast_release_seconds=0), now=1_000)
+    Traceback (most recent call last):
+    ...
+    clearing.domain.errors.InvalidConfig: fast_release_seconds must be a positive int, got 0
+    """
+    limits = _Limits.of(config)
+    if type(now) is not int:
+        raise InvalidRiskInput(f"now must be an int unix time, got {now!r}", field="now")
+
+    def rules(obligation: Obligation, debtor: MemberRisk, creditor: MemberRisk, history: History) -> tuple[Hold, ...]:
+        (ob,) = validate_obligations([obligation])
+        return _evaluate(ob, debtor, creditor, history, limits, now)
+
+    return rules
+
+
+def _evaluate(
+    ob: Obligation, debtor: MemberRisk, creditor: MemberRisk, history: History, limits: _Limits | RiskConfig, now: int
+) -> tuple[Hold, ...]:
+    """The rules for a validated obligation and configuration (``limits`` reads as a RiskConfig)."""
     for role, member, expected in (("debtor", debtor, ob.debtor), ("creditor", creditor, ob.creditor)):
         if not isinstance(member, MemberRisk) or member.member != expected:
             raise InvalidRiskInput(f"{role} risk state is for {getattr(member, 'member', None)!r}, not {expected!r}", field=role)
@@ -286,51 +352,51 @@ def evaluate(
                 )
             )
 
-    limit = config.single_order_limit[tier]
+    limit = limits.single_order_limit[tier]
     if amount > limit:
         holds.append(
             Hold(
                 "single-order-limit",
                 f"amount {amount} exceeds the tier {tier} single-order limit {limit}",
                 {"tier": tier, "amount": amount, "limit": limit},
-                _release_after(tier, amount, limit, config, now),
+                _release_after(tier, amount, limit, limits, now),
             )
         )
 
-    window = config.velocity_window_seconds
+    window = limits.velocity_window_seconds
     since = now - window
     in_window = [a for ts, a in history.recent if ts > since]
     count = pre_count + len(in_window) + 1
-    max_count = config.velocity_max_count[tier]
+    max_count = limits.velocity_max_count[tier]
     if count > max_count:
         holds.append(
             Hold(
                 "velocity-count",
                 f"{count} obligations by {ob.debtor!r} in {window}s exceed the tier {tier} maximum {max_count}",
                 {"tier": tier, "window_seconds": window, "count": count, "max_count": max_count},
-                _release_after(tier, count, max_count, config, now),
+                _release_after(tier, count, max_count, limits, now),
             )
         )
     total = pre_total + sum(in_window) + amount
-    max_amount = config.velocity_max_amount[tier]
+    max_amount = limits.velocity_max_amount[tier]
     if total > max_amount:
         holds.append(
             Hold(
                 "velocity-amount",
                 f"{total} owed by {ob.debtor!r} in {window}s exceeds the tier {tier} maximum {max_amount}",
                 {"tier": tier, "window_seconds": window, "total": total, "max_amount": max_amount},
-                _release_after(tier, total, max_amount, config, now),
+                _release_after(tier, total, max_amount, limits, now),
             )
         )
 
-    threshold = config.new_counterparty_threshold[tier]
+    threshold = limits.new_counterparty_threshold[tier]
     if ob.creditor not in history.known_counterparties and amount > threshold:
         holds.append(
             Hold(
                 "new-counterparty",
                 f"first order from {ob.debtor!r} to {ob.creditor!r} is {amount}, above the tier {tier} threshold {threshold}",
                 {"tier": tier, "creditor": ob.creditor, "amount": amount, "threshold": threshold},
-                _release_after(tier, amount, threshold, config, now),
+                _release_after(tier, amount, threshold, limits, now),
             )
         )
     return tuple(holds)
