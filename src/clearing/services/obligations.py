@@ -434,8 +434,9 @@ def _submit_once(
     rows: list[_NewRow] = []
     hold_rows: list[tuple[str, Any]] = []
     new_pairs: set[tuple[int, int]] = set()
-    config = ctx.risk_config
+    rules = _evaluator(ctx, now_ts) if new_items else None
     risk_of: dict[int, Any] = {}
+    room_base: dict[int, int] = {}
     with_history = ctx.settings.api.history_limit != 0
     copy = len(new_items) >= _COPY_THRESHOLD and conn.dialect.name == "postgresql"
     with _CopySink(conn, now) if copy else nullcontext() as sink:
@@ -453,12 +454,10 @@ def _submit_once(
             if creditor_risk is None:
                 creditor_risk = risk_of[creditor.id] = _member_risk(ctx, creditor)
             # The window as a running aggregate: the ledger's rows plus this call's earlier items, O(1) per item.
-            holds = ctx.risk.evaluate(
+            holds = rules(  # type: ignore[misc]
                 domain_ob, debtor_risk, creditor_risk,
                 ctx.risk.History(recent=(), known_counterparties=rec.known_frozen,
                                  window_count=rec.count, window_total=rec.total),
-                _config_for(config, debtor),
-                now_ts,
             )
             if with_history:  # held obligations count too: the next call reads them back from the ledger
                 rec.count += 1
@@ -477,8 +476,10 @@ def _submit_once(
                 status = S.HELD
                 hold_rows.extend((it.id, hd) for hd in holds)
             else:
-                liq = liquidity_of(debtor, reserved_debit=running_debit[debtor.id], reserved_credit=running_credit[debtor.id])
-                room = liq.headroom
+                base = room_base.get(debtor.id)
+                if base is None:
+                    base = room_base[debtor.id] = _headroom_base(debtor)
+                room = base - max(0, running_debit[debtor.id] - running_credit[debtor.id])
                 if it.amount > room:
                     status = S.QUEUED_BEYOND_HEADROOM
                     shortfall = it.amount - max(0, room)
@@ -513,9 +514,7 @@ def _submit_once(
         if (running_debit[m.id], running_credit[m.id], seq[m.id]) != (m.reserved_debit, m.reserved_credit, m.obligation_seq)
     ]
     if changed:
-        from clearing.services.ledger import _update_reserved
-
-        _update_reserved(s, changed)
+        _write_reserved(s, changed)
     if after_commit is not None:
         for debtor_id, rec in histories.items():
             if rec.window is not None:
@@ -765,8 +764,46 @@ def _per_second(rows: Sequence[Any]) -> list[tuple[int, int, int]]:
     return [(ts, c, t) for ts, (c, t) in sums.items()]
 
 
-def _config_for(config: Any, member: _LockedMember) -> Any:
-    return config
+#: One statement text whatever the number of members: psycopg caches its parse (the VALUES list of
+#: ``ledger._update_reserved`` grows with the members, and re-parsing 50 members' placeholders took
+#: longer than running the UPDATE, all of it under the member locks).
+_WRITE_RESERVED_PG = (
+    "UPDATE members SET reserved_debit = v.rd, reserved_credit = v.rc, obligation_seq = v.seq "
+    "FROM unnest(%s::bigint[], %s::text[]::numeric[], %s::text[]::numeric[], %s::bigint[]) AS v(mid, rd, rc, seq) "
+    "WHERE members.id = v.mid"
+)
+
+
+def _write_reserved(s: Session, changed: list[dict[str, int]]) -> None:
+    """New reserved sums and obligation_seq of the locked members this call changed."""
+    conn = s.connection()
+    if conn.dialect.name != "postgresql":
+        from clearing.services.ledger import _update_reserved
+
+        _update_reserved(s, changed)
+        return
+    conn.exec_driver_sql(_WRITE_RESERVED_PG, ([c["mid"] for c in changed], [str(c["rd"]) for c in changed],
+                                              [str(c["rc"]) for c in changed], [c["seq"] for c in changed]))
+
+
+def _evaluator(ctx: ServiceContext, now_ts: int) -> Callable[..., Any]:
+    """The risk rules at ``now_ts`` with the configuration validated once (per item: the obligation's own checks)."""
+    make = getattr(ctx.risk, "evaluator", None)
+    if make is not None:
+        return make(ctx.risk_config, now_ts)
+    config = ctx.risk_config  # rules without an evaluator (a stand-in module): one evaluate per item
+    return lambda ob, debtor, creditor, history: ctx.risk.evaluate(ob, debtor, creditor, history, config, now_ts)
+
+
+def _headroom_base(member: _LockedMember) -> int:
+    """The member's headroom with nothing reserved, by the ledger's own formula.
+
+    Headroom is ``free collateral + unused credit − reserved net debit`` and only the last term
+    moves while a call holds the member's lock, so the call computes this once per member and
+    subtracts ``max(0, reserved_debit − reserved_credit)`` per item (tests pin it to
+    :func:`~clearing.services.ledger.liquidity_of` on random members).
+    """
+    return liquidity_of(member, reserved_debit=0, reserved_credit=0).headroom
 
 
 def _member_risk(ctx: ServiceContext, m: _LockedMember) -> Any:
