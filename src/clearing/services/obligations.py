@@ -619,24 +619,31 @@ class _Window:
         """This window with ``extra`` buckets added (rows up to ``seq``), seconds ``<= floor`` dropped."""
         floor = max(floor, self.floor)
         cut = bisect_right(self.buckets, floor, key=_second)
-        kept = list(self.buckets[cut:])
-        extra = [b for b in extra if b[0] > floor]
-        if extra:
-            extra.sort()
-            if kept and extra[0][0] < kept[-1][0]:  # out of order (clock skew between writers): merge
-                merged: dict[int, list[int]] = {}
-                for ts, c, t in (*kept, *extra):
-                    slot = merged.setdefault(ts, [0, 0])
-                    slot[0] += c
-                    slot[1] += t
-                kept = [(ts, c, t) for ts, (c, t) in sorted(merged.items())]
+        count, total = self.count, self.total
+        for _, c, t in self.buckets[:cut]:
+            count -= c
+            total -= t
+        kept = self.buckets[cut:]
+        extra = sorted(b for b in extra if b[0] > floor)
+        if not extra:
+            return _Window(seq, floor, kept, count, total)
+        if kept and extra[0][0] < kept[-1][0]:  # out of order (clock skew between writers): merge
+            merged: dict[int, list[int]] = {}
+            for ts, c, t in (*kept, *extra):
+                slot = merged.setdefault(ts, [0, 0])
+                slot[0] += c
+                slot[1] += t
+            buckets = tuple((ts, c, t) for ts, (c, t) in sorted(merged.items()))
+            return _Window(seq, floor, buckets, sum(b[1] for b in buckets), sum(b[2] for b in buckets))
+        grown = list(kept)
+        for ts, c, t in extra:
+            count += c
+            total += t
+            if grown and grown[-1][0] == ts:
+                grown[-1] = (ts, grown[-1][1] + c, grown[-1][2] + t)
             else:
-                for ts, c, t in extra:
-                    if kept and kept[-1][0] == ts:
-                        kept[-1] = (ts, kept[-1][1] + c, kept[-1][2] + t)
-                    else:
-                        kept.append((ts, c, t))
-        return _Window(seq, floor, tuple(kept), sum(b[1] for b in kept), sum(b[2] for b in kept))
+                grown.append((ts, c, t))
+        return _Window(seq, floor, tuple(grown), count, total)
 
 
 def _second(bucket: tuple[int, int, int]) -> int:
