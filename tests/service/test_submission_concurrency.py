@@ -133,6 +133,23 @@ def test_overlapping_batches_all_or_nothing(pg_db):
 
 
 @pytest.mark.postgres
+def test_retry_after_a_duplicate_id_sees_every_committed_id_of_its_debtor(pg_db):
+    """Ids are re-read under the member locks: a retry cannot collide with the same debtor's batches again."""
+    ctx = _ctx(pg_db)
+    a = _member(ctx, "a", 10**9)
+    for n in ("b", "c"):
+        _member(ctx, n, 0)
+    for round_ in range(3):
+        def batch(i: int):
+            return osvc.submit(ctx, a, [_ob(f"r{round_}-{k}", "a", "b" if k % 2 else "c", 100 + k)
+                                        for k in range(5 * i, 5 * i + 40)], batch=True)
+        results = _run(24, batch)
+        assert not [r for r in results if isinstance(r, Exception)], [r for r in results if isinstance(r, Exception)][:1]
+    assert _count(ctx) == 3 * (5 * 23 + 40)
+    _consistent(ctx)
+
+
+@pytest.mark.postgres
 def test_headroom_is_never_double_spent(pg_db):
     ctx = _ctx(pg_db)
     debtor = _member(ctx, "spender", 1000)

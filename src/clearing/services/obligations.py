@@ -394,7 +394,18 @@ def _submit_once(
             problems.append((i, it.id, exc))
             resolved.append(None)
 
-    # 3. Ids already stored: same body is a replay, another body a conflict.
+    # 3. Members of the items still in play, locked in id order (headroom is read-modify-write).
+    if problems and not isolate and not check_existing:
+        _raise_problems(problems, batch=batch)  # nothing read under the locks could add to them
+    lock_ids = sorted({p.id for r in resolved if r is not None for p in r[:2]})
+    members = [_LockedMember(*row) for row in conn.execute(_LOCK_MEMBERS, {"ids": lock_ids})] if lock_ids else []
+    by_id = {m.id: m for m in members}
+    if len(by_id) != len(lock_ids):  # members are never deleted
+        raise RuntimeError(f"members {sorted(set(lock_ids) - set(by_id))} vanished while locked")
+
+    # 4. Ids already stored: same body is a replay, another body a conflict. Read under the locks:
+    #    a concurrent call for the same debtor has committed (its ids are seen here) or waits for
+    #    this one, so a retry after a duplicate-id failure cannot collide with it again.
     existing: dict[str, str] = {}
     if check_existing:
         ids = list(first_seen)
@@ -413,16 +424,9 @@ def _submit_once(
             if first in failed:  # same body as a failed request: same answer
                 failed[i] = failed[first]
                 del duplicate_of[i]
-
-    # 4. Members of the obligations to record, locked in id order (headroom is read-modify-write).
     new_items = [(i, it) for i, it in enumerate(items)
                  if i not in duplicate_of and i not in failed and it.id not in existing]
     pairs = {(resolved[i][0].id, resolved[i][1].id) for i, _ in new_items}  # type: ignore[index]
-    lock_ids = sorted({m for pair in pairs for m in pair})
-    members = [_LockedMember(*row) for row in conn.execute(_LOCK_MEMBERS, {"ids": lock_ids})] if lock_ids else []
-    by_id = {m.id: m for m in members}
-    if len(by_id) != len(lock_ids):  # members are never deleted
-        raise RuntimeError(f"members {sorted(set(lock_ids) - set(by_id))} vanished while locked")
     debtor_ids = {d for d, _ in pairs}
 
     # 5. Risk rules and headroom, item by item in submission order.
