@@ -314,11 +314,14 @@ class _Nonces:
                 self._next.pop(address, None)
 
 
-_NONCES: dict[int, _Nonces] = {}
-
-
 def _nonces_for(chain: Chain) -> _Nonces:
-    return _NONCES.setdefault(id(chain), _Nonces())
+    """The chain's own nonce counter: kept on the object, never keyed by ``id()``,
+    which Python reuses once a chain is garbage-collected (a stale counter
+    would sign with nonces the new chain has never seen)."""
+    nonces = chain.__dict__.get("_nonces")
+    if nonces is None:
+        nonces = chain.__dict__.setdefault("_nonces", _Nonces())
+    return nonces
 
 
 # --------------------------------------------------------------------------- token
