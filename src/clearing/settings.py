@@ -50,8 +50,8 @@ class ApiSettings(BaseModel):
     max_batch: int = 10_000
     #: Seconds a resolved API key stays cached per process (0: look up every request).
     auth_cache_seconds: float = 5.0
-    #: Cap on the newest obligations of a debtor handed to the risk rules (the
-    #: rules' own per-tier velocity_max_count is used when smaller).
+    #: Diagnostic switch for benchmarks: 0 hides the velocity history from the risk
+    #: rules (isolates its cost); any other value keeps the exact window aggregate.
     history_limit: int = 10_000
     #: Single submissions share transactions (group commit); outcomes are as if sent one by one.
     group_commit: bool = True
