@@ -150,7 +150,8 @@ class CycleService:
             return self._view(uow.session, cycle)
 
     def _open_cycle(self, s: Session) -> Cycle:
-        cycle = s.scalars(select(Cycle).where(Cycle.state == CycleState.OPEN).order_by(Cycle.id)).first()
+        cycle = s.scalars(select(Cycle).where(Cycle.state == CycleState.OPEN).order_by(Cycle.id)
+                          .with_for_update()).first()
         if cycle is None:
             cycle = Cycle(state=CycleState.OPEN)
             s.add(cycle)
@@ -162,7 +163,8 @@ class CycleService:
         """Cut-off: take every eligible obligation into the cycle and open the next one."""
         with UnitOfWork.from_factory(self.sessions) as uow:
             s = uow.session
-            cycle = s.get(Cycle, cycle_id) if cycle_id is not None else self._open_cycle(s)
+            # Row lock: two processes closing at once queue here; the second sees CLOSED.
+            cycle = s.get(Cycle, cycle_id, with_for_update=True) if cycle_id is not None else self._open_cycle(s)
             if cycle is None:
                 raise NotFound(f"cycle {cycle_id} not found", field="cycle_id")
             if cycle.state != CycleState.OPEN:
@@ -189,7 +191,7 @@ class CycleService:
         c = self.contracts
         with UnitOfWork.from_factory(self.sessions) as uow:
             s = uow.session
-            cycle = self._require(s, cycle_id)
+            cycle = self._require(s, cycle_id, lock=True)  # one process nets a cycle
             if cycle.state != CycleState.CLOSED:
                 return self._view(s, cycle)
             members = {m.id: m for m in s.scalars(select(Member))}
@@ -250,8 +252,8 @@ class CycleService:
             uow.commit()
             return self._view(s, cycle)
 
-    def _require(self, s: Session, cycle_id: int) -> Cycle:
-        cycle = s.get(Cycle, cycle_id)
+    def _require(self, s: Session, cycle_id: int, *, lock: bool = False) -> Cycle:
+        cycle = s.get(Cycle, cycle_id, with_for_update=lock)
         if cycle is None:
             raise NotFound(f"cycle {cycle_id} not found", field="cycle_id")
         return cycle
