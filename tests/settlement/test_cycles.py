@@ -164,7 +164,7 @@ def test_proof_verifies_against_the_chain_alone(db_url):
 
 
 def test_tier_c_obligation_settles_through_its_order_escrow(db_url):
-    house = build_house(db_url, backends.embedded(), SPEC + [("zeta", "C", 100_000, 0)])
+    house = build_house(db_url, backends.embedded(), SPEC + [("zeta", "C", 0, 0)])  # prepays, no collateral
     obligations.submit(house.ctx, house.principals["zeta"],
                        [ObligationInput(id="c-1", debtor="zeta", creditor="alpha", amount=70_000)], batch=False)
     assert obligations.get_any(house.ctx, "c-1").status == "escrow"

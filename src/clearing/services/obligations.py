@@ -480,15 +480,20 @@ def _submit_once(
                 status = S.HELD
                 hold_rows.extend((it.id, hd) for hd in holds)
             else:
-                base = room_base.get(debtor.id)
-                if base is None:
-                    base = room_base[debtor.id] = _headroom_base(debtor)
-                room = base - max(0, running_debit[debtor.id] - running_credit[debtor.id])
-                if it.amount > room:
-                    status = S.QUEUED_BEYOND_HEADROOM
-                    shortfall = it.amount - max(0, room)
+                if route == "escrow":
+                    # Tier C prepays each order from its own wallet into the order
+                    # escrow: collateral headroom does not limit it.
+                    status = S.ESCROW
                 else:
-                    status = S.ESCROW if route == "escrow" else S.ACCEPTED
+                    base = room_base.get(debtor.id)
+                    if base is None:
+                        base = room_base[debtor.id] = _headroom_base(debtor)
+                    room = base - max(0, running_debit[debtor.id] - running_credit[debtor.id])
+                    if it.amount > room:
+                        status = S.QUEUED_BEYOND_HEADROOM
+                        shortfall = it.amount - max(0, room)
+                    else:
+                        status = S.ACCEPTED
                 d, c = reservation_delta(None, status)
                 running_debit[debtor.id] += d * it.amount
                 running_credit[creditor.id] += c * it.amount
