@@ -8,7 +8,6 @@ reading the chain; the contract refuses a second commit of a cycle id.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,11 +29,8 @@ from clearing.native import quiet_native_stdout
 from clearing.services import chain_sync, ledger
 from clearing.services.settlement import CrashHook, Outbox
 
-log = logging.getLogger(__name__)
-
 #: Obligations a cycle takes at cut-off (held, rejected and escrow ones stay out).
 ELIGIBLE = (S.ACCEPTED, S.QUEUED_BEYOND_HEADROOM, S.CARRIED)
-TERMINAL = (CycleState.SETTLED, CycleState.PARTIAL, CycleState.ABORTED)
 
 
 @dataclass(frozen=True)
@@ -130,9 +126,9 @@ class CycleService:
             return [self._view(uow.session, c) for c in rows]
 
     def _view(self, s: Session, cycle: Cycle) -> CycleView:
-        names = dict(s.execute(select(Member.id, Member.name)).all())
-        positions = {names[p.member_id]: p.net_delta for p in
-                     s.scalars(select(CyclePosition).where(CyclePosition.cycle_id == cycle.id))}
+        positions = dict(s.execute(select(Member.name, CyclePosition.net_delta)
+                                   .join(Member, Member.id == CyclePosition.member_id)
+                                   .where(CyclePosition.cycle_id == cycle.id)).all())
         d = cycle.detail or {}
         return CycleView(
             id=cycle.id, state=cycle.state, root=cycle.root, gross=cycle.gross, settled_value=cycle.settled_value,
@@ -210,12 +206,15 @@ class CycleService:
             settled = set(plan.settled)
             deferred = {d.id: d for d in plan.deferred}
             leaves, leaf_rows, short_rows = [], [], []
+            carried: dict[str, int] = {}
             for o in obs:
                 if o.id in settled:
                     leaf = leaf_hash(cycle.id, obligation_key(o.id), o.debtor, o.creditor, o.amount)
                     leaves.append(leaf)
                     leaf_rows.append({"oid": o.id, "leaf": "0x" + leaf.hex()})
-                elif o.id in deferred:
+                    continue
+                carried[o.debtor] = carried.get(o.debtor, 0) + o.amount
+                if o.id in deferred:
                     short_rows.append({"oid": o.id, "shortfall": deferred[o.id].shortfall})
             # Reservations move with the statuses (ledger rules), set-based for the
             # whole cycle; the deferred few then leave it through ledger.transition.
@@ -229,10 +228,6 @@ class CycleService:
                 conn.execute(update(Obligation.__table__).where(Obligation.__table__.c.id == bindparam("oid"))
                              .values(shortfall=bindparam("shortfall")), short_rows)
             by_addr = {m.address: m for m in members.values()}
-            carried: dict[str, int] = {}
-            for o in obs:
-                if o.id not in settled:
-                    carried[o.debtor] = carried.get(o.debtor, 0) + o.amount
             for addr in set(plan.positions) | set(carried):
                 s.add(CyclePosition(cycle_id=cycle.id, member_id=by_addr[addr].id,
                                     net_delta=plan.positions.get(addr, 0), carried=carried.get(addr, 0)))
@@ -300,11 +295,13 @@ class CycleService:
             if cycle.state != CycleState.COMMITTED:
                 return self._view(s, cycle)
             credits = {a: d for a, d in _deltas(s, cycle_id).items() if d > 0}
+
         def done() -> bool:
             return c.house.cycle(cycle_id).escrowed == 0
 
-        # One call settles the usual case (settleCycle left no escrow behind).
-        pending = {} if done() else {a: c.house.pending_credit(cycle_id, a) for a in credits}
+        # One read settles the usual case: settleCycle left no escrow behind.
+        released = done()
+        pending = {} if released else {a: c.house.pending_credit(cycle_id, a) for a in credits}
         to_release = {a: v for a, v in pending.items() if v > 0}
 
         sent = None
@@ -313,7 +310,7 @@ class CycleService:
             creditors, amounts = zip(*sorted(to_release.items(), key=lambda kv: int(kv[0], 16)))
             sent = self.outbox.call(c.house, "releaseCycle", (cycle_id, list(creditors), list(amounts)),
                                     kind="release", cycle_id=cycle_id, done=done)
-        elif not done():
+        elif not released:
             raise ChainError(f"cycle {cycle_id} still holds escrow but no creditor has pending credit")
         with UnitOfWork.from_factory(self.sessions) as uow:
             s = uow.session
