@@ -9,12 +9,14 @@ completes it when the ``Withdrawn`` event arrives.
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.deploy import Contracts
-from clearing.adapters.db.models import SettlementTx, TxState
+from clearing.adapters.db.models import Member, SettlementTx, TxState
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.services import ports
+from clearing.services.settlement import update_tx
 
 
 class HouseChainOperations:
@@ -35,35 +37,15 @@ class HouseChainOperations:
                 result = house.set_credit_limit(addr, int(item.amount or 0))
         elif item.kind == ports.WITHDRAW:
             data = house.contract.functions.withdraw(int(item.amount or 0), addr)._encode_transaction_data()
-            self._update(item.id, payload={"to": house.address, "data": data, "signer": addr})
+            update_tx(self.sessions, item.id, payload={"to": house.address, "data": data, "signer": addr})
             return
         else:
             return
-        self._update(item.id, state=TxState.MINED, tx_hash=result.tx_hash if result else None,
-                     block=result.block if result else None)
-
-    def _update(self, row_id: int, *, state: str | None = None, tx_hash: str | None = None,
-                block: int | None = None, payload: dict | None = None) -> None:
-        with UnitOfWork.from_factory(self.sessions) as uow:
-            row = uow.session.get(SettlementTx, row_id)
-            if row is None:
-                return
-            if state:
-                row.state = state
-            if tx_hash:
-                row.tx_hash = tx_hash
-            if block:
-                row.block = block
-            if payload:
-                row.payload = {**(row.payload or {}), **payload}
-            uow.commit()
+        update_tx(self.sessions, item.id, state=TxState.MINED, tx_hash=result.tx_hash if result else None,
+                  block=result.block if result else None)
 
     def resend_planned(self) -> int:
         """Dispatch every planned operator call again (start-up recovery)."""
-        from sqlalchemy import select
-
-        from clearing.adapters.db.models import Member
-
         with UnitOfWork.from_factory(self.sessions, read_only=True) as uow:
             rows = uow.session.execute(
                 select(SettlementTx, Member).join(Member, Member.id == SettlementTx.member_id)

@@ -48,20 +48,17 @@ class Outbox:
         if self.crash_hook:
             self.crash_hook(stage)
 
-    def _latest(self, s: Session, cycle_id: int | None, kind: str, key: str | None) -> SettlementTx | None:
-        q = select(SettlementTx).where(SettlementTx.kind == kind).order_by(SettlementTx.id.desc())
-        q = q.where(SettlementTx.cycle_id == cycle_id) if cycle_id is not None else q
-        if key is not None:
-            q = q.where(SettlementTx.payload["key"].as_string() == key)
-        return s.scalars(q.limit(1)).first()
+    def _latest(self, s: Session, cycle_id: int, kind: str) -> SettlementTx | None:
+        q = (select(SettlementTx).where(SettlementTx.kind == kind, SettlementTx.cycle_id == cycle_id)
+             .order_by(SettlementTx.id.desc()).limit(1))
+        return s.scalars(q).first()
 
     def call(self, client: ContractClient, fn_name: str, args: tuple[Any, ...], *, kind: str,
-             done: Callable[[], bool], cycle_id: int | None = None, key: str | None = None,
-             payload: dict[str, Any] | None = None) -> Sent:
+             done: Callable[[], bool], cycle_id: int) -> Sent:
         """Make ``fn_name(*args)`` happen exactly once; ``done()`` reads the chain."""
         for attempt in range(3):
             with UnitOfWork.from_factory(self.sessions) as uow:
-                row = self._latest(uow.session, cycle_id, kind, key)
+                row = self._latest(uow.session, cycle_id, kind)
                 if row is not None and row.state == TxState.MINED:
                     return Sent(row.tx_hash, row.block, reconciled=False)
                 if done():
@@ -76,8 +73,8 @@ class Outbox:
                     _nonces_for(client.chain).reset(sender.address)
                     signed = client.sign(fn_name, *args)
                     row = SettlementTx(
-                        cycle_id=cycle_id, kind=kind, payload={**(payload or {}), "key": key},
-                        nonce=None, tx_hash="0x" + bytes(signed.hash).hex(),
+                        cycle_id=cycle_id, kind=kind, payload={}, nonce=None,
+                        tx_hash="0x" + bytes(signed.hash).hex(),
                         raw_tx="0x" + bytes(signed.raw_transaction).hex(), state=TxState.PLANNED,
                     )
                     uow.session.add(row)
@@ -89,33 +86,43 @@ class Outbox:
             except ChainError as exc:
                 # Re-sending the identical bytes after a crash is expected to be refused.
                 if not any(s in str(exc).lower() for s in ("already known", "nonce too low", "known transaction")):
-                    self._mark(row_id, TxState.FAILED, str(exc))
+                    update_tx(self.sessions, row_id, state=TxState.FAILED, error=str(exc))
                     raise
-            self._mark(row_id, TxState.SENT)
+            update_tx(self.sessions, row_id, state=TxState.SENT)
             self._crash("sent")
             try:
                 result: TxResult = client.wait(tx_hash, timeout=self.receipt_timeout)
             except ChainReverted as exc:
                 if done():
-                    self._mark(row_id, TxState.MINED, f"reverted but effect on chain: {exc.message}")
+                    update_tx(self.sessions, row_id, state=TxState.MINED,
+                              error=f"reverted but effect on chain: {exc.message}")
                     return Sent(tx_hash, None, reconciled=True)
-                self._mark(row_id, TxState.FAILED, exc.message)
+                update_tx(self.sessions, row_id, state=TxState.FAILED, error=exc.message)
                 raise
             except ChainError as exc:  # not mined: dropped or replaced
                 log.warning("transaction %s not mined (%s); attempt %d", tx_hash, exc, attempt + 1)
-                self._mark(row_id, TxState.FAILED, str(exc))
+                update_tx(self.sessions, row_id, state=TxState.FAILED, error=str(exc))
                 continue
-            self._mark(row_id, TxState.MINED, block=result.block)
+            update_tx(self.sessions, row_id, state=TxState.MINED, block=result.block)
             return Sent(tx_hash, result.block, reconciled=False)
         raise ChainError(f"{kind} for cycle {cycle_id} did not get mined after 3 attempts")
 
-    def _mark(self, row_id: int, state: str, error: str | None = None, block: int | None = None) -> None:
-        with UnitOfWork.from_factory(self.sessions) as uow:
-            row = uow.session.get(SettlementTx, row_id)
-            assert row is not None
+
+def update_tx(sessions: sessionmaker[Session], row_id: int, *, state: str | None = None, error: str | None = None,
+              block: int | None = None, tx_hash: str | None = None, payload: dict[str, Any] | None = None) -> None:
+    """Record what happened to one outbox row, in its own transaction (payload keys are merged)."""
+    with UnitOfWork.from_factory(sessions) as uow:
+        row = uow.session.get(SettlementTx, row_id)
+        if row is None:
+            return
+        if state is not None:
             row.state = state
-            if error is not None:
-                row.error = error[:2000]
-            if block is not None:
-                row.block = block
-            uow.commit()
+        if error is not None:
+            row.error = error[:2000]
+        if block is not None:
+            row.block = block
+        if tx_hash is not None:
+            row.tx_hash = tx_hash
+        if payload:
+            row.payload = {**(row.payload or {}), **payload}
+        uow.commit()
