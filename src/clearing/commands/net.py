@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -13,8 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.deploy import Contracts
-from clearing.adapters.db.models import ChainEvent, Member
+from clearing.adapters.db.models import ChainEvent, Member, Obligation, ObligationStatus, SettlementTx, TxState
 from clearing.adapters.db.uow import UnitOfWork
+from clearing.domain.merkle import obligation_key
+from clearing.services import ledger, ports
+from clearing.services.members import complete_withdrawal
 
 #: Events whose ``member``/``creditor``/``debtor`` argument names a member whose balance moved.
 _MEMBER_ARGS = ("member", "creditor", "debtor")
@@ -80,10 +83,6 @@ def _close_escrow_obligations(s: Session, order_ids: set[str]) -> None:
     actually received is on chain (``OrderReleased``/``OrderClaimed``), the ledger
     records that the order is finished.
     """
-    from clearing.adapters.db.models import Obligation, ObligationStatus
-    from clearing.domain.merkle import obligation_key
-    from clearing.services import ledger
-
     open_ids = s.scalars(select(Obligation.id).where(Obligation.route == "escrow",
                                                      Obligation.status == ObligationStatus.ESCROW)).all()
     done = [oid for oid in open_ids if "0x" + obligation_key(oid).hex() in order_ids]
@@ -92,10 +91,6 @@ def _close_escrow_obligations(s: Session, order_ids: set[str]) -> None:
 
 def _complete_withdrawal(s: Session, address: str, amount: int) -> None:
     """Match a mined Withdrawn event to the member's oldest open request of that amount."""
-    from clearing.adapters.db.models import SettlementTx, TxState
-    from clearing.services import ports
-    from clearing.services.members import complete_withdrawal
-
     rows = s.execute(select(SettlementTx.id, SettlementTx.amount).join(Member, Member.id == SettlementTx.member_id)
                      .where(Member.address == address, SettlementTx.kind == ports.WITHDRAW,
                             SettlementTx.state.in_((TxState.PLANNED, TxState.SENT)))
@@ -103,16 +98,3 @@ def _complete_withdrawal(s: Session, address: str, amount: int) -> None:
     match = next((r.id for r in rows if r.amount == amount), None)
     if match is not None:
         complete_withdrawal(s, match, mined=True)
-
-
-def refresh_members(sessions: sessionmaker[Session], contracts: Contracts) -> int:
-    """Read every member's on-chain state into the mirror (start-up, reconciliation)."""
-    head = contracts.chain.w3.eth.block_number
-    with UnitOfWork.from_factory(sessions) as uow:
-        n = 0
-        rows = list(uow.session.scalars(select(Member)))
-        for m, state in zip(rows, contracts.house.members([m.address for m in rows])):
-            m.chain_balance, m.chain_credit_limit, m.synced_block = state.balance, state.credit_limit, head
-            n += 1
-        uow.commit()
-    return n

@@ -15,7 +15,6 @@ from clearing.adapters.chain.client import (
     OPERATOR_ROLE,
     RISK_ROLE,
     ClearingHouseClient,
-    ContractClient,
     OrderEscrowClient,
     TokenClient,
     _nonces_for,
@@ -128,12 +127,19 @@ class Contracts:
             token=TokenClient(chain, deployment.token, op),
         )
 
+    def send_gas(self, to: str, wei: int = 10**18) -> None:
+        """Dev helper: ether for a new account's own transactions, sent by the operator."""
+        sender = self.house.default_sender
+        assert sender is not None
+        w3 = self.chain.w3
+        tx = {"to": to_checksum_address(to), "value": wei, "gas": 21_000, "chainId": self.chain.chain_id,
+              "maxFeePerGas": w3.eth.gas_price * 2 + 10**9, "maxPriorityFeePerGas": 10**9,
+              "nonce": _nonces_for(self.chain).next(w3, sender.address)}
+        w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction))
+
     def fund_member(self, member: LocalAccount, amount: int, *, mint: bool = True) -> None:
         """Dev helper: mint, approve and deposit collateral for a member."""
         if mint:
             self.token.mint(member.address, amount)
         self.token.approve(self.house.address, amount, sender=member)
         self.house.deposit(amount, sender=member)
-
-    def clients(self) -> list[ContractClient]:
-        return [self.house, self.escrow, self.token]
