@@ -83,9 +83,7 @@ def cli(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="output file (default: deployments/<network>.json)")
     args = p.parse_args(argv)
     try:
-        chain = backends.rpc(args.rpc_url, args.private_key)
-        if not args.private_key:
-            chain.accounts = backends.dev_accounts()
+        chain = backends.rpc(args.rpc_url, args.private_key, dev_fallback=True)
         name = args.network or f"chain-{chain.chain_id}"
         dep = deploy(chain, network=name, token=args.token, operator=args.operator)
     except ClearingError as exc:

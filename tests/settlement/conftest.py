@@ -8,10 +8,11 @@ import pytest
 
 from clearing.adapters.chain import backends
 from clearing.adapters.chain.deploy import Contracts, deploy
-from clearing.services import chain_sync, members
+from clearing.services import chain_sync
 from clearing.services.chain_ops import HouseChainOperations
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
+from clearing.services.runtime import admit_funded_member
 from clearing.services.signatures import SigningDomain
 
 
@@ -39,11 +40,8 @@ def build_house(db_url: str, chain: backends.Chain, spec: list[tuple[str, str, i
     keys, principals = {}, {}
     for i, (name, tier, collateral, credit) in enumerate(spec):
         keys[name] = chain.accounts[i + 1]
-        adm = members.admit(ctx, op, name=name, address=keys[name].address, tier=tier, credit_line=credit)
-        if collateral:
-            c.fund_member(keys[name], collateral)
-        principals[name] = Principal(role="member", key_id=None, member_id=adm.member.id, member_name=name,
-                                     member_address=keys[name].address)
+        principals[name] = admit_funded_member(ctx, c, op, keys[name], name=name, tier=tier,
+                                               collateral=collateral, credit_line=credit)
     lender = chain.accounts[9]
     c.token.mint(lender.address, 10**12)
     c.token.approve(c.house.address, 10**12, sender=lender)

@@ -25,19 +25,18 @@ def _progress(msg: str) -> None:
 
 def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = None, seed: int = 11) -> dict[str, Any]:
     from clearing.adapters.chain import backends
-    from clearing.adapters.chain.client import _nonces_for
     from clearing.adapters.chain.deploy import Contracts, deploy
     from clearing.adapters.db import migrate
     from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
     from clearing.domain.netting import net_positions
     from clearing.domain.types import Obligation as DomainObligation
     from clearing.services import chain_sync
-    from clearing.services import members as member_svc
     from clearing.services import obligations as ob_svc
     from clearing.services.chain_ops import HouseChainOperations
     from clearing.services.context import ServiceContext
     from clearing.services.cycles import CycleService
     from clearing.services.keys import Principal
+    from clearing.services.runtime import admit_funded_member
 
     rng = random.Random(seed)
     db_url = db_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='clearing-bench-')) / 'ledger.db'}"
@@ -48,19 +47,12 @@ def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = No
         ctx = ServiceContext.build(url=db_url)
         ctx.chain = HouseChainOperations(ctx.sessions, c)
         op = Principal(role="operator", key_id=None)
-        funder = chain.accounts[0]
         accts, principals = [], []
         for i in range(members):
             a = Account.from_key(rng.randbytes(32))
-            tx = {"to": a.address, "value": 10**18, "gas": 21000, "chainId": chain.chain_id,
-                  "maxFeePerGas": 10**11, "maxPriorityFeePerGas": 10**9,
-                  "nonce": _nonces_for(chain).next(chain.w3, funder.address)}
-            chain.w3.eth.send_raw_transaction(funder.sign_transaction(tx).raw_transaction)
-            adm = member_svc.admit(ctx, op, name=f"m{i:03d}", address=a.address, tier="A", credit_line=0)
-            c.fund_member(a, 10**15)
+            c.send_gas(a.address)
+            principals.append(admit_funded_member(ctx, c, op, a, name=f"m{i:03d}", tier="A", collateral=10**15))
             accts.append(a)
-            principals.append(Principal(role="member", key_id=None, member_id=adm.member.id,
-                                        member_name=f"m{i:03d}", member_address=a.address))
         chain_sync.sync(ctx.sessions, c)
         _progress(f"{members} members funded")
         per: dict[int, list] = {}

@@ -31,23 +31,11 @@ def _progress(msg: str) -> None:
 
 def _members(c: Contracts, n: int, rng: random.Random, collateral: int) -> list[LocalAccount]:
     accts = [Account.from_key(rng.randbytes(32)) for _ in range(n)]
-    funder = c.chain.accounts[0]
     for a in accts:
-        c.chain.w3.eth.send_transaction({"from": funder.address, "to": a.address, "value": 10**18}) \
-            if c.chain.name == "embedded" else _send_eth(c, funder, a.address)
+        c.send_gas(a.address)
         c.house.admit(a.address, 0)
         c.fund_member(a, collateral)
     return accts
-
-
-def _send_eth(c: Contracts, funder: LocalAccount, to: str) -> None:
-    from clearing.adapters.chain.client import _nonces_for
-
-    w3 = c.chain.w3
-    tx = {"to": to, "value": 10**18, "gas": 21000, "chainId": c.chain.chain_id,
-          "maxFeePerGas": w3.eth.gas_price * 2 + 10**9, "maxPriorityFeePerGas": 10**9,
-          "nonce": _nonces_for(c.chain).next(w3, funder.address)}
-    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(funder.sign_transaction(tx).raw_transaction))
 
 
 def _obligations(members: list[LocalAccount], count: int, rng: random.Random, max_amount: int) -> list[Obligation]:

@@ -34,9 +34,7 @@ def deploy_cmd(rpc_url: str | None, private_key: str | None, token: str | None, 
     from clearing.adapters.chain import backends
     from clearing.adapters.chain.deploy import deploy
 
-    chain = backends.rpc(rpc_url, private_key) if rpc_url else backends.connect("embedded")
-    if rpc_url and not private_key:
-        chain.accounts = backends.dev_accounts()  # local dev node: its well-known first account
+    chain = backends.rpc(rpc_url, private_key, dev_fallback=True) if rpc_url else backends.connect("embedded")
     name = network or ("localhost" if rpc_url else "embedded")
     dep = deploy(chain, network=name, token=token, operator=operator)
     path = out or Path("deployments") / f"{name}.json"

@@ -44,11 +44,12 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
     from clearing.adapters.chain.deploy import Contracts, deploy
     from clearing.adapters.db import migrate
     from clearing.domain.merkle import obligation_key
-    from clearing.services import audit, chain_sync, members, obligations
+    from clearing.services import audit, chain_sync, obligations
     from clearing.services.chain_ops import HouseChainOperations
     from clearing.services.context import ServiceContext
     from clearing.services.cycles import CycleService
     from clearing.services.keys import Principal
+    from clearing.services.runtime import admit_funded_member
     from clearing.services.signatures import SigningDomain
 
     t0 = time.perf_counter()
@@ -72,11 +73,9 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
     keys = {name: chain.accounts[i + 1] for i, (name, *_rest) in enumerate(PLATFORMS)}
     principals = {}
     for name, tier, collateral, credit in PLATFORMS:
-        admitted = members.admit(ctx, operator, name=name, address=keys[name].address, tier=tier,
-                                 credit_line=credit, tier_reasons=[f"demo: tier {tier}"])
-        c.fund_member(keys[name], collateral)
-        principals[name] = Principal(role="member", key_id=None, member_id=admitted.member.id,
-                                     member_name=name, member_address=keys[name].address)
+        principals[name] = admit_funded_member(ctx, c, operator, keys[name], name=name, tier=tier,
+                                               collateral=collateral, credit_line=credit,
+                                               tier_reasons=[f"demo: tier {tier}"])
     lender = chain.accounts[9]
     c.token.mint(lender.address, 50_000_000_000)
     c.token.approve(c.house.address, 50_000_000_000, sender=lender)

@@ -37,8 +37,7 @@ def fund(rpc_url: str, account: int, amount: int, deployment: Path, lender: bool
     if not dep.dev_token:
         raise ValidationError("this deployment uses a real token: fund members from their own wallets",
                               field="deployment")
-    chain = backends.rpc(rpc_url, None)
-    chain.accounts = backends.dev_accounts()
+    chain = backends.rpc(rpc_url, None, dev_fallback=True)
     c = Contracts.attach(chain, dep)
     who = chain.accounts[account]
     c.token.mint(who.address, amount)

@@ -154,7 +154,7 @@ def verify(sessions: sessionmaker[Session], contracts: Contracts, cycle_id: int 
                 rep.check(replayed.get(m.address, 0) == state.balance,
                           f"member {m.name}: balance replayed from events {replayed.get(m.address, 0)} "
                           f"!= chain balance {state.balance}")
-            total = house._call("totalBalances")
+            total = house.total_balances()
             held = contracts.token.balance_of(house.address)
             rep.check(total + house.pool_total() + house.total_escrowed() == held,
                       f"house: balances {total} + pool {house.pool_total()} + escrow {house.total_escrowed()} "

@@ -24,11 +24,9 @@ def open_contracts(settings: Settings | None = None) -> Contracts:
     if cfg.backend != "rpc":
         raise ChainError(f"unknown chain backend {cfg.backend!r}", field="chain.backend")
     key = cfg.private_key.get_secret_value() if cfg.private_key else None
-    chain = backends.rpc(cfg.rpc_url or "", key) if cfg.rpc_url else None
-    if chain is None:
+    if not cfg.rpc_url:
         raise ChainError("the rpc backend needs CLEARING_CHAIN__RPC_URL", field="chain.rpc_url")
-    if key is None:
-        chain.accounts = backends.dev_accounts()  # a local dev node: its well-known operator
+    chain = backends.rpc(cfg.rpc_url, key, dev_fallback=True)
     path = cfg.deployment or Path("deployments") / "localhost.json"
     dep = Deployment.load(path)
     if dep.chain_id != chain.chain_id:
@@ -76,3 +74,18 @@ def build_context(settings: Settings | None = None, *, url: str | None = None, f
     ctx.cycles.recover()
     chain_sync.sync(ctx.sessions, contracts)
     return ctx
+
+
+def admit_funded_member(ctx, contracts: Contracts, operator, account, *, name: str, tier: str,  # type: ignore[no-untyped-def]
+                        collateral: int, credit_line: int = 0, tier_reasons: list[str] | None = None):
+    """Dev and test helper: admit a member through the service (on chain too) and post
+    its collateral from its own key; returns the member's principal."""
+    from clearing.services import members
+    from clearing.services.keys import Principal
+
+    admitted = members.admit(ctx, operator, name=name, address=account.address, tier=tier,
+                             credit_line=credit_line, tier_reasons=tier_reasons)
+    if collateral:
+        contracts.fund_member(account, collateral)
+    return Principal(role="member", key_id=None, member_id=admitted.member.id, member_name=name,
+                     member_address=account.address)

@@ -140,14 +140,22 @@ def spawn_anvil(
     return Chain(w3=w3, accounts=dev_accounts(), chain_id=chain_id, name="anvil", _process=proc, rpc_url=url)
 
 
-def rpc(url: str, private_key: str | None) -> Chain:
-    """An existing node; the operator key signs everything the service sends."""
+def rpc(url: str, private_key: str | None, *, dev_fallback: bool = False) -> Chain:
+    """An existing node; the operator key signs everything the service sends.
+
+    Without a key and with ``dev_fallback``, the dev mnemonic's accounts sign
+    (a local Anvil started by ``clearing chain up``); otherwise a keyless
+    chain can only be read.
+    """
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}))
     try:
         chain_id = w3.eth.chain_id
     except Exception as exc:
         raise ChainError(f"cannot reach the chain at {url}: {exc}") from exc
-    accounts = [Account.from_key(private_key)] if private_key else []
+    if private_key:
+        accounts = [Account.from_key(private_key)]
+    else:
+        accounts = dev_accounts() if dev_fallback else []
     return Chain(w3=w3, accounts=accounts, chain_id=chain_id, name="rpc", rpc_url=url)
 
 

@@ -386,6 +386,10 @@ class ClearingHouseClient(ContractClient):
     def total_escrowed(self) -> int:
         return self._call("totalEscrowed")
 
+    def total_balances(self) -> int:
+        """Σ member balances (signed): with pool and escrow, what the house must hold."""
+        return self._call("totalBalances")
+
     def lender_balance(self, who: str) -> int:
         return self._call("lenderBalance", to_checksum_address(who))
 
