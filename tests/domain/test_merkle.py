@@ -186,34 +186,17 @@ def test_vectors_file_is_current():
 
 @pytest.fixture(scope="module")
 def merkle_check():
-    solcx = pytest.importorskip("solcx")
-    web3 = pytest.importorskip("web3")
-    solc = REPO / "tools" / "solc"
-    oz = REPO / "node_modules" / "@openzeppelin" / "contracts"
-    if not solc.exists() or not oz.exists():
-        pytest.skip("tools/solc or node_modules/@openzeppelin/contracts missing (run the setup script)")
-    source = HERE / "MerkleCheck.sol"
-    compiled = solcx.compile_standard(
-        {
-            "language": "Solidity",
-            "sources": {"MerkleCheck.sol": {"content": source.read_text()}},
-            "settings": {
-                "evmVersion": "cancun",
-                "optimizer": {"enabled": True, "runs": 200},
-                "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
-            },
-        },
-        solc_binary=str(solc),
-        base_path=str(REPO),
-        allow_paths=[str(REPO / "node_modules"), str(HERE)],
-    )
-    # the wrapper resolved the named import from node_modules
-    assert "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol" in compiled["sources"]
-    out = compiled["contracts"]["MerkleCheck.sol"]["MerkleCheck"]
+    """OpenZeppelin's MerkleProof compiled by the project's own pipeline (tools/solc, shared settings)."""
     from web3 import EthereumTesterProvider, Web3
 
+    from clearing.adapters.chain.compile import compile_sources
+
+    unit = str((HERE / "MerkleCheck.sol").relative_to(REPO))
+    out = compile_sources({unit: unit})["MerkleCheck"]
+    # the wrapper resolved the named import from node_modules
+    assert out["metadata"] and "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol" in out["metadata"]
     w3 = Web3(EthereumTesterProvider())
-    factory = w3.eth.contract(abi=out["abi"], bytecode=out["evm"]["bytecode"]["object"])
+    factory = w3.eth.contract(abi=out["abi"], bytecode=out["bytecode"])
     tx = factory.constructor().transact({"from": w3.eth.accounts[0]})
     address = w3.eth.wait_for_transaction_receipt(tx)["contractAddress"]
     return w3.eth.contract(address=address, abi=out["abi"])
