@@ -35,4 +35,6 @@ if [ "${1:-}" = "--brownie" ]; then
   ver=$(node -p "require('./node_modules/solc/package.json').version")
   mkdir -p "$HOME/.solcx"
   ln -sf "$PWD/tools/solc" "$HOME/.solcx/solc-v$ver"
+  # brownie creates its build folders one level at a time (no parents): give it the first.
+  mkdir -p build/brownie
 fi
