@@ -11,7 +11,8 @@ import sys
 
 import click
 
-from clearing.errors import ClearingError
+from clearing.domain.errors import NettingInfeasible
+from clearing.errors import ChainError, ClearingError, ServiceUnavailable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,4 +68,5 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except ClearingError as exc:
         click.echo(f"error: {exc.message}", err=True)
-        sys.exit(2 if exc.status < 500 else 1)
+        # 1: the service or chain failed (retrying may help); 2: the input was wrong.
+        sys.exit(1 if isinstance(exc, (ChainError, ServiceUnavailable, NettingInfeasible)) else 2)

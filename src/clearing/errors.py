@@ -1,7 +1,9 @@
 """One root exception for every layer; callers catch ``ClearingError``.
 
 Subclasses carry the failing values so the API can name the field and the CLI
-can print one readable line. The domain raises these too (they are pure).
+can print one readable line. The domain raises these too (they are pure), so
+they say what went wrong, not how a transport reports it: HTTP statuses live
+in ``clearing.api.problems``, exit codes in ``clearing.cli``.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ from __future__ import annotations
 class ClearingError(Exception):
     """Root of every error this package raises on purpose."""
 
-    #: HTTP status the API maps this error to.
-    status: int = 400
     #: Short machine-readable code used in problem bodies.
     code: str = "clearing-error"
 
@@ -25,29 +25,24 @@ class ClearingError(Exception):
 class ValidationError(ClearingError):
     """Input is malformed: a field is missing, negative, unknown or mistyped."""
 
-    status = 422
     code = "validation-error"
 
 
 class NotFound(ClearingError):
-    status = 404
     code = "not-found"
 
 
 class Conflict(ClearingError):
-    status = 409
     code = "conflict"
 
 
 class Forbidden(ClearingError):
-    status = 403
     code = "forbidden"
 
 
 class ChainError(ClearingError):
     """The chain refused or could not be reached."""
 
-    status = 502
     code = "chain-error"
 
 
@@ -65,12 +60,10 @@ class ChainReverted(ChainError):
 class Unauthorized(ClearingError):
     """No API key, or one that is unknown or revoked."""
 
-    status = 401
     code = "unauthorized"
 
 
 class ServiceUnavailable(ClearingError):
-    status = 503
     code = "service-unavailable"
 
 
@@ -109,7 +102,9 @@ class BatchRejected(ValidationError):
 
     code = "batch-rejected"
 
-    def __init__(self, message: str, *, items: list[dict[str, object]], status: int = 422, **values: object) -> None:
+    def __init__(self, message: str, *, items: list[dict[str, object]], all_conflicts: bool = False,
+                 **values: object) -> None:
         super().__init__(message, **values)
         self.items = items
-        self.status = status
+        #: Every bad item reuses an id with another body (the API answers 409, not 422).
+        self.all_conflicts = all_conflicts

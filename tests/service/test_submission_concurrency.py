@@ -13,6 +13,7 @@ import pytest
 from eth_account import Account
 from sqlalchemy import func, select, update
 
+from clearing.api.problems import status_of
 from clearing.adapters.db.models import Member, Obligation
 from clearing.errors import BatchRejected, ObligationConflict
 from clearing.services import members as msvc
@@ -128,7 +129,7 @@ def test_overlapping_batches_all_or_nothing(pg_db):
     # an overlapping batch with one changed body is rejected whole
     with pytest.raises(BatchRejected) as err:
         osvc.submit(ctx, a, [_ob("ov-0", "a", "c", 999), _ob("ov-new", "a", "b", 1)], batch=True)
-    assert err.value.status == 409
+    assert status_of(err.value) == 409
     assert _count(ctx, id="ov-new") == 0
 
 
@@ -202,7 +203,7 @@ def test_sqlite_lock_timeout_is_503_not_500(sqlite_db):
     try:
         with pytest.raises(ServiceUnavailable) as err:
             osvc.submit(ctx, debtor, [_ob("late", "spender", "shop", 1)], batch=False)
-        assert err.value.status == 503 and err.value.values["retry_after"] == 1
+        assert status_of(err.value) == 503 and err.value.values["retry_after"] == 1
     finally:
         blocker.rollback()
         blocker.close()

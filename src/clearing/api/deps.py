@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from clearing.adapters.db.models import Role
+from clearing.domain.vocabulary import Role
 from clearing.errors import Forbidden, Unauthorized
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal

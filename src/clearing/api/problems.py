@@ -10,10 +10,44 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from clearing.errors import BatchRejected, ClearingError
+from clearing.domain.errors import NettingInfeasible
+from clearing.errors import (
+    BatchRejected,
+    ChainError,
+    ClearingError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+    ValidationError,
+)
 
 log = logging.getLogger(__name__)
 MEDIA = "application/problem+json"
+
+#: HTTP status of each error family; an error takes the entry of its nearest listed ancestor.
+STATUS: dict[type[ClearingError], int] = {
+    ClearingError: 400,
+    ValidationError: 422,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    NettingInfeasible: 500,
+    ChainError: 502,
+    ServiceUnavailable: 503,
+}
+
+
+def status_of(exc: ClearingError) -> int:
+    """The HTTP status the API answers ``exc`` with."""
+    if isinstance(exc, BatchRejected) and exc.all_conflicts:
+        return 409
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
 
 
 def problem(status: int, code: str, detail: str, *, request: Request | None = None, field: str | None = None,
@@ -47,11 +81,12 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 async def _clearing_error(request: Request, exc: ClearingError) -> JSONResponse:
-    errors = getattr(exc, "items", None) if isinstance(exc, BatchRejected) else None
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    if exc.status == 503 and "retry_after" in exc.values:
+    errors = exc.items if isinstance(exc, BatchRejected) else None
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503 and "retry_after" in exc.values:
         headers = {"Retry-After": str(exc.values["retry_after"])}
-    return problem(exc.status, exc.code, exc.message, request=request, field=exc.field, values=exc.values,
+    return problem(status, exc.code, exc.message, request=request, field=exc.field, values=exc.values,
                    errors=errors, headers=headers)
 
 

@@ -67,7 +67,6 @@ class NettingInfeasible(ClearingError):
     """An internal invariant failed (positions do not sum to zero, a plan
     breaks a liquidity limit). Never expected; raised rather than returned."""
 
-    status = 500
     code = "netting-infeasible"
 
 

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.client import ClearingHouseClient, Event
 from clearing.adapters.chain.deploy import Contracts
-from clearing.adapters.db.models import Cycle, CyclePosition, CycleState, Member, Obligation
-from clearing.adapters.db.models import ObligationStatus as S
+from clearing.adapters.db.models import Cycle, CyclePosition, Member, Obligation
+from clearing.domain.vocabulary import CycleState
+from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key, verify_proof
 from clearing.domain.netting import net_positions

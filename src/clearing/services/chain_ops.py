@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.deploy import Contracts
-from clearing.adapters.db.models import Member, SettlementTx, TxState
+from clearing.adapters.db.models import Member, SettlementTx
+from clearing.domain.vocabulary import TxState
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.services import ports
 from clearing.services.settlement import update_tx

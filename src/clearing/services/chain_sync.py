@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.deploy import Contracts
-from clearing.adapters.db.models import ChainEvent, Member, Obligation, ObligationStatus, SettlementTx, TxState
+from clearing.adapters.db.models import ChainEvent, Member, Obligation, SettlementTx
+from clearing.domain.vocabulary import ObligationStatus, Route, TxState
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.merkle import obligation_key
 from clearing.services import ledger, ports
@@ -83,7 +84,7 @@ def _close_escrow_obligations(s: Session, order_ids: set[str]) -> None:
     actually received is on chain (``OrderReleased``/``OrderClaimed``), the ledger
     records that the order is finished.
     """
-    open_ids = s.scalars(select(Obligation.id).where(Obligation.route == "escrow",
+    open_ids = s.scalars(select(Obligation.id).where(Obligation.route == Route.ESCROW,
                                                      Obligation.status == ObligationStatus.ESCROW)).all()
     done = [oid for oid in open_ids if "0x" + obligation_key(oid).hex() in order_ids]
     ledger.transition(s, done, ObligationStatus.SETTLED)

@@ -18,8 +18,9 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.deploy import Contracts
-from clearing.adapters.db.models import Cycle, CyclePosition, CycleState, CycleTransition, Member, Obligation
-from clearing.adapters.db.models import ObligationStatus as S
+from clearing.adapters.db.models import Cycle, CyclePosition, CycleTransition, Member, Obligation
+from clearing.domain.vocabulary import CycleState, Route
+from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.liquidity import select_settlement
 from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
@@ -167,7 +168,7 @@ class CycleService:
                 return self._view(s, cycle)  # already closed: closing again is a no-op
             taken = s.execute(
                 update(Obligation)
-                .where(Obligation.status.in_(ELIGIBLE), Obligation.route == "net",
+                .where(Obligation.status.in_(ELIGIBLE), Obligation.route == Route.NET,
                        or_(Obligation.cycle_id.is_(None), Obligation.cycle_id == cycle.id))
                 .values(cycle_id=cycle.id)
             ).rowcount

@@ -14,8 +14,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clearing.adapters.db.models import Hold, HoldReview, HoldStatus, Member, Obligation
-from clearing.adapters.db.models import ObligationStatus as S
+from clearing.adapters.db.models import Hold, HoldReview, Member, Obligation
+from clearing.domain.vocabulary import HoldStatus, Route
+from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, NotFound, ValidationError
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
@@ -107,7 +108,7 @@ def _decide(ctx: ServiceContext, s: Session, holds: Sequence[Hold], decision: st
     if o.amount > room:
         transition(s, [oid], S.QUEUED_BEYOND_HEADROOM, shortfall=o.amount - max(0, room))
         return S.QUEUED_BEYOND_HEADROOM
-    new = S.ESCROW if ctx.risk.settlement_route(debtor.tier) == "escrow" else S.ACCEPTED
+    new = S.ESCROW if ctx.risk.settlement_route(debtor.tier) == Route.ESCROW else S.ACCEPTED
     transition(s, [oid], new, shortfall=None)
     return new
 

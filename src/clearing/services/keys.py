@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clearing.adapters.db.models import ApiKey, Member, Role, utcnow
+from clearing.adapters.db.models import ApiKey, Member, utcnow
+from clearing.domain.vocabulary import Role
 from clearing.errors import NotFound, ValidationError
 
 _PREFIX = {Role.MEMBER: "chm_", Role.OPERATOR: "cho_", Role.AUDITOR: "cha_"}

@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from clearing.adapters.db.models import Member, Obligation, ObligationStatus as S
+from clearing.adapters.db.models import Member, Obligation
+from clearing.domain.vocabulary import ObligationStatus as S
 
 RESERVED_DEBIT = frozenset({S.ACCEPTED, S.NETTED, S.CARRIED, S.ESCROW})
 RESERVED_CREDIT = frozenset({S.ACCEPTED, S.NETTED})

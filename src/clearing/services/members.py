@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clearing.adapters.db.models import AuditLog, Member, MemberStatus, Obligation, Role, SettlementTx, TxState
-from clearing.adapters.db.models import ObligationStatus as S
+from clearing.adapters.db.models import AuditLog, Member, Obligation, SettlementTx
+from clearing.domain.vocabulary import MemberStatus, Role, TxState
+from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, InsufficientHeadroom, NotFound, ValidationError
 from clearing.services import ports
 from clearing.services.context import ServiceContext

@@ -48,8 +48,9 @@ from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from clearing.adapters.db.models import Counterparty, Hold, HoldStatus, Member, MemberStatus, Obligation
-from clearing.adapters.db.models import ObligationStatus as S
+from clearing.adapters.db.models import Counterparty, Hold, Member, Obligation
+from clearing.domain.vocabulary import HoldStatus, MemberStatus
+from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.errors import (
     BatchRejected,
@@ -564,7 +565,7 @@ def _raise_problems(problems: list[tuple[int, str, ClearingError]], *, batch: bo
     all_conflicts = all(isinstance(e, ObligationConflict) for _, _, e in problems)
     raise BatchRejected(
         f"{len(problems)} item(s) of the batch are invalid; nothing was recorded",
-        items=items, status=409 if all_conflicts else 422, field="items",
+        items=items, all_conflicts=all_conflicts, field="items",
     )
 
 

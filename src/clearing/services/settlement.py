@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.client import ContractClient, TxResult, _nonces_for
-from clearing.adapters.db.models import SettlementTx, TxState
+from clearing.adapters.db.models import SettlementTx
+from clearing.domain.vocabulary import TxState
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.errors import ChainError, ChainReverted
 

@@ -8,7 +8,6 @@ rather than native enums, so adding a state is a code change, not a migration.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clearing.adapters.db.types import Amount, UtcDateTime
+from clearing.domain.vocabulary import CycleState, HoldStatus, MemberStatus, Route, TxState
 
 #: Autoincrementing 64-bit key; SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -45,51 +45,6 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {int: BigInteger(), dict[str, Any]: JSON(), list[str]: JSON()}
-
-
-class MemberStatus(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-
-
-class Role(StrEnum):
-    MEMBER = "member"
-    OPERATOR = "operator"
-    AUDITOR = "auditor"
-
-
-class ObligationStatus(StrEnum):
-    ACCEPTED = "accepted"
-    HELD = "held"
-    QUEUED_BEYOND_HEADROOM = "queued_beyond_headroom"
-    REJECTED = "rejected"
-    ESCROW = "escrow"
-    NETTED = "netted"
-    SETTLED = "settled"
-    CARRIED = "carried"
-
-
-class HoldStatus(StrEnum):
-    OPEN = "open"
-    RELEASED = "released"
-    REJECTED = "rejected"
-
-
-class CycleState(StrEnum):
-    OPEN = "OPEN"
-    CLOSED = "CLOSED"
-    NETTED = "NETTED"
-    COMMITTED = "COMMITTED"
-    SETTLED = "SETTLED"
-    PARTIAL = "PARTIAL"
-    ABORTED = "ABORTED"
-
-
-class TxState(StrEnum):
-    PLANNED = "planned"
-    SENT = "sent"
-    MINED = "mined"
-    FAILED = "failed"
 
 
 class Member(Base):
@@ -208,7 +163,7 @@ class Obligation(Base):
     signature: Mapped[str | None] = mapped_column(String(132))
     status: Mapped[str] = mapped_column(String(32))
     #: "net" (multilateral netting) or "escrow" (tier C per-order escrow).
-    route: Mapped[str] = mapped_column(String(8), default="net")
+    route: Mapped[str] = mapped_column(String(8), default=Route.NET)
     #: For queued_beyond_headroom: how much headroom was missing at submission.
     shortfall: Mapped[int | None] = mapped_column(Amount)
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"))

@@ -1,0 +1,79 @@
+"""The clearing house's words for states and roles, owned by the domain.
+
+Every layer speaks these: the ledger stores their values as short strings
+(``adapters/db/models.py`` maps them, so adding a state is a code change,
+not a migration), the API prints them, the rules compare against them.
+They are ``StrEnum``s, so a value read back from the database or a JSON
+body compares equal to its member.
+
+>>> ObligationStatus("held") is ObligationStatus.HELD
+True
+>>> ObligationStatus.ACCEPTED == "accepted"
+True
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["CycleState", "HoldStatus", "MemberStatus", "ObligationStatus", "Role", "Route", "TxState"]
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class Role(StrEnum):
+    """Who an API key speaks for."""
+
+    MEMBER = "member"
+    OPERATOR = "operator"
+    AUDITOR = "auditor"
+
+
+class ObligationStatus(StrEnum):
+    """Where an obligation stands; see ``services/reservations.py`` for which reserve headroom."""
+
+    ACCEPTED = "accepted"
+    HELD = "held"
+    QUEUED_BEYOND_HEADROOM = "queued_beyond_headroom"
+    REJECTED = "rejected"
+    ESCROW = "escrow"
+    NETTED = "netted"
+    SETTLED = "settled"
+    CARRIED = "carried"
+
+
+class Route(StrEnum):
+    """How an obligation settles: netted in a cycle, or prepaid into its own order escrow (tier C)."""
+
+    NET = "net"
+    ESCROW = "escrow"
+
+
+class HoldStatus(StrEnum):
+    OPEN = "open"
+    RELEASED = "released"
+    REJECTED = "rejected"
+
+
+class CycleState(StrEnum):
+    """OPEN → CLOSED → NETTED → COMMITTED → SETTLED, or PARTIAL (some carried) / ABORTED (all carried)."""
+
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+    NETTED = "NETTED"
+    COMMITTED = "COMMITTED"
+    SETTLED = "SETTLED"
+    PARTIAL = "PARTIAL"
+    ABORTED = "ABORTED"
+
+
+class TxState(StrEnum):
+    """A chain call in the outbox: planned (in the ledger, not yet signed) → sent → mined, or failed."""
+
+    PLANNED = "planned"
+    SENT = "sent"
+    MINED = "mined"
+    FAILED = "failed"
