@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import pytest
@@ -12,11 +13,12 @@ from sqlalchemy import update
 from clearing.adapters.db.models import Member
 from clearing.api.app import create_app
 from clearing.services import members as msvc
+from clearing.bootstrap import build_service
 from clearing.services.context import ServiceContext
-from clearing.services.keys import KeyResolver, Principal
+from clearing.services.keys import Principal
 from clearing.services.ports import RecordingChainOperations
 from clearing.services.signatures import SigningDomain, sign_obligation
-from clearing.settings import Settings
+from clearing.settings import ApiSettings, ChainSettings, Settings
 
 OPERATOR_KEY = "cho_test-operator-key"
 AUDITOR_KEY = "cha_test-auditor-key"
@@ -60,11 +62,14 @@ class House:
 
 
 def build_context(url: str, engine=None) -> tuple[ServiceContext, RecordingChainOperations]:
-    settings = Settings(database_url=url)
+    settings = Settings(
+        database_url=url,
+        api=ApiSettings(operator_key=OPERATOR_KEY, auditor_key=AUDITOR_KEY, auth_cache_seconds=0),
+        chain=ChainSettings(chain_id=DOMAIN.chain_id, verifying_contract=DOMAIN.verifying_contract),
+    )
+    ctx = build_service(settings, engine=engine, with_chain=False)
     chain = RecordingChainOperations()
-    ctx = ServiceContext.build(settings, engine=engine, signing_domain=DOMAIN, chain=chain)
-    ctx.keys = KeyResolver(operator_key=OPERATOR_KEY, auditor_key=AUDITOR_KEY, ttl=0)
-    return ctx, chain
+    return dataclasses.replace(ctx, chain=chain), chain
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from clearing.adapters.db.models import Obligation
-from clearing.services.ledger import reservation_mismatches
+from clearing.adapters.db.reservations import reservation_mismatches
 
 PROBLEM = "application/problem+json"
 
@@ -195,6 +195,6 @@ def test_new_counterparty_rule_sees_the_ledger(house):
     small = house.post("fresh", "/obligations", ob("nc-3", debtor="fresh", amount="5")).json()["obligation"]
     assert small["holds"] == []
     # now the pair is known (also to a fresh process cache)
-    house.ctx.known_pairs.clear()
+    house.ctx.caches.known_pairs.clear()
     later = house.post("fresh", "/obligations", ob("nc-4", debtor="fresh", amount=big)).json()["obligation"]
     assert "new-counterparty" not in {h["rule"] for h in later["holds"]}

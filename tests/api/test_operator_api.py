@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import select
 
 from clearing.adapters.db.models import AuditLog, SettlementTx
@@ -105,7 +107,7 @@ def test_cycles_router_calls_the_port(house):
         def get(self, cycle_id): return View(cycle_id, "SETTLED")
         def list(self, limit=100): return [View(1, "SETTLED")]
 
-    house.ctx.cycles = Cycles()
+    house.client.app.state.ctx = dataclasses.replace(house.ctx, cycles=Cycles())
     assert house.post("operator", "/cycles", {}).json()["state"] == "OPEN"
     assert house.post("operator", "/cycles/1/close", {}).json()["state"] == "CLOSED"
     settled = house.post("operator", "/cycles/1/settle", {}).json()

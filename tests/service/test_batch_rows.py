@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 
 from clearing.adapters.db.models import Member, Obligation
 from clearing.services import members as msvc
-from clearing.services import obligations as osvc
+from clearing.services import submission as osvc
+from clearing.bootstrap import build_service
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
 from clearing.settings import Settings
@@ -20,7 +21,7 @@ AWKWARD = ["plain", "tab\there", "new\nline", "carriage\rreturn", "back\\slash",
 
 
 def _setup(database) -> tuple[ServiceContext, Principal]:
-    ctx = ServiceContext.build(Settings(database_url=database.url), engine=database.engine)
+    ctx = build_service(Settings(database_url=database.url), engine=database.engine, with_chain=False)
     done = msvc.admit(ctx, OP, name="a", address=Account.create().address, tier="A")
     msvc.admit(ctx, OP, name="b", address=Account.create().address, tier="A")
     with ctx.uow() as uow:

@@ -17,17 +17,18 @@ from clearing.api.problems import status_of
 from clearing.adapters.db.models import Member, Obligation
 from clearing.errors import BatchRejected, ObligationConflict
 from clearing.services import members as msvc
-from clearing.services import obligations as osvc
+from clearing.services import submission as osvc
+from clearing.bootstrap import build_service
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
-from clearing.services.ledger import reservation_mismatches
+from clearing.adapters.db.reservations import reservation_mismatches
 from clearing.settings import Settings
 
 OP = Principal(role="operator", key_id=None)
 
 
-def _ctx(database) -> ServiceContext:
-    return ServiceContext.build(Settings(database_url=database.url), engine=database.engine)
+def _ctx(database, **kw) -> ServiceContext:
+    return build_service(Settings(database_url=database.url), engine=database.engine, with_chain=False, **kw)
 
 
 def _member(ctx: ServiceContext, name: str, collateral: int) -> Principal:
@@ -195,7 +196,7 @@ def test_sqlite_lock_timeout_is_503_not_500(sqlite_db):
     from clearing.settings import DatabaseSettings
 
     settings = Settings(database_url=sqlite_db.url, database=DatabaseSettings(busy_timeout_ms=50))
-    ctx = ServiceContext.build(settings, engine=None)
+    ctx = build_service(settings, with_chain=False)
     debtor = _member(ctx, "spender", 1000)
     _member(ctx, "shop", 0)
     blocker = sqlite_db.engine.connect()
@@ -244,7 +245,7 @@ def test_group_commit_outcomes_are_those_of_one_by_one(db):
 
 @pytest.mark.postgres
 def test_group_committer_under_threads(pg_db):
-    from clearing.services.group_commit import GroupCommitter
+    from clearing.services.submission import GroupCommitter
 
     ctx = _ctx(pg_db)
     debtor = _member(ctx, "spender", 1000)
@@ -265,8 +266,7 @@ def test_group_committer_under_threads(pg_db):
 def test_velocity_history_reaches_the_rules_for_every_debtor(db):
     from clearing.domain.risk import RiskConfig
 
-    ctx = _ctx(db)
-    ctx.risk_config = RiskConfig(velocity_max_count={"A": 3, "B": 3, "C": 3})
+    ctx = _ctx(db, risk_config=RiskConfig(velocity_max_count={"A": 3, "B": 3, "C": 3}))
     a, b = _member(ctx, "a", 10**6), _member(ctx, "b", 10**6)
     _member(ctx, "c", 0)
     osvc.submit(ctx, a, [_ob("a-1", "a", "c", 1), _ob("a-2", "a", "c", 1)], batch=True)
@@ -283,8 +283,7 @@ def test_history_cache_stays_exact_across_processes(db):
     from clearing.domain.risk import RiskConfig
 
     config = RiskConfig(velocity_max_count={"A": 5, "B": 5, "C": 5})
-    one, two = _ctx(db), _ctx(db)
-    one.risk_config = two.risk_config = config
+    one, two = _ctx(db, risk_config=config), _ctx(db, risk_config=config)
     a = _member(one, "a", 10**6)
     _member(one, "c", 0)
     statuses = []
@@ -304,8 +303,7 @@ def test_history_cache_follows_other_processes_below_the_cap(db):
     from clearing.domain.risk import RiskConfig
 
     config = RiskConfig(velocity_max_count={"A": 5, "B": 5, "C": 5})
-    one, two = _ctx(db), _ctx(db)
-    one.risk_config = two.risk_config = config
+    one, two = _ctx(db, risk_config=config), _ctx(db, risk_config=config)
     a = _member(one, "a", 10**6)
     _member(one, "c", 0)
     # warm one's cache, then let two add rows one has not seen

@@ -23,10 +23,11 @@ from sqlalchemy import select, update
 from clearing.adapters.db.models import Hold, Member, Obligation
 from clearing.domain.risk import RiskConfig
 from clearing.services import members as msvc
-from clearing.services import obligations as osvc
+from clearing.services import submission as osvc
+from clearing.bootstrap import build_service
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
-from clearing.services.obligations import _Window
+from clearing.domain.velocity import VelocityWindow
 from clearing.settings import Settings
 
 OP = Principal(role="operator", key_id=None)
@@ -39,11 +40,9 @@ CONFIG = RiskConfig(
 )
 
 
-def _ctx(database, clock) -> ServiceContext:
-    ctx = ServiceContext.build(Settings(database_url=database.url), engine=database.engine)
-    ctx.risk_config = CONFIG
-    ctx.clock = clock
-    return ctx
+def _ctx(database, clock, config: RiskConfig = CONFIG) -> ServiceContext:
+    return build_service(Settings(database_url=database.url), engine=database.engine, with_chain=False,
+                         risk_config=config, clock=clock)
 
 
 def _member(ctx: ServiceContext, name: str) -> Principal:
@@ -139,8 +138,7 @@ def test_batches_past_the_copy_threshold_advance_the_window_item_by_item(pg_db):
 
 def test_window_length_comes_from_the_risk_config(db):
     t = [datetime(2026, 1, 1, tzinfo=UTC)]
-    ctx = _ctx(db, lambda: t[0])
-    ctx.risk_config = RiskConfig(velocity_window_seconds=10, velocity_max_count={"A": 2, "B": 2, "C": 2})
+    ctx = _ctx(db, lambda: t[0], RiskConfig(velocity_window_seconds=10, velocity_max_count={"A": 2, "B": 2, "C": 2}))
     a = _member(ctx, "a")
     _member(ctx, "c")
     osvc.submit(ctx, a, [_ob("w-1", "a", "c", 1), _ob("w-2", "a", "c", 1)], batch=True)
@@ -160,7 +158,7 @@ buckets = st.lists(st.tuples(st.integers(0, 60), st.integers(1, 5), st.integers(
 @settings(max_examples=300, deadline=None)
 @given(steps=st.lists(st.tuples(st.integers(-5, 50), buckets), min_size=1, max_size=12), probe=st.integers(0, 70))
 def test_window_buckets_equal_a_naive_sum(steps, probe):
-    window = _Window(0, -10, (), 0, 0)
+    window = VelocityWindow(0, -10, (), 0, 0)
     rows: list[tuple[int, int, int]] = []
     floor = -10
     for seq, (keep, extra) in enumerate(steps, 1):

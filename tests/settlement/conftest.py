@@ -8,12 +8,12 @@ import pytest
 
 from clearing.adapters.chain import backends
 from clearing.adapters.chain.deploy import Contracts, deploy
+from clearing.bootstrap import build_service
+from clearing.dev import admit_funded_member
 from clearing.services import chain_sync
-from clearing.services.chain_ops import HouseChainOperations
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
-from clearing.services.runtime import admit_funded_member
-from clearing.services.signatures import SigningDomain
+from clearing.settings import Settings
 
 
 @dataclass
@@ -33,9 +33,7 @@ def db_url(db) -> str:
 def build_house(db_url: str, chain: backends.Chain, spec: list[tuple[str, str, int, int]]) -> House:
     dep = deploy(chain, network=chain.name)
     c = Contracts.attach(chain, dep)
-    ctx = ServiceContext.build(url=db_url, signing_domain=SigningDomain(chain_id=chain.chain_id,
-                                                                        verifying_contract=dep.clearing_house))
-    ctx.chain = HouseChainOperations(ctx.sessions, c)
+    ctx = build_service(Settings(database_url=db_url), contracts=c)
     op = Principal(role="operator", key_id=None)
     keys, principals = {}, {}
     for i, (name, tier, collateral, credit) in enumerate(spec):

@@ -7,9 +7,11 @@ from sqlalchemy import func, select, text
 
 from clearing.adapters.chain import backends
 from clearing.adapters.db.models import SettlementTx
-from clearing.services import audit, ledger, obligations
+from clearing.adapters.db.reservations import reservation_mismatches
+from clearing.services import audit
+from clearing.services import submission as obligations
 from clearing.services.cycles import CycleService
-from clearing.services.obligations import ObligationInput
+from clearing.services.submission import ObligationInput
 
 from .conftest import build_house
 
@@ -44,7 +46,7 @@ def _expected_positions(rows):
 def _reservations_exact(house) -> None:
     """The running reserved sums equal a recount from the obligation rows."""
     with house.ctx.uow(read_only=True) as uow:
-        assert ledger.reservation_mismatches(uow.session) == {}
+        assert reservation_mismatches(uow.session) == {}
 
 
 def _commits_on_chain(house, cycle_id):
@@ -193,7 +195,7 @@ def test_scheduled_cutoff_settles_without_an_operator(db_url):
     from clearing.services.scheduler import Scheduler
 
     house = build_house(db_url, backends.embedded(), SPEC)
-    house.ctx.cycles = CycleService(house.ctx.sessions, house.contracts)
+    assert house.ctx.cycles is not None  # the composition root built the cycle service
     _submit(house, ROWS)
     sched = Scheduler(house.ctx, cutoff_seconds=1, sync_seconds=0.2)
     sched.start()

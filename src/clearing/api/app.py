@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from clearing.api import problems
 from clearing.api.routers import audit, cycles, holds, liquidity, members, obligations
 from clearing.services.context import ServiceContext
+from clearing.services.submission import GroupCommitter
 
 DESCRIPTION = """
 Clearing house API. Members submit obligations (single or batch, idempotent by
@@ -26,17 +28,27 @@ Auditors read cycles and proofs.
 
 
 def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | None = None) -> FastAPI:
-    """Build the app around ``ctx`` (default: from settings, on first start-up)."""
+    """Build the app around ``ctx`` (default: a ledger-only house from settings, built at start-up).
+
+    The lifespan owns what lives as long as the server: the group committer for
+    single submissions (its threads stop after the groups already queued).
+    """
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
-        if getattr(app.state, "ctx", None) is None:
-            app.state.ctx = ServiceContext.build()
-        yield
-        group = getattr(app.state.ctx, "group", None)
-        if group is not None:
-            group.close()
-            app.state.ctx.group = None
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.ctx is None:
+            from clearing.bootstrap import build_service
+
+            app.state.ctx = build_service(with_chain=False)
+        api = app.state.ctx.settings.api
+        app.state.group_committer = (GroupCommitter(app.state.ctx, max_items=api.group_commit_max,
+                                                    threads=api.group_commit_threads)
+                                     if api.group_commit else None)
+        try:
+            yield
+        finally:
+            if app.state.group_committer is not None:
+                app.state.group_committer.close()
 
     app = FastAPI(
         title="Clearing house",
@@ -53,6 +65,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         ],
     )
     app.state.ctx = ctx
+    app.state.group_committer = None
     problems.install(app)
     for router in (obligations.router, members.router, holds.router, liquidity.router, cycles.router, audit.router,
                    *(extra_routers or [])):
@@ -68,16 +81,16 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
 def create_service_app() -> FastAPI:
     """What `clearing serve` runs: ledger, chain, cycle settlement and the scheduler.
 
-    Start-up finishes any cycle a crash left mid-way (``build_context``); the
+    Start-up finishes any cycle a crash left mid-way (``build_service``); the
     scheduler closes and settles cycles every ``CLEARING_CYCLE__CUTOFF_SECONDS``
     (0: only operators close them) and keeps the on-chain mirror in sync.
     """
     import atexit
 
-    from clearing.services.runtime import build_context
+    from clearing.bootstrap import build_service
     from clearing.services.scheduler import Scheduler
 
-    ctx = build_context()
+    ctx = build_service(migrate=True, fresh_embedded_ledger=True)
     scheduler = Scheduler(ctx, cutoff_seconds=ctx.settings.cycle.cutoff_seconds)
     scheduler.start()
     atexit.register(scheduler.stop)

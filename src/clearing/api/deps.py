@@ -7,40 +7,35 @@ Routes declare what they need with these aliases and stay thin::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
 from clearing.domain.vocabulary import Role
 from clearing.errors import Forbidden, Unauthorized
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
+from clearing.services.submission import GroupCommitter
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
 
 
 async def get_context(request: Request) -> ServiceContext:
     # async: a plain attribute read must not cost a thread-pool hop per request
-    return request.app.state.ctx
+    return request.app.state.ctx  # type: ignore[no-any-return]
 
 
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 
 
-def get_session(ctx: ContextDep) -> Iterator[Session]:
-    """A session for read-only routes (auditor reports); closed after the response."""
-    session = ctx.sessions()
-    try:
-        yield session
-    finally:
-        session.close()
+async def get_group_committer(request: Request) -> GroupCommitter | None:
+    return request.app.state.group_committer  # type: ignore[no-any-return]
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+#: The server's group committer for single submissions (None: each request commits alone).
+GroupDep = Annotated[GroupCommitter | None, Depends(get_group_committer)]
 
 
 def _lookup(ctx: ServiceContext, key: str) -> Principal | None:

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from clearing.domain.amounts import as_json_values
 from clearing.domain.errors import NettingInfeasible
 from clearing.errors import (
     BatchRejected,
@@ -61,7 +62,7 @@ def problem(status: int, code: str, detail: str, *, request: Request | None = No
         "instance": request.url.path if request is not None else None,
         "code": code,
         "field": field,
-        "values": {k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in (values or {}).items()},
+        "values": as_json_values(values or {}),
         "errors": errors or [],
     }
     return JSONResponse(body, status_code=status, media_type=MEDIA, headers=headers)

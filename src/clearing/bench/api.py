@@ -150,15 +150,15 @@ def _run_client(cfg: dict[str, Any]) -> dict[str, Any]:
 def _seed(url: str, n_members: int) -> list[dict[str, str]]:
     from sqlalchemy import insert
 
-    from clearing.adapters.db import migrate
     from clearing.adapters.db.models import Counterparty, Member
-    from clearing.services.context import ServiceContext
-    from clearing.services.keys import Principal
+    from clearing.bootstrap import build_service
+    from clearing.domain.vocabulary import Role
     from clearing.services import members as msvc
+    from clearing.services.keys import Principal
+    from clearing.settings import Settings
 
-    migrate(url)
-    ctx = ServiceContext.build(url=url)
-    op = Principal(role="operator", key_id=None)
+    ctx = build_service(Settings(database_url=url), with_chain=False, migrate=True)
+    op = Principal(role=Role.OPERATOR, key_id=None)
     out = []
     for i in range(n_members):
         done = msvc.admit(ctx, op, name=f"m{i:03d}", address="0x" + f"{i + 1:040x}", tier="A", credit_line=AMPLE)

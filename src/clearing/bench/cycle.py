@@ -26,27 +26,24 @@ def _progress(msg: str) -> None:
 def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = None, seed: int = 11) -> dict[str, Any]:
     from clearing.adapters.chain import backends
     from clearing.adapters.chain.deploy import Contracts, deploy
-    from clearing.adapters.db import migrate
+    from clearing.bootstrap import build_service
+    from clearing.dev import admit_funded_member
     from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
     from clearing.domain.netting import net_positions
     from clearing.domain.types import Obligation as DomainObligation
+    from clearing.domain.vocabulary import Role
     from clearing.services import chain_sync
-    from clearing.services import obligations as ob_svc
-    from clearing.services.chain_ops import HouseChainOperations
-    from clearing.services.context import ServiceContext
-    from clearing.services.cycles import CycleService
+    from clearing.services import submission as ob_svc
     from clearing.services.keys import Principal
-    from clearing.services.runtime import admit_funded_member
+    from clearing.settings import Settings
 
     rng = random.Random(seed)
     db_url = db_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='clearing-bench-')) / 'ledger.db'}"
-    migrate(db_url)
     chain = backends.spawn_anvil()
     try:
         c = Contracts.attach(chain, deploy(chain, network="bench"))
-        ctx = ServiceContext.build(url=db_url)
-        ctx.chain = HouseChainOperations(ctx.sessions, c)
-        op = Principal(role="operator", key_id=None)
+        ctx = build_service(Settings(database_url=db_url), contracts=c, migrate=True)
+        op = Principal(role=Role.OPERATOR, key_id=None)
         accts, principals = [], []
         for i in range(members):
             a = Account.from_key(rng.randbytes(32))
@@ -64,9 +61,9 @@ def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = No
             ob_svc.submit(ctx, principals[d], items, batch=True)
         _progress(f"{obligations} obligations accepted")
 
-        cycles = CycleService(ctx.sessions, c)
+        assert ctx.cycles is not None
         t = time.perf_counter()
-        view = cycles.settle()
+        view = ctx.cycles.settle()
         wall = time.perf_counter() - t
         _progress(f"cycle {view.id} {view.state} in {wall:.2f}s")
 

@@ -22,7 +22,7 @@ def _sessions():
 def verify_cmd(cycle: int | None) -> None:
     """Recompute cycles from the ledger and from chain events; exit 1 on the first mismatch."""
     from clearing.services import audit as svc
-    from clearing.services.runtime import open_contracts
+    from clearing.bootstrap import open_contracts
 
     report = svc.verify(_sessions(), open_contracts(), cycle)
     click.echo(json.dumps(report.to_dict(), indent=2))

@@ -40,34 +40,27 @@ def _say(msg: str) -> None:
 @click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")
 def demo(count: int, seed: int, db_url: str | None) -> None:
     """Run members, obligations, a settled cycle and an audit on the embedded chain."""
-    from clearing.adapters.chain import backends
-    from clearing.adapters.chain.deploy import Contracts, deploy
-    from clearing.adapters.db import migrate
+    from clearing.bootstrap import build_service
+    from clearing.dev import admit_funded_member
     from clearing.domain.merkle import obligation_key
-    from clearing.services import audit, chain_sync, obligations
-    from clearing.services.chain_ops import HouseChainOperations
-    from clearing.services.context import ServiceContext
-    from clearing.services.cycles import CycleService
+    from clearing.domain.vocabulary import Role
+    from clearing.services import audit, chain_sync
+    from clearing.services import submission as obligations
     from clearing.services.keys import Principal
-    from clearing.services.runtime import admit_funded_member
-    from clearing.services.signatures import SigningDomain
+    from clearing.settings import ChainSettings, Settings
 
     t0 = time.perf_counter()
     rng = random.Random(seed)
     if db_url is None:
         db_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='clearing-demo-')) / 'ledger.db'}"
     _say(f"ledger at {db_url}")
-    migrate(db_url)
-
-    chain = backends.embedded()
-    dep = deploy(chain, network="embedded")
-    c = Contracts.attach(chain, dep)
+    ctx = build_service(Settings(database_url=db_url, chain=ChainSettings(backend="embedded")), migrate=True,
+                        progress=_say)
+    c = ctx.contracts
+    assert c is not None and ctx.cycles is not None
+    chain, dep = c.chain, c.deployment
     _say(f"contracts deployed on the in-process chain: house {dep.clearing_house}")
-
-    ctx = ServiceContext.build(url=db_url, signing_domain=SigningDomain(chain_id=chain.chain_id,
-                                                                        verifying_contract=dep.clearing_house))
-    ctx.chain = HouseChainOperations(ctx.sessions, c)
-    operator = Principal(role="operator", key_id=None)
+    operator = Principal(role=Role.OPERATOR, key_id=None)
 
     # Members: each platform signs its own on-chain calls with its own key.
     keys = {name: chain.accounts[i + 1] for i, (name, *_rest) in enumerate(PLATFORMS)}
@@ -125,8 +118,7 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
          f"{c.escrow.order(order_id).released} to cardhub; ledger: "
          f"{obligations.get_any(ctx, 'demo-escrow-1').status}")
 
-    cycles = CycleService(ctx.sessions, c, progress=_say)
-    view = cycles.settle()
+    view = ctx.cycles.settle()
     _say(f"cycle {view.id}: {view.state}, {view.settled}/{view.obligations} settled, "
          f"value {view.settled_value} of {view.gross}, root {view.root}")
 

@@ -20,12 +20,11 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     import uvicorn
 
     from clearing.adapters.db import migrate as run_migrations
+    from clearing.errors import ValidationError
     from clearing.settings import get_settings
 
-    from clearing.errors import ValidationError
-
     settings = get_settings()
-    if migrate and settings.chain.backend != "embedded":  # embedded: build_context starts a fresh ledger
+    if migrate and settings.chain.backend != "embedded":  # embedded: build_service starts a fresh ledger
         run_migrations(settings.db_url)
     host = host or settings.api.host
     port = port or settings.api.port
@@ -64,10 +63,10 @@ def keys() -> None:
 @click.option("--label", default="")
 def create_key(role: str, label: str) -> None:
     """Create an operator or auditor key; prints it once (only its hash is stored)."""
-    from clearing.services.context import ServiceContext
+    from clearing.bootstrap import build_service
     from clearing.services.keys import create_api_key
 
-    ctx = ServiceContext.build()
+    ctx = build_service(with_chain=False)
     with ctx.uow() as uow:
         _, key = create_api_key(uow.session, role=role, label=label)
         uow.commit()

@@ -15,9 +15,28 @@ seized or the credit line cut after obligations were accepted).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
+from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import ValidationError
 
-__all__ = ["headroom", "topup_needed"]
+__all__ = [
+    "RESERVED_CREDIT",
+    "RESERVED_DEBIT",
+    "Liquidity",
+    "MemberBalances",
+    "headroom",
+    "liquidity_of",
+    "reservation_delta",
+    "topup_needed",
+]
+
+#: Statuses whose amount a debtor has reserved against its headroom.
+RESERVED_DEBIT = frozenset({S.ACCEPTED, S.NETTED, S.CARRIED, S.ESCROW})
+#: Statuses whose amount counts as incoming for the creditor: only what will be netted in,
+#: never escrow or carried debts of others, so incoming value is not counted before it is likely.
+RESERVED_CREDIT = frozenset({S.ACCEPTED, S.NETTED})
 
 
 def _amount(name: str, value: int) -> int:
@@ -76,3 +95,89 @@ def topup_needed(
     _amount("carried_net_debit", carried_net_debit)
     room = headroom(free_collateral, credit_line, credit_used, reserved_net_debit)
     return max(0, carried_net_debit - room)
+
+
+def reservation_delta(old: str | None, new: str) -> tuple[int, int]:
+    """(debit sign, credit sign) change of the reserved sums when an obligation moves ``old`` → ``new``.
+
+    >>> reservation_delta(None, "accepted"), reservation_delta("netted", "carried"), reservation_delta("held", "held")
+    ((1, 1), (0, -1), (0, 0))
+    """
+    d = (new in RESERVED_DEBIT) - (old in RESERVED_DEBIT if old else 0)
+    c = (new in RESERVED_CREDIT) - (old in RESERVED_CREDIT if old else 0)
+    return int(d), int(c)
+
+
+class MemberBalances(Protocol):
+    """What a member's liquidity is computed from (a ledger row or any object with these attributes)."""
+
+    @property
+    def chain_balance(self) -> int: ...
+    @property
+    def chain_credit_limit(self) -> int: ...
+    @property
+    def credit_line(self) -> int: ...
+    @property
+    def pending_withdrawal(self) -> int: ...
+    @property
+    def reserved_debit(self) -> int: ...
+    @property
+    def reserved_credit(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Liquidity:
+    """A member's position as the headroom check sees it (all ints)."""
+
+    collateral: int  # signed on-chain balance mirror
+    free_collateral: int  # max(0, balance) less pending withdrawals
+    credit_line: int  # min(ledger line, on-chain limit)
+    credit_used: int  # max(0, -balance)
+    reserved_debit: int
+    reserved_credit: int
+    pending_withdrawal: int
+
+    @property
+    def reserved_net_debit(self) -> int:
+        return max(0, self.reserved_debit - self.reserved_credit)
+
+    @property
+    def open_position(self) -> int:
+        """Receipts minus payments over reserved obligations (positive: net creditor)."""
+        return self.reserved_credit - self.reserved_debit
+
+    @property
+    def headroom(self) -> int:
+        # Credit used beyond the line (the line was lowered) is a deficit, not unused credit.
+        over = max(0, self.credit_used - self.credit_line)
+        line = max(self.credit_line, self.credit_used)
+        return headroom(self.free_collateral, line, self.credit_used, self.reserved_net_debit) - over
+
+    @property
+    def withdrawable(self) -> int:
+        """Free collateral that can leave without pushing headroom below zero."""
+        return max(0, min(self.free_collateral, self.headroom))
+
+
+def liquidity_of(member: MemberBalances, *, reserved_debit: int | None = None,
+                 reserved_credit: int | None = None) -> Liquidity:
+    """A member's liquidity from its on-chain mirror and reserved sums (optionally overridden).
+
+    >>> from types import SimpleNamespace as M
+    >>> m = M(chain_balance=-30, chain_credit_limit=100, credit_line=80, pending_withdrawal=0,
+    ...       reserved_debit=70, reserved_credit=20)
+    >>> liq = liquidity_of(m)
+    >>> liq.credit_line, liq.credit_used, liq.reserved_net_debit, liq.headroom
+    (80, 30, 50, 0)
+    """
+    balance = member.chain_balance
+    pending = member.pending_withdrawal
+    return Liquidity(
+        collateral=balance,
+        free_collateral=max(0, max(0, balance) - pending),
+        credit_line=max(0, min(member.credit_line, member.chain_credit_limit)),
+        credit_used=max(0, -balance),
+        reserved_debit=member.reserved_debit if reserved_debit is None else reserved_debit,
+        reserved_credit=member.reserved_credit if reserved_credit is None else reserved_credit,
+        pending_withdrawal=pending,
+    )

@@ -16,8 +16,10 @@ from clearing.adapters.chain.deploy import Contracts
 from clearing.adapters.db.models import ChainEvent, Member, Obligation, SettlementTx
 from clearing.domain.vocabulary import ObligationStatus, Route, TxState
 from clearing.adapters.db.uow import UnitOfWork
+from clearing.domain.amounts import as_json_values
 from clearing.domain.merkle import obligation_key
-from clearing.services import ledger, ports
+from clearing.adapters.db import reservations
+from clearing.services import ports
 from clearing.services.members import complete_withdrawal
 
 #: Events whose ``member``/``creditor``/``debtor`` argument names a member whose balance moved.
@@ -30,10 +32,6 @@ class SyncResult:
     to_block: int
     events: int
     members_refreshed: int
-
-
-def _jsonable(v: object) -> object:
-    return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
@@ -55,7 +53,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                 if (ev.tx_hash, ev.log_index) in seen:
                     continue
                 s.add(ChainEvent(block_number=ev.block, log_index=ev.log_index, tx_hash=ev.tx_hash,
-                                 event=ev.name, args={k: _jsonable(v) for k, v in ev.args.items()}))
+                                 event=ev.name, args=as_json_values(ev.args)))
                 added += 1
                 if client is contracts.house:
                     touched.update(str(ev.args[a]) for a in _MEMBER_ARGS if a in ev.args)
@@ -87,7 +85,7 @@ def _close_escrow_obligations(s: Session, order_ids: set[str]) -> None:
     open_ids = s.scalars(select(Obligation.id).where(Obligation.route == Route.ESCROW,
                                                      Obligation.status == ObligationStatus.ESCROW)).all()
     done = [oid for oid in open_ids if "0x" + obligation_key(oid).hex() in order_ids]
-    ledger.transition(s, done, ObligationStatus.SETTLED)
+    reservations.transition(s, done, ObligationStatus.SETTLED)
 
 
 def _complete_withdrawal(s: Session, address: str, amount: int) -> None:

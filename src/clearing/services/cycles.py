@@ -27,7 +27,9 @@ from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.errors import ChainError, Conflict, NotFound
 from clearing.native import quiet_native_stdout
-from clearing.services import chain_sync, ledger
+from clearing.adapters.db import reservations
+from clearing.domain.headroom import reservation_delta
+from clearing.services import chain_sync
 from clearing.services.settlement import CrashHook, Outbox
 
 #: Obligations a cycle takes at cut-off (held, rejected and escrow ones stay out).
@@ -57,7 +59,7 @@ def _now() -> datetime:
 def _transition_cycle(s: Session, cycle_id: int, old: tuple[str, ...], new: str, **fields: Any) -> int:
     """Move every obligation of a cycle in ``old`` to ``new`` with one UPDATE.
 
-    Same reservation rules as ``ledger.transition`` but without an IN-list of
+    Same reservation rules as ``reservations.transition`` but without an IN-list of
     thousands of ids (slow to plan on PostgreSQL). Obligations of a closed
     cycle are only ever moved by the cycle service, so reading them once under
     the member locks is enough.
@@ -67,16 +69,16 @@ def _transition_cycle(s: Session, cycle_id: int, old: tuple[str, ...], new: str,
                      .where(*where)).all()
     if not rows:
         return 0
-    ledger.lock_members(s, {r.debtor_id for r in rows} | {r.creditor_id for r in rows})
+    reservations.lock_members(s, {r.debtor_id for r in rows} | {r.creditor_id for r in rows})
     debit: dict[int, int] = {}
     credit: dict[int, int] = {}
     for r in rows:
-        d, c = ledger.reservation_delta(r.status, new)
+        d, c = reservation_delta(r.status, new)
         debit[r.debtor_id] = debit.get(r.debtor_id, 0) + d * r.amount
         credit[r.creditor_id] = credit.get(r.creditor_id, 0) + c * r.amount
     s.execute(update(Obligation).where(*where).values(status=new, **fields)
               .execution_options(synchronize_session=False))
-    ledger.apply_deltas(s, debit, credit)
+    reservations.apply_deltas(s, debit, credit)
     return len(rows)
 
 
@@ -217,10 +219,10 @@ class CycleService:
                 carried[o.debtor] = carried.get(o.debtor, 0) + o.amount
                 if o.id in deferred:
                     short_rows.append({"oid": o.id, "shortfall": deferred[o.id].shortfall})
-            # Reservations move with the statuses (ledger rules), set-based for the
-            # whole cycle; the deferred few then leave it through ledger.transition.
+            # Reservations move with the statuses (the domain's rules), set-based for the
+            # whole cycle; the deferred few then leave it through reservations.transition.
             _transition_cycle(s, cycle.id, ELIGIBLE, S.NETTED, shortfall=None)
-            ledger.transition(s, [o.id for o in obs if o.id not in settled], S.CARRIED, cycle_id=None)
+            reservations.transition(s, [o.id for o in obs if o.id not in settled], S.CARRIED, cycle_id=None)
             conn = s.connection()
             if leaf_rows:
                 conn.execute(update(Obligation.__table__).where(Obligation.__table__.c.id == bindparam("oid"))

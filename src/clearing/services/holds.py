@@ -20,12 +20,16 @@ from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, NotFound, ValidationError
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
-from clearing.services.ledger import liquidity_of, lock_members, transition
+from clearing.adapters.db.reservations import lock_members, transition
+from clearing.domain.headroom import liquidity_of
+from clearing.domain.risk import settlement_route
 from clearing.services.members import record_action
 
 
 @dataclass(frozen=True, slots=True)
-class HoldRow:
+class HoldView:
+    """A hold with the obligation it keeps out of netting (the one shape services hand out)."""
+
     id: int
     obligation_id: str
     debtor: str
@@ -41,18 +45,22 @@ class HoldRow:
 
 @dataclass(frozen=True, slots=True)
 class ReviewResult:
-    hold: HoldRow
+    hold: HoldView
     decision: str
     obligation_status: str
 
 
-def _row(h: Hold, o: Obligation, names: dict[int, str]) -> HoldRow:
-    return HoldRow(id=h.id, obligation_id=h.obligation_id, debtor=names[o.debtor_id], creditor=names[o.creditor_id],
-                   amount=o.amount, rule=h.rule, message=h.message, values=dict(h.values or {}),
-                   release_after=h.release_after, status=h.status, created_at=h.created_at)
+def hold_view(h: Hold, amount: int, debtor: str, creditor: str) -> HoldView:
+    return HoldView(id=h.id, obligation_id=h.obligation_id, debtor=debtor, creditor=creditor, amount=amount,
+                    rule=h.rule, message=h.message, values=dict(h.values or {}), release_after=h.release_after,
+                    status=h.status, created_at=h.created_at)
 
 
-def list_holds(ctx: ServiceContext, *, status: str | None = HoldStatus.OPEN, limit: int = 500) -> list[HoldRow]:
+def _row(h: Hold, o: Obligation, names: dict[int, str]) -> HoldView:
+    return hold_view(h, o.amount, names[o.debtor_id], names[o.creditor_id])
+
+
+def list_holds(ctx: ServiceContext, *, status: str | None = HoldStatus.OPEN, limit: int = 500) -> list[HoldView]:
     with ctx.uow(read_only=True) as uow:
         s = uow.session
         q = select(Hold, Obligation).join(Obligation, Obligation.id == Hold.obligation_id).order_by(Hold.id).limit(limit)
@@ -108,7 +116,7 @@ def _decide(ctx: ServiceContext, s: Session, holds: Sequence[Hold], decision: st
     if o.amount > room:
         transition(s, [oid], S.QUEUED_BEYOND_HEADROOM, shortfall=o.amount - max(0, room))
         return S.QUEUED_BEYOND_HEADROOM
-    new = S.ESCROW if ctx.risk.settlement_route(debtor.tier) == Route.ESCROW else S.ACCEPTED
+    new = S.ESCROW if settlement_route(debtor.tier) == Route.ESCROW else S.ACCEPTED
     transition(s, [oid], new, shortfall=None)
     return new
 

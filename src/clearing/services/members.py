@@ -19,7 +19,9 @@ from clearing.errors import Conflict, InsufficientHeadroom, NotFound, Validation
 from clearing.services import ports
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal, create_api_key
-from clearing.services.ledger import Liquidity, liquidity_of, lock_members
+from clearing.adapters.db.reservations import lock_members
+from clearing.domain.amounts import as_json_values
+from clearing.domain.headroom import Liquidity, liquidity_of, topup_needed
 
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 TIERS = ("A", "B", "C")
@@ -81,8 +83,7 @@ class WithdrawalView:
 
 def record_action(s: Session, actor: str, action: str, payload: dict[str, Any]) -> None:
     """Append to the audit log (ints as strings: JSON readers may be 53-bit)."""
-    s.add(AuditLog(actor=actor, action=action, payload={k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
-                                                        for k, v in payload.items()}))
+    s.add(AuditLog(actor=actor, action=action, payload=as_json_values(payload)))
 
 
 def view_of(m: Member) -> MemberView:
@@ -213,17 +214,13 @@ def set_limits(ctx: ServiceContext, actor: Principal, name: str, *, tier: str | 
             m.limit_overrides = {**(m.limit_overrides or {}), **limit_overrides}
         after = {"tier": m.tier, "credit_line": m.credit_line, "single_order_limit": m.single_order_limit}
         record_action(s, actor.actor, "member.limits", {"member": name, "reason": reason,
-                                                         "before": {k: _s(v) for k, v in before.items()},
-                                                         "after": {k: _s(v) for k, v in after.items()},
+                                                         "before": as_json_values(before),
+                                                         "after": as_json_values(after),
                                                          "limit_overrides": limit_overrides or {}})
         uow.commit()
         view = view_of(m)
     _dispatch(ctx, outbox)
     return view
-
-
-def _s(v: Any) -> Any:
-    return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 def get(ctx: ServiceContext, name: str) -> MemberView:
@@ -238,8 +235,6 @@ def list_members(ctx: ServiceContext) -> list[MemberView]:
 
 def overview(ctx: ServiceContext, member_id: int) -> MemberOverview:
     """Everything ``GET /members/me`` shows, from the ledger and its chain mirror."""
-    from clearing.domain.headroom import topup_needed
-
     with ctx.uow(read_only=True) as uow:
         s = uow.session
         m = s.get(Member, member_id)

@@ -11,7 +11,7 @@ the row is still ``planned`` and ``pending_outbox()`` finds it on restart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 # Outbox kinds written by this package's services (the cycle service adds its own).
 WITHDRAW = "withdraw"
@@ -61,34 +61,3 @@ class RecordingChainOperations:
 
     def dispatch(self, item: OutboxItem) -> None:
         self.items.append(item)
-
-
-class CycleLike(Protocol):
-    """What the cycles router reads from a cycle (``clearing.services.cycles.CycleView``)."""
-
-    id: int
-    state: str
-    root: str | None
-    gross: int
-    settled_value: int
-    obligations: int
-    settled: int
-    carried: int
-    commit_tx_hash: str | None
-    release_tx_hash: str | None
-    positions: dict[str, int]
-
-
-@runtime_checkable
-class CycleService(Protocol):
-    """Implemented by ``clearing.services.cycles.CycleService``; the cycles router calls only this."""
-
-    def open(self) -> CycleLike: ...
-
-    def close(self, cycle_id: int | None = None) -> CycleLike: ...
-
-    def settle(self, cycle_id: int | None = None) -> CycleLike: ...
-
-    def get(self, cycle_id: int) -> CycleLike: ...
-
-    def list(self, limit: int = 100) -> Sequence[CycleLike]: ...

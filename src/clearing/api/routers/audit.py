@@ -7,14 +7,16 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from clearing.api.deps import Auditor, ContextDep
+from clearing.adapters.chain.deploy import Contracts
 from clearing.errors import ServiceUnavailable
+from clearing.services.context import ServiceContext
 from clearing.services import audit as svc
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-def _contracts(ctx: Any) -> Any:
-    contracts = getattr(ctx.cycles, "contracts", None)
+def _contracts(ctx: ServiceContext) -> Contracts:
+    contracts = ctx.contracts
     if contracts is None:
         raise ServiceUnavailable("auditing needs the chain, which this server has not configured", field=None)
     return contracts

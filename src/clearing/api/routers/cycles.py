@@ -1,7 +1,7 @@
 """Cycles: operators open, close and settle; auditors and operators read.
 
-Calls only the :class:`~clearing.services.ports.CycleService` port given to
-the app (``ServiceContext.cycles``); 503 when none is configured.
+Calls the cycle service of the context (``ServiceContext.cycles``); 503 when
+the house has no chain.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from clearing.api.schemas.common import problem_responses
 from clearing.api.schemas.cycles import CycleOut
 from clearing.errors import ServiceUnavailable
 from clearing.services.context import ServiceContext
-from clearing.services.ports import CycleLike, CycleService
+from clearing.services.cycles import CycleService, CycleView
 
 router = APIRouter(prefix="/cycles", tags=["cycles"])
 
@@ -24,12 +24,11 @@ def _service(ctx: ServiceContext) -> CycleService:
     return ctx.cycles
 
 
-def cycle_out(c: CycleLike) -> CycleOut:
+def cycle_out(c: CycleView) -> CycleOut:
     return CycleOut(
         id=c.id, state=c.state, root=c.root, gross=c.gross, settled_value=c.settled_value,
-        obligations=getattr(c, "obligations", 0), settled=getattr(c, "settled", 0), carried=getattr(c, "carried", 0),
-        commit_tx_hash=getattr(c, "commit_tx_hash", None), release_tx_hash=getattr(c, "release_tx_hash", None),
-        positions=dict(getattr(c, "positions", {}) or {}),
+        obligations=c.obligations, settled=c.settled, carried=c.carried,
+        commit_tx_hash=c.commit_tx_hash, release_tx_hash=c.release_tx_hash, positions=dict(c.positions),
     )
 
 

@@ -8,18 +8,18 @@ from fastapi import APIRouter, Query
 
 from clearing.api.deps import ContextDep, Operator
 from clearing.api.schemas.common import problem_responses
-from clearing.api.schemas.holds import HoldRowOut, ReviewIn, ReviewOut
+from clearing.api.schemas.holds import HoldOut, ReviewIn, ReviewOut
 from clearing.services import holds as svc
 
 router = APIRouter(prefix="/holds", tags=["holds"])
 
 
-@router.get("", response_model=list[HoldRowOut], summary="Holds (default: open ones), each naming its rule",
+@router.get("", response_model=list[HoldOut], summary="Holds (default: open ones), each naming its rule",
             responses=problem_responses(401, 403))
 def list_holds(ctx: ContextDep, op: Operator,
-               status: Literal["open", "released", "rejected", "all"] = Query("open")) -> list[HoldRowOut]:
+               status: Literal["open", "released", "rejected", "all"] = Query("open")) -> list[HoldOut]:
     rows = svc.list_holds(ctx, status=None if status == "all" else status)
-    return [HoldRowOut.model_validate(r) for r in rows]
+    return [HoldOut.model_validate(r) for r in rows]
 
 
 @router.post("/{hold_id}/review", response_model=ReviewOut, summary="Release or reject a hold, with a reason (audited)",
@@ -28,4 +28,4 @@ def list_holds(ctx: ContextDep, op: Operator,
              responses=problem_responses(401, 403, 404, 409, 422))
 def review(hold_id: int, body: ReviewIn, ctx: ContextDep, op: Operator) -> ReviewOut:
     r = svc.review(ctx, op, hold_id, decision=body.decision, reason=body.reason)
-    return ReviewOut(hold=HoldRowOut.model_validate(r.hold), decision=r.decision, obligation_status=r.obligation_status)
+    return ReviewOut(hold=HoldOut.model_validate(r.hold), decision=r.decision, obligation_status=r.obligation_status)

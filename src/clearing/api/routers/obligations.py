@@ -9,11 +9,20 @@ from fastapi import APIRouter, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from clearing.api.deps import ContextDep, CurrentMember
+from clearing.api.deps import ContextDep, CurrentMember, GroupDep
 from clearing.api.schemas.common import problem_responses
-from clearing.api.schemas.obligations import BatchIn, BatchItemOut, BatchOut, ObligationIn, ObligationOut, SubmitOut
+from clearing.api.schemas.holds import HoldOut
+from clearing.api.schemas.obligations import (
+    BatchIn,
+    BatchItemOut,
+    BatchOut,
+    ObligationIn,
+    ObligationOut,
+    SubmitOut,
+)
 from clearing.errors import ValidationError
-from clearing.services import obligations as svc
+from clearing.services import submission as svc
+from clearing.services.holds import HoldView
 
 router = APIRouter(prefix="/obligations", tags=["obligations"])
 
@@ -41,9 +50,9 @@ def _out(view: svc.ObligationView) -> ObligationOut:
     responses={200: {"model": SubmitOut, "description": "A retry: the first result"},
                **problem_responses(401, 403, 409, 422, 503)},
 )
-async def submit_one(body: ObligationIn, ctx: ContextDep, me: CurrentMember) -> Response:
-    if ctx.settings.api.group_commit:
-        result = await asyncio.wrap_future(ctx.group_committer().submit(me, _input(body)))
+async def submit_one(body: ObligationIn, ctx: ContextDep, me: CurrentMember, group: GroupDep) -> Response:
+    if group is not None:
+        result = await asyncio.wrap_future(group.submit(me, _input(body)))
     else:
         [result] = await run_in_threadpool(svc.submit, ctx, me, [_input(body)], batch=False)
     out = SubmitOut(replayed=result.replayed, obligation=_out(result.obligation))
@@ -83,9 +92,7 @@ def submit_batch(body: BatchIn, ctx: ContextDep, me: CurrentMember) -> Response:
     return _json(BatchOut(count=len(items), counts=dict(counts), replayed=sum(i.replayed for i in items), items=items))
 
 
-def _hold(h: svc.HoldView):  # type: ignore[no-untyped-def]
-    from clearing.api.schemas.obligations import HoldOut
-
+def _hold(h: HoldView) -> HoldOut:
     return HoldOut.model_validate(h)
 
 

@@ -8,17 +8,19 @@ from pydantic import Field
 from clearing.api.schemas.common import AmountOut, OutSchema, Schema
 
 
-class HoldRowOut(OutSchema):
+class HoldOut(OutSchema):
+    """A hold with its rule, the numbers that triggered it, and the obligation it keeps out of netting."""
+
     id: int
     obligation_id: str
     debtor: str
     creditor: str
     amount: AmountOut
-    rule: str = Field(examples=["velocity"])
+    rule: str = Field(examples=["single-order-limit"])
     message: str
-    values: dict[str, Any]
+    values: dict[str, Any] = Field(examples=[{"limit": "10000", "amount": "12000"}])
     release_after: datetime | None
-    status: str
+    status: str = Field(examples=["open"])
     created_at: datetime
 
 
@@ -28,6 +30,6 @@ class ReviewIn(Schema):
 
 
 class ReviewOut(OutSchema):
-    hold: HoldRowOut
+    hold: HoldOut
     decision: str
     obligation_status: str

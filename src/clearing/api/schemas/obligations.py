@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import Field
 
 from clearing.api.schemas.common import AmountIn, AmountOut, OutSchema, Schema
+from clearing.api.schemas.holds import HoldOut
 
 _EX_ID = "ord-2026-000123"
 
@@ -38,15 +38,6 @@ class BatchIn(Schema):
     model_config = {**Schema.model_config, "json_schema_extra": {"examples": [{"items": [
         {"id": "ord-1", "debtor": "alpha-games", "creditor": "beta-cards", "amount": "12000"},
         {"id": "ord-2", "debtor": "alpha-games", "creditor": "gamma-video", "amount": "500"}]}]}}
-
-
-class HoldOut(OutSchema):
-    id: int
-    rule: str = Field(examples=["single_order_limit"])
-    message: str
-    values: dict[str, Any] = Field(examples=[{"limit": "10000", "amount": "12000"}])
-    release_after: datetime | None = None
-    status: str = Field(examples=["open"])
 
 
 class ObligationOut(OutSchema):

@@ -1,93 +1,32 @@
-"""Reservation bookkeeping and headroom against the ledger's on-chain mirror.
+"""Reservation bookkeeping in the ledger: the running sums behind every headroom check.
 
 Each member row carries two running sums, kept in step with obligation
 statuses so the headroom check is one row read, not a scan:
 
 * ``reserved_debit``: amounts it owes in obligations whose status is in
-  :data:`RESERVED_DEBIT` (accepted, netted, carried, escrow);
-* ``reserved_credit``: amounts owed to it in :data:`RESERVED_CREDIT`
-  (accepted, netted): only what will be netted in, never escrow or carried
-  debts of others, so incoming value is not counted before it is likely.
+  :data:`~clearing.domain.headroom.RESERVED_DEBIT` (accepted, netted, carried, escrow);
+* ``reserved_credit``: amounts owed to it in
+  :data:`~clearing.domain.headroom.RESERVED_CREDIT` (accepted, netted).
 
 Every status change of an obligation must go through :func:`transition`
 (or :func:`apply_deltas` for new rows), which adjusts both sums in the same
 transaction. :func:`recompute_reservations` rebuilds them from the rows; tests
-and the reconciler compare the two.
+and the reconciler compare the two. The rule itself (which status reserves
+what) is the domain's: :func:`~clearing.domain.headroom.reservation_delta`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import Member, Obligation
+from clearing.domain.headroom import RESERVED_CREDIT, RESERVED_DEBIT, reservation_delta
 from clearing.domain.vocabulary import ObligationStatus as S
-
-RESERVED_DEBIT = frozenset({S.ACCEPTED, S.NETTED, S.CARRIED, S.ESCROW})
-RESERVED_CREDIT = frozenset({S.ACCEPTED, S.NETTED})
-
-
-@dataclass(frozen=True, slots=True)
-class Liquidity:
-    """A member's position as the headroom check sees it (all ints)."""
-
-    collateral: int  # signed on-chain balance mirror
-    free_collateral: int  # max(0, balance) less pending withdrawals
-    credit_line: int  # min(ledger line, on-chain limit)
-    credit_used: int  # max(0, -balance)
-    reserved_debit: int
-    reserved_credit: int
-    pending_withdrawal: int
-
-    @property
-    def reserved_net_debit(self) -> int:
-        return max(0, self.reserved_debit - self.reserved_credit)
-
-    @property
-    def open_position(self) -> int:
-        """Receipts minus payments over reserved obligations (positive: net creditor)."""
-        return self.reserved_credit - self.reserved_debit
-
-    @property
-    def headroom(self) -> int:
-        from clearing.domain.headroom import headroom as domain_headroom
-
-        # Credit used beyond the line (the line was lowered) is a deficit, not unused credit.
-        over = max(0, self.credit_used - self.credit_line)
-        line = max(self.credit_line, self.credit_used)
-        return domain_headroom(self.free_collateral, line, self.credit_used, self.reserved_net_debit) - over
-
-    @property
-    def withdrawable(self) -> int:
-        """Free collateral that can leave without pushing headroom below zero."""
-        return max(0, min(self.free_collateral, self.headroom))
-
-
-def liquidity_of(member: Any, *, reserved_debit: int | None = None, reserved_credit: int | None = None) -> Liquidity:
-    """Liquidity from a member row (or any object with the same attributes)."""
-    balance = member.chain_balance
-    pending = member.pending_withdrawal
-    return Liquidity(
-        collateral=balance,
-        free_collateral=max(0, max(0, balance) - pending),
-        credit_line=max(0, min(member.credit_line, member.chain_credit_limit)),
-        credit_used=max(0, -balance),
-        reserved_debit=member.reserved_debit if reserved_debit is None else reserved_debit,
-        reserved_credit=member.reserved_credit if reserved_credit is None else reserved_credit,
-        pending_withdrawal=pending,
-    )
-
-
-def reservation_delta(old: str | None, new: str) -> tuple[int, int]:
-    """(debit sign, credit sign) change when an obligation moves ``old`` → ``new``."""
-    d = (new in RESERVED_DEBIT) - (old in RESERVED_DEBIT if old else 0)
-    c = (new in RESERVED_CREDIT) - (old in RESERVED_CREDIT if old else 0)
-    return int(d), int(c)
 
 
 def apply_deltas(session: Session, debit: Mapping[int, int], credit: Mapping[int, int]) -> None:
@@ -109,7 +48,7 @@ def apply_deltas(session: Session, debit: Mapping[int, int], credit: Mapping[int
         if debit.get(mid, 0) or credit.get(mid, 0)
     ]
     if params:
-        _update_reserved(session, params)
+        update_reserved(session, params)
 
 
 _UPDATE_RESERVED = (
@@ -119,7 +58,7 @@ _UPDATE_RESERVED = (
 )
 
 
-def _update_reserved(session: Session, params: list[dict[str, int]]) -> None:
+def update_reserved(session: Session, params: list[dict[str, int]]) -> None:
     """Write new reserved sums (and ``obligation_seq`` when a param has ``seq``): one round trip per 500 members."""
     conn = session.connection()
     pg = conn.dialect.name == "postgresql"
@@ -148,6 +87,26 @@ def _update_reserved(session: Session, params: list[dict[str, int]]) -> None:
             if with_seq:
                 flat.append(p.get("seq"))
         conn.exec_driver_sql(sql, tuple(flat))
+
+
+#: One statement text whatever the number of members: psycopg caches its parse (the VALUES list of
+#: :func:`update_reserved` grows with the members, and re-parsing 50 members' placeholders took
+#: longer than running the UPDATE, all of it under the member locks).
+_WRITE_RESERVED_PG = (
+    "UPDATE members SET reserved_debit = v.rd, reserved_credit = v.rc, obligation_seq = v.seq "
+    "FROM unnest(%s::bigint[], %s::text[]::numeric[], %s::text[]::numeric[], %s::bigint[]) AS v(mid, rd, rc, seq) "
+    "WHERE members.id = v.mid"
+)
+
+
+def write_reserved(session: Session, changed: list[dict[str, int]]) -> None:
+    """New reserved sums and ``obligation_seq`` (``{"mid", "rd", "rc", "seq"}`` each) of locked members."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        update_reserved(session, changed)
+        return
+    conn.exec_driver_sql(_WRITE_RESERVED_PG, ([c["mid"] for c in changed], [str(c["rd"]) for c in changed],
+                                              [str(c["rc"]) for c in changed], [c["seq"] for c in changed]))
 
 
 def lock_members(session: Session, member_ids: Iterable[int]) -> dict[int, Member]:
@@ -238,8 +197,6 @@ def resync_reservations(session: Session, member_ids: Iterable[int] | None = Non
         Obligation.status.in_(statuses)
     )
     if member_ids is not None:
-        from sqlalchemy import or_
-
         q = q.where(or_(Obligation.debtor_id.in_(ids), Obligation.creditor_id.in_(ids)))
     for debtor, creditor, amount, status in session.execute(q):
         if status in RESERVED_DEBIT:
@@ -252,5 +209,5 @@ def resync_reservations(session: Session, member_ids: Iterable[int] | None = Non
         if (m.reserved_debit, m.reserved_credit) != (rd, rc):
             params.append({"mid": mid, "rd": rd, "rc": rc})
     if params:
-        _update_reserved(session, params)
+        update_reserved(session, params)
     return len(params)

@@ -3,7 +3,7 @@
 Each ``POST /obligations`` enqueues its obligation and waits. A committer
 thread takes everything queued at that moment (no artificial delay: while one
 group commits, the next one gathers), runs it through
-:func:`clearing.services.obligations.submit_group` in one transaction, and
+:func:`clearing.services.submission.service.submit_group` in one transaction, and
 answers every request only after that commit returned. Outcomes are exactly
 those of submitting the requests one by one in arrival order; what is shared
 is the commit (one fsync, one set of member locks, a handful of statements),
@@ -20,8 +20,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from clearing.errors import ClearingError
+from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
-from clearing.services.obligations import ObligationInput, SubmitResult, submit_group
+from clearing.services.submission.service import submit_group
+from clearing.services.submission.types import ObligationInput, SubmitResult
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +38,11 @@ class _Pending:
 class GroupCommitter:
     """Per-process committer; ``threads`` groups may be in flight at once (one per DB connection)."""
 
-    def __init__(self, ctx: object, *, max_items: int = 1000, threads: int = 2) -> None:
+    def __init__(self, ctx: ServiceContext, *, max_items: int = 1000, threads: int = 2) -> None:
         self.ctx = ctx
         self.max_items = max_items
-        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        #: None is the stop signal, one per thread.
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._threads = [threading.Thread(target=self._run, name=f"group-commit-{i}", daemon=True) for i in range(threads)]
         self._started = False
         self._lock = threading.Lock()
@@ -59,7 +62,7 @@ class GroupCommitter:
         """Stop the committer threads after the groups already queued."""
         if self._started:
             for _ in self._threads:
-                self._queue.put(None)  # type: ignore[arg-type]
+                self._queue.put(None)
             for t in self._threads:
                 t.join(timeout=10)
             self._started = False
@@ -86,7 +89,7 @@ class GroupCommitter:
 
     def _commit(self, group: list[_Pending]) -> None:
         try:
-            outcomes = submit_group(self.ctx, [(p.principal, p.item) for p in group])  # type: ignore[arg-type]
+            outcomes = submit_group(self.ctx, [(p.principal, p.item) for p in group])
         except ClearingError as exc:
             for p in group:
                 p.future.set_exception(exc)
@@ -96,7 +99,7 @@ class GroupCommitter:
             for p in group:
                 p.future.set_exception(exc)
             return
-        for p, outcome in zip(group, outcomes):
+        for p, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 p.future.set_exception(outcome)
             else:

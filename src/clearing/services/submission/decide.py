@@ -1,0 +1,131 @@
+"""Risk rules and headroom, item by item in submission order: locked members and histories in, decisions out.
+
+No SQL here. The caller holds every member row involved locked, so the
+reserved sums read with them are current, and each item's decision moves the
+running sums the next item sees (a batch cannot spend the same headroom
+twice). Headroom is ``free collateral + unused credit − reserved net debit``
+and only the last term moves under the lock, so each member's base is
+computed once and each item subtracts its running net debit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from clearing.adapters.db.obligation_store import LockedMember, ObligationRow
+from clearing.domain import risk
+from clearing.domain.headroom import liquidity_of, reservation_delta
+from clearing.domain.types import Obligation as DomainObligation
+from clearing.domain.vocabulary import MemberStatus, Route
+from clearing.domain.vocabulary import ObligationStatus as S
+from clearing.services.submission.history import DebtorHistory
+from clearing.services.submission.types import ObligationInput
+
+
+@dataclass(slots=True)
+class Decisions:
+    """What one call records: obligation rows, their holds, first-time pairs and the members' new sums."""
+
+    rows: list[ObligationRow] = field(default_factory=list)
+    holds: list[tuple[str, risk.Hold]] = field(default_factory=list)
+    new_pairs: set[tuple[int, int]] = field(default_factory=set)
+    debit: dict[int, int] = field(default_factory=dict)
+    credit: dict[int, int] = field(default_factory=dict)
+    seq: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, members: Sequence[LockedMember]) -> Decisions:
+        """Nothing decided yet: the members' sums as read under their locks."""
+        return cls(debit={m.id: m.reserved_debit for m in members}, credit={m.id: m.reserved_credit for m in members},
+                   seq={m.id: m.obligation_seq for m in members})
+
+    def changed_members(self, members: Sequence[LockedMember]) -> list[dict[str, int]]:
+        """``{"mid", "rd", "rc", "seq"}`` of every member whose reserved sums or sequence moved."""
+        return [
+            {"mid": m.id, "rd": self.debit[m.id], "rc": self.credit[m.id], "seq": self.seq[m.id]}
+            for m in members
+            if (self.debit[m.id], self.credit[m.id], self.seq[m.id])
+            != (m.reserved_debit, m.reserved_credit, m.obligation_seq)
+        ]
+
+
+def headroom_base(member: LockedMember) -> int:
+    """The member's headroom with nothing reserved, by the ledger's own formula (see the module doc)."""
+    return liquidity_of(member, reserved_debit=0, reserved_credit=0).headroom
+
+
+def member_risk(m: LockedMember) -> risk.MemberRisk:
+    return risk.MemberRisk(member=m.name, tier=m.tier, suspended=m.status == MemberStatus.SUSPENDED)
+
+
+Rules = Callable[[DomainObligation, risk.MemberRisk, risk.MemberRisk, risk.History], tuple[risk.Hold, ...]]
+#: An item to decide: (obligation, debtor, creditor, body hash, submitting member id).
+Item = tuple[ObligationInput, LockedMember, LockedMember, str, int]
+
+
+def decide(items: Sequence[Item], members: Sequence[LockedMember], histories: dict[int, DebtorHistory], rules: Rules,
+           *, count_history: bool, emit: Callable[[ObligationRow], None] | None = None) -> Decisions:
+    """Each item's status (accepted, held, escrow, queued beyond headroom) in order; ``emit`` sees each row at once.
+
+    ``count_history``: this call's items join the velocity window as they are decided (held ones
+    too: the next call reads them back from the ledger).
+    """
+    out = Decisions.start(members)
+    risk_of: dict[int, risk.MemberRisk] = {}
+    room_base: dict[int, int] = {}
+    for it, debtor, creditor, h, submitted_by in items:
+        rec = histories[debtor.id]
+        if rec.known_frozen is None:
+            rec.known_frozen = frozenset(rec.known)
+        debtor_risk = risk_of.get(debtor.id)
+        if debtor_risk is None:
+            debtor_risk = risk_of[debtor.id] = member_risk(debtor)
+        creditor_risk = risk_of.get(creditor.id)
+        if creditor_risk is None:
+            creditor_risk = risk_of[creditor.id] = member_risk(creditor)
+        # The window as a running aggregate: the ledger's rows plus this call's earlier items, O(1) per item.
+        holds = rules(DomainObligation(it.id, debtor.name, creditor.name, it.amount), debtor_risk, creditor_risk,
+                      risk.History(recent=(), known_counterparties=rec.known_frozen,
+                                   window_count=rec.count, window_total=rec.total))
+        if count_history:
+            rec.count += 1
+            rec.total += it.amount
+            rec.added_count += 1
+            rec.added_total += it.amount
+        if not holds and (debtor.id, creditor.id) not in rec.known_ids:
+            # A pair becomes known through an obligation that passed the rules, never a held one.
+            rec.known.add(creditor.name)
+            rec.known_frozen = None
+            rec.known_ids.add((debtor.id, creditor.id))
+            out.new_pairs.add((debtor.id, creditor.id))
+        route = risk.settlement_route(debtor.tier)
+        shortfall = None
+        if holds:
+            status = S.HELD
+            out.holds.extend((it.id, hd) for hd in holds)
+        else:
+            if route == Route.ESCROW:
+                # Tier C prepays each order from its own wallet into the order
+                # escrow: collateral headroom does not limit it.
+                status = S.ESCROW
+            else:
+                base = room_base.get(debtor.id)
+                if base is None:
+                    base = room_base[debtor.id] = headroom_base(debtor)
+                room = base - max(0, out.debit[debtor.id] - out.credit[debtor.id])
+                if it.amount > room:
+                    status = S.QUEUED_BEYOND_HEADROOM
+                    shortfall = it.amount - max(0, room)
+                else:
+                    status = S.ACCEPTED
+            d, c = reservation_delta(None, status)
+            out.debit[debtor.id] += d * it.amount
+            out.credit[creditor.id] += c * it.amount
+        out.seq[debtor.id] += 1
+        row = ObligationRow(it.id, debtor.id, creditor.id, it.amount, it.reference, it.on_behalf_of, submitted_by, h,
+                            it.signature, status, route, shortfall, out.seq[debtor.id])
+        out.rows.append(row)
+        if emit is not None:
+            emit(row)
+    return out

@@ -1,0 +1,47 @@
+"""The submission's plain data: what a member sends, what it gets back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from clearing.services.holds import HoldView
+
+
+@dataclass(frozen=True, slots=True)
+class ObligationInput:
+    """One obligation as submitted; ``debtor``/``creditor`` are member names or 0x addresses."""
+
+    id: str
+    debtor: str
+    creditor: str
+    amount: int
+    reference: str = ""
+    on_behalf_of: str | None = None
+    signature: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObligationView:
+    id: str
+    debtor: str
+    creditor: str
+    debtor_address: str
+    creditor_address: str
+    amount: int
+    reference: str
+    on_behalf_of: str | None
+    created_at: datetime
+    status: str
+    route: str
+    shortfall: int | None
+    cycle_id: int | None
+    signed: bool
+    holds: tuple[HoldView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    index: int
+    replayed: bool
+    obligation: ObligationView
