@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import doctest
+import importlib
 import itertools
+import pkgutil
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import clearing.domain.liquidity
 from clearing.domain import errors
 from clearing.domain.liquidity import (
     FIFO_BLOCKED,
@@ -254,3 +258,28 @@ def test_rejects_bad_input(available, kwargs, error):
 def test_rejects_bad_obligation():
     with pytest.raises(errors.SelfObligation):
         select_settlement([Obligation("1", "a", "a", 5)], {})
+
+
+# -- the package's solver modules: the top-level doctest run sees only clearing.domain.liquidity itself -----
+
+
+def _solver_modules():
+    package = clearing.domain.liquidity
+    for info in pkgutil.iter_modules(package.__path__):
+        yield importlib.import_module(f"{package.__name__}.{info.name}")
+
+
+@pytest.mark.parametrize("module", list(_solver_modules()), ids=lambda m: m.__name__)
+def test_solver_module_docstring_examples_run(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+def test_public_api_is_the_package():
+    package = clearing.domain.liquidity
+    assert sorted(package.__all__) == sorted([
+        "select_settlement", "ubin_deactivation", "is_feasible", "SettlementPlan", "Deferral", "METHODS",
+        "INSUFFICIENT_LIQUIDITY", "FIFO_BLOCKED", "PRIORITY_BLOCKED",
+    ])
+    assert all(hasattr(package, name) for name in package.__all__)
+    assert package.METHODS == ("auto", "milp", "heuristic", "ubin")

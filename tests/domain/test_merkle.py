@@ -65,12 +65,17 @@ def test_leaf_matches_eth_abi(fields):
 def test_checksummed_and_lower_addresses_give_the_same_leaf():
     addr = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
     key = obligation_key("o")
-    assert leaf_hash(1, key, addr, addr.lower(), 1) == leaf_hash(1, key, addr.lower(), addr.upper().replace("0X", "0x"), 1)
+    assert leaf_hash(1, key, addr, addr.lower(), 1) == leaf_hash(
+        1, key, addr.lower(), addr.upper().replace("0X", "0x"), 1
+    )
 
 
 @pytest.mark.parametrize(
     "debtor",
-    ["0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", "0x123", "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed00", "0x" + "zz" * 20, 7],
+    [
+        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", "0x123", "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed00",
+        "0x" + "zz" * 20, 7,
+    ],
 )
 def test_bad_address(debtor):
     with pytest.raises(errors.InvalidAddress):
@@ -124,7 +129,9 @@ def test_ten_thousand_leaves_fast():
     rnd = random.Random(1)
     addrs = ["0x" + rnd.randbytes(20).hex() for _ in range(50)]
     t = time.perf_counter()
-    leaves = [leaf_hash(9, obligation_key(f"o{i}"), addrs[i % 50], addrs[(i + 1) % 50], 10**20 + i) for i in range(10_000)]
+    leaves = [
+        leaf_hash(9, obligation_key(f"o{i}"), addrs[i % 50], addrs[(i + 1) % 50], 10**20 + i) for i in range(10_000)
+    ]
     tree = MerkleTree(leaves)
     proofs = [tree.proof(leaf) for leaf in leaves]
     elapsed = time.perf_counter() - t
@@ -171,7 +178,7 @@ def _vectors():
                 "leaf": "0x" + leaf.hex(),
                 "proof": ["0x" + p.hex() for p in tree.proof(leaf)],
             }
-            for o, leaf in zip(obs, leaves)
+            for o, leaf in zip(obs, leaves, strict=True)
         ],
     }
 
@@ -228,4 +235,5 @@ def test_random_tree_verifies_on_chain(merkle_check):
     tree = MerkleTree(leaves)
     for leaf in leaves[::4]:
         assert merkle_check.functions.verifyLeaf(tree.proof(leaf), tree.root, leaf).call()
-        assert not merkle_check.functions.verifyLeaf(tree.proof(leaf), tree.root, leaves[0] if leaf != leaves[0] else leaves[1]).call()
+        other = leaves[0] if leaf != leaves[0] else leaves[1]
+        assert not merkle_check.functions.verifyLeaf(tree.proof(leaf), tree.root, other).call()

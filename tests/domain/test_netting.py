@@ -94,7 +94,7 @@ def test_array_matches_reference_fast_path(obs, as_list):
     got = net_positions_array(d, c, a, len(MEMBERS))
     assert got.dtype == np.int64
     ref = net_positions(obs, members=MEMBERS)
-    assert dict(zip(MEMBERS, got.tolist())) == ref
+    assert dict(zip(MEMBERS, got.tolist(), strict=True)) == ref
 
 
 @PROP
@@ -106,7 +106,7 @@ def test_array_matches_reference_big_ints(obs):
     a = np.array([o.amount for o in obs], dtype=object)
     got = net_positions_array(d, c, a, len(MEMBERS))
     assert got.dtype == object
-    assert dict(zip(MEMBERS, got.tolist())) == net_positions(obs, members=MEMBERS)
+    assert dict(zip(MEMBERS, got.tolist(), strict=True)) == net_positions(obs, members=MEMBERS)
 
 
 def test_array_int64_overflow_takes_exact_path():

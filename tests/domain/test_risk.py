@@ -132,7 +132,10 @@ def test_every_rule_name_is_known():
         (dict(history=History(recent=((NOW, 1.5),), known_counterparties=frozenset())), errors.InvalidRiskInput),
         (dict(config=dataclasses.replace(CFG, single_order_limit={"A": 1, "B": 1})), errors.InvalidConfig),
         (dict(config=dataclasses.replace(CFG, velocity_window_seconds=-5)), errors.InvalidConfig),
-        (dict(config=dataclasses.replace(CFG, graded_levels=(HoldLevel(500, 10), HoldLevel(100, 10)))), errors.InvalidConfig),
+        (
+            dict(config=dataclasses.replace(CFG, graded_levels=(HoldLevel(500, 10), HoldLevel(100, 10)))),
+            errors.InvalidConfig,
+        ),
     ],
 )
 def test_rejects_bad_input(change, error):
@@ -142,9 +145,13 @@ def test_rejects_bad_input(change, error):
 
 def test_mismatched_member_rejected():
     with pytest.raises(errors.InvalidRiskInput):
-        evaluate(Obligation("o", "x", "y", 1), MemberRisk("z", "A", False), MemberRisk("y", "A", False), KNOWN, CFG, NOW)
+        evaluate(
+            Obligation("o", "x", "y", 1), MemberRisk("z", "A", False), MemberRisk("y", "A", False), KNOWN, CFG, NOW
+        )
     with pytest.raises(errors.SelfObligation):
-        evaluate(Obligation("o", "x", "x", 1), MemberRisk("x", "A", False), MemberRisk("x", "A", False), KNOWN, CFG, NOW)
+        evaluate(
+            Obligation("o", "x", "x", 1), MemberRisk("x", "A", False), MemberRisk("x", "A", False), KNOWN, CFG, NOW
+        )
 
 
 def test_defaults_hold_nothing_ordinary():
@@ -202,8 +209,8 @@ def test_aggregate_and_rows_give_identical_holds(entries, amount, tier, known, s
                       window_total=sum(a for _, a in inside))
     assert evaluate_as(counted, amount, tier, known) == by_rows
     # Any split: some in-window rows pre-counted, the rest (and every row outside) listed.
-    pre = [e for e, s in zip(inside, split) if s]
-    listed = [e for e, s in zip(inside, split) if not s] + [e for e in entries if e not in inside]
+    pre = [e for e, s in zip(inside, split, strict=False) if s]  # split has 25 flags, inside up to 25 rows
+    listed = [e for e, s in zip(inside, split, strict=False) if not s] + [e for e in entries if e not in inside]
     mixed = History(recent=tuple(listed), known_counterparties=frozenset(), window_count=len(pre),
                     window_total=sum(a for _, a in pre))
     assert evaluate_as(mixed, amount, tier, known) == by_rows
@@ -264,7 +271,9 @@ def test_evaluator_gives_what_evaluate_gives(entries, amount, tier, known, suspe
     for history in (History(recent=tuple(entries), known_counterparties=frozenset({"y"} if known else ())),
                     History(recent=(), known_counterparties=frozenset({"y"} if known else ()),
                             window_count=len(inside), window_total=sum(a for _, a in inside))):
-        args = (Obligation("o", "x", "y", amount), MemberRisk("x", tier, suspended), MemberRisk("y", "A", False), history)
+        args = (
+            Obligation("o", "x", "y", amount), MemberRisk("x", tier, suspended), MemberRisk("y", "A", False), history
+        )
         assert evaluator(PROP_CFG, NOW)(*args) == evaluate(*args, PROP_CFG, NOW)
 
 

@@ -28,7 +28,9 @@ def lp_max_cleared(obs):
     for j, o in enumerate(obs):
         A[idx[o.debtor], j] += 1
         A[idx[o.creditor], j] -= 1
-    res = linprog(-np.ones(len(obs)), A_eq=A, b_eq=np.zeros(len(names)), bounds=[(0, o.amount) for o in obs], method="highs")
+    res = linprog(
+        -np.ones(len(obs)), A_eq=A, b_eq=np.zeros(len(names)), bounds=[(0, o.amount) for o in obs], method="highs"
+    )
     assert res.status == 0
     return round(-res.fun)
 

@@ -6,7 +6,9 @@ the window item by item. These tests recompute every decision from the
 stored rows alone (the oracle knows nothing of caches) while two service
 contexts (two worker processes) submit for the same debtors, the clock
 moves forwards past the window, stalls, and steps back (clock skew between
-workers and a jump past the cache's slack).
+workers and a jump past the cache's slack). The per-second window itself
+(:class:`clearing.domain.velocity.VelocityWindow`) is tested against a naive
+sum in tests/domain/test_velocity.py.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from eth_account import Account
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from clearing.adapters.db.models import Hold, Member, Obligation
@@ -27,7 +27,6 @@ from clearing.services import submission as osvc
 from clearing.bootstrap import build_service
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
-from clearing.domain.velocity import VelocityWindow
 from clearing.settings import Settings
 
 OP = Principal(role="operator", key_id=None)
@@ -148,30 +147,3 @@ def test_window_length_comes_from_the_risk_config(db):
     t[0] += timedelta(seconds=2)  # w-1 and w-2 are now 11 s old: outside a 10 s window
     [fresh] = osvc.submit(ctx, a, [_ob("w-4", "a", "c", 1)], batch=False)
     assert fresh.obligation.status == "accepted"
-
-
-# --------------------------------------------------------------------------- the per-second window itself
-
-buckets = st.lists(st.tuples(st.integers(0, 60), st.integers(1, 5), st.integers(1, 10**30)), max_size=8)
-
-
-@settings(max_examples=300, deadline=None)
-@given(steps=st.lists(st.tuples(st.integers(-5, 50), buckets), min_size=1, max_size=12), probe=st.integers(0, 70))
-def test_window_buckets_equal_a_naive_sum(steps, probe):
-    window = VelocityWindow(0, -10, (), 0, 0)
-    rows: list[tuple[int, int, int]] = []
-    floor = -10
-    for seq, (keep, extra) in enumerate(steps, 1):
-        window = window.advanced(seq, keep, list(extra))
-        floor = max(floor, keep)
-        rows = [r for r in rows + list(extra) if r[0] > floor]
-        per_second: dict[int, list[int]] = {}
-        for ts, c, t in rows:
-            slot = per_second.setdefault(ts, [0, 0])
-            slot[0] += c
-            slot[1] += t
-        assert window.seq == seq and window.floor == floor
-        assert window.buckets == tuple((ts, c, t) for ts, (c, t) in sorted(per_second.items()))
-        assert (window.count, window.total) == (sum(r[1] for r in rows), sum(r[2] for r in rows))
-        start = max(probe, floor)
-        assert window.since(start) == (sum(r[1] for r in rows if r[0] > start), sum(r[2] for r in rows if r[0] > start))

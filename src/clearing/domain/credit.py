@@ -93,7 +93,8 @@ class CreditConfig:
                 raise InvalidConfig(f"{name} must be > 0", field=name)
         if self.tier_a_line_bps > MAX_TIER_A_LINE_BPS:
             raise InvalidConfig(
-                f"tier_a_line_bps must be ≤ {MAX_TIER_A_LINE_BPS} (30% of average monthly volume), got {self.tier_a_line_bps}",
+                f"tier_a_line_bps must be ≤ {MAX_TIER_A_LINE_BPS} (30% of average monthly volume), "
+                f"got {self.tier_a_line_bps}",
                 field="tier_a_line_bps",
             )
         if self.tier_b_line_bps > self.tier_a_line_bps:

@@ -25,7 +25,6 @@ False
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Iterable, Sequence
 
 from clearing.domain.errors import InvalidAddress, InvalidLeaf, LeafNotFound
@@ -40,7 +39,8 @@ try:  # safe-pysha3: ~5x faster than the pure-C fallbacks when present
         >>> keccak256(b"").hex()[:16]
         'c5d2460186f7233c'
         """
-        return _keccak_256(data).digest()
+        digest: bytes = _keccak_256(data).digest()  # safe-pysha3 ships no type information
+        return digest
 
 except ImportError:  # pragma: no cover - depends on the environment
     from eth_hash.auto import keccak as _eth_keccak
@@ -90,7 +90,10 @@ def _address(value: str, field: str) -> bytes:
     Cached: a cycle names the same few members thousands of times, and the
     checksum check is a keccak per call.
     """
-    if not isinstance(value, str) or len(value) != 42 or value[:2] not in ("0x", "0X") or not _HEX.issuperset(value[2:]):
+    if (
+        not isinstance(value, str) or len(value) != 42 or value[:2] not in ("0x", "0X")
+        or not _HEX.issuperset(value[2:])
+    ):
         raise InvalidAddress(f"{field} must be a 0x-prefixed 20-byte hex address, got {value!r}", field=field)
     body = value[2:]
     if body != body.lower() and body != body.upper():
@@ -179,7 +182,7 @@ class MerkleTree:
             if len(leaf) != 32:
                 raise InvalidLeaf(f"leaves must be 32 bytes, got {len(leaf)}", field="leaves")
         items.sort()
-        for x, y in zip(items, items[1:]):
+        for x, y in zip(items, items[1:], strict=False):  # neighbours: one shorter
             if x == y:
                 raise InvalidLeaf(f"duplicate leaf 0x{x.hex()}", field="leaves")
         n = len(items)

@@ -116,11 +116,16 @@ class RiskConfig:
                 raise InvalidConfig(f"{name} must be a positive int, got {value!r}", field=name)
         last = 0
         for level in self.graded_levels:
-            if not isinstance(level, HoldLevel) or type(level.max_excess_bps) is not int or type(level.hold_seconds) is not int:
+            if (
+                not isinstance(level, HoldLevel)
+                or type(level.max_excess_bps) is not int
+                or type(level.hold_seconds) is not int
+            ):
                 raise InvalidConfig("graded_levels must be HoldLevel(int, int) entries", field="graded_levels")
             if level.max_excess_bps <= last or level.hold_seconds <= 0:
                 raise InvalidConfig(
-                    "graded_levels must have increasing max_excess_bps > 0 and positive hold_seconds", field="graded_levels"
+                    "graded_levels must have increasing max_excess_bps > 0 and positive hold_seconds",
+                    field="graded_levels",
                 )
             last = level.max_excess_bps
 
@@ -272,7 +277,9 @@ def evaluate(
     return _evaluate(ob, debtor, creditor, history, config, now)
 
 
-def evaluator(config: RiskConfig, now: int) -> Callable[[Obligation, MemberRisk, MemberRisk, History], tuple[Hold, ...]]:
+def evaluator(
+    config: RiskConfig, now: int
+) -> Callable[[Obligation, MemberRisk, MemberRisk, History], tuple[Hold, ...]]:
     """:func:`evaluate` with ``config`` and ``now`` fixed, for many obligations at one ``now``.
 
     The configuration is validated once, here, and copied: changing ``config``
@@ -308,7 +315,9 @@ def _evaluate(
     """The rules for a validated obligation and configuration (``limits`` reads as a RiskConfig)."""
     for role, member, expected in (("debtor", debtor, ob.debtor), ("creditor", creditor, ob.creditor)):
         if not isinstance(member, MemberRisk) or member.member != expected:
-            raise InvalidRiskInput(f"{role} risk state is for {getattr(member, 'member', None)!r}, not {expected!r}", field=role)
+            raise InvalidRiskInput(
+                f"{role} risk state is for {getattr(member, 'member', None)!r}, not {expected!r}", field=role
+            )
         _tier(member.tier)
         if not isinstance(member.suspended, bool):
             raise InvalidRiskInput(f"{role}.suspended must be a bool", field=role)
@@ -322,7 +331,9 @@ def _evaluate(
             or type(entry[1]) is not int
             or entry[1] <= 0
         ):
-            raise InvalidRiskInput(f"history entries must be (unix_ts, amount > 0) int pairs, got {entry!r}", field="history")
+            raise InvalidRiskInput(
+                f"history entries must be (unix_ts, amount > 0) int pairs, got {entry!r}", field="history"
+            )
     pre_count, pre_total = history.window_count, history.window_total
     if (
         type(pre_count) is not int
@@ -394,7 +405,8 @@ def _evaluate(
         holds.append(
             Hold(
                 "new-counterparty",
-                f"first order from {ob.debtor!r} to {ob.creditor!r} is {amount}, above the tier {tier} threshold {threshold}",
+                f"first order from {ob.debtor!r} to {ob.creditor!r} is {amount}, "
+                f"above the tier {tier} threshold {threshold}",
                 {"tier": tier, "creditor": ob.creditor, "amount": amount, "threshold": threshold},
                 _release_after(tier, amount, threshold, limits, now),
             )

@@ -104,11 +104,14 @@ def setoff(obligations: Iterable[Obligation]) -> SetoffResult:
         raise NettingInfeasible("set-off changed a net position")
     total = sum(cleared.values())
     return SetoffResult(
-        cleared, remaining, debt_before, debt_after, credit_before, credit_after, positions, total, sum(o.amount for o in obs)
+        cleared, remaining, debt_before, debt_after, credit_before, credit_after, positions, total,
+        sum(o.amount for o in obs),
     )
 
 
-def _min_cost_remaining(m: int, pair_amount: dict[tuple[int, int], int], balance: list[int]) -> dict[tuple[int, int], int]:
+def _min_cost_remaining(
+    m: int, pair_amount: dict[tuple[int, int], int], balance: list[int]
+) -> dict[tuple[int, int], int]:
     """Remaining debt per pair: min Σ g with out(g) − in(g) = balance, 0 ≤ g ≤ owed.
 
     Nodes 0..m-1 are members, ``m`` the source (supplies net debtors), ``m+1``
@@ -171,7 +174,8 @@ def _min_cost_remaining(m: int, pair_amount: dict[tuple[int, int], int], balance
 
 
 def _blocking_flows(
-    nodes: int, src: int, snk: int, head: list[list[int]], to: list[int], cap: list[int], cost: list[int], pot: list[int], limit: int
+    nodes: int, src: int, snk: int, head: list[list[int]], to: list[int], cap: list[int], cost: list[int],
+    pot: list[int], limit: int,
 ) -> int:
     """Dinic max flow (≤ limit) on residual edges with zero reduced cost."""
     total = 0
@@ -197,8 +201,8 @@ def _blocking_flows(
 
 
 def _dfs(
-    src: int, snk: int, want: int, level: list[int], it: list[int], head: list[list[int]], to: list[int], cap: list[int],
-    cost: list[int], pot: list[int],
+    src: int, snk: int, want: int, level: list[int], it: list[int], head: list[list[int]], to: list[int],
+    cap: list[int], cost: list[int], pot: list[int],
 ) -> int:
     """One augmenting path in the level graph (iterative, no recursion limit)."""
     path: list[int] = []

@@ -1,27 +1,33 @@
-"""A debtor's velocity window: its obligations per second, as an exact running aggregate.
+"""A debtor's obligations summed per unix second: the velocity window the risk rules read.
 
-The risk rules need, for each new obligation, how many obligations the debtor
-submitted in the last ``velocity_window_seconds`` and their total. Keeping the
-window as per-second buckets with running sums makes that O(1) per
-obligation, and lets a process cache a debtor's window as of a ledger
-sequence number and top it up with only the rows past it.
+The velocity rules (:mod:`clearing.domain.risk`) need, for every new
+obligation, how many obligations its debtor made and for how much within
+the last ``velocity_window_seconds``. Re-summing the ledger on every call is
+too slow, so the service keeps a :class:`VelocityWindow` per debtor: counts
+and totals per second, valid up to a per-debtor sequence number, advanced
+with the rows the ledger gained since. Pure and immutable, so threads can
+share cached windows and tests can check it against a naive sum.
 
->>> w = VelocityWindow.empty(100).advanced(3, 100, [(101, 2, 50), (105, 1, 7)])
->>> w.count, w.total, w.since(101)
-(3, 57, (1, 7))
->>> w.advanced(4, 103, [(106, 1, 1)]).buckets
-((105, 1, 7), (106, 1, 1))
+>>> w = VelocityWindow.empty(100).advanced(3, 100, [(105, 2, 70), (101, 1, 5), (99, 1, 1)])
+>>> w.buckets, w.count, w.total  # second 99 is at or before the floor: never counted
+(((101, 1, 5), (105, 2, 70)), 3, 75)
+>>> w.since(101)  # the seconds > 101
+(2, 70)
+>>> w.advanced(4, 101, []).buckets  # seconds <= 101 dropped
+((105, 2, 70),)
+>>> unix_seconds(at(1_700_000_000)), per_second([(7, "10"), (7, 5), (8, 1)])
+(1700000000, [(7, 2, 15), (8, 1, 1)])
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["WINDOW_SLACK", "VelocityWindow", "at", "per_second", "unix_seconds"]
+__all__ = ["VelocityWindow", "WINDOW_SLACK", "unix_seconds", "at", "per_second"]
 
 #: Seconds of buckets kept before a window's start, so a call whose clock reads a little earlier than
 #: the one that pruned (threads take ``now`` before they wait for the member lock) still finds its window.
@@ -29,24 +35,38 @@ WINDOW_SLACK = 300
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 
-Bucket = tuple[int, int, int]
-
 
 def unix_seconds(t: datetime) -> int:
-    """Whole seconds since the epoch, rounded down, in integer arithmetic (as the ledger's ``floor(epoch)``)."""
+    """Whole seconds since the epoch, rounded down, in integer arithmetic (as the ledger's ``floor(epoch)``).
+
+    >>> unix_seconds(datetime(1970, 1, 1, 0, 0, 1, 999_999, tzinfo=UTC))
+    1
+    >>> unix_seconds(datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC))  # down, not towards zero
+    -1
+    """
     return (t - _EPOCH) // _SECOND
 
 
-def at(unix: int) -> datetime:
-    """The UTC time ``unix`` seconds after the epoch."""
-    return _EPOCH + timedelta(seconds=unix)
+def at(unix_seconds: int) -> datetime:
+    """The UTC instant that starts unix second ``unix_seconds``: the inverse of :func:`unix_seconds`.
+
+    Exact (``timedelta`` arithmetic, no float timestamp), so a query bound
+    ``created_at >= at(floor + 1)`` selects exactly the seconds ``> floor``.
+
+    >>> at(86_400)
+    datetime.datetime(1970, 1, 2, 0, 0, tzinfo=datetime.timezone.utc)
+    """
+    return _EPOCH + timedelta(seconds=unix_seconds)
 
 
-def per_second(rows: Iterable[tuple[Any, Any]]) -> list[Bucket]:
-    """``(second, amount)`` rows summed per second (amounts as Python ints: exact for any size).
+def per_second(rows: Sequence[Any]) -> list[tuple[int, int, int]]:
+    """(second, amount) rows summed per second (amounts as Python ints: exact for any size).
 
-    >>> sorted(per_second([(5, "10"), (5, 2), (6, 1)]))
-    [(5, 2, 12), (6, 1, 1)]
+    Returns ``(second, count, total)`` buckets in first-seen order; amounts
+    may come as decimal text (SQLite stores them so).
+
+    >>> per_second([(3, 10**30), (2, "1"), (3, 1)])
+    [(3, 2, 1000000000000000000000000000001), (2, 1, 1)]
     """
     sums: dict[int, list[int]] = {}
     for ts, amount in rows:
@@ -54,10 +74,6 @@ def per_second(rows: Iterable[tuple[Any, Any]]) -> list[Bucket]:
         slot[0] += 1
         slot[1] += int(amount)
     return [(ts, c, t) for ts, (c, t) in sums.items()]
-
-
-def _second(bucket: Bucket) -> int:
-    return bucket[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +87,18 @@ class VelocityWindow:
 
     seq: int
     floor: int
-    buckets: tuple[Bucket, ...]
+    buckets: tuple[tuple[int, int, int], ...]
     count: int
     total: int
 
     @classmethod
     def empty(cls, floor: int) -> VelocityWindow:
-        return cls(0, floor, (), 0, 0)
+        """No obligations yet (``seq`` 0), none kept at or before ``floor``: where a debtor read in full starts.
+
+        >>> VelocityWindow.empty(-10)
+        VelocityWindow(seq=0, floor=-10, buckets=(), count=0, total=0)
+        """
+        return VelocityWindow(0, floor, (), 0, 0)
 
     def since(self, start: int) -> tuple[int, int]:
         """(count, total) of the seconds ``> start`` (``start >= floor``)."""
@@ -88,7 +109,7 @@ class VelocityWindow:
             total -= t
         return count, total
 
-    def advanced(self, seq: int, floor: int, extra: list[Bucket]) -> VelocityWindow:
+    def advanced(self, seq: int, floor: int, extra: list[tuple[int, int, int]]) -> VelocityWindow:
         """This window with ``extra`` buckets added (rows up to ``seq``), seconds ``<= floor`` dropped."""
         floor = max(floor, self.floor)
         cut = bisect_right(self.buckets, floor, key=_second)
@@ -117,3 +138,7 @@ class VelocityWindow:
             else:
                 grown.append((ts, c, t))
         return VelocityWindow(seq, floor, tuple(grown), count, total)
+
+
+def _second(bucket: tuple[int, int, int]) -> int:
+    return bucket[0]
