@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from clearing.native import quiet_native_stdout
+from clearing.adapters.stdout_guard import quiet_native_stdout
 from clearing.cli import bench, cli
 from clearing.errors import ValidationError
 

@@ -26,7 +26,7 @@ from clearing.domain.liquidity import select_settlement
 from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.errors import ChainError, Conflict, NotFound
-from clearing.native import quiet_native_stdout
+from clearing.adapters.stdout_guard import quiet_native_stdout
 from clearing.adapters.db import reservations
 from clearing.domain.headroom import reservation_delta
 from clearing.services import chain_sync

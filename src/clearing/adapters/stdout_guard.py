@@ -1,4 +1,4 @@
-"""Guards around native libraries that write where they should not."""
+"""A guard for stdout against native libraries (HiGHS) that print past their own quiet flags."""
 
 from __future__ import annotations
 
