@@ -17,7 +17,7 @@ from .conftest import new_member
 
 
 def _house_conserves(c) -> None:
-    """Σ balances + pool + escrow == token held (DESIGN.md on-chain invariant)."""
+    """Σ balances + pool + escrow == token held (docs/architecture.md, "On-chain invariants")."""
     held = c.token.balance_of(c.house.address)
     total = c.house.total_balances()
     assert total + c.house.pool_total() + c.house.total_escrowed() == held

@@ -140,9 +140,9 @@ def verify(sessions: sessionmaker[Session], contracts: Contracts, cycle_id: int 
             recomputed = {m: v for m, v in net_positions(obs).items() if v}
             ledger_pos = {addr[p.member_id]: p.net_delta for p in
                           s.scalars(select(CyclePosition).where(CyclePosition.cycle_id == cycle.id)) if p.net_delta}
-            for m in sorted(set(recomputed) | set(ch.deltas) | set(ledger_pos)):
-                r, c, lg = recomputed.get(m, 0), ch.deltas.get(m, 0), ledger_pos.get(m, 0)
-                rep.check(r == c == lg, f"cycle {cycle.id}: member {m} net delta recomputed {r}, chain {c}, ledger {lg}")
+            for who in sorted(set(recomputed) | set(ch.deltas) | set(ledger_pos)):
+                r, c, lg = recomputed.get(who, 0), ch.deltas.get(who, 0), ledger_pos.get(who, 0)
+                rep.check(r == c == lg, f"cycle {cycle.id}: member {who} net delta recomputed {r}, chain {c}, ledger {lg}")
         if cycle_id is None:
             ledger_ids = set(s.scalars(select(Cycle.id).where(Cycle.state.in_(COMMITTED_STATES))))
             for cid in sorted(set(on_chain) - ledger_ids):

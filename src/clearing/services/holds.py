@@ -87,6 +87,7 @@ def review(ctx: ServiceContext, actor: Principal, hold_id: int, *, decision: str
                                                            "rule": h.rule, "reason": reason})
         uow.commit()
         o = s.get(Obligation, h.obligation_id)
+        assert o is not None  # a hold's obligation is never deleted
         names = dict(s.execute(select(Member.id, Member.name)).all())
         return ReviewResult(hold=_row(h, o, names), decision=decision, obligation_status=status)
 

@@ -22,7 +22,7 @@ from functools import cached_property
 
 import coincurve
 from eth_hash.auto import keccak
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 OBLIGATION_TYPE = "Obligation(string id,address debtor,address creditor,uint256 amount,string reference)"
 DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"

@@ -7,7 +7,7 @@ import {SettlementToken} from "../../../contracts/test/SettlementToken.sol";
 import {Test} from "../utils/Test.sol";
 import {ClearingHouseHandler} from "./ClearingHouseHandler.sol";
 
-/// @notice The DESIGN.md on-chain invariants, after every call of random
+/// @notice The on-chain invariants of docs/architecture.md, after every call of random
 /// sequences driven by {ClearingHouseHandler}.
 contract ClearingHouseInvariantTest is Test {
     ClearingHouseHandler internal handler;

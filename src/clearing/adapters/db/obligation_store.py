@@ -23,6 +23,24 @@ from sqlalchemy.orm import Session
 from clearing.adapters.db.models import Counterparty, Hold, Member, Obligation
 from clearing.domain.velocity import at, per_second
 
+__all__ = [
+    "COPY_THRESHOLD",
+    "CopySink",
+    "DriverIntegrityError",
+    "LockedMember",
+    "ObligationRow",
+    "Party",
+    "find_parties",
+    "insert_counterparties",
+    "insert_holds",
+    "insert_obligations",
+    "known_counterparties",
+    "lock_members",
+    "stored_body_hashes",
+    "uses_copy",
+    "window_buckets",
+]
+
 try:  # COPY bypasses SQLAlchemy, so a duplicate id surfaces as the driver's error
     from psycopg.errors import IntegrityError as DriverIntegrityError
 except ImportError:  # pragma: no cover - psycopg is a dependency

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from eth_utils import is_hex_address, to_checksum_address
+from eth_utils.address import is_hex_address, to_checksum_address
 
 from clearing.adapters.db.obligation_store import Party
 from clearing.errors import (
@@ -57,7 +57,7 @@ def references(items: Sequence[ObligationInput]) -> tuple[list[str], list[str]]:
     """The member names and checksummed addresses the items name (for one lookup)."""
     refs = {r for it in items for r in (it.debtor, it.creditor)}
     names = [r for r in refs if not r.startswith(("0x", "0X"))]
-    addresses = [to_checksum_address(r) for r in refs if r.startswith(("0x", "0X")) and is_hex_address(r)]
+    addresses: list[str] = [to_checksum_address(r) for r in refs if r.startswith(("0x", "0X")) and is_hex_address(r)]
     return names, addresses
 
 
