@@ -36,7 +36,7 @@ class HouseChainOperations:
             if house.member(addr).credit_limit != item.amount:
                 result = house.set_credit_limit(addr, int(item.amount or 0))
         elif item.kind == ports.WITHDRAW:
-            data = house.contract.functions.withdraw(int(item.amount or 0), addr)._encode_transaction_data()
+            data = house.encode_withdraw(int(item.amount or 0), addr)
             update_tx(self.sessions, item.id, payload={"to": house.address, "data": data, "signer": addr})
             return
         else:

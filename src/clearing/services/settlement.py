@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from clearing.adapters.chain.client import ContractClient, TxResult, _nonces_for
+from clearing.adapters.chain.client import ContractClient, TxResult
 from clearing.adapters.db.models import SettlementTx, TxState
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.errors import ChainError, ChainReverted
@@ -70,7 +70,7 @@ class Outbox:
                 if row is None or row.state == TxState.FAILED:
                     sender = client.default_sender
                     assert sender is not None
-                    _nonces_for(client.chain).reset(sender.address)
+                    client.chain.nonces.reset(sender.address)
                     signed = client.sign(fn_name, *args)
                     row = SettlementTx(
                         cycle_id=cycle_id, kind=kind, payload={}, nonce=None,
