@@ -9,9 +9,9 @@ import pytest
 from clearing.adapters.chain import backends
 from clearing.adapters.chain.deploy import Contracts, deploy
 from clearing.services import chain_sync
-from clearing.services.chain_ops import HouseChainOperations
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
+from clearing.services.outbox import Outbox
 from clearing.services.runtime import admit_funded_member
 from clearing.services.signatures import SigningDomain
 
@@ -35,7 +35,7 @@ def build_house(db_url: str, chain: backends.Chain, spec: list[tuple[str, str, i
     c = Contracts.attach(chain, dep)
     ctx = ServiceContext.build(url=db_url, signing_domain=SigningDomain(chain_id=chain.chain_id,
                                                                         verifying_contract=dep.clearing_house))
-    ctx.chain = HouseChainOperations(ctx.sessions, c)
+    ctx.outbox = Outbox(ctx.sessions, c)
     op = Principal(role="operator", key_id=None)
     keys, principals = {}, {}
     for i, (name, tier, collateral, credit) in enumerate(spec):

@@ -32,10 +32,10 @@ def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = No
     from clearing.domain.types import Obligation as DomainObligation
     from clearing.services import chain_sync
     from clearing.services import obligations as ob_svc
-    from clearing.services.chain_ops import HouseChainOperations
     from clearing.services.context import ServiceContext
     from clearing.services.cycles import CycleService
     from clearing.services.keys import Principal
+    from clearing.services.outbox import Outbox
     from clearing.services.runtime import admit_funded_member
 
     rng = random.Random(seed)
@@ -45,7 +45,7 @@ def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = No
     try:
         c = Contracts.attach(chain, deploy(chain, network="bench"))
         ctx = ServiceContext.build(url=db_url)
-        ctx.chain = HouseChainOperations(ctx.sessions, c)
+        ctx.outbox = Outbox(ctx.sessions, c)
         op = Principal(role="operator", key_id=None)
         accts, principals = [], []
         for i in range(members):

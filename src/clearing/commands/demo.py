@@ -45,10 +45,10 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
     from clearing.adapters.db import migrate
     from clearing.domain.merkle import obligation_key
     from clearing.services import audit, chain_sync, obligations
-    from clearing.services.chain_ops import HouseChainOperations
     from clearing.services.context import ServiceContext
     from clearing.services.cycles import CycleService
     from clearing.services.keys import Principal
+    from clearing.services.outbox import Outbox
     from clearing.services.runtime import admit_funded_member
     from clearing.services.signatures import SigningDomain
 
@@ -66,7 +66,7 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
 
     ctx = ServiceContext.build(url=db_url, signing_domain=SigningDomain(chain_id=chain.chain_id,
                                                                         verifying_contract=dep.clearing_house))
-    ctx.chain = HouseChainOperations(ctx.sessions, c)
+    ctx.outbox = Outbox(ctx.sessions, c)
     operator = Principal(role="operator", key_id=None)
 
     # Members: each platform signs its own on-chain calls with its own key.

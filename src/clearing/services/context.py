@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearing.adapters.db.engine import make_engine, make_session_factory
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.services.keys import KeyResolver
-from clearing.services.ports import ChainOperations, CycleService, NullChainOperations
+from clearing.services.outbox import Outbox
+from clearing.services.ports import CycleService
 from clearing.services.signatures import SigningDomain
 from clearing.settings import Settings, get_settings
 
@@ -36,7 +37,8 @@ class ServiceContext:
     #: The risk rules (``evaluate``, ``settlement_route``, ``History``, ``MemberRisk``);
     #: None means ``clearing.domain.risk``.
     risk: Any = None
-    chain: ChainOperations = field(default_factory=NullChainOperations)
+    #: Every chain write goes through it; None leaves planned rows for a process that has the chain.
+    outbox: Outbox | None = None
     cycles: CycleService | None = None
     clock: Callable[[], datetime] = _now
     #: Group committer for single submissions (created on first use when api.group_commit).

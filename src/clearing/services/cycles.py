@@ -1,7 +1,7 @@
 """Cycles: close → net (liquidity-saving) → Merkle root → commit → release → record.
 
 Each step is one ledger transaction that records the new state; chain steps
-go through the outbox (``services.settlement``). ``settle`` resumes from
+go through the outbox (``services.outbox``). ``settle`` resumes from
 whatever state a cycle is in, so after a crash it finishes the cycle by
 reading the chain; the contract refuses a second commit of a cycle id.
 """
@@ -27,7 +27,7 @@ from clearing.domain.types import Obligation as DomainObligation
 from clearing.errors import ChainError, Conflict, NotFound
 from clearing.native import quiet_native_stdout
 from clearing.services import chain_sync, ledger
-from clearing.services.settlement import CrashHook, Outbox
+from clearing.services.outbox import COMMIT, RELEASE, SETTLE, CrashHook, Outbox
 
 #: Obligations a cycle takes at cut-off (held, rejected and escrow ones stay out).
 ELIGIBLE = (S.ACCEPTED, S.QUEUED_BEYOND_HEADROOM, S.CARRIED)
@@ -94,7 +94,7 @@ def _transition(s: Session, cycle: Cycle, to: str, **detail: Any) -> None:
 class CycleService:
     def __init__(self, sessions: sessionmaker[Session], contracts: Contracts | Callable[[], Contracts], *,
                  solver_budget_s: float = 1.5, fifo: bool = False, one_step: bool = True,
-                 crash_hook: CrashHook | None = None,
+                 crash_hook: CrashHook | None = None, outbox: Outbox | None = None,
                  progress: Callable[[str], None] | None = None) -> None:
         self.sessions = sessions
         self._contracts = contracts
@@ -103,7 +103,10 @@ class CycleService:
         #: Commit and release in one call (settleCycle): most cycles release in full at
         #: once, and skipping per-member escrow bookkeeping is most of the gas.
         self.one_step = one_step
-        self.outbox = Outbox(sessions, crash_hook=crash_hook)
+        if outbox is not None and crash_hook is not None:
+            raise ValueError("give the crash hook to the outbox")
+        #: Cycle steps send through ``Outbox.call`` with this service's contracts.
+        self.outbox = outbox or Outbox(sessions, None, crash_hook=crash_hook)
         self.progress = progress or (lambda _msg: None)
 
     @property
@@ -275,7 +278,7 @@ class CycleService:
                 raise Conflict(f"chain already holds cycle {cycle_id} with another root {on_chain.root}")
             return on_chain.committed
 
-        fn, kind = ("settleCycle", "settle") if self.one_step else ("commitCycle", "commit")
+        fn, kind = ("settleCycle", SETTLE) if self.one_step else ("commitCycle", COMMIT)
         self.progress(f"cycle {cycle_id}: {fn} with root {root_hex[:18]}… on chain")
         sent = self.outbox.call(c.house, fn, args, kind=kind, cycle_id=cycle_id, done=done)
         with UnitOfWork.from_factory(self.sessions) as uow:
@@ -309,7 +312,7 @@ class CycleService:
             self.progress(f"cycle {cycle_id}: releasing to {len(to_release)} creditors")
             creditors, amounts = zip(*sorted(to_release.items(), key=lambda kv: int(kv[0], 16)))
             sent = self.outbox.call(c.house, "releaseCycle", (cycle_id, list(creditors), list(amounts)),
-                                    kind="release", cycle_id=cycle_id, done=done)
+                                    kind=RELEASE, cycle_id=cycle_id, done=done)
         elif not released:
             raise ChainError(f"cycle {cycle_id} still holds escrow but no creditor has pending credit")
         with UnitOfWork.from_factory(self.sessions) as uow:

@@ -35,7 +35,7 @@ def open_contracts(settings: Settings | None = None) -> Contracts:
 
 
 def build_context(settings: Settings | None = None, *, url: str | None = None, fresh_embedded_ledger: bool = True):
-    """The full service: ledger (migrated), chain, chain operations and the cycle service.
+    """The full service: ledger (migrated), chain, the outbox and the cycle service.
 
     The embedded chain lives in memory, so a ledger file left by an earlier
     run would describe cycles this chain never saw; with the default SQLite
@@ -47,9 +47,9 @@ def build_context(settings: Settings | None = None, *, url: str | None = None, f
     from clearing.adapters.db import migrate
     from clearing.adapters.db.engine import normalise_url
     from clearing.services import chain_sync
-    from clearing.services.chain_ops import HouseChainOperations
     from clearing.services.context import ServiceContext
     from clearing.services.cycles import CycleService
+    from clearing.services.outbox import Outbox
     from clearing.services.signatures import SigningDomain
     from clearing.settings import DatabaseSettings
 
@@ -64,13 +64,13 @@ def build_context(settings: Settings | None = None, *, url: str | None = None, f
     contracts = open_contracts(settings)
     ctx = ServiceContext.build(settings, url=db_url, signing_domain=SigningDomain(
         chain_id=contracts.chain.chain_id, verifying_contract=contracts.house.address))
-    ops = HouseChainOperations(ctx.sessions, contracts)
-    ctx.chain = ops
+    outbox = Outbox(ctx.sessions, contracts)
+    ctx.outbox = outbox
     ctx.cycles = CycleService(ctx.sessions, contracts, solver_budget_s=settings.cycle.solver_budget_s,
-                              fifo=settings.cycle.fifo,
+                              fifo=settings.cycle.fifo, outbox=outbox,
                               progress=lambda m: logging.getLogger("clearing.cycles").info(m))
-    # Start-up recovery: send operator calls left planned, finish cycles left mid-way.
-    ops.resend_planned()
+    # Start-up recovery: send member calls left planned, finish cycles left mid-way.
+    outbox.resend_planned()
     ctx.cycles.recover()
     chain_sync.sync(ctx.sessions, contracts)
     return ctx
