@@ -28,11 +28,10 @@ from clearing.adapters.db.engine import make_engine, make_session_factory, norma
 from clearing.domain.risk import RiskConfig
 from clearing.errors import ChainError
 from clearing.services import chain_sync
-from clearing.services.chain_ops import HouseChainOperations
 from clearing.services.context import ServiceContext, utc_now
 from clearing.services.cycles import CycleService
 from clearing.services.keys import KeyResolver
-from clearing.services.ports import NullChainOperations
+from clearing.services.outbox import Outbox
 from clearing.services.signatures import SigningDomain
 from clearing.settings import DatabaseSettings, Settings, get_settings
 
@@ -75,26 +74,26 @@ def build_service(
     sessions = make_session_factory(engine)
     if contracts is None and with_chain:
         contracts = open_contracts(settings)
+    outbox = Outbox(sessions, contracts)
     if contracts is not None:
         domain: SigningDomain | None = SigningDomain(chain_id=contracts.chain.chain_id,
                                                      verifying_contract=contracts.house.address)
-        chain_ops: HouseChainOperations | NullChainOperations = HouseChainOperations(sessions, contracts)
         cycles: CycleService | None = CycleService(
             sessions, contracts, solver_budget_s=settings.cycle.solver_budget_s, fifo=settings.cycle.fifo,
-            progress=progress or (lambda m: logging.getLogger("clearing.cycles").info(m)))
+            outbox=outbox, progress=progress or (lambda m: logging.getLogger("clearing.cycles").info(m)))
     else:
-        domain, chain_ops, cycles = signing_domain_from_settings(settings), NullChainOperations(), None
+        domain, cycles = signing_domain_from_settings(settings), None
     api = settings.api
     ctx = ServiceContext(
         settings=settings, engine=engine, sessions=sessions,
         keys=KeyResolver(operator_key=api.operator_key.get_secret_value() if api.operator_key else None,
                          auditor_key=api.auditor_key.get_secret_value() if api.auditor_key else None,
                          ttl=api.auth_cache_seconds),
-        chain=chain_ops, signing_domain=domain, risk_config=risk_config or RiskConfig(), contracts=contracts,
+        outbox=outbox, signing_domain=domain, risk_config=risk_config or RiskConfig(), contracts=contracts,
         cycles=cycles, clock=clock,
     )
-    if recover and contracts is not None and cycles is not None and isinstance(chain_ops, HouseChainOperations):
-        chain_ops.resend_planned()
+    if recover and contracts is not None and cycles is not None:
+        outbox.resend_planned()
         cycles.recover()
         chain_sync.sync(sessions, contracts)
     return ctx

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import Row, select, update
 
-from clearing.adapters.db.models import Member
+from clearing.adapters.db.models import Member, SettlementTx, TxState
 from clearing.api.app import create_app
 from clearing.services import members as msvc
 from clearing.bootstrap import build_service
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
-from clearing.services.ports import RecordingChainOperations
 from clearing.services.signatures import SigningDomain, sign_obligation
 from clearing.settings import ApiSettings, ChainSettings, Settings
 
@@ -29,9 +27,15 @@ DOMAIN = SigningDomain(chain_id=31337, verifying_contract="0x" + "c1" * 20)
 class House:
     ctx: ServiceContext
     client: TestClient
-    chain: RecordingChainOperations
     keys: dict[str, str] = field(default_factory=dict)
     accounts: dict[str, object] = field(default_factory=dict)
+
+    def planned(self) -> list[Row]:
+        """The outbox rows left planned (this house has no chain), oldest first: id, kind, member_id, amount."""
+        t = SettlementTx
+        with self.ctx.uow(read_only=True) as uow:
+            return list(uow.session.execute(select(t.id, t.kind, t.member_id, t.amount)
+                                            .where(t.state == TxState.PLANNED).order_by(t.id)))
 
     def headers(self, who: str) -> dict[str, str]:
         key = {"operator": OPERATOR_KEY, "auditor": AUDITOR_KEY}.get(who) or self.keys[who]
@@ -61,22 +65,21 @@ class House:
         return self.client.get(path, headers=self.headers(who))
 
 
-def build_context(url: str, engine=None) -> tuple[ServiceContext, RecordingChainOperations]:
+def build_context(url: str, engine=None) -> ServiceContext:
+    """The service without a chain: its outbox plans every chain call and leaves it planned."""
     settings = Settings(
         database_url=url,
         api=ApiSettings(operator_key=OPERATOR_KEY, auditor_key=AUDITOR_KEY, auth_cache_seconds=0),
         chain=ChainSettings(chain_id=DOMAIN.chain_id, verifying_contract=DOMAIN.verifying_contract),
     )
-    ctx = build_service(settings, engine=engine, with_chain=False)
-    chain = RecordingChainOperations()
-    return dataclasses.replace(ctx, chain=chain), chain
+    return build_service(settings, engine=engine, with_chain=False)
 
 
 @pytest.fixture
 def house(db) -> House:
-    ctx, chain = build_context(db.url, db.engine)
+    ctx = build_context(db.url, db.engine)
     with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
-        h = House(ctx=ctx, client=client, chain=chain)
+        h = House(ctx=ctx, client=client)
         h.add("alpha")
         h.add("beta")
         h.add("gamma")
@@ -85,9 +88,9 @@ def house(db) -> House:
 
 @pytest.fixture
 def sqlite_house(sqlite_db) -> House:
-    ctx, chain = build_context(sqlite_db.url, sqlite_db.engine)
+    ctx = build_context(sqlite_db.url, sqlite_db.engine)
     with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
-        h = House(ctx=ctx, client=client, chain=chain)
+        h = House(ctx=ctx, client=client)
         h.add("alpha")
         h.add("beta")
         h.add("gamma")

@@ -7,6 +7,7 @@ import dataclasses
 from sqlalchemy import select
 
 from clearing.adapters.db.models import AuditLog, SettlementTx
+from clearing.services import members
 
 
 def audit_actions(house) -> list[str]:
@@ -27,7 +28,7 @@ def test_admit_returns_a_working_key_once(house):
     bad = house.post("operator", "/members", {"name": "Bad Name", "address": "0x12"})
     assert bad.status_code == 422
     assert "member.admit" in audit_actions(house)
-    kinds = {(t.kind, t.amount) for t in house.chain.items}
+    kinds = {(t.kind, t.amount) for t in house.planned()}
     assert ("register_member", None) in kinds and ("set_credit_limit", 5000) in kinds
 
 
@@ -49,6 +50,9 @@ def test_suspend_resume_and_limits_are_audited(house):
     assert (m["tier"], m["credit_line"], m["single_order_limit"]) == ("B", "777", "50")
     assert "review" in m["tier_reasons"][0]
     assert audit_actions(house)[-3:] == ["member.suspend", "member.resume", "member.limits"]
+    beta = members.get(house.ctx, "beta").id
+    assert [(t.kind, t.amount) for t in house.planned() if t.member_id == beta][-3:] == [
+        ("suspend_member", None), ("resume_member", None), ("set_credit_limit", 777)]
     assert house.post("operator", "/members/nobody/suspend", {"reason": "x"}).status_code == 404
 
 
@@ -69,7 +73,7 @@ def test_withdrawal_reserves_and_queues_the_chain_call(house):
     assert r.json()["values"] == {"available": "700", "needed": "701"}
     r = house.post("w", "/members/me/withdrawals", {"amount": "600"})
     assert r.status_code == 202 and r.json()["state"] == "planned"
-    assert house.chain.items[-1].kind == "withdraw" and house.chain.items[-1].amount == 600
+    assert house.planned()[-1].kind == "withdraw" and house.planned()[-1].amount == 600
     me = house.get("w", "/members/me").json()
     assert me["headroom"] == "100" and me["member"]["liquidity"]["pending_withdrawal"] == "600"
     with house.ctx.uow(read_only=True) as uow:

@@ -19,8 +19,7 @@ from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.amounts import as_json_values
 from clearing.domain.merkle import obligation_key
 from clearing.adapters.db import reservations
-from clearing.services import ports
-from clearing.services.members import complete_withdrawal
+from clearing.services import outbox
 
 #: Events whose ``member``/``creditor``/``debtor`` argument names a member whose balance moved.
 _MEMBER_ARGS = ("member", "creditor", "debtor")
@@ -91,9 +90,9 @@ def _close_escrow_obligations(s: Session, order_ids: set[str]) -> None:
 def _complete_withdrawal(s: Session, address: str, amount: int) -> None:
     """Match a mined Withdrawn event to the member's oldest open request of that amount."""
     rows = s.execute(select(SettlementTx.id, SettlementTx.amount).join(Member, Member.id == SettlementTx.member_id)
-                     .where(Member.address == address, SettlementTx.kind == ports.WITHDRAW,
+                     .where(Member.address == address, SettlementTx.kind == outbox.WITHDRAW,
                             SettlementTx.state.in_((TxState.PLANNED, TxState.SENT)))
                      .order_by(SettlementTx.id)).all()
     match = next((r.id for r in rows if r.amount == amount), None)
     if match is not None:
-        complete_withdrawal(s, match, mined=True)
+        outbox.complete_withdrawal(s, match, mined=True)

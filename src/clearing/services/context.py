@@ -11,22 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from clearing.adapters.chain.deploy import Contracts
+
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.risk import RiskConfig
 from clearing.domain.velocity import VelocityWindow
+from clearing.services.cycles import CycleService
 from clearing.services.keys import KeyResolver
+from clearing.services.outbox import Outbox
 from clearing.services.signatures import SigningDomain
 from clearing.settings import Settings
-
-if TYPE_CHECKING:  # type-only: the cycle service and the outbox take a context's parts, not the context
-    from clearing.adapters.chain.deploy import Contracts
-    from clearing.services.cycles import CycleService
-    from clearing.services.ports import ChainOperations
 
 
 def utc_now() -> datetime:
@@ -53,8 +51,8 @@ class ServiceContext:
     engine: Engine
     sessions: sessionmaker[Session]
     keys: KeyResolver
-    #: Sends the ledger's planned chain calls after their transaction commits.
-    chain: ChainOperations
+    #: Every chain write goes through it; without contracts, planned rows wait for a process that has the chain.
+    outbox: Outbox
     #: EIP-712 domain that creditor-submitted obligations are signed under (None: none accepted).
     signing_domain: SigningDomain | None = None
     risk_config: RiskConfig = field(default_factory=RiskConfig)

@@ -1,20 +1,22 @@
 """Cycles: close → net (liquidity-saving) → Merkle root → commit → release → record.
 
 Each step is one ledger transaction that records the new state; chain steps
-go through the outbox (``services.settlement``). ``settle`` resumes from
+go through the outbox (``services.outbox``). ``settle`` resumes from
 whatever state a cycle is in, so after a crash it finishes the cycle by
 reading the chain; the contract refuses a second commit of a cycle id.
 """
 
 from __future__ import annotations
 
+import builtins
+
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import CursorResult, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.deploy import Contracts
@@ -26,14 +28,16 @@ from clearing.domain.liquidity import select_settlement
 from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.errors import ChainError, Conflict, NotFound
-from clearing.adapters.stdout_guard import quiet_native_stdout
 from clearing.adapters.db import reservations
+from clearing.adapters.stdout_guard import quiet_native_stdout
 from clearing.domain.headroom import reservation_delta
 from clearing.services import chain_sync
-from clearing.services.settlement import CrashHook, Outbox
+from clearing.services.outbox import COMMIT, RELEASE, SETTLE, CrashHook, Outbox
 
 #: Obligations a cycle takes at cut-off (held, rejected and escrow ones stay out).
 ELIGIBLE = (S.ACCEPTED, S.QUEUED_BEYOND_HEADROOM, S.CARRIED)
+#: The obligations table, for executemany UPDATEs by id (Core: one statement, many parameter sets).
+_OBLIGATIONS = cast(Table, Obligation.__table__)
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,9 @@ def _transition(s: Session, cycle: Cycle, to: str, **detail: Any) -> None:
 
 
 class CycleService:
-    def __init__(self, sessions: sessionmaker[Session], contracts: Contracts | Callable[[], Contracts], *,
+    def __init__(self, sessions: sessionmaker[Session], contracts: Contracts, *,
                  solver_budget_s: float = 1.5, fifo: bool = False, one_step: bool = True,
-                 crash_hook: CrashHook | None = None,
+                 crash_hook: CrashHook | None = None, outbox: Outbox | None = None,
                  progress: Callable[[str], None] | None = None) -> None:
         self.sessions = sessions
         self._contracts = contracts
@@ -106,14 +110,15 @@ class CycleService:
         #: Commit and release in one call (settleCycle): most cycles release in full at
         #: once, and skipping per-member escrow bookkeeping is most of the gas.
         self.one_step = one_step
-        self.outbox = Outbox(sessions, crash_hook=crash_hook)
+        if outbox is not None and crash_hook is not None:
+            raise ValueError("give the crash hook to the outbox")
+        #: Cycle steps send through ``Outbox.call`` with this service's contracts.
+        self.outbox = outbox or Outbox(sessions, None, crash_hook=crash_hook)
         self.progress = progress or (lambda _msg: None)
 
     @property
     def contracts(self) -> Contracts:
-        if callable(self._contracts) and not isinstance(self._contracts, Contracts):
-            self._contracts = self._contracts()
-        return self._contracts  # type: ignore[return-value]
+        return self._contracts
 
     # ------------------------------------------------------------------ reads
     def get(self, cycle_id: int) -> CycleView:
@@ -168,12 +173,12 @@ class CycleService:
                 raise NotFound(f"cycle {cycle_id} not found", field="cycle_id")
             if cycle.state != CycleState.OPEN:
                 return self._view(s, cycle)  # already closed: closing again is a no-op
-            taken = s.execute(
+            taken = cast(CursorResult[Any], s.execute(
                 update(Obligation)
                 .where(Obligation.status.in_(ELIGIBLE), Obligation.route == Route.NET,
                        or_(Obligation.cycle_id.is_(None), Obligation.cycle_id == cycle.id))
                 .values(cycle_id=cycle.id)
-            ).rowcount
+            )).rowcount
             cycle.closed_at = cycle.cutoff_at = _now()
             cycle.detail = {**(cycle.detail or {}), "obligations": taken}
             _transition(s, cycle, CycleState.CLOSED, obligations=taken)
@@ -225,10 +230,10 @@ class CycleService:
             reservations.transition(s, [o.id for o in obs if o.id not in settled], S.CARRIED, cycle_id=None)
             conn = s.connection()
             if leaf_rows:
-                conn.execute(update(Obligation.__table__).where(Obligation.__table__.c.id == bindparam("oid"))
+                conn.execute(update(_OBLIGATIONS).where(_OBLIGATIONS.c.id == bindparam("oid"))
                              .values(leaf=bindparam("leaf")), leaf_rows)
             if short_rows:
-                conn.execute(update(Obligation.__table__).where(Obligation.__table__.c.id == bindparam("oid"))
+                conn.execute(update(_OBLIGATIONS).where(_OBLIGATIONS.c.id == bindparam("oid"))
                              .values(shortfall=bindparam("shortfall")), short_rows)
             by_addr = {m.address: m for m in members.values()}
             for addr in set(plan.positions) | set(carried):
@@ -278,7 +283,7 @@ class CycleService:
                 raise Conflict(f"chain already holds cycle {cycle_id} with another root {on_chain.root}")
             return on_chain.committed
 
-        fn, kind = ("settleCycle", "settle") if self.one_step else ("commitCycle", "commit")
+        fn, kind = ("settleCycle", SETTLE) if self.one_step else ("commitCycle", COMMIT)
         self.progress(f"cycle {cycle_id}: {fn} with root {root_hex[:18]}… on chain")
         sent = self.outbox.call(c.house, fn, args, kind=kind, cycle_id=cycle_id, done=done)
         with UnitOfWork.from_factory(self.sessions) as uow:
@@ -312,7 +317,7 @@ class CycleService:
             self.progress(f"cycle {cycle_id}: releasing to {len(to_release)} creditors")
             creditors, amounts = zip(*sorted(to_release.items(), key=lambda kv: int(kv[0], 16)))
             sent = self.outbox.call(c.house, "releaseCycle", (cycle_id, list(creditors), list(amounts)),
-                                    kind="release", cycle_id=cycle_id, done=done)
+                                    kind=RELEASE, cycle_id=cycle_id, done=done)
         elif not released:
             raise ChainError(f"cycle {cycle_id} still holds escrow but no creditor has pending credit")
         with UnitOfWork.from_factory(self.sessions) as uow:
@@ -344,7 +349,7 @@ class CycleService:
             chain_sync.sync(self.sessions, self.contracts)
         return view
 
-    def recover(self) -> list[CycleView]:
+    def recover(self) -> builtins.list[CycleView]:
         """Finish every cycle left between cut-off and release (run at start-up)."""
         with UnitOfWork.from_factory(self.sessions, read_only=True) as uow:
             ids = uow.session.scalars(select(Cycle.id).where(Cycle.state.in_(

@@ -1,4 +1,9 @@
-"""Members: admission, suspension, tier and limits (all audited), positions, withdrawals."""
+"""Members: admission, suspension, tier and limits (all audited), positions, withdrawals.
+
+Every change the chain must see (admission, credit limit, suspension, a
+withdrawal's call data) is planned in the outbox in the same ledger
+transaction and sent after the commit (``clearing.services.outbox``).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from eth_utils import is_hex_address, to_checksum_address
+from eth_utils.address import is_hex_address, to_checksum_address
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import AuditLog, Member, Obligation, SettlementTx
-from clearing.domain.vocabulary import MemberStatus, Role, TxState
+from clearing.domain.vocabulary import MemberStatus, Role
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, InsufficientHeadroom, NotFound, ValidationError
-from clearing.services import ports
+from clearing.services import outbox
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal, create_api_key
 from clearing.adapters.db.reservations import lock_members
@@ -95,26 +100,10 @@ def view_of(m: Member) -> MemberView:
     )
 
 
-def _outbox(s: Session, kind: str, member: Member, amount: int | None, payload: dict[str, Any] | None = None) -> SettlementTx:
-    row = SettlementTx(kind=kind, member_id=member.id, amount=amount, payload=payload or {}, state=TxState.PLANNED)
-    s.add(row)
-    s.flush()
-    return row
-
-
-def _item(row: SettlementTx, member: Member) -> ports.OutboxItem:
-    return ports.OutboxItem(id=row.id, kind=row.kind, member=member.name, member_address=member.address,
-                            amount=row.amount, cycle_id=row.cycle_id, payload=dict(row.payload or {}))
-
-
-def _dispatch(ctx: ServiceContext, items: list[ports.OutboxItem]) -> None:
-    for item in items:
-        try:
-            ctx.chain.dispatch(item)
-        except Exception:  # the row stays planned; a worker or restart sends it
-            import logging
-
-            logging.getLogger(__name__).exception("chain dispatch of outbox %s failed; left planned", item.id)
+def _dispatch(ctx: ServiceContext, items: list[outbox.OutboxItem]) -> None:
+    """After the commit: send the rows (without an outbox they stay planned for a process with the chain)."""
+    if ctx.outbox is not None:
+        ctx.outbox.dispatch(items)
 
 
 def _get(s: Session, name: str, *, lock: bool = False) -> Member:
@@ -139,7 +128,7 @@ def admit(ctx: ServiceContext, actor: Principal, *, name: str, address: str, tie
         raise ValidationError(f"tier must be one of {', '.join(TIERS)}", field="tier", tier=tier)
     address = to_checksum_address(address)
     reasons = tier_reasons or [f"tier {tier} set at admission by {actor.actor}"]
-    outbox: list[ports.OutboxItem] = []
+    items: list[outbox.OutboxItem] = []
     with ctx.uow() as uow:
         s = uow.session
         clash = s.scalars(select(Member).where((Member.name == name) | (Member.address == address))).first()
@@ -156,14 +145,14 @@ def admit(ctx: ServiceContext, actor: Principal, *, name: str, address: str, tie
         except IntegrityError:
             raise Conflict("a member with this name or address already exists", field="name", name=name) from None
         _, key = create_api_key(s, role=Role.MEMBER, member_id=m.id, label="admission")
-        outbox.append(_item(_outbox(s, ports.REGISTER_MEMBER, m, None, {"address": address}), m))
+        items.append(outbox.plan(s, outbox.REGISTER_MEMBER, member_id=m.id, payload={"address": address}))
         if credit_line:
-            outbox.append(_item(_outbox(s, ports.SET_CREDIT_LIMIT, m, credit_line), m))
+            items.append(outbox.plan(s, outbox.SET_CREDIT_LIMIT, member_id=m.id, amount=credit_line))
         record_action(s, actor.actor, "member.admit", {"member": name, "address": address, "tier": tier,
                                                         "credit_line": credit_line})
         uow.commit()
         view = view_of(m)
-    _dispatch(ctx, outbox)
+    _dispatch(ctx, items)
     return Admitted(member=view, api_key=key)
 
 
@@ -177,14 +166,23 @@ def issue_key(ctx: ServiceContext, actor: Principal, name: str, label: str = "")
 
 
 def set_status(ctx: ServiceContext, actor: Principal, name: str, *, suspended: bool, reason: str) -> MemberView:
+    """Suspend or resume a member, in the ledger and on chain (where a suspended member cannot be debited).
+
+    The chain call is planned even when the ledger already has the status, so
+    repeating the request also brings the chain in line (no transaction is
+    sent when it already agrees).
+    """
     with ctx.uow() as uow:
         s = uow.session
         m = _get(s, name, lock=True)
         m.status = MemberStatus.SUSPENDED if suspended else MemberStatus.ACTIVE
         m.status_reason = reason
+        item = outbox.plan(s, outbox.SUSPEND_MEMBER if suspended else outbox.RESUME_MEMBER, member_id=m.id)
         record_action(s, actor.actor, "member.suspend" if suspended else "member.resume", {"member": name, "reason": reason})
         uow.commit()
-        return view_of(m)
+        view = view_of(m)
+    _dispatch(ctx, [item])
+    return view
 
 
 def set_limits(ctx: ServiceContext, actor: Principal, name: str, *, tier: str | None = None, reason: str,
@@ -193,7 +191,7 @@ def set_limits(ctx: ServiceContext, actor: Principal, name: str, *, tier: str | 
     """Set tier and/or limits; a credit-line change is queued for the chain (outbox)."""
     if tier is not None and tier not in TIERS:
         raise ValidationError(f"tier must be one of {', '.join(TIERS)}", field="tier", tier=tier)
-    outbox: list[ports.OutboxItem] = []
+    items: list[outbox.OutboxItem] = []
     with ctx.uow() as uow:
         s = uow.session
         m = _get(s, name, lock=True)
@@ -205,7 +203,7 @@ def set_limits(ctx: ServiceContext, actor: Principal, name: str, *, tier: str | 
             m.tier_reasons = tier_reasons
         if credit_line is not None and credit_line != m.credit_line:
             m.credit_line = credit_line
-            outbox.append(_item(_outbox(s, ports.SET_CREDIT_LIMIT, m, credit_line), m))
+            items.append(outbox.plan(s, outbox.SET_CREDIT_LIMIT, member_id=m.id, amount=credit_line))
         if clear_single_order_limit:
             m.single_order_limit = None
         elif single_order_limit is not None:
@@ -219,7 +217,7 @@ def set_limits(ctx: ServiceContext, actor: Principal, name: str, *, tier: str | 
                                                          "limit_overrides": limit_overrides or {}})
         uow.commit()
         view = view_of(m)
-    _dispatch(ctx, outbox)
+    _dispatch(ctx, items)
     return view
 
 
@@ -264,7 +262,8 @@ def overview(ctx: ServiceContext, member_id: int) -> MemberOverview:
 
 
 def request_withdrawal(ctx: ServiceContext, member_id: int, amount: int) -> WithdrawalView:
-    """Reserve ``amount`` of free collateral and queue the chain withdrawal (outbox) for the adapter."""
+    """Reserve ``amount`` of free collateral and plan the withdrawal (the outbox stores the call data for
+    the member's own wallet; chain sync completes it on the ``Withdrawn`` event)."""
     if amount <= 0:
         raise ValidationError("amount must be > 0", field="amount")
     with ctx.uow() as uow:
@@ -278,35 +277,20 @@ def request_withdrawal(ctx: ServiceContext, member_id: int, amount: int) -> With
                 f"withdrawable collateral is {liq.withdrawable}, asked {amount}", field="amount",
                 available=str(liq.withdrawable), needed=str(amount))
         m.pending_withdrawal = m.pending_withdrawal + amount
-        row = _outbox(s, ports.WITHDRAW, m, amount, {"address": m.address})
+        item = outbox.plan(s, outbox.WITHDRAW, member_id=m.id, amount=amount, payload={"address": m.address})
         uow.commit()
-        item = _item(row, m)
-        view = WithdrawalView(outbox_id=row.id, member=m.name, amount=amount, state=row.state, created_at=row.created_at)
+        view = WithdrawalView(outbox_id=item.id, member=m.name, amount=amount, state=item.state,
+                              created_at=item.created_at)
     _dispatch(ctx, [item])
     return view
-
-
-def complete_withdrawal(s: Session, outbox_id: int, *, mined: bool) -> None:
-    """For the chain adapter: a withdrawal was mined (or failed); release its reservation.
-
-    The balance mirror itself is refreshed by chain sync from the Withdrawn event.
-    """
-    row = s.get(SettlementTx, outbox_id)
-    if row is None or row.kind != ports.WITHDRAW or row.member_id is None:
-        raise NotFound(f"no withdrawal {outbox_id}", field="outbox_id")
-    if row.state in (TxState.MINED, TxState.FAILED) and row.payload.get("released"):
-        return
-    m = lock_members(s, [row.member_id])[row.member_id]
-    m.pending_withdrawal = max(0, m.pending_withdrawal - (row.amount or 0))
-    row.state = TxState.MINED if mined else TxState.FAILED
-    row.payload = {**(row.payload or {}), "released": True}
 
 
 def list_withdrawals(ctx: ServiceContext, member_id: int) -> list[WithdrawalView]:
     with ctx.uow(read_only=True) as uow:
         s = uow.session
         m = s.get(Member, member_id)
-        rows = s.scalars(select(SettlementTx).where(SettlementTx.member_id == member_id, SettlementTx.kind == ports.WITHDRAW)
+        rows = s.scalars(select(SettlementTx)
+                         .where(SettlementTx.member_id == member_id, SettlementTx.kind == outbox.WITHDRAW)
                          .order_by(SettlementTx.id.desc()).limit(100)).all()
         return [WithdrawalView(outbox_id=r.id, member=m.name if m else "", amount=r.amount or 0, state=r.state,
                                created_at=r.created_at) for r in rows]

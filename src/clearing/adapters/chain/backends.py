@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,36 @@ def dev_accounts(n: int = DEV_ACCOUNTS) -> list[LocalAccount]:
     return [Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(n)]
 
 
+class Nonces:
+    """Local nonce counter per sender, so back-to-back sends need no round trip.
+
+    Every signer of a chain takes its nonces from that chain's one counter
+    (``Chain.nonces``). ``reset`` forgets a sender's count, so its next nonce
+    is read from the node again (after a crash, or when another process may
+    have sent from the same key).
+    """
+
+    def __init__(self, w3: Web3) -> None:
+        self._w3 = w3
+        self._next: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def next(self, address: str) -> int:
+        with self._lock:
+            if address not in self._next:
+                self._next[address] = self._w3.eth.get_transaction_count(Web3.to_checksum_address(address), "pending")
+            n = self._next[address]
+            self._next[address] = n + 1
+            return n
+
+    def reset(self, address: str | None = None) -> None:
+        with self._lock:
+            if address is None:
+                self._next.clear()
+            else:
+                self._next.pop(address, None)
+
+
 @dataclass
 class Chain:
     w3: Web3
@@ -45,6 +76,13 @@ class Chain:
     name: str
     _process: subprocess.Popen | None = field(default=None, repr=False)
     rpc_url: str | None = None
+    #: The chain's own nonce counter, shared by every client that signs for it. It lives on
+    #: the object, never in a table keyed by ``id()``, which Python reuses once a chain is
+    #: garbage-collected (a stale counter would sign nonces the new chain has never seen).
+    nonces: Nonces = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.nonces = Nonces(self.w3)
 
     def close(self) -> None:
         if self._process is not None:

@@ -5,16 +5,23 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode as abi_decode
+from eth_account.datastructures import SignedTransaction
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
-from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted, Web3TypeError
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    ContractPanicError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3TypeError,
+)
 
 try:  # the embedded backend's revert type; absent on nodes-only installs
     from eth_tester.exceptions import TransactionFailed
@@ -175,7 +182,6 @@ class ContractClient:
             HexBytes(self.w3.keccak(text=f"{e['name']}({','.join(_abi_type(i) for i in e['inputs'])})")): e["name"]
             for e in abi if e["type"] == "event"
         }
-        self._nonces = _nonces_for(chain)
         self._batching = True
 
     # -- access control (every contract here is AccessControl + Pausable)
@@ -218,7 +224,7 @@ class ContractClient:
         return self.broadcast(signed.raw_transaction, wait=wait)
 
     def sign(self, fn_name: str, *args: Any, sender: LocalAccount | None = None, gas: int | None = None,
-             nonce: int | None = None) -> Any:
+             nonce: int | None = None) -> SignedTransaction:
         """A signed transaction whose hash is known before it is sent."""
         acct = sender or self.default_sender
         if acct is None:
@@ -231,8 +237,16 @@ class ContractClient:
             tx = fn.build_transaction(params)  # estimates gas: a revert surfaces here, decoded
         except _REVERTS as exc:
             raise _revert_from(exc) from None
-        tx["nonce"] = nonce if nonce is not None else self._nonces.next(self.w3, acct.address)
+        tx["nonce"] = nonce if nonce is not None else self.chain.nonces.next(acct.address)
         return acct.sign_transaction(tx)
+
+    def known(self, tx_hash: bytes | str) -> bool:
+        """Whether the node has this transaction, pending or mined (a dropped one it has not)."""
+        try:
+            self.w3.eth.get_transaction(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return False
+        return True
 
     def broadcast(self, raw: bytes, *, wait: bool = True) -> TxResult:
         try:
@@ -289,39 +303,6 @@ class ContractClient:
         """Every event of this contract in a block range, in chain order."""
         logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": from_block, "toBlock": to_block})
         return self.decode_logs(logs)
-
-
-class _Nonces:
-    """Local nonce counter per sender, so back-to-back sends need no round trip."""
-
-    def __init__(self) -> None:
-        self._next: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def next(self, w3: Any, address: str) -> int:
-        with self._lock:
-            if address not in self._next:
-                self._next[address] = w3.eth.get_transaction_count(address, "pending")
-            n = self._next[address]
-            self._next[address] = n + 1
-            return n
-
-    def reset(self, address: str | None = None) -> None:
-        with self._lock:
-            if address is None:
-                self._next.clear()
-            else:
-                self._next.pop(address, None)
-
-
-def _nonces_for(chain: Chain) -> _Nonces:
-    """The chain's own nonce counter: kept on the object, never keyed by ``id()``,
-    which Python reuses once a chain is garbage-collected (a stale counter
-    would sign with nonces the new chain has never seen)."""
-    nonces = chain.__dict__.get("_nonces")
-    if nonces is None:
-        nonces = chain.__dict__.setdefault("_nonces", _Nonces())
-    return nonces
 
 
 # --------------------------------------------------------------------------- token
@@ -436,6 +417,10 @@ class ClearingHouseClient(ContractClient):
 
     def withdraw(self, amount: int, to: str, sender: LocalAccount) -> TxResult:
         return self._send("withdraw", amount, to_checksum_address(to), sender=sender)
+
+    def encode_withdraw(self, amount: int, to: str) -> str:
+        """Call data (0x-hex) of ``withdraw(amount, to)``, for a member's own wallet to sign and send."""
+        return str(self.contract.encode_abi("withdraw", args=[amount, to_checksum_address(to)]))
 
     def pool_deposit(self, amount: int, sender: LocalAccount) -> TxResult:
         return self._send("poolDeposit", amount, sender=sender)

@@ -17,7 +17,6 @@ from clearing.adapters.chain.client import (
     ClearingHouseClient,
     OrderEscrowClient,
     TokenClient,
-    _nonces_for,
 )
 from clearing.adapters.chain.compile import artifacts_hash, load_artifact
 from clearing.errors import ChainError
@@ -57,7 +56,7 @@ def deploy_contract(chain: Chain, name: str, *args: Any, sender: LocalAccount) -
     art = load_artifact(name)
     factory = chain.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
     tx = factory.constructor(*args).build_transaction({"from": sender.address, "chainId": chain.chain_id})
-    tx["nonce"] = _nonces_for(chain).next(chain.w3, sender.address)
+    tx["nonce"] = chain.nonces.next(sender.address)
     signed = sender.sign_transaction(tx)
     tx_hash = chain.w3.eth.send_raw_transaction(signed.raw_transaction)
     receipt = chain.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.05)
@@ -134,7 +133,7 @@ class Contracts:
         w3 = self.chain.w3
         tx = {"to": to_checksum_address(to), "value": wei, "gas": 21_000, "chainId": self.chain.chain_id,
               "maxFeePerGas": w3.eth.gas_price * 2 + 10**9, "maxPriorityFeePerGas": 10**9,
-              "nonce": _nonces_for(self.chain).next(w3, sender.address)}
+              "nonce": self.chain.nonces.next(sender.address)}
         w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction))
 
     def fund_member(self, member: LocalAccount, amount: int, *, mint: bool = True) -> None:

@@ -85,7 +85,8 @@ def get_member(name: str, ctx: ContextDep, op: Operator) -> MemberOut:
 
 
 @router.post("/{name}/suspend", response_model=MemberOut, summary="Suspend a member (operator, audited)",
-             description="New obligations of a suspended debtor are held by the member-suspended rule.",
+             description="New obligations of a suspended debtor are held by the member-suspended rule; on chain "
+                         "it can no longer be debited, so cycles carry its net debits until it is resumed.",
              responses=problem_responses(401, 403, 404, 422))
 def suspend(name: str, body: StatusIn, ctx: ContextDep, op: Operator) -> MemberOut:
     return member_out(svc.set_status(ctx, op, name, suspended=True, reason=body.reason))
