@@ -1,7 +1,8 @@
 """Risk rules: which obligations to hold for review, and for how long.
 
 Pure functions of an obligation, the two members' risk state, the debtor's
-recent history and a configuration. Every hold names its rule and the
+history (its velocity window as a count and a total, and the creditors it
+has dealt with) and a configuration. Every hold names its rule and the
 numbers that triggered it. Rules (a rule triggers when the value is
 strictly above its limit; exactly at the limit passes):
 
@@ -15,7 +16,7 @@ strictly above its limit; exactly at the limit passes):
 
 Hold policy by the debtor's tier: A releases fast (``release_after = now +
 fast_release_seconds`` unless a reviewer rejects first); B is graded —
-the further over the limit, the longer the hold, and beyond the last level
+the further over the limit, the longer the hold, and beyond the last step
 a reviewer must decide (``release_after=None``); C always waits for review,
 and its obligations settle through a per-order prepaid escrow
 (:func:`settlement_route`).
@@ -28,7 +29,7 @@ caller that evaluates many obligations at once.
 >>> cfg = RiskConfig()
 >>> ob = Obligation("o1", "shop", "games", 200_000 * 10**6)
 >>> holds = evaluate(ob, MemberRisk("shop", "B", False), MemberRisk("games", "A", False),
-...                  History(recent=(), known_counterparties=frozenset({"games"})), cfg, now=1_000)
+...                  History(known_counterparties=frozenset({"games"})), cfg, now=1_000)
 >>> [(h.rule, h.values["limit"], h.release_after) for h in holds]
 [('single-order-limit', 100000000000, None)]
 >>> settlement_route("C"), settlement_route("A")
@@ -47,7 +48,7 @@ from clearing.domain.types import Obligation
 __all__ = [
     "TIERS",
     "RULES",
-    "HoldLevel",
+    "GradedHoldStep",
     "RiskConfig",
     "MemberRisk",
     "History",
@@ -63,9 +64,9 @@ _TOKEN = 10**6
 
 
 @dataclass(frozen=True, slots=True)
-class HoldLevel:
-    """Tier B grading: a hold at most ``max_excess_bps`` basis points over its
-    limit is released after ``hold_seconds``."""
+class GradedHoldStep:
+    """A step of tier B's grading: a hold at most ``max_excess_bps`` basis points
+    over its limit is released after ``hold_seconds``."""
 
     max_excess_bps: int
     hold_seconds: int
@@ -92,8 +93,8 @@ class RiskConfig:
     )
     #: Tier A: holds release this many seconds after they are raised.
     fast_release_seconds: int = 900
-    #: Tier B: graded holds, by how far over the limit; beyond the last level, manual review.
-    graded_levels: tuple[HoldLevel, ...] = (HoldLevel(1_000, 3_600), HoldLevel(5_000, 86_400))
+    #: Tier B: graded holds, by how far over the limit; beyond the last step, manual review.
+    graded_levels: tuple[GradedHoldStep, ...] = (GradedHoldStep(1_000, 3_600), GradedHoldStep(5_000, 86_400))
 
     def validate(self) -> None:
         """Raise :class:`~clearing.domain.errors.InvalidConfig` if inconsistent.
@@ -115,19 +116,19 @@ class RiskConfig:
             if type(value) is not int or value <= 0:
                 raise InvalidConfig(f"{name} must be a positive int, got {value!r}", field=name)
         last = 0
-        for level in self.graded_levels:
+        for step in self.graded_levels:
             if (
-                not isinstance(level, HoldLevel)
-                or type(level.max_excess_bps) is not int
-                or type(level.hold_seconds) is not int
+                not isinstance(step, GradedHoldStep)
+                or type(step.max_excess_bps) is not int
+                or type(step.hold_seconds) is not int
             ):
-                raise InvalidConfig("graded_levels must be HoldLevel(int, int) entries", field="graded_levels")
-            if level.max_excess_bps <= last or level.hold_seconds <= 0:
+                raise InvalidConfig("graded_levels must be GradedHoldStep(int, int) entries", field="graded_levels")
+            if step.max_excess_bps <= last or step.hold_seconds <= 0:
                 raise InvalidConfig(
                     "graded_levels must have increasing max_excess_bps > 0 and positive hold_seconds",
                     field="graded_levels",
                 )
-            last = level.max_excess_bps
+            last = step.max_excess_bps
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,34 +140,37 @@ class MemberRisk:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """The debtor's obligations in the velocity window and the creditors it has dealt with before.
+    """The debtor's velocity window, as a count and a total, and the creditors it has dealt with before.
 
-    The window's obligations may be given as rows, as an aggregate, or split
-    between the two; the rules see the same numbers either way:
-
-    - ``recent``: obligations as ``(unix_ts, amount)`` (any order); the rules
-      count those inside the window evaluated at and ignore the rest;
-    - ``window_count`` / ``window_total``: how many further obligations, and
-      their total amount, the caller has already found inside that window
-      (none of them also listed in ``recent``). A caller that evaluates many
-      obligations of one debtor at one ``now`` keeps this running aggregate
-      instead of a growing tuple: each call is then O(1), not O(window).
+    - ``known_counterparties``: the creditors the debtor has dealt with before;
+      ``new-counterparty`` may hold a first order to any other;
+    - ``window_count`` / ``window_total``: how many of the debtor's obligations,
+      and their total amount, fall in the velocity window at the ``now`` the
+      rules are evaluated at, this obligation not among them. The window is
+      every unix time ``> now − velocity_window_seconds``: an obligation exactly
+      ``velocity_window_seconds`` old is out, one a second younger is in, and
+      later ones are in too (clock skew should not hide volume). The rules see
+      no timestamps, so drawing that edge is the caller's part (the service
+      does it with :meth:`clearing.domain.velocity.VelocityWindow.since`). A
+      caller that evaluates many obligations of one debtor at one ``now``
+      advances the aggregate by each as it goes: each call is O(1).
 
     Every obligation has an amount ≥ 1, so ``window_total ≥ window_count``,
-    and both are 0 together.
+    and both are 0 together; the rules reject anything else.
 
-    >>> rows = History(recent=((990, 5), (995, 7)), known_counterparties=frozenset())
-    >>> counted = History(recent=(), known_counterparties=frozenset(), window_count=2, window_total=12)
     >>> cfg = RiskConfig(velocity_max_count={"A": 2, "B": 2, "C": 2})
     >>> from clearing.domain.types import Obligation
     >>> ob, x, y = Obligation("o", "x", "y", 1), MemberRisk("x", "A", False), MemberRisk("y", "A", False)
-    >>> evaluate(ob, x, y, rows, cfg, now=1_000) == evaluate(ob, x, y, counted, cfg, now=1_000)
-    True
+    >>> counted = History(known_counterparties=frozenset(), window_count=2, window_total=12)
     >>> [(h.values["count"], h.values["max_count"]) for h in evaluate(ob, x, y, counted, cfg, now=1_000)]
     [(3, 2)]
+    >>> impossible = History(known_counterparties=frozenset(), window_count=2, window_total=1)
+    >>> evaluate(ob, x, y, impossible, cfg, now=1_000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    clearing.domain.errors.InvalidRiskInput: history window_count and window_total must be ... got count=2, total=1
     """
 
-    recent: tuple[tuple[int, int], ...]
     known_counterparties: frozenset[str]
     window_count: int = 0
     window_total: int = 0
@@ -222,7 +226,7 @@ class _Limits:
     velocity_max_amount: Mapping[str, int]
     new_counterparty_threshold: Mapping[str, int]
     fast_release_seconds: int
-    graded_levels: tuple[HoldLevel, ...]
+    graded_levels: tuple[GradedHoldStep, ...]
 
     @classmethod
     def of(cls, config: RiskConfig) -> _Limits:
@@ -244,9 +248,9 @@ def _release_after(tier: str, value: int, limit: int, limits: _Limits | RiskConf
     if tier == "B":
         excess = _excess_bps(value, limit)
         if excess is not None:
-            for level in limits.graded_levels:
-                if excess <= level.max_excess_bps:
-                    return now + level.hold_seconds
+            for step in limits.graded_levels:
+                if excess <= step.max_excess_bps:
+                    return now + step.hold_seconds
     return None
 
 
@@ -260,14 +264,13 @@ def evaluate(
 ) -> tuple[Hold, ...]:
     """All holds the rules raise for ``obligation`` (empty: it may proceed).
 
-    The velocity window is ``(now − velocity_window_seconds, now]``; history
-    entries after ``now`` count too (clock skew should not hide volume). The
-    velocity rules count ``history.window_count`` plus the ``recent`` entries
-    in the window plus this obligation; a hold reports those true numbers.
+    The velocity rules count ``history.window_count`` obligations plus this
+    one, for ``history.window_total`` plus its amount (which obligations
+    belong in the window: :class:`History`); a hold reports those true numbers.
 
     >>> from clearing.domain.types import Obligation
     >>> cfg = RiskConfig(velocity_max_count={"A": 3, "B": 2, "C": 1})
-    >>> h = History(recent=((990, 5), (995, 5)), known_counterparties=frozenset({"y"}))
+    >>> h = History(known_counterparties=frozenset({"y"}), window_count=2, window_total=10)
     >>> [x.rule for x in evaluate(Obligation("o", "x", "y", 5), MemberRisk("x", "B", False),
     ...                            MemberRisk("y", "B", True), h, cfg, now=1_000)]
     ['member-suspended', 'velocity-count']
@@ -290,7 +293,7 @@ def evaluator(
     >>> cfg = RiskConfig(velocity_max_count={"A": 1, "B": 1, "C": 1})
     >>> rules = evaluator(cfg, now=1_000)
     >>> x, y = MemberRisk("x", "A", False), MemberRisk("y", "A", False)
-    >>> seen = History(recent=(), known_counterparties=frozenset({"y"}), window_count=1, window_total=5)
+    >>> seen = History(known_counterparties=frozenset({"y"}), window_count=1, window_total=5)
     >>> [h.values["count"] for h in rules(Obligation("o", "x", "y", 5), x, y, seen)]
     [2]
     >>> evaluator(RiskConfig(fast_release_seconds=0), now=1_000)
@@ -323,17 +326,6 @@ def _evaluate(
             raise InvalidRiskInput(f"{role}.suspended must be a bool", field=role)
     if type(now) is not int:
         raise InvalidRiskInput(f"now must be an int unix time, got {now!r}", field="now")
-    for entry in history.recent:
-        if (
-            not isinstance(entry, tuple)
-            or len(entry) != 2
-            or type(entry[0]) is not int
-            or type(entry[1]) is not int
-            or entry[1] <= 0
-        ):
-            raise InvalidRiskInput(
-                f"history entries must be (unix_ts, amount > 0) int pairs, got {entry!r}", field="history"
-            )
     pre_count, pre_total = history.window_count, history.window_total
     if (
         type(pre_count) is not int
@@ -375,9 +367,7 @@ def _evaluate(
         )
 
     window = limits.velocity_window_seconds
-    since = now - window
-    in_window = [a for ts, a in history.recent if ts > since]
-    count = pre_count + len(in_window) + 1
+    count = pre_count + 1
     max_count = limits.velocity_max_count[tier]
     if count > max_count:
         holds.append(
@@ -388,7 +378,7 @@ def _evaluate(
                 _release_after(tier, count, max_count, limits, now),
             )
         )
-    total = pre_total + sum(in_window) + amount
+    total = pre_total + amount
     max_amount = limits.velocity_max_amount[tier]
     if total > max_amount:
         holds.append(

@@ -86,7 +86,7 @@ def decide(items: Sequence[Item], members: Sequence[LockedMember], histories: di
             creditor_risk = risk_of[creditor.id] = member_risk(creditor)
         # The window as a running aggregate: the ledger's rows plus this call's earlier items, O(1) per item.
         holds = rules(DomainObligation(it.id, debtor.name, creditor.name, it.amount), debtor_risk, creditor_risk,
-                      risk.History(recent=(), known_counterparties=rec.known_frozen,
+                      risk.History(known_counterparties=rec.known_frozen,
                                    window_count=rec.count, window_total=rec.total))
         if count_history:
             rec.count += 1
