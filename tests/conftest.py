@@ -19,8 +19,18 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import update
+
 from clearing.adapters.db import make_engine, make_session_factory, migrate
-from clearing.adapters.db.models import Base
+from clearing.adapters.db.models import Base, Member
+from clearing.bootstrap import build_service
+from clearing.domain.vocabulary import Role
+from clearing.services import members
+from clearing.services.context import ServiceContext
+from clearing.services.keys import Principal
+from clearing.settings import Settings
 
 PG_URL = os.environ.get("CLEARING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -105,3 +115,36 @@ def pg_db(pg_database_url) -> Database:
     database = _pg(pg_database_url)
     yield database
     database.engine.dispose()
+
+
+# --------------------------------------------------------------------------- a house without a chain
+
+OPERATOR = Principal(role=Role.OPERATOR, key_id=None)
+
+
+def ledger_house(database: Database, settings: Settings | None = None, **kw) -> ServiceContext:
+    """The service on ``database`` without a chain: its chain calls stay planned in the outbox."""
+    settings = settings or Settings(database_url=database.url)
+    return build_service(settings, engine=database.engine, with_chain=False, **kw)
+
+
+@dataclass
+class Admitted:
+    principal: Principal
+    api_key: str
+    account: LocalAccount
+
+
+def admit_member(ctx: ServiceContext, name: str, *, collateral: int = 0, credit: int = 0, tier: str = "A",
+                 account: LocalAccount | None = None) -> Admitted:
+    """Admit a member through the service, then set its on-chain mirror as chain sync would
+    (collateral posted, credit limit granted), for houses without a chain."""
+    account = account or Account.create()
+    done = members.admit(ctx, OPERATOR, name=name, address=account.address, tier=tier, credit_line=credit)
+    with ctx.uow() as uow:
+        uow.session.execute(update(Member).where(Member.name == name)
+                            .values(chain_balance=collateral, chain_credit_limit=credit))
+        uow.commit()
+    m = done.member
+    principal = Principal(role=Role.MEMBER, key_id=None, member_id=m.id, member_name=m.name, member_address=m.address)
+    return Admitted(principal, done.api_key, account)

@@ -5,18 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from eth_account import Account
 from fastapi.testclient import TestClient
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, select
 
-from clearing.adapters.db.models import Member, SettlementTx, TxState
+from clearing.adapters.db.models import SettlementTx, TxState
 from clearing.api.app import create_app
-from clearing.services import members as msvc
 from clearing.bootstrap import build_service
 from clearing.services.context import ServiceContext
-from clearing.services.keys import Principal
 from clearing.services.signatures import SigningDomain, sign_obligation
 from clearing.settings import ApiSettings, ChainSettings, Settings
+from tests.conftest import admit_member
 
 OPERATOR_KEY = "cho_test-operator-key"
 AUDITOR_KEY = "cha_test-auditor-key"
@@ -42,15 +40,9 @@ class House:
         return {"Authorization": f"Bearer {key}"}
 
     def add(self, name: str, *, tier: str = "A", collateral: int = 10**24, credit: int = 0) -> str:
-        acct = Account.create()
-        done = msvc.admit(self.ctx, Principal(role="operator", key_id=None), name=name, address=acct.address,
-                          tier=tier, credit_line=credit)
-        with self.ctx.uow() as uow:
-            uow.session.execute(update(Member).where(Member.name == name)
-                                .values(chain_balance=collateral, chain_credit_limit=credit))
-            uow.commit()
+        done = admit_member(self.ctx, name, collateral=collateral, credit=credit, tier=tier)
         self.keys[name] = done.api_key
-        self.accounts[name] = acct
+        self.accounts[name] = done.account
         return done.api_key
 
     def sign(self, debtor: str, *, id: str, creditor: str, amount: int, reference: str = "") -> str:

@@ -84,7 +84,7 @@ def test_velocity_count_exactly_at_threshold(tier, max_count):
 def test_velocity_window_is_half_open():
     # An entry exactly window seconds old is outside; one second younger is inside. The rules see no timestamps:
     # History's contract puts that edge on the caller (the service draws it with VelocityWindow.since, tested in
-    # tests/domain/test_velocity.py and tests/service/test_velocity_window.py), so these are the aggregates the
+    # tests/domain/test_velocity.py and tests/services/submission/test_history.py), so these are the aggregates the
     # rows each side of it give, and the holds the rules give for them.
     edge = window_of([(NOW - 600, 1)] * 3, known=("y",))
     inside = window_of([(NOW - 599, 1)] * 3, known=("y",))

@@ -10,34 +10,28 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from eth_account import Account
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from clearing.api.problems import status_of
 from clearing.adapters.db.models import Member, Obligation
 from clearing.errors import BatchRejected, ObligationConflict
-from clearing.services import members as msvc
 from clearing.services import submission as osvc
 from clearing.bootstrap import build_service
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
 from clearing.adapters.db.reservations import reservation_mismatches
 from clearing.settings import Settings
+from tests.conftest import admit_member, ledger_house
 
 OP = Principal(role="operator", key_id=None)
 
 
 def _ctx(database, **kw) -> ServiceContext:
-    return build_service(Settings(database_url=database.url), engine=database.engine, with_chain=False, **kw)
+    return ledger_house(database, **kw)
 
 
 def _member(ctx: ServiceContext, name: str, collateral: int) -> Principal:
-    done = msvc.admit(ctx, OP, name=name, address=Account.create().address, tier="A")
-    with ctx.uow() as uow:
-        uow.session.execute(update(Member).where(Member.name == name).values(chain_balance=collateral))
-        uow.commit()
-    m = done.member
-    return Principal(role="member", key_id=None, member_id=m.id, member_name=m.name, member_address=m.address)
+    return admit_member(ctx, name, collateral=collateral).principal
 
 
 def _run(n: int, fn) -> list:

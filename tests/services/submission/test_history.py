@@ -17,17 +17,14 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from eth_account import Account
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from clearing.adapters.db.models import Hold, Member, Obligation
+from clearing.adapters.db.models import Hold, Obligation
 from clearing.domain.risk import RiskConfig
-from clearing.services import members as msvc
 from clearing.services import submission as osvc
-from clearing.bootstrap import build_service
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
-from clearing.settings import Settings
+from tests.conftest import admit_member, ledger_house
 
 OP = Principal(role="operator", key_id=None)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -40,17 +37,11 @@ CONFIG = RiskConfig(
 
 
 def _ctx(database, clock, config: RiskConfig = CONFIG) -> ServiceContext:
-    return build_service(Settings(database_url=database.url), engine=database.engine, with_chain=False,
-                         risk_config=config, clock=clock)
+    return ledger_house(database, risk_config=config, clock=clock)
 
 
 def _member(ctx: ServiceContext, name: str) -> Principal:
-    done = msvc.admit(ctx, OP, name=name, address=Account.create().address, tier="A")
-    with ctx.uow() as uow:
-        uow.session.execute(update(Member).where(Member.name == name).values(chain_balance=10**12))
-        uow.commit()
-    m = done.member
-    return Principal(role="member", key_id=None, member_id=m.id, member_name=m.name, member_address=m.address)
+    return admit_member(ctx, name, collateral=10**12).principal
 
 
 def _ob(id: str, debtor: str, creditor: str, amount: int) -> osvc.ObligationInput:

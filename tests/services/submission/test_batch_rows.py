@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from eth_account import Account
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from clearing.adapters.db.models import Member, Obligation
-from clearing.services import members as msvc
 from clearing.services import submission as osvc
-from clearing.bootstrap import build_service
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
-from clearing.settings import Settings
+from tests.conftest import admit_member, ledger_house
 
 OP = Principal(role="operator", key_id=None)
 #: Strings COPY's text format must escape or could misread: its delimiters, its NULL marker, non-ASCII.
@@ -21,14 +18,10 @@ AWKWARD = ["plain", "tab\there", "new\nline", "carriage\rreturn", "back\\slash",
 
 
 def _setup(database) -> tuple[ServiceContext, Principal]:
-    ctx = build_service(Settings(database_url=database.url), engine=database.engine, with_chain=False)
-    done = msvc.admit(ctx, OP, name="a", address=Account.create().address, tier="A")
-    msvc.admit(ctx, OP, name="b", address=Account.create().address, tier="A")
-    with ctx.uow() as uow:
-        uow.session.execute(update(Member).where(Member.name == "a").values(chain_balance=10**9))
-        uow.commit()
-    m = done.member
-    return ctx, Principal(role="member", key_id=None, member_id=m.id, member_name=m.name, member_address=m.address)
+    ctx = ledger_house(database)
+    a = admit_member(ctx, "a", collateral=10**9)
+    admit_member(ctx, "b")
+    return ctx, a.principal
 
 
 @pytest.mark.parametrize("size", [3, 70])

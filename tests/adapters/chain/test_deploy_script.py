@@ -19,7 +19,7 @@ from clearing.adapters.chain.client import OPERATOR_ROLE, RISK_ROLE, ClearingHou
 from clearing.adapters.chain.compile import artifacts_hash
 from clearing.adapters.chain.deploy import deploy_contract
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SEPOLIA = 11155111
 DEV_KEY = "0x" + backends.dev_accounts(1)[0].key.hex().removeprefix("0x")
 

@@ -1,4 +1,4 @@
-"""The package's import graph: no cycles, and each layer imports only inward.
+"""The shape of the package: no import cycle, layers import only inward, no oversized module or function.
 
 Every import counts, including those inside functions (a deferred import
 hides a cycle, it does not remove it); only ``if TYPE_CHECKING:`` blocks are
@@ -128,3 +128,33 @@ def test_layers_import_only_inward():
             if module == layer or module.startswith(layer + "."):
                 bad += [(module, t) for t in targets if not t.startswith(allowed)]
     assert bad == []
+
+
+# Size: a module over 600 lines or a function over 120 is a package waiting to be born (migrations aside).
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 120
+
+
+def test_no_module_or_function_too_long():
+    long_modules, long_functions = [], []
+    for module, path in MODULES.items():
+        text = path.read_text()
+        if text.count("\n") > MAX_MODULE_LINES:
+            long_modules.append((module, text.count("\n")))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long_functions.append((module, node.name, length))
+    assert (long_modules, long_functions) == ([], [])
+
+
+def test_no_private_name_crosses_a_module():
+    """``from x import _y`` reaches into another module's internals (tests included)."""
+    tests = Path(__file__).resolve().parent
+    crossing = []
+    for path in [*MODULES.values(), *tests.rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("clearing", "tests")):
+                crossing += [(str(path), a.name) for a in node.names if a.name.startswith("_")]
+    assert crossing == []
