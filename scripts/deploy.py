@@ -58,9 +58,15 @@ def main() -> None:
     house.grantRole(web3.keccak(text=RISK_ROLE_TEXT), operator, {"from": deployer})
     escrow.grantRole(web3.keccak(text=OPERATOR_ROLE_TEXT), operator, {"from": deployer})
     record = {
-        "network": network.show_active(), "chain_id": chain.id, "token": token,
-        "clearing_house": house.address, "order_escrow": escrow.address, "block": first_block,
-        "artifacts_hash": artifacts_hash(), "admin": deployer.address, "operator": operator,
+        "network": network.show_active(),
+        "chain_id": chain.id,
+        "token": token,
+        "clearing_house": house.address,
+        "order_escrow": escrow.address,
+        "block": first_block,
+        "artifacts_hash": artifacts_hash(),
+        "admin": deployer.address,
+        "operator": operator,
         "dev_token": dev_token,
     }
     print(f"wrote {_write(record['network'], record)}")
@@ -75,8 +81,11 @@ def cli(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rpc-url", required=True)
-    p.add_argument("--private-key", default=os.environ.get("DEPLOYER_PRIVATE_KEY"),
-                   help="deployer key (default: DEPLOYER_PRIVATE_KEY, else the dev mnemonic's first account)")
+    p.add_argument(
+        "--private-key",
+        default=os.environ.get("DEPLOYER_PRIVATE_KEY"),
+        help="deployer key (default: DEPLOYER_PRIVATE_KEY, else the dev mnemonic's first account)",
+    )
     p.add_argument("--token", default=os.environ.get("SETTLEMENT_TOKEN"))
     p.add_argument("--network", default=None, help="deployments/<network>.json (default: chain-<id>)")
     p.add_argument("--operator", default=os.environ.get("OPERATOR_ADDRESS"))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: Python (pytest, on SQLite and PostgreSQL) and
-# Solidity (forge). Sets up first, so it works on a fresh clone.
+# The whole test suite: static checks (ruff, mypy), Solidity (forge) and
+# Python (pytest, on SQLite and PostgreSQL). Sets up first, so it works on a
+# fresh clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --brownie
@@ -11,6 +12,11 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
   fi
 fi
+
+echo "== ruff check, ruff format --check, mypy --strict (domain, services)" >&2
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 
 echo "== forge test" >&2
 node_modules/.bin/forge test

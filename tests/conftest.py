@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.orm import Session, sessionmaker
-
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import update
+from sqlalchemy import Engine, create_engine, text, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.db import make_engine, make_session_factory, migrate
 from clearing.adapters.db.models import Base, Member
@@ -135,15 +133,23 @@ class Admitted:
     account: LocalAccount
 
 
-def admit_member(ctx: ServiceContext, name: str, *, collateral: int = 0, credit: int = 0, tier: str = "A",
-                 account: LocalAccount | None = None) -> Admitted:
+def admit_member(
+    ctx: ServiceContext,
+    name: str,
+    *,
+    collateral: int = 0,
+    credit: int = 0,
+    tier: str = "A",
+    account: LocalAccount | None = None,
+) -> Admitted:
     """Admit a member through the service, then set its on-chain mirror as chain sync would
     (collateral posted, credit limit granted), for houses without a chain."""
     account = account or Account.create()
     done = members.admit(ctx, OPERATOR, name=name, address=account.address, tier=tier, credit_line=credit)
     with ctx.uow() as uow:
-        uow.session.execute(update(Member).where(Member.name == name)
-                            .values(chain_balance=collateral, chain_credit_limit=credit))
+        uow.session.execute(
+            update(Member).where(Member.name == name).values(chain_balance=collateral, chain_credit_limit=credit)
+        )
         uow.commit()
     m = done.member
     principal = Principal(role=Role.MEMBER, key_id=None, member_id=m.id, member_name=m.name, member_address=m.address)

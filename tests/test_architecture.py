@@ -26,7 +26,8 @@ MODULES = {_module_name(p): p for p in ROOT.rglob("*.py") if "migrations" not in
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _resolve(name: str) -> str | None:
@@ -52,7 +53,9 @@ def _imports(module: str, path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             found.update(f"{base}.{a.name}" for a in node.names)
         for child in ast.iter_child_nodes(node):
             visit(child)
@@ -116,8 +119,13 @@ def test_a_cycle_would_be_found():
 INWARD = {
     "clearing.domain": ("clearing.domain", "clearing.errors"),
     "clearing.adapters": ("clearing.adapters", "clearing.domain", "clearing.errors", "clearing.settings"),
-    "clearing.services": ("clearing.services", "clearing.adapters", "clearing.domain", "clearing.errors",
-                          "clearing.settings"),
+    "clearing.services": (
+        "clearing.services",
+        "clearing.adapters",
+        "clearing.domain",
+        "clearing.errors",
+        "clearing.settings",
+    ),
 }
 
 

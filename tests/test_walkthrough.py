@@ -26,8 +26,7 @@ pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
 
 def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([CLEARING, *args], cwd=env["WORKDIR"], env=env, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run([CLEARING, *args], cwd=env["WORKDIR"], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"clearing {' '.join(args)}: {proc.stderr[-2000:]}"
     return proc
 
@@ -50,40 +49,62 @@ def test_readme_walkthrough(tmp_path):
     chain = backends.spawn_anvil()
     port = backends.free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "WORKDIR": str(tmp_path),
-           "CLEARING_CHAIN__BACKEND": "rpc", "CLEARING_CHAIN__RPC_URL": chain.rpc_url,
-           "CLEARING_CHAIN__DEPLOYMENT": str(tmp_path / "deployments" / "localhost.json"),
-           "CLEARING_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}",
-           "CLEARING_API__OPERATOR_KEY": "op-walkthrough-key", "CLEARING_API__AUDITOR_KEY": "audit-walkthrough-key",
-           "CLEARING_API__PORT": str(port)}
+    env = {
+        **os.environ,
+        "WORKDIR": str(tmp_path),
+        "CLEARING_CHAIN__BACKEND": "rpc",
+        "CLEARING_CHAIN__RPC_URL": chain.rpc_url,
+        "CLEARING_CHAIN__DEPLOYMENT": str(tmp_path / "deployments" / "localhost.json"),
+        "CLEARING_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}",
+        "CLEARING_API__OPERATOR_KEY": "op-walkthrough-key",
+        "CLEARING_API__AUDITOR_KEY": "audit-walkthrough-key",
+        "CLEARING_API__PORT": str(port),
+    }
     server = None
     try:
         _run("deploy", "--rpc-url", chain.rpc_url, "--network", "localhost", env=env)
-        server = subprocess.Popen([CLEARING, "serve"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
+        server = subprocess.Popen(
+            [CLEARING, "serve"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         _wait_http(base, server)
         op = {"Authorization": "Bearer op-walkthrough-key"}
         auditor = {"Authorization": "Bearer audit-walkthrough-key"}
 
         keys = {}
         for name, acct, tier in (("alpha-games", DEV[1], "A"), ("beta-cards", DEV[2], "B")):
-            r = httpx.post(f"{base}/members", headers=op,
-                           json={"name": name, "address": acct.address, "tier": tier, "credit_line": "0"})
+            r = httpx.post(
+                f"{base}/members",
+                headers=op,
+                json={"name": name, "address": acct.address, "tier": tier, "credit_line": "0"},
+            )
             assert r.status_code == 201, r.text
             keys[name] = {"Authorization": f"Bearer {r.json()['api_key']}"}
         _run("dev", "fund", "--account", "1", "--amount", "5000000", env=env)
         _run("dev", "fund", "--account", "2", "--amount", "5000000", env=env)
         deadline = time.monotonic() + 30  # the server's chain sync picks the deposits up
-        while httpx.get(f"{base}/members/me", headers=keys["alpha-games"]).json()["member"]["liquidity"]["collateral"] != "5000000":
+        while (
+            httpx.get(f"{base}/members/me", headers=keys["alpha-games"]).json()["member"]["liquidity"]["collateral"]
+            != "5000000"
+        ):
             assert time.monotonic() < deadline, "deposit never reached the ledger mirror"
             time.sleep(0.5)
 
-        r = httpx.post(f"{base}/obligations/batch", headers=keys["alpha-games"], json={"items": [
-            {"id": "w-1", "debtor": "alpha-games", "creditor": "beta-cards", "amount": "1200000"},
-            {"id": "w-2", "debtor": "alpha-games", "creditor": "beta-cards", "amount": "300000"}]})
+        r = httpx.post(
+            f"{base}/obligations/batch",
+            headers=keys["alpha-games"],
+            json={
+                "items": [
+                    {"id": "w-1", "debtor": "alpha-games", "creditor": "beta-cards", "amount": "1200000"},
+                    {"id": "w-2", "debtor": "alpha-games", "creditor": "beta-cards", "amount": "300000"},
+                ]
+            },
+        )
         assert r.status_code in (200, 201), r.text
-        r = httpx.post(f"{base}/obligations", headers=keys["beta-cards"],
-                       json={"id": "w-3", "debtor": "beta-cards", "creditor": "alpha-games", "amount": "500000"})
+        r = httpx.post(
+            f"{base}/obligations",
+            headers=keys["beta-cards"],
+            json={"id": "w-3", "debtor": "beta-cards", "creditor": "alpha-games", "amount": "500000"},
+        )
         assert r.status_code == 201, r.text
 
         cycle = httpx.post(f"{base}/cycles", headers=op).json()

@@ -65,8 +65,13 @@ def build_service(
     """
     settings = settings or get_settings()
     db_url = normalise_url(settings.db_url)
-    if fresh_embedded_ledger and contracts is None and with_chain and settings.chain.backend == "embedded" \
-            and db_url == DatabaseSettings().url:
+    if (
+        fresh_embedded_ledger
+        and contracts is None
+        and with_chain
+        and settings.chain.backend == "embedded"
+        and db_url == DatabaseSettings().url
+    ):
         _remove_sqlite(db_url)
     if migrate:
         run_migrations(db_url)
@@ -76,21 +81,35 @@ def build_service(
         contracts = open_contracts(settings)
     outbox = Outbox(sessions, contracts)
     if contracts is not None:
-        domain: SigningDomain | None = SigningDomain(chain_id=contracts.chain.chain_id,
-                                                     verifying_contract=contracts.house.address)
+        domain: SigningDomain | None = SigningDomain(
+            chain_id=contracts.chain.chain_id, verifying_contract=contracts.house.address
+        )
         cycles: CycleService | None = CycleService(
-            sessions, contracts, solver_budget_s=settings.cycle.solver_budget_s, fifo=settings.cycle.fifo,
-            outbox=outbox, progress=progress or (lambda m: logging.getLogger("clearing.cycles").info(m)))
+            sessions,
+            contracts,
+            solver_budget_s=settings.cycle.solver_budget_s,
+            fifo=settings.cycle.fifo,
+            outbox=outbox,
+            progress=progress or (lambda m: logging.getLogger("clearing.cycles").info(m)),
+        )
     else:
         domain, cycles = signing_domain_from_settings(settings), None
     api = settings.api
     ctx = ServiceContext(
-        settings=settings, engine=engine, sessions=sessions,
-        keys=KeyResolver(operator_key=api.operator_key.get_secret_value() if api.operator_key else None,
-                         auditor_key=api.auditor_key.get_secret_value() if api.auditor_key else None,
-                         ttl=api.auth_cache_seconds),
-        outbox=outbox, signing_domain=domain, risk_config=risk_config or RiskConfig(), contracts=contracts,
-        cycles=cycles, clock=clock,
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        keys=KeyResolver(
+            operator_key=api.operator_key.get_secret_value() if api.operator_key else None,
+            auditor_key=api.auditor_key.get_secret_value() if api.auditor_key else None,
+            ttl=api.auth_cache_seconds,
+        ),
+        outbox=outbox,
+        signing_domain=domain,
+        risk_config=risk_config or RiskConfig(),
+        contracts=contracts,
+        cycles=cycles,
+        clock=clock,
     )
     if recover and contracts is not None and cycles is not None:
         outbox.resend_planned()

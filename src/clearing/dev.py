@@ -16,13 +16,24 @@ from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
 
 
-def admit_funded_member(ctx: ServiceContext, contracts: Contracts, operator: Principal, account: LocalAccount, *,
-                        name: str, tier: str, collateral: int, credit_line: int = 0,
-                        tier_reasons: list[str] | None = None) -> Principal:
+def admit_funded_member(
+    ctx: ServiceContext,
+    contracts: Contracts,
+    operator: Principal,
+    account: LocalAccount,
+    *,
+    name: str,
+    tier: str,
+    collateral: int,
+    credit_line: int = 0,
+    tier_reasons: list[str] | None = None,
+) -> Principal:
     """Admit a member through the service (on chain too), post its collateral from its own key; its principal."""
-    admitted = members.admit(ctx, operator, name=name, address=account.address, tier=tier,
-                             credit_line=credit_line, tier_reasons=tier_reasons)
+    admitted = members.admit(
+        ctx, operator, name=name, address=account.address, tier=tier, credit_line=credit_line, tier_reasons=tier_reasons
+    )
     if collateral:
         contracts.fund_member(account, collateral)
-    return Principal(role=Role.MEMBER, key_id=None, member_id=admitted.member.id, member_name=name,
-                     member_address=account.address)
+    return Principal(
+        role=Role.MEMBER, key_id=None, member_id=admitted.member.id, member_name=name, member_address=account.address
+    )

@@ -102,8 +102,9 @@ class BatchRejected(ValidationError):
 
     code = "batch-rejected"
 
-    def __init__(self, message: str, *, items: list[dict[str, object]], all_conflicts: bool = False,
-                 **values: object) -> None:
+    def __init__(
+        self, message: str, *, items: list[dict[str, object]], all_conflicts: bool = False, **values: object
+    ) -> None:
         super().__init__(message, **values)
         self.items = items
         #: Every bad item reuses an id with another body (the API answers 409, not 422).

@@ -32,8 +32,11 @@ class House:
         """The outbox rows left planned (this house has no chain), oldest first: id, kind, member_id, amount."""
         t = SettlementTx
         with self.ctx.uow(read_only=True) as uow:
-            return list(uow.session.execute(select(t.id, t.kind, t.member_id, t.amount)
-                                            .where(t.state == TxState.PLANNED).order_by(t.id)))
+            return list(
+                uow.session.execute(
+                    select(t.id, t.kind, t.member_id, t.amount).where(t.state == TxState.PLANNED).order_by(t.id)
+                )
+            )
 
     def headers(self, who: str) -> dict[str, str]:
         key = {"operator": OPERATOR_KEY, "auditor": AUDITOR_KEY}.get(who) or self.keys[who]
@@ -47,8 +50,15 @@ class House:
 
     def sign(self, debtor: str, *, id: str, creditor: str, amount: int, reference: str = "") -> str:
         acct = self.accounts[debtor]
-        return sign_obligation(DOMAIN, acct.key, id=id, debtor=acct.address, creditor=self.accounts[creditor].address,
-                               amount=amount, reference=reference)
+        return sign_obligation(
+            DOMAIN,
+            acct.key,
+            id=id,
+            debtor=acct.address,
+            creditor=self.accounts[creditor].address,
+            amount=amount,
+            reference=reference,
+        )
 
     def post(self, who: str, path: str, json: object):
         return self.client.post(path, json=json, headers=self.headers(who))

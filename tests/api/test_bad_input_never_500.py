@@ -7,15 +7,29 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**300), max_value=2**300),
-                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-                      max_leaves=8)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**300), max_value=2**300),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 obligation_like = st.fixed_dictionaries(
     {},
-    optional={"id": values, "debtor": st.sampled_from(["alpha", "beta", "0x" + "00" * 20]) | values,
-              "creditor": st.sampled_from(["beta", "gamma"]) | values, "amount": values, "reference": values,
-              "signature": values, "on_behalf_of": values},
+    optional={
+        "id": values,
+        "debtor": st.sampled_from(["alpha", "beta", "0x" + "00" * 20]) | values,
+        "creditor": st.sampled_from(["beta", "gamma"]) | values,
+        "amount": values,
+        "reference": values,
+        "signature": values,
+        "on_behalf_of": values,
+    },
 )
 
 
@@ -38,8 +52,13 @@ def test_batch_endpoint_never_500(sqlite_house, items):
 def test_odd_requests(sqlite_house):
     h = sqlite_house
     auth = h.headers("alpha")
-    for content, ctype in [(b"", "application/json"), (b"[]", "application/json"), (b"\xff\xfe", "application/json"),
-                           (b"id=1", "application/x-www-form-urlencoded"), (json.dumps({"id": "x"}).encode(), "text/plain")]:
+    for content, ctype in [
+        (b"", "application/json"),
+        (b"[]", "application/json"),
+        (b"\xff\xfe", "application/json"),
+        (b"id=1", "application/x-www-form-urlencoded"),
+        (json.dumps({"id": "x"}).encode(), "text/plain"),
+    ]:
         r = h.client.post("/obligations", content=content, headers={**auth, "Content-Type": ctype})
         assert 400 <= r.status_code < 500, (content, r.status_code, r.text)
     assert h.client.post("/holds/abc/review", json={}, headers=h.headers("operator")).status_code == 422

@@ -26,7 +26,9 @@ def test_batch_records_every_item_with_its_outcome(house):
     statuses = [i["status"] for i in body["items"]]
     # 25 of headroom: two of 10 fit, the rest queue (never dropped) with their shortfall
     assert statuses == ["accepted", "accepted", "queued_beyond_headroom", "queued_beyond_headroom"]
-    assert [i["shortfall"] for i in body["items"][2:]] == ["5", "10"] or [i["shortfall"] for i in body["items"][2:]] == ["5", "5"]
+    assert [i["shortfall"] for i in body["items"][2:]] == ["5", "10"] or [
+        i["shortfall"] for i in body["items"][2:]
+    ] == ["5", "5"]
     assert body["counts"] == {"accepted": 2, "queued_beyond_headroom": 2}
     assert [i["index"] for i in body["items"]] == [0, 1, 2, 3]
     assert rows(house) == 4

@@ -56,7 +56,9 @@ def test_same_id_other_body_is_409_naming_the_id(house):
     assert "dup-2" in p["detail"]
 
 
-@pytest.mark.parametrize("amount", [1.5, 100.0, "1e3", "1.5", -5, "-5", 0, "0", str(2**256), 2**256, "", " 12", "abc", True, None, [1]])
+@pytest.mark.parametrize(
+    "amount", [1.5, 100.0, "1e3", "1.5", -5, "-5", 0, "0", str(2**256), 2**256, "", " 12", "abc", True, None, [1]]
+)
 def test_bad_amounts_are_422_naming_the_field(house, amount):
     r = house.post("alpha", "/obligations", ob("bad-amount", amount=amount))
     assert r.status_code == 422, (amount, r.text)
@@ -71,14 +73,17 @@ def test_largest_uint256_is_accepted(house):
     assert r.json()["obligation"]["amount"] == str(2**256 - 1)
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"debtor": "alpha", "creditor": "beta", "amount": "1"}, "id"),
-    (ob("x", creditor="nobody"), "creditor"),
-    (ob("x", debtor="beta", creditor="beta"), "creditor"),
-    (ob("x", extra="?"), "extra"),
-    (ob("has space"), "id"),
-    (ob("x", signature="0x12"), "signature"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"debtor": "alpha", "creditor": "beta", "amount": "1"}, "id"),
+        (ob("x", creditor="nobody"), "creditor"),
+        (ob("x", debtor="beta", creditor="beta"), "creditor"),
+        (ob("x", extra="?"), "extra"),
+        (ob("has space"), "id"),
+        (ob("x", signature="0x12"), "signature"),
+    ],
+)
 def test_malformed_obligations_are_422(house, body, field):
     r = house.post("alpha", "/obligations", body)
     assert r.status_code == 422, r.text
@@ -86,7 +91,9 @@ def test_malformed_obligations_are_422(house, body, field):
 
 
 def test_malformed_json_is_422_not_500(house):
-    r = house.client.post("/obligations", content=b"{not json", headers={**house.headers("alpha"), "Content-Type": "application/json"})
+    r = house.client.post(
+        "/obligations", content=b"{not json", headers={**house.headers("alpha"), "Content-Type": "application/json"}
+    )
     assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
 
 
@@ -100,7 +107,10 @@ def test_auth_is_required_and_isolated(house):
     r = house.get("gamma", "/obligations/a-1")
     assert r.status_code == 404
     assert r.json() == {**r.json(), "code": "not-found"}
-    assert house.get("gamma", "/obligations/never-existed").json()["detail"].replace("never-existed", "a-1") == r.json()["detail"]
+    assert (
+        house.get("gamma", "/obligations/never-existed").json()["detail"].replace("never-existed", "a-1")
+        == r.json()["detail"]
+    )
     # a member cannot submit for two others
     r = house.post("gamma", "/obligations", ob("a-2", debtor="alpha", creditor="beta"))
     assert r.status_code == 403 and r.json()["code"] == "not-a-party"
@@ -169,7 +179,10 @@ def test_suspended_debtor_is_held_and_operator_review_releases(house):
     assert house.get("alpha", "/obligations/s-1").json()["status"] == "accepted"
     again = house.post("operator", f"/holds/{holds[0]['id']}/review", {"decision": "reject", "reason": "late"})
     assert again.status_code == 409
-    assert house.post("operator", f"/holds/{holds[0]['id']}/review", {"decision": "maybe", "reason": "x"}).status_code == 422
+    assert (
+        house.post("operator", f"/holds/{holds[0]['id']}/review", {"decision": "maybe", "reason": "x"}).status_code
+        == 422
+    )
 
 
 def test_rejecting_a_hold_rejects_the_obligation(house):

@@ -16,8 +16,9 @@ def audit_actions(house) -> list[str]:
 
 
 def test_admit_returns_a_working_key_once(house):
-    r = house.post("operator", "/members", {"name": "delta-video", "address": "0x" + "ab" * 20, "tier": "B",
-                                            "credit_line": "5000"})
+    r = house.post(
+        "operator", "/members", {"name": "delta-video", "address": "0x" + "ab" * 20, "tier": "B", "credit_line": "5000"}
+    )
     assert r.status_code == 201, r.text
     key = r.json()["api_key"]
     assert key.startswith("chm_") and r.json()["member"]["tier"] == "B"
@@ -43,8 +44,11 @@ def test_members_cannot_use_operator_endpoints(house):
 def test_suspend_resume_and_limits_are_audited(house):
     assert house.post("operator", "/members/beta/suspend", {"reason": "kyc"}).json()["status"] == "suspended"
     assert house.post("operator", "/members/beta/resume", {"reason": "kyc ok"}).json()["status"] == "active"
-    r = house.client.patch("/members/beta/limits", json={"reason": "review", "tier": "B", "credit_line": "777",
-                                                         "single_order_limit": "50"}, headers=house.headers("operator"))
+    r = house.client.patch(
+        "/members/beta/limits",
+        json={"reason": "review", "tier": "B", "credit_line": "777", "single_order_limit": "50"},
+        headers=house.headers("operator"),
+    )
     assert r.status_code == 200, r.text
     m = r.json()
     assert (m["tier"], m["credit_line"], m["single_order_limit"]) == ("B", "777", "50")
@@ -52,7 +56,10 @@ def test_suspend_resume_and_limits_are_audited(house):
     assert audit_actions(house)[-3:] == ["member.suspend", "member.resume", "member.limits"]
     beta = members.get(house.ctx, "beta").id
     assert [(t.kind, t.amount) for t in house.planned() if t.member_id == beta][-3:] == [
-        ("suspend_member", None), ("resume_member", None), ("set_credit_limit", 777)]
+        ("suspend_member", None),
+        ("resume_member", None),
+        ("set_credit_limit", 777),
+    ]
     assert house.post("operator", "/members/nobody/suspend", {"reason": "x"}).status_code == 404
 
 
@@ -105,11 +112,20 @@ def test_cycles_router_calls_the_port(house):
         positions: dict = field(default_factory=dict)
 
     class Cycles:
-        def open(self): return View(1, "OPEN")
-        def close(self, cycle_id=None): return View(cycle_id, "CLOSED")
-        def settle(self, cycle_id=None): return View(cycle_id, "SETTLED", positions={"alpha": -5, "beta": 5})
-        def get(self, cycle_id): return View(cycle_id, "SETTLED")
-        def list(self, limit=100): return [View(1, "SETTLED")]
+        def open(self):
+            return View(1, "OPEN")
+
+        def close(self, cycle_id=None):
+            return View(cycle_id, "CLOSED")
+
+        def settle(self, cycle_id=None):
+            return View(cycle_id, "SETTLED", positions={"alpha": -5, "beta": 5})
+
+        def get(self, cycle_id):
+            return View(cycle_id, "SETTLED")
+
+        def list(self, limit=100):
+            return [View(1, "SETTLED")]
 
     house.client.app.state.ctx = dataclasses.replace(house.ctx, cycles=Cycles())
     assert house.post("operator", "/cycles", {}).json()["state"] == "OPEN"

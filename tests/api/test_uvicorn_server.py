@@ -32,10 +32,20 @@ def test_real_server_round_trip(sqlite_house):
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=house.headers("alpha")) as c:
             r = c.post("/obligations", json={"id": "net-1", "debtor": "alpha", "creditor": "beta", "amount": "42"})
             assert r.status_code == 201, r.text
-            assert c.post("/obligations", json={"id": "net-1", "debtor": "alpha", "creditor": "beta",
-                                                "amount": "42"}).status_code == 200
-            r = c.post("/obligations/batch", json={"items": [
-                {"id": f"net-b{i}", "debtor": "alpha", "creditor": "gamma", "amount": 1} for i in range(50)]})
+            assert (
+                c.post(
+                    "/obligations", json={"id": "net-1", "debtor": "alpha", "creditor": "beta", "amount": "42"}
+                ).status_code
+                == 200
+            )
+            r = c.post(
+                "/obligations/batch",
+                json={
+                    "items": [
+                        {"id": f"net-b{i}", "debtor": "alpha", "creditor": "gamma", "amount": 1} for i in range(50)
+                    ]
+                },
+            )
             assert r.status_code == 200 and r.json()["count"] == 50
             assert c.get("/obligations/net-b7").json()["amount"] == "1"
             bad = c.post("/obligations", json={"id": "net-2", "debtor": "alpha", "creditor": "beta", "amount": 1.5})

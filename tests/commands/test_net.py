@@ -168,8 +168,21 @@ def test_missing_file(tmp_path):
 
 def test_bench_netting_small():
     r = run(
-        "bench", "netting", "--obligations", 20000, "--members", 100, "--liq-obligations", 300, "--liq-members", 10,
-        "--reference-seconds", 5, "--time-budget", 0.5, "--no-fifo",
+        "bench",
+        "netting",
+        "--obligations",
+        20000,
+        "--members",
+        100,
+        "--liq-obligations",
+        300,
+        "--liq-members",
+        10,
+        "--reference-seconds",
+        5,
+        "--time-budget",
+        0.5,
+        "--no-fifo",
     )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)

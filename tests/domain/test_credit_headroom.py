@@ -109,9 +109,7 @@ def test_headroom_values():
     assert headroom(0, 0, 0, 7) == -7
 
 
-@pytest.mark.parametrize(
-    "args", [(-1, 0, 0, 0), (0, 0, 1, 0), (0, 0, 0, -1), (1.0, 0, 0, 0), (True, 0, 0, 0)]
-)
+@pytest.mark.parametrize("args", [(-1, 0, 0, 0), (0, 0, 1, 0), (0, 0, 0, -1), (1.0, 0, 0, 0), (True, 0, 0, 0)])
 def test_headroom_rejects(args):
     with pytest.raises(ValidationError):
         headroom(*args)

@@ -51,9 +51,7 @@ def order_ok(obs, chosen, fifo):
             flags = [o.id in chosen for o in q]
             if flags != sorted(flags, reverse=True):
                 return False
-        elif any(o.priority and o.id not in chosen for o in q) and any(
-            not o.priority and o.id in chosen for o in q
-        ):
+        elif any(o.priority and o.id not in chosen for o in q) and any(not o.priority and o.id in chosen for o in q):
             return False
     return True
 
@@ -277,9 +275,18 @@ def test_solver_module_docstring_examples_run(module):
 
 def test_public_api_is_the_package():
     package = clearing.domain.liquidity
-    assert sorted(package.__all__) == sorted([
-        "select_settlement", "ubin_deactivation", "is_feasible", "SettlementPlan", "Deferral", "METHODS",
-        "INSUFFICIENT_LIQUIDITY", "FIFO_BLOCKED", "PRIORITY_BLOCKED",
-    ])
+    assert sorted(package.__all__) == sorted(
+        [
+            "select_settlement",
+            "ubin_deactivation",
+            "is_feasible",
+            "SettlementPlan",
+            "Deferral",
+            "METHODS",
+            "INSUFFICIENT_LIQUIDITY",
+            "FIFO_BLOCKED",
+            "PRIORITY_BLOCKED",
+        ]
+    )
     assert all(hasattr(package, name) for name in package.__all__)
     assert package.METHODS == ("auto", "milp", "heuristic", "ubin")

@@ -73,8 +73,11 @@ def test_checksummed_and_lower_addresses_give_the_same_leaf():
 @pytest.mark.parametrize(
     "debtor",
     [
-        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", "0x123", "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed00",
-        "0x" + "zz" * 20, 7,
+        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD",
+        "0x123",
+        "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed00",
+        "0x" + "zz" * 20,
+        7,
     ],
 )
 def test_bad_address(debtor):
@@ -165,7 +168,8 @@ def _vectors():
     tree = MerkleTree(leaves)
     return {
         "description": "clearing.domain.merkle test vectors: OZ StandardMerkleTree, leaf encoding "
-        + json.dumps(list(LEAF_ENCODING)) + ", obligationKey = keccak256(utf8(id))",
+        + json.dumps(list(LEAF_ENCODING))
+        + ", obligationKey = keccak256(utf8(id))",
         "cycleId": 42,
         "root": "0x" + tree.root.hex(),
         "obligations": [

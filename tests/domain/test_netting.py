@@ -65,10 +65,14 @@ def test_splitting_an_obligation_changes_nothing(obs, data):
         o = Obligation(o.id, o.debtor, o.creditor, o.amount + 1)
         obs = obs[:i] + [o] + obs[i + 1 :]
     k = data.draw(st.integers(1, o.amount - 1))
-    split = obs[:i] + [
-        Obligation(o.id + "-1", o.debtor, o.creditor, k),
-        Obligation(o.id + "-2", o.debtor, o.creditor, o.amount - k),
-    ] + obs[i + 1 :]
+    split = (
+        obs[:i]
+        + [
+            Obligation(o.id + "-1", o.debtor, o.creditor, k),
+            Obligation(o.id + "-2", o.debtor, o.creditor, o.amount - k),
+        ]
+        + obs[i + 1 :]
+    )
     assert net_positions(split) == net_positions(obs)
     assert bilateral_positions(split) == bilateral_positions(obs)
 

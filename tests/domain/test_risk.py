@@ -177,11 +177,20 @@ def test_mismatched_member_rejected():
 def test_defaults_hold_nothing_ordinary():
     # the default config lets ordinary orders through and holds an absurd one
     cfg = RiskConfig()
-    ok = evaluate(Obligation("o", "x", "y", 400 * 10**6), MemberRisk("x", "B", False), MemberRisk("y", "A", False),
-                  History(frozenset(), window_count=100, window_total=100 * 400 * 10**6), cfg, NOW)
+    ok = evaluate(
+        Obligation("o", "x", "y", 400 * 10**6),
+        MemberRisk("x", "B", False),
+        MemberRisk("y", "A", False),
+        History(frozenset(), window_count=100, window_total=100 * 400 * 10**6),
+        cfg,
+        NOW,
+    )
     assert ok == ()
-    assert "single-order-limit" in rules(evaluate(Obligation("o", "x", "y", 10**15), MemberRisk("x", "B", False),
-                                                  MemberRisk("y", "A", False), KNOWN, cfg, NOW))
+    assert "single-order-limit" in rules(
+        evaluate(
+            Obligation("o", "x", "y", 10**15), MemberRisk("x", "B", False), MemberRisk("y", "A", False), KNOWN, cfg, NOW
+        )
+    )
 
 
 # --------------------------------------------------------------------------- window given as an aggregate
@@ -249,8 +258,7 @@ def velocity_of(holds):
 
 
 @PROP
-@given(entries=rows, amount=st.one_of(st.integers(1, 2_000), amounts), tier=st.sampled_from("ABC"),
-       known=st.booleans())
+@given(entries=rows, amount=st.one_of(st.integers(1, 2_000), amounts), tier=st.sampled_from("ABC"), known=st.booleans())
 def test_aggregate_of_rows_gives_the_holds_an_independent_count_predicts(entries, amount, tier, known):
     holds = evaluate_as(window_of(entries), amount, tier, known)
     count, total = counted(entries, amount)
@@ -316,8 +324,13 @@ def test_rejects_impossible_aggregates(count, total):
 
 
 @PROP
-@given(entries=rows, amount=st.one_of(st.integers(1, 2_000), amounts), tier=st.sampled_from("ABC"),
-       known=st.booleans(), suspended=st.booleans())
+@given(
+    entries=rows,
+    amount=st.one_of(st.integers(1, 2_000), amounts),
+    tier=st.sampled_from("ABC"),
+    known=st.booleans(),
+    suspended=st.booleans(),
+)
 def test_evaluator_gives_what_evaluate_gives(entries, amount, tier, known, suspended):
     history = window_of(entries, known=("y",) if known else ())
     args = Obligation("o", "x", "y", amount), MemberRisk("x", tier, suspended), MemberRisk("y", "A", False), history

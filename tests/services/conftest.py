@@ -38,8 +38,9 @@ def build_house(db_url: str, chain: backends.Chain, spec: list[tuple[str, str, i
     keys, principals = {}, {}
     for i, (name, tier, collateral, credit) in enumerate(spec):
         keys[name] = chain.accounts[i + 1]
-        principals[name] = admit_funded_member(ctx, c, op, keys[name], name=name, tier=tier,
-                                               collateral=collateral, credit_line=credit)
+        principals[name] = admit_funded_member(
+            ctx, c, op, keys[name], name=name, tier=tier, collateral=collateral, credit_line=credit
+        )
     lender = chain.accounts[9]
     c.token.mint(lender.address, 10**12)
     c.token.approve(c.house.address, 10**12, sender=lender)

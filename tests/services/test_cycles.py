@@ -15,8 +15,12 @@ from clearing.services.submission import ObligationInput
 
 from .conftest import build_house
 
-SPEC = [("alpha", "A", 5_000_000, 2_000_000), ("beta", "A", 3_000_000, 1_000_000),
-        ("gamma", "B", 2_000_000, 0), ("delta", "B", 50_000, 0)]
+SPEC = [
+    ("alpha", "A", 5_000_000, 2_000_000),
+    ("beta", "A", 3_000_000, 1_000_000),
+    ("gamma", "B", 2_000_000, 0),
+    ("delta", "B", 50_000, 0),
+]
 
 
 class Crash(Exception):
@@ -31,8 +35,14 @@ def _submit(house, rows):
         obligations.submit(house.ctx, house.principals[d], items, batch=True)
 
 
-ROWS = [("o1", "alpha", "beta", 700_000), ("o2", "beta", "gamma", 400_000), ("o3", "gamma", "alpha", 300_000),
-        ("o4", "alpha", "gamma", 250_000), ("o5", "delta", "alpha", 40_000), ("o6", "beta", "alpha", 90_000)]
+ROWS = [
+    ("o1", "alpha", "beta", 700_000),
+    ("o2", "beta", "gamma", 400_000),
+    ("o3", "gamma", "alpha", 300_000),
+    ("o4", "alpha", "gamma", 250_000),
+    ("o5", "delta", "alpha", 40_000),
+    ("o6", "beta", "alpha", 90_000),
+]
 
 
 def _expected_positions(rows):
@@ -50,8 +60,11 @@ def _reservations_exact(house) -> None:
 
 
 def _commits_on_chain(house, cycle_id):
-    return [e for e in house.contracts.house.events(house.contracts.deployment.block)
-            if e.name == "CycleCommitted" and e.args["cycleId"] == cycle_id]
+    return [
+        e
+        for e in house.contracts.house.events(house.contracts.deployment.block)
+        if e.name == "CycleCommitted" and e.args["cycleId"] == cycle_id
+    ]
 
 
 def test_cycle_settles_on_chain_and_audit_passes(db_url):
@@ -77,8 +90,7 @@ def test_cycle_settles_on_chain_and_audit_passes(db_url):
 
 
 @pytest.mark.parametrize("stage", ["signed", "sent"])
-@pytest.mark.parametrize(("kind", "one_step"), [("settleCycle", True), ("commitCycle", False),
-                                               ("releaseCycle", False)])
+@pytest.mark.parametrize(("kind", "one_step"), [("settleCycle", True), ("commitCycle", False), ("releaseCycle", False)])
 def test_crash_at_any_step_then_restart_settles_exactly_once(db_url, stage, kind, one_step):
     house = build_house(db_url, backends.embedded(), SPEC)
     _submit(house, ROWS)
@@ -167,8 +179,12 @@ def test_proof_verifies_against_the_chain_alone(db_url):
 
 def test_tier_c_obligation_settles_through_its_order_escrow(db_url):
     house = build_house(db_url, backends.embedded(), SPEC + [("zeta", "C", 0, 0)])  # prepays, no collateral
-    obligations.submit(house.ctx, house.principals["zeta"],
-                       [ObligationInput(id="c-1", debtor="zeta", creditor="alpha", amount=70_000)], batch=False)
+    obligations.submit(
+        house.ctx,
+        house.principals["zeta"],
+        [ObligationInput(id="c-1", debtor="zeta", creditor="alpha", amount=70_000)],
+        batch=False,
+    )
     assert obligations.get_any(house.ctx, "c-1").status == "escrow"
     view = CycleService(house.ctx.sessions, house.contracts).settle()
     assert view.obligations == 0  # escrow-routed obligations never enter netting

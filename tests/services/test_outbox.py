@@ -41,8 +41,9 @@ def _row(house, kind: str):
     """The newest row of a kind, with what the outbox stored about its transaction."""
     t = SettlementTx
     with house.ctx.uow(read_only=True) as uow:
-        return uow.session.execute(select(t.id, t.state, t.raw_tx, t.tx_hash, t.error).where(t.kind == kind)
-                                   .order_by(t.id.desc()).limit(1)).one()
+        return uow.session.execute(
+            select(t.id, t.state, t.raw_tx, t.tx_hash, t.error).where(t.kind == kind).order_by(t.id.desc()).limit(1)
+        ).one()
 
 
 def test_suspension_goes_on_chain_and_a_repeated_dispatch_sends_nothing(db_url):
@@ -166,7 +167,9 @@ def test_an_older_row_never_undoes_a_newer_one(db_url):
     assert [r.state for r in _rows(house, outbox.SUSPEND_MEMBER)] == ["failed"]
     assert "superseded" in (_row(house, outbox.SUSPEND_MEMBER).error or "")
     assert [(r.amount, r.state) for r in _rows(house, outbox.SET_CREDIT_LIMIT)][-2:] == [
-        (1_500_000, "failed"), (500_000, "mined")]
+        (1_500_000, "failed"),
+        (500_000, "mined"),
+    ]
     state = house.contracts.house.member(beta)
     assert not state.suspended and state.credit_limit == 500_000
     assert _events(house, "MemberSuspended") == []
@@ -176,8 +179,9 @@ def test_a_suspended_debtor_is_carried_not_reverted_and_settles_once_resumed(db_
     house = build_house(db_url, backends.embedded(), SPEC)
     rows = [("o1", "alpha", "beta", 700_000), ("o2", "beta", "gamma", 400_000), ("o3", "gamma", "alpha", 300_000)]
     for oid, d, c, amt in rows:
-        obligations.submit(house.ctx, house.principals[d], [ObligationInput(id=oid, debtor=d, creditor=c, amount=amt)],
-                           batch=True)
+        obligations.submit(
+            house.ctx, house.principals[d], [ObligationInput(id=oid, debtor=d, creditor=c, amount=amt)], batch=True
+        )
     alpha = house.keys["alpha"].address
     before = house.contracts.house.balance_of(alpha)
     members.set_status(house.ctx, OPERATOR, "alpha", suspended=True, reason="kyc")
@@ -210,9 +214,15 @@ def test_withdrawal_is_the_members_own_transaction_completed_by_chain_sync(db_ur
     assert call["to"] == house.contracts.house.address and call["signer"] == gamma.address
     assert call["data"] == house.contracts.house.encode_withdraw(250_000, gamma.address)
 
-    tx = {"to": call["to"], "data": call["data"], "chainId": house.contracts.chain.chain_id, "gas": 200_000,
-          "nonce": w3.eth.get_transaction_count(gamma.address), "maxFeePerGas": w3.eth.gas_price * 2 + 10**9,
-          "maxPriorityFeePerGas": 10**9}
+    tx = {
+        "to": call["to"],
+        "data": call["data"],
+        "chainId": house.contracts.chain.chain_id,
+        "gas": 200_000,
+        "nonce": w3.eth.get_transaction_count(gamma.address),
+        "maxFeePerGas": w3.eth.gas_price * 2 + 10**9,
+        "maxPriorityFeePerGas": 10**9,
+    }
     w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(gamma.sign_transaction(tx).raw_transaction))
     chain_sync.sync(house.ctx.sessions, house.contracts)
     with house.ctx.uow(read_only=True) as uow:

@@ -41,9 +41,11 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
 
             app.state.ctx = build_service(with_chain=False)
         api = app.state.ctx.settings.api
-        app.state.group_committer = (GroupCommitter(app.state.ctx, max_items=api.group_commit_max,
-                                                    threads=api.group_commit_threads)
-                                     if api.group_commit else None)
+        app.state.group_committer = (
+            GroupCommitter(app.state.ctx, max_items=api.group_commit_max, threads=api.group_commit_threads)
+            if api.group_commit
+            else None
+        )
         try:
             yield
         finally:
@@ -67,8 +69,15 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
     app.state.ctx = ctx
     app.state.group_committer = None
     problems.install(app)
-    for router in (obligations.router, members.router, holds.router, liquidity.router, cycles.router, audit.router,
-                   *(extra_routers or [])):
+    for router in (
+        obligations.router,
+        members.router,
+        holds.router,
+        liquidity.router,
+        cycles.router,
+        audit.router,
+        *(extra_routers or []),
+    ):
         app.include_router(router)
 
     @app.get("/health", tags=["health"], summary="Liveness")

@@ -63,8 +63,9 @@ PrincipalDep = Annotated[Principal, Depends(principal)]
 def _require(*roles: str):
     async def dependency(p: PrincipalDep) -> Principal:
         if p.role not in roles:
-            raise Forbidden(f"this endpoint needs a {' or '.join(roles)} key; yours is a {p.role} key",
-                            field="authorization")
+            raise Forbidden(
+                f"this endpoint needs a {' or '.join(roles)} key; yours is a {p.role} key", field="authorization"
+            )
         return p
 
     return dependency

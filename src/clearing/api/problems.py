@@ -51,9 +51,17 @@ def status_of(exc: ClearingError) -> int:
     return 400
 
 
-def problem(status: int, code: str, detail: str, *, request: Request | None = None, field: str | None = None,
-            values: dict[str, Any] | None = None, errors: list[dict[str, Any]] | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    request: Request | None = None,
+    field: str | None = None,
+    values: dict[str, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"/problems/{code}",
         "title": code.replace("-", " ").capitalize(),
@@ -87,8 +95,16 @@ async def _clearing_error(request: Request, exc: ClearingError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503 and "retry_after" in exc.values:
         headers = {"Retry-After": str(exc.values["retry_after"])}
-    return problem(status, exc.code, exc.message, request=request, field=exc.field, values=exc.values,
-                   errors=errors, headers=headers)
+    return problem(
+        status,
+        exc.code,
+        exc.message,
+        request=request,
+        field=exc.field,
+        values=exc.values,
+        errors=errors,
+        headers=headers,
+    )
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -102,11 +118,25 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         errors.append(item)
     first = errors[0] if errors else {"field": None, "detail": "invalid request"}
     bad_items = sorted({e["index"] for e in errors if "index" in e})
-    detail = first["detail"] if len(errors) == 1 else f"{len(errors)} invalid fields; first: {first['field']}: {first['detail']}"
+    detail = (
+        first["detail"]
+        if len(errors) == 1
+        else f"{len(errors)} invalid fields; first: {first['field']}: {first['detail']}"
+    )
     if bad_items:
-        detail = f"{len(bad_items)} item(s) of the batch are invalid; nothing was recorded. First: {first['field']}: {first['detail']}"
-    return problem(422, "validation-error", detail, request=request, field=first["field"], errors=errors[:1000],
-                   values={"invalid_items": bad_items[:1000]} if bad_items else None)
+        detail = (
+            f"{len(bad_items)} item(s) of the batch are invalid; nothing was recorded. "
+            f"First: {first['field']}: {first['detail']}"
+        )
+    return problem(
+        422,
+        "validation-error",
+        detail,
+        request=request,
+        field=first["field"],
+        errors=errors[:1000],
+        values={"invalid_items": bad_items[:1000]} if bad_items else None,
+    )
 
 
 def _message(e: dict[str, Any]) -> str:
@@ -115,7 +145,9 @@ def _message(e: dict[str, Any]) -> str:
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    code = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}.get(exc.status_code, "http-error")
+    code = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}.get(
+        exc.status_code, "http-error"
+    )
     return problem(exc.status_code, code, str(exc.detail), request=request, headers=getattr(exc, "headers", None))
 
 

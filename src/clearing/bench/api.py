@@ -74,8 +74,10 @@ async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, r
 
 def _http(method: str, path: str, body: bytes, key: str | None) -> bytes:
     auth = f"Authorization: Bearer {key}\r\n" if key else ""
-    return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -102,8 +104,10 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
                     raw = _http("GET", "/health", b"", None)
                     items = 1
                 elif mode == "single":
-                    body = (f'{{"id":"{run_id}-{n}-{seq}","debtor":"{me["name"]}","creditor":"{rng.choice(others)}",'
-                            f'"amount":"{rng.randint(1, 10**6)}","reference":"bench"}}').encode()
+                    body = (
+                        f'{{"id":"{run_id}-{n}-{seq}","debtor":"{me["name"]}","creditor":"{rng.choice(others)}",'
+                        f'"amount":"{rng.randint(1, 10**6)}","reference":"bench"}}'
+                    ).encode()
                     raw = _http("POST", "/obligations", body, me["key"])
                     items = 1
                 else:
@@ -111,8 +115,11 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
                     me = members[(n + seq * cfg["connections"]) % len(members)]
                     others = [x for x in names if x != me["name"]]
                     size = cfg["batch_size"]
-                    parts = [f'{{"id":"{run_id}-{n}-{seq}-{i}","debtor":"{me["name"]}","creditor":"{rng.choice(others)}",'
-                             f'"amount":"{rng.randint(1, 10**6)}"}}' for i in range(size)]
+                    parts = [
+                        f'{{"id":"{run_id}-{n}-{seq}-{i}","debtor":"{me["name"]}","creditor":"{rng.choice(others)}",'
+                        f'"amount":"{rng.randint(1, 10**6)}"}}'
+                        for i in range(size)
+                    ]
                     body = ('{"items":[' + ",".join(parts) + "]}").encode()
                     raw = _http("POST", "/obligations/batch", body, me["key"])
                     items = size
@@ -129,16 +136,26 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
     await asyncio.gather(*(worker(n) for n in range(cfg["connections"])))
     elapsed = time.perf_counter() - t0
     return {
-        "requests": len(latencies), "items": done_items, "elapsed_s": round(elapsed, 3),
-        "requests_per_s": round(len(latencies) / elapsed, 1), "items_per_s": round(done_items / elapsed, 1),
-        "p50_ms": _pct(latencies, 50), "p99_ms": _pct(latencies, 99), "max_ms": _pct(latencies, 100),
+        "requests": len(latencies),
+        "items": done_items,
+        "elapsed_s": round(elapsed, 3),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "items_per_s": round(done_items / elapsed, 1),
+        "p50_ms": _pct(latencies, 50),
+        "p99_ms": _pct(latencies, 99),
+        "max_ms": _pct(latencies, 100),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
     }
 
 
 def _run_client(cfg: dict[str, Any]) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "clearing.bench.api", json.dumps(cfg)], capture_output=True, text=True,
-                         check=False, timeout=cfg["seconds"] + 120)
+    out = subprocess.run(
+        [sys.executable, "-m", "clearing.bench.api", json.dumps(cfg)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=cfg["seconds"] + 120,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"load client failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout)
@@ -167,15 +184,21 @@ def _seed(url: str, n_members: int) -> list[dict[str, str]]:
         s = uow.session
         for m in s.query(Member).all():
             m.chain_balance, m.chain_credit_limit = AMPLE, AMPLE
-        s.execute(insert(Counterparty.__table__), [{"debtor_id": a["id"], "creditor_id": b["id"]}
-                                                    for a in out for b in out if a is not b])
+        s.execute(
+            insert(Counterparty.__table__),
+            [{"debtor_id": a["id"], "creditor_id": b["id"]} for a in out for b in out if a is not b],
+        )
         uow.commit()
     ctx.engine.dispose()
     return out
 
 
-def _start_servers(url: str, workers: int, history_limit: int | None = None, listen: str = "per-worker",
-                   ) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+def _start_servers(
+    url: str,
+    workers: int,
+    history_limit: int | None = None,
+    listen: str = "per-worker",
+) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
     """uvicorn processes serving the app: one per worker on its own port, or one ``--workers N`` (see module doc)."""
     if listen not in ("per-worker", "shared"):
         raise ValueError(f"listen must be 'per-worker' or 'shared', got {listen!r}")
@@ -185,14 +208,30 @@ def _start_servers(url: str, workers: int, history_limit: int | None = None, lis
     shape = [(_free_port(), 1) for _ in range(workers)] if listen == "per-worker" else [(_free_port(), workers)]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "clearing.api.app:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(n), "--log-level", "warning", "--no-access-log"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "clearing.api.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(n),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         for port, n in shape
     ]
     try:
-        for proc, (port, n) in zip(procs, shape):
+        for proc, (port, n) in zip(procs, shape, strict=True):
             _wait_up(proc, port, n)
     except BaseException:
         _stop(procs)
@@ -260,7 +299,9 @@ def _phase(cfg: dict[str, Any], pids: list[int]) -> dict[str, Any]:
     before = _cpu_seconds(pids)
     result = _run_client(cfg)
     after = _cpu_seconds(pids)
-    result["worker_cpu_s"] = [None if a is None or b is None else round(a - b, 2) for a, b in zip(after, before)]
+    result["worker_cpu_s"] = [
+        None if a is None or b is None else round(a - b, 2) for a, b in zip(after, before, strict=True)
+    ]
     return result
 
 
@@ -285,8 +326,10 @@ def _insert_baseline(url: str, members: list[dict[str, str]], seconds: float, ba
     total = 0
     t_end = time.perf_counter() + seconds
     t0 = time.perf_counter()
-    columns = ("id, debtor_id, creditor_id, amount, reference, on_behalf_of, created_at, submitted_by, body_hash, "
-               "signature, status, route, shortfall, cycle_id, leaf, updated_at")
+    columns = (
+        "id, debtor_id, creditor_id, amount, reference, on_behalf_of, created_at, submitted_by, body_hash, "
+        "signature, status, route, shortfall, cycle_id, leaf, updated_at"
+    )
     if url.startswith("sqlite"):
         import sqlite3
 
@@ -300,8 +343,26 @@ def _insert_baseline(url: str, members: list[dict[str, str]], seconds: float, ba
             for i in range(batch_size):
                 d = rng.choice(ids)
                 c = rng.choice([x for x in ids[:3] if x != d] or [ids[-1]])
-                rows.append((f"base-{run}-{total + i}", d, c, str(rng.randint(1, 10**6)), "", None, ts, d, "0" * 64,
-                             None, "accepted", "net", None, None, None, ts))
+                rows.append(
+                    (
+                        f"base-{run}-{total + i}",
+                        d,
+                        c,
+                        str(rng.randint(1, 10**6)),
+                        "",
+                        None,
+                        ts,
+                        d,
+                        "0" * 64,
+                        None,
+                        "accepted",
+                        "net",
+                        None,
+                        None,
+                        None,
+                        ts,
+                    )
+                )
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(sql, rows)
             conn.execute("COMMIT")
@@ -317,8 +378,26 @@ def _insert_baseline(url: str, members: list[dict[str, str]], seconds: float, ba
             for i in range(batch_size):
                 d = rng.choice(ids)
                 c = rng.choice([x for x in ids[:3] if x != d] or [ids[-1]])
-                rows.append((f"base-{run}-{total + i}", d, c, rng.randint(1, 10**6), "", None, now, d, "0" * 64,
-                             None, "accepted", "net", None, None, None, now))
+                rows.append(
+                    (
+                        f"base-{run}-{total + i}",
+                        d,
+                        c,
+                        rng.randint(1, 10**6),
+                        "",
+                        None,
+                        now,
+                        d,
+                        "0" * 64,
+                        None,
+                        "accepted",
+                        "net",
+                        None,
+                        None,
+                        None,
+                        now,
+                    )
+                )
             with conn.cursor() as cur:
                 cur.executemany(sql, rows)
             conn.commit()
@@ -328,9 +407,18 @@ def _insert_baseline(url: str, members: list[dict[str, str]], seconds: float, ba
     return {"rows": total, "elapsed_s": round(elapsed, 3), "rows_per_s": round(total / elapsed, 1)}
 
 
-def _bench_one(url: str, *, seconds: float, workers: int, connections: int, batch_size: int, n_members: int,
-               progress: Callable[[str], None], history_limit: int | None = None,
-               listen: str = "per-worker") -> dict[str, Any]:
+def _bench_one(
+    url: str,
+    *,
+    seconds: float,
+    workers: int,
+    connections: int,
+    batch_size: int,
+    n_members: int,
+    progress: Callable[[str], None],
+    history_limit: int | None = None,
+    listen: str = "per-worker",
+) -> dict[str, Any]:
     members = _seed(url, n_members)
     procs, ports = _start_servers(url, workers, history_limit, listen)
     try:
@@ -357,27 +445,58 @@ def _impl(module: str, name: str, fallback: str) -> str:
         return fallback
 
 
-def run(*, backend: str = "both", seconds: float = 10.0, workers: int = 2, connections: int = 32, batch_size: int = 5000,
-        pg_url: str | None = None, n_members: int = 50, history_limit: int | None = None, listen: str = "per-worker",
-        progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+def run(
+    *,
+    backend: str = "both",
+    seconds: float = 10.0,
+    workers: int = 2,
+    connections: int = 32,
+    batch_size: int = 5000,
+    pg_url: str | None = None,
+    n_members: int = 50,
+    history_limit: int | None = None,
+    listen: str = "per-worker",
+    progress: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
     from sqlalchemy import create_engine, text
 
     results: dict[str, Any] = {
-        "config": {"seconds": seconds, "workers": workers, "connections": connections, "batch_size": batch_size,
-                   "members": n_members, "cpus": os.cpu_count(), "history_limit": history_limit, "listen": listen,
-                   "http": _impl("httptools", "httptools", "h11"), "loop": _impl("uvloop", "uvloop", "asyncio"),
-                   "load_avg_before": os.getloadavg()},
+        "config": {
+            "seconds": seconds,
+            "workers": workers,
+            "connections": connections,
+            "batch_size": batch_size,
+            "members": n_members,
+            "cpus": os.cpu_count(),
+            "history_limit": history_limit,
+            "listen": listen,
+            "http": _impl("httptools", "httptools", "h11"),
+            "loop": _impl("uvloop", "uvloop", "asyncio"),
+            "load_avg_before": os.getloadavg(),
+        },
     }
     if backend in ("sqlite", "both"):
         progress("SQLite:")
         with tempfile.TemporaryDirectory(prefix="clearing-bench-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'ledger.db'}"
-            results["sqlite"] = _bench_one(url, seconds=seconds, workers=workers, connections=connections,
-                                           batch_size=batch_size, n_members=n_members, progress=progress,
-                                           history_limit=history_limit, listen=listen)
+            results["sqlite"] = _bench_one(
+                url,
+                seconds=seconds,
+                workers=workers,
+                connections=connections,
+                batch_size=batch_size,
+                n_members=n_members,
+                progress=progress,
+                history_limit=history_limit,
+                listen=listen,
+            )
     if backend in ("postgres", "both"):
         progress("PostgreSQL:")
-        server = pg_url or os.environ.get("CLEARING_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        server = (
+            pg_url
+            or os.environ.get("CLEARING_TEST_POSTGRES_URL")
+            or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        )
         server = server.replace("postgresql://", "postgresql+psycopg://")
         name = f"clearing_bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(server, isolation_level="AUTOCOMMIT")
@@ -385,9 +504,17 @@ def run(*, backend: str = "both", seconds: float = 10.0, workers: int = 2, conne
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             url = server.rsplit("/", 1)[0] + f"/{name}"
-            results["postgres"] = _bench_one(url, seconds=seconds, workers=workers, connections=connections,
-                                             batch_size=batch_size, n_members=n_members, progress=progress,
-                                             history_limit=history_limit, listen=listen)
+            results["postgres"] = _bench_one(
+                url,
+                seconds=seconds,
+                workers=workers,
+                connections=connections,
+                batch_size=batch_size,
+                n_members=n_members,
+                progress=progress,
+                history_limit=history_limit,
+                listen=listen,
+            )
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

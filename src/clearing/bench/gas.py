@@ -62,8 +62,15 @@ def _settle(c: Contracts, cycle_id: int, obs: list[Obligation]) -> dict[str, int
     return out
 
 
-def run(*, backend: str = "anvil", obligations: int = 10_000, members: int = 50,
-        sizes: tuple[int, ...] = (2, 10, 50, 200), baseline_transfers: int = 300, seed: int = 7) -> dict[str, Any]:
+def run(
+    *,
+    backend: str = "anvil",
+    obligations: int = 10_000,
+    members: int = 50,
+    sizes: tuple[int, ...] = (2, 10, 50, 200),
+    baseline_transfers: int = 300,
+    seed: int = 7,
+) -> dict[str, Any]:
     rng = random.Random(seed)
     t0 = time.perf_counter()
     chain = backends.connect(backend)
@@ -86,8 +93,10 @@ def run(*, backend: str = "anvil", obligations: int = 10_000, members: int = 50,
             d = c.house.deposit(10**6, sender=group[0]).gas_used
             w = c.house.withdraw(10**6, group[0].address, sender=group[0]).gas_used
             result["by_members"][str(n)] = {"deposit": d, "withdraw": w, **gas, "members_in_cycle": n}
-            _progress(f"{n} members: commit {gas['commit']} + release {gas['release']} gas; "
-                      f"one step {gas['settle_one_step']} gas")
+            _progress(
+                f"{n} members: commit {gas['commit']} + release {gas['release']} gas; "
+                f"one step {gas['settle_one_step']} gas"
+            )
 
         # The headline: 10,000 obligations among 50 members.
         group = pool[:members]
@@ -109,15 +118,22 @@ def run(*, backend: str = "anvil", obligations: int = 10_000, members: int = 50,
         per_obligation = settle_total / obligations
         ratio = per_obligation / per_transfer
         result["settlement"] = {
-            "obligations": obligations, "members": members, "path": "settleCycle (the service's default)",
-            "total_gas": settle_total, "gas_per_obligation": round(per_obligation, 2),
-            "two_step": {"commit_gas": gas["commit"], "release_gas": gas["release"], "total_gas": two_step,
-                         "gas_per_obligation": round(two_step / obligations, 2),
-                         },
+            "obligations": obligations,
+            "members": members,
+            "path": "settleCycle (the service's default)",
+            "total_gas": settle_total,
+            "gas_per_obligation": round(per_obligation, 2),
+            "two_step": {
+                "commit_gas": gas["commit"],
+                "release_gas": gas["release"],
+                "total_gas": two_step,
+                "gas_per_obligation": round(two_step / obligations, 2),
+            },
             "wall_s_both_paths": round(settle_s, 3),
         }
         result["baseline_erc20_transfer"] = {
-            "sampled_transfers": len(sample), "gas_per_obligation": round(per_transfer, 1),
+            "sampled_transfers": len(sample),
+            "gas_per_obligation": round(per_transfer, 1),
             "total_gas_for_all": round(per_transfer * obligations),
         }
         result["settlement"]["two_step"]["ratio"] = round(two_step / obligations / per_transfer, 6)

@@ -185,13 +185,24 @@ def run(
         "machine": platform.machine(),
         "netting": netting_case(n_obligations, n_members, seed, repeats),
         "liquidity_saving": liquidity_case(
-            liq_obligations, liq_members, liquidity_pct, seed,
-            time_budget=time_budget, reference_seconds=reference_seconds, scenario=scenario,
+            liq_obligations,
+            liq_members,
+            liquidity_pct,
+            seed,
+            time_budget=time_budget,
+            reference_seconds=reference_seconds,
+            scenario=scenario,
         ),
     }
     if fifo:
         out["liquidity_saving_fifo"] = liquidity_case(
-            liq_obligations, liq_members, liquidity_pct, seed, fifo=True,
-            time_budget=time_budget, reference_seconds=reference_seconds, scenario=scenario,
+            liq_obligations,
+            liq_members,
+            liquidity_pct,
+            seed,
+            fifo=True,
+            time_budget=time_budget,
+            reference_seconds=reference_seconds,
+            scenario=scenario,
         )
     return out

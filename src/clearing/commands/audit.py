@@ -21,8 +21,8 @@ def _sessions():
 @click.option("--cycle", type=int, default=None, help="Only this cycle (default: every committed cycle).")
 def verify_cmd(cycle: int | None) -> None:
     """Recompute cycles from the ledger and from chain events; exit 1 on the first mismatch."""
-    from clearing.services import audit as svc
     from clearing.bootstrap import open_contracts
+    from clearing.services import audit as svc
 
     report = svc.verify(_sessions(), open_contracts(), cycle)
     click.echo(json.dumps(report.to_dict(), indent=2))
@@ -65,11 +65,14 @@ def check_proof_cmd(proof_file: Path, rpc_url: str) -> None:
         raise ValidationError(f"{proof_file}: not JSON ({exc})", field="proof_file") from None
     chain = backends.rpc(rpc_url, None)
     if int(proof.get("chain_id", chain.chain_id)) != chain.chain_id:
-        raise ValidationError(f"proof is for chain {proof['chain_id']}, node is chain {chain.chain_id}",
-                              field="chain_id")
+        raise ValidationError(
+            f"proof is for chain {proof['chain_id']}, node is chain {chain.chain_id}", field="chain_id"
+        )
     failures = check_proof(ClearingHouseClient(chain, proof["clearing_house"]), proof)
     if failures:
         click.echo(f"proof INVALID: {failures[0]}", err=True)
         sys.exit(1)
-    click.echo(f"proof valid: obligation {proof['obligation_id']} is in cycle {proof['cycle_id']} "
-               f"committed on chain {chain.chain_id} at {proof['clearing_house']}")
+    click.echo(
+        f"proof valid: obligation {proof['obligation_id']} is in cycle {proof['cycle_id']} "
+        f"committed on chain {chain.chain_id} at {proof['clearing_house']}"
+    )

@@ -28,8 +28,14 @@ def build_cmd(check: bool) -> None:
 @click.option("--network", default=None, help="Name for deployments/<network>.json.")
 @click.option("--operator", help="Operator address (default: the deployer).")
 @click.option("--out", type=click.Path(path_type=Path), default=None)
-def deploy_cmd(rpc_url: str | None, private_key: str | None, token: str | None, network: str | None,
-               operator: str | None, out: Path | None) -> None:
+def deploy_cmd(
+    rpc_url: str | None,
+    private_key: str | None,
+    token: str | None,
+    network: str | None,
+    operator: str | None,
+    out: Path | None,
+) -> None:
     """Deploy ClearingHouse and OrderEscrow, grant roles, write deployments/<network>.json."""
     from clearing.adapters.chain import backends
     from clearing.adapters.chain.deploy import deploy

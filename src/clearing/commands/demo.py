@@ -14,10 +14,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from clearing.cli import cli
+
+if TYPE_CHECKING:  # the CLI starts fast: the service is imported when the demo runs
+    from eth_account.signers.local import LocalAccount
+
+    from clearing.services.context import ServiceContext
+    from clearing.services.cycles import CycleView
+    from clearing.services.keys import Principal
 
 PLATFORMS = [
     # name, tier, collateral, credit line (token units, 6 decimals)
@@ -25,7 +33,7 @@ PLATFORMS = [
     ("topupnow", "A", 30_000_000_000, 15_000_000_000),
     ("streamplus", "B", 25_000_000_000, 5_000_000_000),
     ("giftgrid", "B", 15_000_000_000, 2_000_000_000),
-    ("pixelpay", "B", 150_000_000, 0),   # thin collateral: its big order queues beyond headroom
+    ("pixelpay", "B", 150_000_000, 0),  # thin collateral: its big order queues beyond headroom
     ("voucherly", "C", 5_000_000_000, 0),  # tier C prepays per order into escrow
 ]
 
@@ -41,103 +49,134 @@ def _say(msg: str) -> None:
 def demo(count: int, seed: int, db_url: str | None) -> None:
     """Run members, obligations, a settled cycle and an audit on the embedded chain."""
     from clearing.bootstrap import build_service
-    from clearing.dev import admit_funded_member
-    from clearing.domain.merkle import obligation_key
-    from clearing.domain.vocabulary import Role
-    from clearing.services import audit, chain_sync
-    from clearing.services import submission as obligations
-    from clearing.services.keys import Principal
     from clearing.settings import ChainSettings, Settings
 
     t0 = time.perf_counter()
-    rng = random.Random(seed)
     if db_url is None:
         db_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='clearing-demo-')) / 'ledger.db'}"
     _say(f"ledger at {db_url}")
-    ctx = build_service(Settings(database_url=db_url, chain=ChainSettings(backend="embedded")), migrate=True,
-                        progress=_say)
-    c = ctx.contracts
-    assert c is not None and ctx.cycles is not None
-    chain, dep = c.chain, c.deployment
-    _say(f"contracts deployed on the in-process chain: house {dep.clearing_house}")
-    operator = Principal(role=Role.OPERATOR, key_id=None)
+    ctx = build_service(
+        Settings(database_url=db_url, chain=ChainSettings(backend="embedded")), migrate=True, progress=_say
+    )
+    assert ctx.contracts is not None and ctx.cycles is not None
+    _say(f"contracts deployed on the in-process chain: house {ctx.contracts.deployment.clearing_house}")
+    keys, principals = _admit_platforms(ctx)
+    _submit(ctx, principals, count, random.Random(seed))
+    _escrow_order(ctx, keys)
+    view = ctx.cycles.settle()
+    _say(
+        f"cycle {view.id}: {view.state}, {view.settled}/{view.obligations} settled, "
+        f"value {view.settled_value} of {view.gross}, root {view.root}"
+    )
+    _audit(ctx, keys, view, t0)
 
-    # Members: each platform signs its own on-chain calls with its own key.
-    keys = {name: chain.accounts[i + 1] for i, (name, *_rest) in enumerate(PLATFORMS)}
+
+def _admit_platforms(ctx: ServiceContext) -> tuple[dict[str, LocalAccount], dict[str, Principal]]:
+    """Each platform is admitted and posts collateral from its own key; a lender funds the pool."""
+    from clearing.dev import admit_funded_member
+    from clearing.domain.vocabulary import Role
+    from clearing.services import chain_sync
+    from clearing.services.keys import Principal
+
+    c = ctx.contracts
+    assert c is not None
+    operator = Principal(role=Role.OPERATOR, key_id=None)
+    keys = {name: c.chain.accounts[i + 1] for i, (name, *_rest) in enumerate(PLATFORMS)}
     principals = {}
     for name, tier, collateral, credit in PLATFORMS:
-        principals[name] = admit_funded_member(ctx, c, operator, keys[name], name=name, tier=tier,
-                                               collateral=collateral, credit_line=credit,
-                                               tier_reasons=[f"demo: tier {tier}"])
-    lender = chain.accounts[9]
+        principals[name] = admit_funded_member(
+            ctx, c, operator, keys[name], name=name, tier=tier, collateral=collateral, credit_line=credit,
+            tier_reasons=[f"demo: tier {tier}"],
+        )  # fmt: skip
+    lender = c.chain.accounts[9]
     c.token.mint(lender.address, 50_000_000_000)
     c.token.approve(c.house.address, 50_000_000_000, sender=lender)
     c.house.pool_deposit(50_000_000_000, sender=lender)
     chain_sync.sync(ctx.sessions, c)
     _say(f"{len(PLATFORMS)} members admitted and funded; lender pool {c.house.pool_total()}")
+    return keys, principals
 
-    # Obligations among the netting members, submitted in per-debtor batches.
+
+def _submit(ctx: ServiceContext, principals: dict[str, Principal], count: int, rng: random.Random) -> None:
+    """Obligations among the netting members in per-debtor batches, one beyond headroom, one held, one escrow."""
+    from clearing.services.submission import ObligationInput, get_any, submit
+
     net_names = [p[0] for p in PLATFORMS if p[1] != "C"]
-    by_debtor: dict[str, list] = {n: [] for n in net_names}
+    by_debtor: dict[str, list[ObligationInput]] = {n: [] for n in net_names}
     for i in range(count):
         d, cr = rng.sample(net_names[:4], 2)
-        by_debtor[d].append(obligations.ObligationInput(
-            id=f"demo-{i:04d}", debtor=d, creditor=cr, amount=rng.randint(1, 400) * 1_000_000,
-            reference=f"order {i}"))
+        amount = rng.randint(1, 400) * 1_000_000
+        by_debtor[d].append(ObligationInput(f"demo-{i:04d}", d, cr, amount, reference=f"order {i}"))
     # One beyond headroom (pixelpay's collateral is thin), one held by a risk rule.
-    by_debtor["pixelpay"].append(obligations.ObligationInput(
-        id="demo-beyond-headroom", debtor="pixelpay", creditor="cardhub", amount=900_000_000, reference="big"))
-    by_debtor["streamplus"].append(obligations.ObligationInput(
-        id="demo-held", debtor="streamplus", creditor="topupnow", amount=10**15, reference="huge single order"))
+    by_debtor["pixelpay"].append(ObligationInput("demo-beyond-headroom", "pixelpay", "cardhub", 900_000_000, "big"))
+    by_debtor["streamplus"].append(ObligationInput("demo-held", "streamplus", "topupnow", 10**15, "huge single order"))
+    # Tier C: the order goes to per-order escrow, prepaid by the debtor itself.
+    by_debtor["voucherly"] = [ObligationInput("demo-escrow-1", "voucherly", "cardhub", 25_000_000, "prepaid")]
     statuses: dict[str, int] = {}
     for debtor, items in by_debtor.items():
-        if not items:
-            continue
-        for r in obligations.submit(ctx, principals[debtor], items, batch=True):
-            statuses[r.obligation.status] = statuses.get(r.obligation.status, 0) + 1
-    # Tier C: the order goes to per-order escrow, prepaid by the debtor itself.
-    esc = obligations.submit(ctx, principals["voucherly"], [obligations.ObligationInput(
-        id="demo-escrow-1", debtor="voucherly", creditor="cardhub", amount=25_000_000, reference="prepaid")],
-        batch=False)[0].obligation
-    statuses[esc.status] = statuses.get(esc.status, 0) + 1
+        if items:
+            for r in submit(ctx, principals[debtor], items, batch=len(items) > 1):
+                statuses[r.obligation.status] = statuses.get(r.obligation.status, 0) + 1
     _say(f"submitted: {json.dumps(statuses, sort_keys=True)}")
-    held = obligations.get_any(ctx, "demo-held")
-    beyond = obligations.get_any(ctx, "demo-beyond-headroom")
-    _say(f"held: {held.status} by {[h.rule for h in held.holds]}; beyond headroom: {beyond.status} "
-         f"(shortfall {beyond.shortfall})")
+    held, beyond = get_any(ctx, "demo-held"), get_any(ctx, "demo-beyond-headroom")
+    _say(
+        f"held: {held.status} by {[h.rule for h in held.holds]}; beyond headroom: {beyond.status} "
+        f"(shortfall {beyond.shortfall})"
+    )
 
+
+def _escrow_order(ctx: ServiceContext, keys: dict[str, LocalAccount]) -> None:
+    """The tier-C debtor prepays its order into the escrow; it releases after the dispute window."""
+    from clearing.domain.merkle import obligation_key
+    from clearing.services import chain_sync
+    from clearing.services.submission import get_any
+
+    c = ctx.contracts
+    assert c is not None
     order_id = obligation_key("demo-escrow-1")
     vk = keys["voucherly"]
     c.token.mint(vk.address, 25_000_000)
     c.token.approve(c.escrow.address, 25_000_000, sender=vk)
     c.escrow.fund(order_id, keys["cardhub"].address, 25_000_000, 3600, sender=vk)
-    chain.advance_time(3601)
+    c.chain.advance_time(3601)
     c.escrow.claim(order_id)
     chain_sync.sync(ctx.sessions, c)
-    _say(f"tier-C order prepaid into escrow and released after its dispute window: "
-         f"{c.escrow.order(order_id).released} to cardhub; ledger: "
-         f"{obligations.get_any(ctx, 'demo-escrow-1').status}")
+    _say(
+        f"tier-C order prepaid into escrow and released after its dispute window: "
+        f"{c.escrow.order(order_id).released} to cardhub; ledger: {get_any(ctx, 'demo-escrow-1').status}"
+    )
 
-    view = ctx.cycles.settle()
-    _say(f"cycle {view.id}: {view.state}, {view.settled}/{view.obligations} settled, "
-         f"value {view.settled_value} of {view.gross}, root {view.root}")
 
+def _audit(ctx: ServiceContext, keys: dict[str, LocalAccount], view: CycleView, t0: float) -> None:
+    """Reconcile ledger and chain, verify one proof against the on-chain root; exit 1 if either fails."""
+    from clearing.services import audit
+    from clearing.services.submission import get_any
+
+    c = ctx.contracts
+    assert c is not None
     report = audit.verify(ctx.sessions, c)
-    proof = audit.prove(ctx.sessions, chain.chain_id, dep.clearing_house,
-                        next(i for i in ("demo-0000", "demo-0001", "demo-0002")
-                             if obligations.get_any(ctx, i).status == "settled"))
+    settled = next(i for i in ("demo-0000", "demo-0001", "demo-0002") if get_any(ctx, i).status == "settled")
+    proof = audit.prove(ctx.sessions, c.chain.chain_id, c.deployment.clearing_house, settled)
     proof_ok = not audit.check_proof(c.house, proof.to_dict())
     summary = {
-        "cycle": view.id, "state": view.state, "obligations": view.obligations, "settled": view.settled,
-        "carried": view.carried, "gross_value": str(view.gross), "settled_value": str(view.settled_value),
-        "root": view.root, "positions": {k: str(v) for k, v in sorted(view.positions.items())},
+        "cycle": view.id,
+        "state": view.state,
+        "obligations": view.obligations,
+        "settled": view.settled,
+        "carried": view.carried,
+        "gross_value": str(view.gross),
+        "settled_value": str(view.settled_value),
+        "root": view.root,
+        "positions": {k: str(v) for k, v in sorted(view.positions.items())},
         "balances": {n: str(c.house.balance_of(keys[n].address)) for n, *_ in PLATFORMS},
-        "audit": report.to_dict(), "proof_verified_on_chain": proof_ok,
+        "audit": report.to_dict(),
+        "proof_verified_on_chain": proof_ok,
         "elapsed_s": round(time.perf_counter() - t0, 1),
     }
     click.echo(json.dumps(summary, indent=2))
     if not (report.ok and proof_ok):
         _say(f"AUDIT FAILED: {report.mismatches[:1] or 'proof did not verify'}")
         sys.exit(1)
-    _say(f"audit passed: {report.checks} checks over {report.cycles_checked} cycle(s), "
-         f"{report.members_checked} members")
+    _say(
+        f"audit passed: {report.checks} checks over {report.cycles_checked} cycle(s), {report.members_checked} members"
+    )

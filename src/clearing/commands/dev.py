@@ -24,8 +24,13 @@ def dev() -> None:
 @click.option("--rpc-url", envvar="CLEARING_CHAIN__RPC_URL", required=True)
 @click.option("--account", type=click.IntRange(0, 9), required=True, help="Dev mnemonic account index (0-9).")
 @click.option("--amount", type=click.IntRange(min=1), required=True, help="Token units (smallest unit).")
-@click.option("--deployment", type=click.Path(path_type=Path), default=Path("deployments/localhost.json"),
-              envvar="CLEARING_CHAIN__DEPLOYMENT", show_default=True)
+@click.option(
+    "--deployment",
+    type=click.Path(path_type=Path),
+    default=Path("deployments/localhost.json"),
+    envvar="CLEARING_CHAIN__DEPLOYMENT",
+    show_default=True,
+)
 @click.option("--lender", is_flag=True, help="Deposit into the credit pool instead of as member collateral.")
 def fund(rpc_url: str, account: int, amount: int, deployment: Path, lender: bool) -> None:
     """Mint dev tokens to a dev account and deposit them into the house."""
@@ -35,8 +40,9 @@ def fund(rpc_url: str, account: int, amount: int, deployment: Path, lender: bool
 
     dep = Deployment.load(deployment)
     if not dep.dev_token:
-        raise ValidationError("this deployment uses a real token: fund members from their own wallets",
-                              field="deployment")
+        raise ValidationError(
+            "this deployment uses a real token: fund members from their own wallets", field="deployment"
+        )
     chain = backends.rpc(rpc_url, None, dev_fallback=True)
     c = Contracts.attach(chain, dep)
     who = chain.accounts[account]
@@ -47,5 +53,13 @@ def fund(rpc_url: str, account: int, amount: int, deployment: Path, lender: bool
     else:
         c.house.deposit(amount, sender=who)
     state = c.house.member(who.address)
-    click.echo(json.dumps({"account": who.address, "deposited": str(amount), "balance": str(state.balance),
-                           "pool_total": str(c.house.pool_total())}))
+    click.echo(
+        json.dumps(
+            {
+                "account": who.address,
+                "deposited": str(amount),
+                "balance": str(state.balance),
+                "pool_total": str(c.house.pool_total()),
+            }
+        )
+    )

@@ -54,7 +54,9 @@ def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str
             missing = [r for r in required if r not in names]
             if missing:
                 raise _bad(
-                    path, reader.line_num, missing[0],
+                    path,
+                    reader.line_num,
+                    missing[0],
                     f"header lacks column {missing[0]!r}; expected {','.join(required)}",
                 )
             dupes = sorted({n for n in names if names.count(n) > 1 and n})
@@ -65,7 +67,7 @@ def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str
                     continue
                 if len(cells) != len(names):
                     raise _bad(path, reader.line_num, None, f"expected {len(names)} fields, found {len(cells)}")
-                yield reader.line_num, {n: cell.strip() for n, cell in zip(names, cells)}
+                yield reader.line_num, {n: cell.strip() for n, cell in zip(names, cells, strict=True)}
         except csv.Error as exc:
             raise _bad(path, reader.line_num, None, f"malformed CSV: {exc}") from None
         except UnicodeDecodeError:
@@ -128,7 +130,9 @@ def read_available(path: Path) -> dict[str, int]:
     return out
 
 
-def net_report(obligations: list, available: dict[str, int] | None, *, fifo: bool = False, time_budget: float = 1.5) -> dict:
+def net_report(
+    obligations: list, available: dict[str, int] | None, *, fifo: bool = False, time_budget: float = 1.5
+) -> dict:
     """The ``clearing net`` JSON as a dict (no I/O)."""
     from clearing.domain.liquidity import select_settlement
     from clearing.domain.netting import net_positions
@@ -153,13 +157,27 @@ def net_report(obligations: list, available: dict[str, int] | None, *, fifo: boo
 
 
 @cli.command("net")
-@click.option("--obligations", "obligations_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV with header id,debtor,creditor,amount (amounts in smallest token units).")
-@click.option("--available", "available_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV with header member,available. Without it everything settles.")
+@click.option(
+    "--obligations",
+    "obligations_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with header id,debtor,creditor,amount (amounts in smallest token units).",
+)
+@click.option(
+    "--available",
+    "available_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with header member,available. Without it everything settles.",
+)
 @click.option("--fifo", is_flag=True, help="Settle a debtor's obligation only if all its earlier ones settle.")
-@click.option("--time-budget", default=1.5, show_default=True, type=click.FloatRange(min=0),
-              help="Seconds the liquidity-saving solver may use.")
+@click.option(
+    "--time-budget",
+    default=1.5,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds the liquidity-saving solver may use.",
+)
 def net(obligations_path: Path, available_path: Path | None, fifo: bool, time_budget: float) -> None:
     """Net obligations multilaterally; with --available, settle the most value the liquidity allows."""
     obligations = read_obligations(obligations_path)
@@ -175,18 +193,39 @@ def net(obligations_path: Path, available_path: Path | None, fifo: bool, time_bu
 @click.option("--members", "n_members", default=1_000, show_default=True, help="Netting: members.")
 @click.option("--liq-obligations", default=10_000, show_default=True, help="Liquidity saving: obligations.")
 @click.option("--liq-members", default=50, show_default=True, help="Liquidity saving: members.")
-@click.option("--liquidity-pct", default=20, show_default=True, help="Available liquidity, % of each member's gross debit.")
+@click.option(
+    "--liquidity-pct", default=20, show_default=True, help="Available liquidity, % of each member's gross debit."
+)
 @click.option("--time-budget", default=1.5, show_default=True, help="Solver budget (s) for select_settlement.")
 @click.option("--reference-seconds", default=60.0, show_default=True, help="MILP time for the proven optimum.")
 @click.option("--scenario", type=click.Choice(["skewed", "uniform"]), default="skewed", show_default=True)
 @click.option("--fifo/--no-fifo", default=True, show_default=True, help="Also run the FIFO variant.")
-def bench_netting(seed: int, n_obligations: int, n_members: int, liq_obligations: int, liq_members: int,
-                  liquidity_pct: int, time_budget: float, reference_seconds: float, scenario: str, fifo: bool) -> None:
+def bench_netting(
+    seed: int,
+    n_obligations: int,
+    n_members: int,
+    liq_obligations: int,
+    liq_members: int,
+    liquidity_pct: int,
+    time_budget: float,
+    reference_seconds: float,
+    scenario: str,
+    fifo: bool,
+) -> None:
     """Netting vs numpy.bincount and liquidity saving vs Ubin deactivation, as JSON."""
     from clearing.bench.netting import run
 
     with quiet_native_stdout():
-        result = run(seed=seed, n_obligations=n_obligations, n_members=n_members, liq_obligations=liq_obligations,
-                     liq_members=liq_members, liquidity_pct=liquidity_pct, time_budget=time_budget,
-                     reference_seconds=reference_seconds, scenario=scenario, fifo=fifo)
+        result = run(
+            seed=seed,
+            n_obligations=n_obligations,
+            n_members=n_members,
+            liq_obligations=liq_obligations,
+            liq_members=liq_members,
+            liquidity_pct=liquidity_pct,
+            time_budget=time_budget,
+            reference_seconds=reference_seconds,
+            scenario=scenario,
+            fifo=fifo,
+        )
     click.echo(json.dumps(result, indent=2))

@@ -30,12 +30,24 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     port = port or settings.api.port
     workers = workers or settings.api.workers
     if workers > 1 and settings.chain.backend != "rpc":
-        raise ValidationError(f"the {settings.chain.backend} chain lives inside one process: use --workers 1 "
-                              "or CLEARING_CHAIN__BACKEND=rpc", field="workers")
-    click.echo(f"clearing API on http://{host}:{port} ({workers} worker(s), chain {settings.chain.backend}); "
-               "docs at /docs", err=True)
-    uvicorn.run("clearing.api.app:create_service_app", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=False)
+        raise ValidationError(
+            f"the {settings.chain.backend} chain lives inside one process: use --workers 1 "
+            "or CLEARING_CHAIN__BACKEND=rpc",
+            field="workers",
+        )
+    click.echo(
+        f"clearing API on http://{host}:{port} ({workers} worker(s), chain {settings.chain.backend}); docs at /docs",
+        err=True,
+    )
+    uvicorn.run(
+        "clearing.api.app:create_service_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+    )
 
 
 @cli.group("db")
@@ -77,16 +89,37 @@ def create_key(role: str, label: str) -> None:
 @click.option("--db", "backend", type=click.Choice(["sqlite", "postgres", "both"]), default="both", show_default=True)
 @click.option("--seconds", default=10.0, show_default=True, help="Duration of each measured phase.")
 @click.option("--workers", default=2, show_default=True, help="uvicorn worker processes.")
-@click.option("--connections", default=32, show_default=True, help="Concurrent keep-alive connections (single endpoint).")
+@click.option(
+    "--connections", default=32, show_default=True, help="Concurrent keep-alive connections (single endpoint)."
+)
 @click.option("--batch-size", default=5000, show_default=True)
 @click.option("--pg-url", default=None, help="PostgreSQL server URL (default: CLEARING_TEST_POSTGRES_URL or local).")
-@click.option("--history-limit", default=None, type=int,
-              help="Diagnostic: cap the velocity history given to the risk rules (0 = none) to isolate its cost.")
-def bench_api(backend: str, seconds: float, workers: int, connections: int, batch_size: int, pg_url: str | None,
-              history_limit: int | None) -> None:
+@click.option(
+    "--history-limit",
+    default=None,
+    type=int,
+    help="Diagnostic: cap the velocity history given to the risk rules (0 = none) to isolate its cost.",
+)
+def bench_api(
+    backend: str,
+    seconds: float,
+    workers: int,
+    connections: int,
+    batch_size: int,
+    pg_url: str | None,
+    history_limit: int | None,
+) -> None:
     """Obligations/s through the batch endpoint and requests/s through the single one, over real HTTP."""
     from clearing.bench.api import run
 
-    result = run(backend=backend, seconds=seconds, workers=workers, connections=connections, batch_size=batch_size,
-                 pg_url=pg_url, history_limit=history_limit, progress=lambda m: click.echo(m, err=True))
+    result = run(
+        backend=backend,
+        seconds=seconds,
+        workers=workers,
+        connections=connections,
+        batch_size=batch_size,
+        pg_url=pg_url,
+        history_limit=history_limit,
+        progress=lambda m: click.echo(m, err=True),
+    )
     click.echo(json.dumps(result, indent=2))

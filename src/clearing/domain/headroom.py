@@ -159,8 +159,9 @@ class Liquidity:
         return max(0, min(self.free_collateral, self.headroom))
 
 
-def liquidity_of(member: MemberBalances, *, reserved_debit: int | None = None,
-                 reserved_credit: int | None = None) -> Liquidity:
+def liquidity_of(
+    member: MemberBalances, *, reserved_debit: int | None = None, reserved_credit: int | None = None
+) -> Liquidity:
     """A member's liquidity from its on-chain mirror and reserved sums (optionally overridden).
 
     >>> from types import SimpleNamespace as M

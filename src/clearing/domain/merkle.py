@@ -91,7 +91,9 @@ def _address(value: str, field: str) -> bytes:
     checksum check is a keccak per call.
     """
     if (
-        not isinstance(value, str) or len(value) != 42 or value[:2] not in ("0x", "0X")
+        not isinstance(value, str)
+        or len(value) != 42
+        or value[:2] not in ("0x", "0X")
         or not _HEX.issuperset(value[2:])
     ):
         raise InvalidAddress(f"{field} must be a 0x-prefixed 20-byte hex address, got {value!r}", field=field)

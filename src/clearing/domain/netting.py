@@ -93,7 +93,8 @@ def validate_obligations(
         if type(amount) is not int:  # bool and float are not amounts
             raise NonPositiveAmount(
                 f"obligation {oid!r}: amount must be an integer, got {type(amount).__name__}",
-                field="amount", obligation=oid,
+                field="amount",
+                obligation=oid,
             )
         if amount <= 0:
             raise NonPositiveAmount(

@@ -104,7 +104,14 @@ def setoff(obligations: Iterable[Obligation]) -> SetoffResult:
         raise NettingInfeasible("set-off changed a net position")
     total = sum(cleared.values())
     return SetoffResult(
-        cleared, remaining, debt_before, debt_after, credit_before, credit_after, positions, total,
+        cleared,
+        remaining,
+        debt_before,
+        debt_after,
+        credit_before,
+        credit_after,
+        positions,
+        total,
         sum(o.amount for o in obs),
     )
 
@@ -174,8 +181,15 @@ def _min_cost_remaining(
 
 
 def _blocking_flows(
-    nodes: int, src: int, snk: int, head: list[list[int]], to: list[int], cap: list[int], cost: list[int],
-    pot: list[int], limit: int,
+    nodes: int,
+    src: int,
+    snk: int,
+    head: list[list[int]],
+    to: list[int],
+    cap: list[int],
+    cost: list[int],
+    pot: list[int],
+    limit: int,
 ) -> int:
     """Dinic max flow (≤ limit) on residual edges with zero reduced cost."""
     total = 0
@@ -201,8 +215,16 @@ def _blocking_flows(
 
 
 def _dfs(
-    src: int, snk: int, want: int, level: list[int], it: list[int], head: list[list[int]], to: list[int],
-    cap: list[int], cost: list[int], pot: list[int],
+    src: int,
+    snk: int,
+    want: int,
+    level: list[int],
+    it: list[int],
+    head: list[list[int]],
+    to: list[int],
+    cap: list[int],
+    cost: list[int],
+    pot: list[int],
 ) -> int:
     """One augmenting path in the level graph (iterative, no recursion limit)."""
     path: list[int] = []

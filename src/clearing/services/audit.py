@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearing.adapters.chain.client import ClearingHouseClient, Event
 from clearing.adapters.chain.deploy import Contracts
 from clearing.adapters.db.models import Cycle, CyclePosition, Member, Obligation
-from clearing.domain.vocabulary import CycleState
-from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key, verify_proof
 from clearing.domain.netting import net_positions
 from clearing.domain.types import Obligation as DomainObligation
+from clearing.domain.vocabulary import CycleState
+from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import NotFound, ValidationError
 
 COMMITTED_STATES = (CycleState.COMMITTED, CycleState.SETTLED, CycleState.PARTIAL)
@@ -79,8 +79,13 @@ def chain_cycles(events: list[Event]) -> dict[int, ChainCycle]:
         elif e.name == "CreditRecorded":
             deltas[e.args["cycleId"]][e.args["creditor"]] += e.args["amount"]
     return {
-        cid: ChainCycle(root=h["root"], count=h["obligationCount"], gross=h["grossValue"], escrowed=h["escrowed"],
-                        deltas={m: v for m, v in deltas[cid].items() if v})
+        cid: ChainCycle(
+            root=h["root"],
+            count=h["obligationCount"],
+            gross=h["grossValue"],
+            escrowed=h["escrowed"],
+            deltas={m: v for m, v in deltas[cid].items() if v},
+        )
         for cid, h in heads.items()
     }
 
@@ -95,8 +100,9 @@ def replay_balances(events: list[Event]) -> dict[str, int]:
 
 
 def _cycle_obligations(s: Session, cycle_id: int, addr: dict[int, str]) -> list[DomainObligation]:
-    rows = s.scalars(select(Obligation).where(Obligation.cycle_id == cycle_id,
-                                              Obligation.status.in_((S.NETTED, S.SETTLED)))).all()
+    rows = s.scalars(
+        select(Obligation).where(Obligation.cycle_id == cycle_id, Obligation.status.in_((S.NETTED, S.SETTLED)))
+    ).all()
     return [DomainObligation(o.id, addr[o.debtor_id], addr[o.creditor_id], o.amount) for o in rows]
 
 
@@ -126,8 +132,10 @@ def verify(sessions: sessionmaker[Session], contracts: Contracts, cycle_id: int 
             rep.obligations_checked += len(obs)
             tree, _ = cycle_tree(cycle.id, obs)
             root = "0x" + tree.root.hex()
-            rep.check(root == cycle.root,
-                      f"cycle {cycle.id}: root recomputed from ledger obligations {root} != ledger root {cycle.root}")
+            rep.check(
+                root == cycle.root,
+                f"cycle {cycle.id}: root recomputed from ledger obligations {root} != ledger root {cycle.root}",
+            )
             ch = on_chain.get(cycle.id)
             rep.check(ch is not None, f"cycle {cycle.id}: no CycleCommitted event on chain")
             if ch is None:
@@ -136,13 +144,20 @@ def verify(sessions: sessionmaker[Session], contracts: Contracts, cycle_id: int 
             rep.check(ch.count == len(obs), f"cycle {cycle.id}: chain count {ch.count} != ledger {len(obs)}")
             gross = sum(o.amount for o in obs)
             rep.check(ch.gross == gross, f"cycle {cycle.id}: chain gross {ch.gross} != ledger {gross}")
-            rep.check(sum(ch.deltas.values()) == 0, f"cycle {cycle.id}: chain net deltas sum to {sum(ch.deltas.values())}")
+            rep.check(
+                sum(ch.deltas.values()) == 0, f"cycle {cycle.id}: chain net deltas sum to {sum(ch.deltas.values())}"
+            )
             recomputed = {m: v for m, v in net_positions(obs).items() if v}
-            ledger_pos = {addr[p.member_id]: p.net_delta for p in
-                          s.scalars(select(CyclePosition).where(CyclePosition.cycle_id == cycle.id)) if p.net_delta}
+            ledger_pos = {
+                addr[p.member_id]: p.net_delta
+                for p in s.scalars(select(CyclePosition).where(CyclePosition.cycle_id == cycle.id))
+                if p.net_delta
+            }
             for who in sorted(set(recomputed) | set(ch.deltas) | set(ledger_pos)):
                 r, c, lg = recomputed.get(who, 0), ch.deltas.get(who, 0), ledger_pos.get(who, 0)
-                rep.check(r == c == lg, f"cycle {cycle.id}: member {who} net delta recomputed {r}, chain {c}, ledger {lg}")
+                rep.check(
+                    r == c == lg, f"cycle {cycle.id}: member {who} net delta recomputed {r}, chain {c}, ledger {lg}"
+                )
         if cycle_id is None:
             ledger_ids = set(s.scalars(select(Cycle.id).where(Cycle.state.in_(COMMITTED_STATES))))
             for cid in sorted(set(on_chain) - ledger_ids):
@@ -152,14 +167,18 @@ def verify(sessions: sessionmaker[Session], contracts: Contracts, cycle_id: int 
             for m in members:
                 rep.members_checked += 1
                 state = house.member(m.address)
-                rep.check(replayed.get(m.address, 0) == state.balance,
-                          f"member {m.name}: balance replayed from events {replayed.get(m.address, 0)} "
-                          f"!= chain balance {state.balance}")
+                rep.check(
+                    replayed.get(m.address, 0) == state.balance,
+                    f"member {m.name}: balance replayed from events {replayed.get(m.address, 0)} "
+                    f"!= chain balance {state.balance}",
+                )
             total = house.total_balances()
             held = contracts.token.balance_of(house.address)
-            rep.check(total + house.pool_total() + house.total_escrowed() == held,
-                      f"house: balances {total} + pool {house.pool_total()} + escrow {house.total_escrowed()} "
-                      f"!= tokens held {held}")
+            rep.check(
+                total + house.pool_total() + house.total_escrowed() == held,
+                f"house: balances {total} + pool {house.pool_total()} + escrow {house.total_escrowed()} "
+                f"!= tokens held {held}",
+            )
     return rep
 
 
@@ -181,8 +200,14 @@ class ObligationProof:
         return asdict(self)
 
 
-def prove(sessions: sessionmaker[Session], deployment_chain_id: int, house_address: str,
-          obligation_id: str, *, member_id: int | None = None) -> ObligationProof:
+def prove(
+    sessions: sessionmaker[Session],
+    deployment_chain_id: int,
+    house_address: str,
+    obligation_id: str,
+    *,
+    member_id: int | None = None,
+) -> ObligationProof:
     """The Merkle proof of one settled obligation against its cycle's root."""
     with UnitOfWork.from_factory(sessions, read_only=True) as uow:
         s = uow.session
@@ -190,20 +215,29 @@ def prove(sessions: sessionmaker[Session], deployment_chain_id: int, house_addre
         if o is None or (member_id is not None and member_id not in (o.debtor_id, o.creditor_id)):
             raise NotFound(f"obligation {obligation_id!r} not found", field="obligation_id")
         if o.status not in (S.NETTED, S.SETTLED) or o.cycle_id is None:
-            raise ValidationError(f"obligation {obligation_id!r} is {o.status}, not in a committed cycle",
-                                  field="obligation_id")
+            raise ValidationError(
+                f"obligation {obligation_id!r} is {o.status}, not in a committed cycle", field="obligation_id"
+            )
         cycle = s.get(Cycle, o.cycle_id)
         if cycle is None or cycle.state not in COMMITTED_STATES:
-            raise ValidationError(f"obligation {obligation_id!r}: its cycle {o.cycle_id} is not committed yet",
-                                  field="obligation_id")
+            raise ValidationError(
+                f"obligation {obligation_id!r}: its cycle {o.cycle_id} is not committed yet", field="obligation_id"
+            )
         addr = {m.id: m.address for m in s.scalars(select(Member))}
         tree, leaves = cycle_tree(cycle.id, _cycle_obligations(s, cycle.id, addr))
         leaf = leaves[o.id]
         return ObligationProof(
-            obligation_id=o.id, cycle_id=cycle.id, obligation_key="0x" + obligation_key(o.id).hex(),
-            debtor=addr[o.debtor_id], creditor=addr[o.creditor_id], amount=str(o.amount), leaf="0x" + leaf.hex(),
-            proof=["0x" + p.hex() for p in tree.proof(leaf)], root="0x" + tree.root.hex(),
-            chain_id=deployment_chain_id, clearing_house=house_address,
+            obligation_id=o.id,
+            cycle_id=cycle.id,
+            obligation_key="0x" + obligation_key(o.id).hex(),
+            debtor=addr[o.debtor_id],
+            creditor=addr[o.creditor_id],
+            amount=str(o.amount),
+            leaf="0x" + leaf.hex(),
+            proof=["0x" + p.hex() for p in tree.proof(leaf)],
+            root="0x" + tree.root.hex(),
+            chain_id=deployment_chain_id,
+            clearing_house=house_address,
         )
 
 

@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.deploy import Contracts
+from clearing.adapters.db import reservations
 from clearing.adapters.db.models import ChainEvent, Member, Obligation, SettlementTx
-from clearing.domain.vocabulary import ObligationStatus, Route, TxState
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.amounts import as_json_values
 from clearing.domain.merkle import obligation_key
-from clearing.adapters.db import reservations
+from clearing.domain.vocabulary import ObligationStatus, Route, TxState
 from clearing.services import outbox
 
 #: Events whose ``member``/``creditor``/``debtor`` argument names a member whose balance moved.
@@ -41,8 +41,9 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
         s = uow.session
         last = s.scalar(select(func.max(ChainEvent.block_number)))
         start = max(contracts.deployment.block, (last or 0))  # re-read the last block: dedup below
-        seen = set(s.execute(select(ChainEvent.tx_hash, ChainEvent.log_index)
-                             .where(ChainEvent.block_number >= start)).all())
+        seen = set(
+            s.execute(select(ChainEvent.tx_hash, ChainEvent.log_index).where(ChainEvent.block_number >= start)).all()
+        )
         touched: set[str] = set()
         withdrawn: list[tuple[str, int]] = []
         closed_orders: set[str] = set()
@@ -51,8 +52,15 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
             for ev in client.events(start, head):
                 if (ev.tx_hash, ev.log_index) in seen:
                     continue
-                s.add(ChainEvent(block_number=ev.block, log_index=ev.log_index, tx_hash=ev.tx_hash,
-                                 event=ev.name, args=as_json_values(ev.args)))
+                s.add(
+                    ChainEvent(
+                        block_number=ev.block,
+                        log_index=ev.log_index,
+                        tx_hash=ev.tx_hash,
+                        event=ev.name,
+                        args=as_json_values(ev.args),
+                    )
+                )
                 added += 1
                 if client is contracts.house:
                     touched.update(str(ev.args[a]) for a in _MEMBER_ARGS if a in ev.args)
@@ -67,7 +75,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
         refreshed = 0
         if touched:
             rows = list(s.scalars(select(Member).where(Member.address.in_(touched))))
-            for m, state in zip(rows, contracts.house.members([m.address for m in rows])):
+            for m, state in zip(rows, contracts.house.members([m.address for m in rows]), strict=True):
                 m.chain_balance, m.chain_credit_limit, m.synced_block = state.balance, state.credit_limit, head
                 refreshed += 1
         uow.commit()
@@ -81,18 +89,25 @@ def _close_escrow_obligations(s: Session, order_ids: set[str]) -> None:
     actually received is on chain (``OrderReleased``/``OrderClaimed``), the ledger
     records that the order is finished.
     """
-    open_ids = s.scalars(select(Obligation.id).where(Obligation.route == Route.ESCROW,
-                                                     Obligation.status == ObligationStatus.ESCROW)).all()
+    open_ids = s.scalars(
+        select(Obligation.id).where(Obligation.route == Route.ESCROW, Obligation.status == ObligationStatus.ESCROW)
+    ).all()
     done = [oid for oid in open_ids if "0x" + obligation_key(oid).hex() in order_ids]
     reservations.transition(s, done, ObligationStatus.SETTLED)
 
 
 def _complete_withdrawal(s: Session, address: str, amount: int) -> None:
     """Match a mined Withdrawn event to the member's oldest open request of that amount."""
-    rows = s.execute(select(SettlementTx.id, SettlementTx.amount).join(Member, Member.id == SettlementTx.member_id)
-                     .where(Member.address == address, SettlementTx.kind == outbox.WITHDRAW,
-                            SettlementTx.state.in_((TxState.PLANNED, TxState.SENT)))
-                     .order_by(SettlementTx.id)).all()
+    rows = s.execute(
+        select(SettlementTx.id, SettlementTx.amount)
+        .join(Member, Member.id == SettlementTx.member_id)
+        .where(
+            Member.address == address,
+            SettlementTx.kind == outbox.WITHDRAW,
+            SettlementTx.state.in_((TxState.PLANNED, TxState.SENT)),
+        )
+        .order_by(SettlementTx.id)
+    ).all()
     match = next((r.id for r in rows if r.amount == amount), None)
     if match is not None:
         outbox.complete_withdrawal(s, match, mined=True)

@@ -16,7 +16,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.deploy import Contracts
-
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.risk import RiskConfig
 from clearing.domain.velocity import VelocityWindow

@@ -9,7 +9,6 @@ reading the chain; the contract refuses a second commit of a cycle id.
 from __future__ import annotations
 
 import builtins
-
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,17 +19,17 @@ from sqlalchemy import CursorResult, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.deploy import Contracts
+from clearing.adapters.db import reservations
 from clearing.adapters.db.models import Cycle, CyclePosition, CycleTransition, Member, Obligation
-from clearing.domain.vocabulary import CycleState, Route
-from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.adapters.db.uow import UnitOfWork
+from clearing.adapters.stdout_guard import quiet_native_stdout
+from clearing.domain.headroom import reservation_delta
 from clearing.domain.liquidity import select_settlement
 from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.types import Obligation as DomainObligation
+from clearing.domain.vocabulary import CycleState, Route
+from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import ChainError, Conflict, NotFound
-from clearing.adapters.db import reservations
-from clearing.adapters.stdout_guard import quiet_native_stdout
-from clearing.domain.headroom import reservation_delta
 from clearing.services import chain_sync
 from clearing.services.outbox import COMMIT, RELEASE, SETTLE, CrashHook, Outbox
 
@@ -69,8 +68,9 @@ def _transition_cycle(s: Session, cycle_id: int, old: tuple[str, ...], new: str,
     the member locks is enough.
     """
     where = (Obligation.cycle_id == cycle_id, Obligation.status.in_(old))
-    rows = s.execute(select(Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status)
-                     .where(*where)).all()
+    rows = s.execute(
+        select(Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status).where(*where)
+    ).all()
     if not rows:
         return 0
     reservations.lock_members(s, {r.debtor_id for r in rows} | {r.creditor_id for r in rows})
@@ -80,17 +80,22 @@ def _transition_cycle(s: Session, cycle_id: int, old: tuple[str, ...], new: str,
         d, c = reservation_delta(r.status, new)
         debit[r.debtor_id] = debit.get(r.debtor_id, 0) + d * r.amount
         credit[r.creditor_id] = credit.get(r.creditor_id, 0) + c * r.amount
-    s.execute(update(Obligation).where(*where).values(status=new, **fields)
-              .execution_options(synchronize_session=False))
+    s.execute(
+        update(Obligation).where(*where).values(status=new, **fields).execution_options(synchronize_session=False)
+    )
     reservations.apply_deltas(s, debit, credit)
     return len(rows)
 
 
 def _deltas(s: Session, cycle_id: int) -> dict[str, int]:
     """A cycle's net delta per member address, as recorded at netting."""
-    return dict(s.execute(select(Member.address, CyclePosition.net_delta)
-                          .join(Member, Member.id == CyclePosition.member_id)
-                          .where(CyclePosition.cycle_id == cycle_id)).all())
+    return dict(
+        s.execute(
+            select(Member.address, CyclePosition.net_delta)
+            .join(Member, Member.id == CyclePosition.member_id)
+            .where(CyclePosition.cycle_id == cycle_id)
+        ).all()
+    )
 
 
 def _transition(s: Session, cycle: Cycle, to: str, **detail: Any) -> None:
@@ -99,10 +104,18 @@ def _transition(s: Session, cycle: Cycle, to: str, **detail: Any) -> None:
 
 
 class CycleService:
-    def __init__(self, sessions: sessionmaker[Session], contracts: Contracts, *,
-                 solver_budget_s: float = 1.5, fifo: bool = False, one_step: bool = True,
-                 crash_hook: CrashHook | None = None, outbox: Outbox | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        contracts: Contracts,
+        *,
+        solver_budget_s: float = 1.5,
+        fifo: bool = False,
+        one_step: bool = True,
+        crash_hook: CrashHook | None = None,
+        outbox: Outbox | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
         self.sessions = sessions
         self._contracts = contracts
         self.solver_budget_s = solver_budget_s
@@ -134,15 +147,27 @@ class CycleService:
             return [self._view(uow.session, c) for c in rows]
 
     def _view(self, s: Session, cycle: Cycle) -> CycleView:
-        positions = dict(s.execute(select(Member.name, CyclePosition.net_delta)
-                                   .join(Member, Member.id == CyclePosition.member_id)
-                                   .where(CyclePosition.cycle_id == cycle.id)).all())
+        positions = dict(
+            s.execute(
+                select(Member.name, CyclePosition.net_delta)
+                .join(Member, Member.id == CyclePosition.member_id)
+                .where(CyclePosition.cycle_id == cycle.id)
+            ).all()
+        )
         d = cycle.detail or {}
         return CycleView(
-            id=cycle.id, state=cycle.state, root=cycle.root, gross=cycle.gross, settled_value=cycle.settled_value,
-            obligations=int(d.get("obligations", 0)), settled=int(d.get("settled", 0)),
-            carried=int(d.get("carried", 0)), commit_tx_hash=cycle.commit_tx_hash,
-            release_tx_hash=cycle.release_tx_hash, positions=positions, detail=d,
+            id=cycle.id,
+            state=cycle.state,
+            root=cycle.root,
+            gross=cycle.gross,
+            settled_value=cycle.settled_value,
+            obligations=int(d.get("obligations", 0)),
+            settled=int(d.get("settled", 0)),
+            carried=int(d.get("carried", 0)),
+            commit_tx_hash=cycle.commit_tx_hash,
+            release_tx_hash=cycle.release_tx_hash,
+            positions=positions,
+            detail=d,
         )
 
     # ------------------------------------------------------------------ open / close
@@ -154,8 +179,9 @@ class CycleService:
             return self._view(uow.session, cycle)
 
     def _open_cycle(self, s: Session) -> Cycle:
-        cycle = s.scalars(select(Cycle).where(Cycle.state == CycleState.OPEN).order_by(Cycle.id)
-                          .with_for_update()).first()
+        cycle = s.scalars(
+            select(Cycle).where(Cycle.state == CycleState.OPEN).order_by(Cycle.id).with_for_update()
+        ).first()
         if cycle is None:
             cycle = Cycle(state=CycleState.OPEN)
             s.add(cycle)
@@ -173,12 +199,18 @@ class CycleService:
                 raise NotFound(f"cycle {cycle_id} not found", field="cycle_id")
             if cycle.state != CycleState.OPEN:
                 return self._view(s, cycle)  # already closed: closing again is a no-op
-            taken = cast(CursorResult[Any], s.execute(
-                update(Obligation)
-                .where(Obligation.status.in_(ELIGIBLE), Obligation.route == Route.NET,
-                       or_(Obligation.cycle_id.is_(None), Obligation.cycle_id == cycle.id))
-                .values(cycle_id=cycle.id)
-            )).rowcount
+            taken = cast(
+                CursorResult[Any],
+                s.execute(
+                    update(Obligation)
+                    .where(
+                        Obligation.status.in_(ELIGIBLE),
+                        Obligation.route == Route.NET,
+                        or_(Obligation.cycle_id.is_(None), Obligation.cycle_id == cycle.id),
+                    )
+                    .values(cycle_id=cycle.id)
+                ),
+            ).rowcount
             cycle.closed_at = cycle.cutoff_at = _now()
             cycle.detail = {**(cycle.detail or {}), "obligations": taken}
             _transition(s, cycle, CycleState.CLOSED, obligations=taken)
@@ -199,18 +231,24 @@ class CycleService:
             if cycle.state != CycleState.CLOSED:
                 return self._view(s, cycle)
             members = {m.id: m for m in s.scalars(select(Member))}
-            rows = s.scalars(select(Obligation).where(Obligation.cycle_id == cycle.id,
-                                                      Obligation.status.in_(ELIGIBLE))
-                             .order_by(Obligation.created_at, Obligation.id)).all()
-            obs = [DomainObligation(o.id, members[o.debtor_id].address, members[o.creditor_id].address, o.amount)
-                   for o in rows]
+            rows = s.scalars(
+                select(Obligation)
+                .where(Obligation.cycle_id == cycle.id, Obligation.status.in_(ELIGIBLE))
+                .order_by(Obligation.created_at, Obligation.id)
+            ).all()
+            obs = [
+                DomainObligation(o.id, members[o.debtor_id].address, members[o.creditor_id].address, o.amount)
+                for o in rows
+            ]
             debtors = {o.debtor for o in obs}
             t0 = time.perf_counter()
             available = c.house.available_of_many(sorted(debtors))
             with quiet_native_stdout():  # HiGHS printf would corrupt a CLI's JSON on stdout
                 plan = select_settlement(obs, available, fifo=self.fifo, time_budget=self.solver_budget_s)
-            self.progress(f"cycle {cycle.id}: {len(plan.settled)}/{len(obs)} obligations settle "
-                          f"({plan.method}, {time.perf_counter() - t0:.2f}s)")
+            self.progress(
+                f"cycle {cycle.id}: {len(plan.settled)}/{len(obs)} obligations settle "
+                f"({plan.method}, {time.perf_counter() - t0:.2f}s)"
+            )
             settled = set(plan.settled)
             deferred = {d.id: d for d in plan.deferred}
             leaves, leaf_rows, short_rows = [], [], []
@@ -230,23 +268,41 @@ class CycleService:
             reservations.transition(s, [o.id for o in obs if o.id not in settled], S.CARRIED, cycle_id=None)
             conn = s.connection()
             if leaf_rows:
-                conn.execute(update(_OBLIGATIONS).where(_OBLIGATIONS.c.id == bindparam("oid"))
-                             .values(leaf=bindparam("leaf")), leaf_rows)
+                conn.execute(
+                    update(_OBLIGATIONS).where(_OBLIGATIONS.c.id == bindparam("oid")).values(leaf=bindparam("leaf")),
+                    leaf_rows,
+                )
             if short_rows:
-                conn.execute(update(_OBLIGATIONS).where(_OBLIGATIONS.c.id == bindparam("oid"))
-                             .values(shortfall=bindparam("shortfall")), short_rows)
+                conn.execute(
+                    update(_OBLIGATIONS)
+                    .where(_OBLIGATIONS.c.id == bindparam("oid"))
+                    .values(shortfall=bindparam("shortfall")),
+                    short_rows,
+                )
             by_addr = {m.address: m for m in members.values()}
             for addr in set(plan.positions) | set(carried):
-                s.add(CyclePosition(cycle_id=cycle.id, member_id=by_addr[addr].id,
-                                    net_delta=plan.positions.get(addr, 0), carried=carried.get(addr, 0)))
+                s.add(
+                    CyclePosition(
+                        cycle_id=cycle.id,
+                        member_id=by_addr[addr].id,
+                        net_delta=plan.positions.get(addr, 0),
+                        carried=carried.get(addr, 0),
+                    )
+                )
             cycle.root = "0x" + MerkleTree(leaves).root.hex() if leaves else None
             cycle.gross = sum(o.amount for o in obs)
             cycle.settled_value = plan.settled_value
             cycle.detail = {
-                **(cycle.detail or {}), "obligations": len(obs), "settled": len(settled),
-                "carried": len(obs) - len(settled), "method": plan.method, "optimality_gap": plan.optimality_gap,
-                "deferred": [{"id": d.id, "reason": d.reason, "debtor": d.debtor, "shortfall": str(d.shortfall)}
-                             for d in plan.deferred[:1000]],
+                **(cycle.detail or {}),
+                "obligations": len(obs),
+                "settled": len(settled),
+                "carried": len(obs) - len(settled),
+                "method": plan.method,
+                "optimality_gap": plan.optimality_gap,
+                "deferred": [
+                    {"id": d.id, "reason": d.reason, "debtor": d.debtor, "shortfall": str(d.shortfall)}
+                    for d in plan.deferred[:1000]
+                ],
             }
             if not settled:
                 _transition(s, cycle, CycleState.ABORTED, reason="nothing could settle", carried=len(obs))
@@ -270,8 +326,14 @@ class CycleService:
             if cycle.state != CycleState.NETTED:
                 return self._view(s, cycle)
             deltas = {a: d for a, d in _deltas(s, cycle_id).items() if d != 0}
-            count = s.scalar(select(func.count()).select_from(Obligation).where(
-                Obligation.cycle_id == cycle_id, Obligation.status.in_((S.NETTED, S.SETTLED)))) or 0
+            count = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Obligation)
+                    .where(Obligation.cycle_id == cycle_id, Obligation.status.in_((S.NETTED, S.SETTLED)))
+                )
+                or 0
+            )
             root_hex = cycle.root or ""
             root = bytes.fromhex(root_hex.removeprefix("0x"))
             gross = cycle.settled_value
@@ -290,8 +352,7 @@ class CycleService:
             cycle = self._require(uow.session, cycle_id)
             if cycle.state == CycleState.NETTED:
                 cycle.commit_tx_hash = sent.tx_hash
-                _transition(uow.session, cycle, CycleState.COMMITTED, tx_hash=sent.tx_hash,
-                            reconciled=sent.reconciled)
+                _transition(uow.session, cycle, CycleState.COMMITTED, tx_hash=sent.tx_hash, reconciled=sent.reconciled)
                 uow.commit()
             return self._view(uow.session, cycle)
 
@@ -315,9 +376,15 @@ class CycleService:
         sent = None
         if to_release:
             self.progress(f"cycle {cycle_id}: releasing to {len(to_release)} creditors")
-            creditors, amounts = zip(*sorted(to_release.items(), key=lambda kv: int(kv[0], 16)))
-            sent = self.outbox.call(c.house, "releaseCycle", (cycle_id, list(creditors), list(amounts)),
-                                    kind=RELEASE, cycle_id=cycle_id, done=done)
+            creditors, amounts = zip(*sorted(to_release.items(), key=lambda kv: int(kv[0], 16)), strict=True)
+            sent = self.outbox.call(
+                c.house,
+                "releaseCycle",
+                (cycle_id, list(creditors), list(amounts)),
+                kind=RELEASE,
+                cycle_id=cycle_id,
+                done=done,
+            )
         elif not released:
             raise ChainError(f"cycle {cycle_id} still holds escrow but no creditor has pending credit")
         with UnitOfWork.from_factory(self.sessions) as uow:
@@ -352,6 +419,9 @@ class CycleService:
     def recover(self) -> builtins.list[CycleView]:
         """Finish every cycle left between cut-off and release (run at start-up)."""
         with UnitOfWork.from_factory(self.sessions, read_only=True) as uow:
-            ids = uow.session.scalars(select(Cycle.id).where(Cycle.state.in_(
-                (CycleState.CLOSED, CycleState.NETTED, CycleState.COMMITTED))).order_by(Cycle.id)).all()
+            ids = uow.session.scalars(
+                select(Cycle.id)
+                .where(Cycle.state.in_((CycleState.CLOSED, CycleState.NETTED, CycleState.COMMITTED)))
+                .order_by(Cycle.id)
+            ).all()
         return [self.settle(i) for i in ids]

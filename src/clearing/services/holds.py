@@ -15,14 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import Hold, HoldReview, Member, Obligation
+from clearing.adapters.db.reservations import lock_members, transition
+from clearing.domain.headroom import liquidity_of
+from clearing.domain.risk import settlement_route
 from clearing.domain.vocabulary import HoldStatus, Route
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, NotFound, ValidationError
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
-from clearing.adapters.db.reservations import lock_members, transition
-from clearing.domain.headroom import liquidity_of
-from clearing.domain.risk import settlement_route
 from clearing.services.members import record_action
 
 
@@ -51,9 +51,19 @@ class ReviewResult:
 
 
 def hold_view(h: Hold, amount: int, debtor: str, creditor: str) -> HoldView:
-    return HoldView(id=h.id, obligation_id=h.obligation_id, debtor=debtor, creditor=creditor, amount=amount,
-                    rule=h.rule, message=h.message, values=dict(h.values or {}), release_after=h.release_after,
-                    status=h.status, created_at=h.created_at)
+    return HoldView(
+        id=h.id,
+        obligation_id=h.obligation_id,
+        debtor=debtor,
+        creditor=creditor,
+        amount=amount,
+        rule=h.rule,
+        message=h.message,
+        values=dict(h.values or {}),
+        release_after=h.release_after,
+        status=h.status,
+        created_at=h.created_at,
+    )
 
 
 def _row(h: Hold, o: Obligation, names: dict[int, str]) -> HoldView:
@@ -63,7 +73,12 @@ def _row(h: Hold, o: Obligation, names: dict[int, str]) -> HoldView:
 def list_holds(ctx: ServiceContext, *, status: str | None = HoldStatus.OPEN, limit: int = 500) -> list[HoldView]:
     with ctx.uow(read_only=True) as uow:
         s = uow.session
-        q = select(Hold, Obligation).join(Obligation, Obligation.id == Hold.obligation_id).order_by(Hold.id).limit(limit)
+        q = (
+            select(Hold, Obligation)
+            .join(Obligation, Obligation.id == Hold.obligation_id)
+            .order_by(Hold.id)
+            .limit(limit)
+        )
         if status:
             q = q.where(Hold.status == status)
         names = dict(s.execute(select(Member.id, Member.name)).all())
@@ -83,8 +98,12 @@ def review(ctx: ServiceContext, actor: Principal, hold_id: int, *, decision: str
         if h.status != HoldStatus.OPEN:
             raise Conflict(f"hold {hold_id} was already {h.status}", field="hold_id", status=h.status)
         status = _decide(ctx, s, [h], decision, reason, actor.actor)
-        record_action(s, actor.actor, f"hold.{decision}", {"hold": hold_id, "obligation": h.obligation_id,
-                                                           "rule": h.rule, "reason": reason})
+        record_action(
+            s,
+            actor.actor,
+            f"hold.{decision}",
+            {"hold": hold_id, "obligation": h.obligation_id, "rule": h.rule, "reason": reason},
+        )
         uow.commit()
         o = s.get(Obligation, h.obligation_id)
         assert o is not None  # a hold's obligation is never deleted
@@ -127,8 +146,12 @@ def release_due(ctx: ServiceContext, now: datetime | None = None) -> int:
     now = now or ctx.clock()
     with ctx.uow() as uow:
         s = uow.session
-        due = s.scalars(select(Hold).where(Hold.status == HoldStatus.OPEN, Hold.release_after.is_not(None),
-                                           Hold.release_after <= now).order_by(Hold.id).with_for_update()).all()
+        due = s.scalars(
+            select(Hold)
+            .where(Hold.status == HoldStatus.OPEN, Hold.release_after.is_not(None), Hold.release_after <= now)
+            .order_by(Hold.id)
+            .with_for_update()
+        ).all()
         for h in due:
             _decide(ctx, s, [h], "release", "release_after passed", "system:auto-release")
         if due:

@@ -18,15 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import AuditLog, Member, Obligation, SettlementTx
+from clearing.adapters.db.reservations import lock_members
+from clearing.domain.amounts import as_json_values
+from clearing.domain.headroom import Liquidity, liquidity_of, topup_needed
 from clearing.domain.vocabulary import MemberStatus, Role
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, InsufficientHeadroom, NotFound, ValidationError
 from clearing.services import outbox
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal, create_api_key
-from clearing.adapters.db.reservations import lock_members
-from clearing.domain.amounts import as_json_values
-from clearing.domain.headroom import Liquidity, liquidity_of, topup_needed
 
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 TIERS = ("A", "B", "C")
@@ -93,9 +93,18 @@ def record_action(s: Session, actor: str, action: str, payload: dict[str, Any]) 
 
 def view_of(m: Member) -> MemberView:
     return MemberView(
-        id=m.id, name=m.name, address=m.address, tier=m.tier, tier_reasons=tuple(m.tier_reasons or ()), status=m.status,
-        status_reason=m.status_reason, credit_line=m.credit_line, single_order_limit=m.single_order_limit,
-        limit_overrides=dict(m.limit_overrides or {}), liquidity=liquidity_of(m), synced_block=m.synced_block,
+        id=m.id,
+        name=m.name,
+        address=m.address,
+        tier=m.tier,
+        tier_reasons=tuple(m.tier_reasons or ()),
+        status=m.status,
+        status_reason=m.status_reason,
+        credit_line=m.credit_line,
+        single_order_limit=m.single_order_limit,
+        limit_overrides=dict(m.limit_overrides or {}),
+        liquidity=liquidity_of(m),
+        synced_block=m.synced_block,
         created_at=m.created_at,
     )
 
@@ -116,12 +125,22 @@ def _get(s: Session, name: str, *, lock: bool = False) -> Member:
     return m
 
 
-def admit(ctx: ServiceContext, actor: Principal, *, name: str, address: str, tier: str = "C",
-          credit_line: int = 0, tier_reasons: list[str] | None = None, single_order_limit: int | None = None) -> Admitted:
+def admit(
+    ctx: ServiceContext,
+    actor: Principal,
+    *,
+    name: str,
+    address: str,
+    tier: str = "C",
+    credit_line: int = 0,
+    tier_reasons: list[str] | None = None,
+    single_order_limit: int | None = None,
+) -> Admitted:
     """Create a member and its first API key (returned once, stored hashed)."""
     if not NAME_RE.match(name):
-        raise ValidationError("name must be a slug: lowercase letters, digits and inner hyphens, at most 64",
-                              field="name", name=name)
+        raise ValidationError(
+            "name must be a slug: lowercase letters, digits and inner hyphens, at most 64", field="name", name=name
+        )
     if not is_hex_address(address):
         raise ValidationError("address must be a 20-byte 0x-hex EVM address", field="address", address=address)
     if tier not in TIERS:
@@ -135,10 +154,22 @@ def admit(ctx: ServiceContext, actor: Principal, *, name: str, address: str, tie
         if clash is not None:
             field = "name" if clash.name == name else "address"
             raise Conflict(f"a member with this {field} already exists", field=field, member=clash.name)
-        m = Member(name=name, address=address, tier=tier, tier_reasons=reasons, status=MemberStatus.ACTIVE,
-                   credit_line=credit_line, single_order_limit=single_order_limit, limit_overrides={},
-                   chain_balance=0, chain_credit_limit=0, synced_block=0, reserved_debit=0, reserved_credit=0,
-                   pending_withdrawal=0)
+        m = Member(
+            name=name,
+            address=address,
+            tier=tier,
+            tier_reasons=reasons,
+            status=MemberStatus.ACTIVE,
+            credit_line=credit_line,
+            single_order_limit=single_order_limit,
+            limit_overrides={},
+            chain_balance=0,
+            chain_credit_limit=0,
+            synced_block=0,
+            reserved_debit=0,
+            reserved_credit=0,
+            pending_withdrawal=0,
+        )
         s.add(m)
         try:
             s.flush()
@@ -148,8 +179,12 @@ def admit(ctx: ServiceContext, actor: Principal, *, name: str, address: str, tie
         items.append(outbox.plan(s, outbox.REGISTER_MEMBER, member_id=m.id, payload={"address": address}))
         if credit_line:
             items.append(outbox.plan(s, outbox.SET_CREDIT_LIMIT, member_id=m.id, amount=credit_line))
-        record_action(s, actor.actor, "member.admit", {"member": name, "address": address, "tier": tier,
-                                                        "credit_line": credit_line})
+        record_action(
+            s,
+            actor.actor,
+            "member.admit",
+            {"member": name, "address": address, "tier": tier, "credit_line": credit_line},
+        )
         uow.commit()
         view = view_of(m)
     _dispatch(ctx, items)
@@ -178,16 +213,28 @@ def set_status(ctx: ServiceContext, actor: Principal, name: str, *, suspended: b
         m.status = MemberStatus.SUSPENDED if suspended else MemberStatus.ACTIVE
         m.status_reason = reason
         item = outbox.plan(s, outbox.SUSPEND_MEMBER if suspended else outbox.RESUME_MEMBER, member_id=m.id)
-        record_action(s, actor.actor, "member.suspend" if suspended else "member.resume", {"member": name, "reason": reason})
+        record_action(
+            s, actor.actor, "member.suspend" if suspended else "member.resume", {"member": name, "reason": reason}
+        )
         uow.commit()
         view = view_of(m)
     _dispatch(ctx, [item])
     return view
 
 
-def set_limits(ctx: ServiceContext, actor: Principal, name: str, *, tier: str | None = None, reason: str,
-               credit_line: int | None = None, single_order_limit: int | None = None, clear_single_order_limit: bool = False,
-               limit_overrides: dict[str, Any] | None = None, tier_reasons: list[str] | None = None) -> MemberView:
+def set_limits(
+    ctx: ServiceContext,
+    actor: Principal,
+    name: str,
+    *,
+    tier: str | None = None,
+    reason: str,
+    credit_line: int | None = None,
+    single_order_limit: int | None = None,
+    clear_single_order_limit: bool = False,
+    limit_overrides: dict[str, Any] | None = None,
+    tier_reasons: list[str] | None = None,
+) -> MemberView:
     """Set tier and/or limits; a credit-line change is queued for the chain (outbox)."""
     if tier is not None and tier not in TIERS:
         raise ValidationError(f"tier must be one of {', '.join(TIERS)}", field="tier", tier=tier)
@@ -211,10 +258,18 @@ def set_limits(ctx: ServiceContext, actor: Principal, name: str, *, tier: str | 
         if limit_overrides is not None:
             m.limit_overrides = {**(m.limit_overrides or {}), **limit_overrides}
         after = {"tier": m.tier, "credit_line": m.credit_line, "single_order_limit": m.single_order_limit}
-        record_action(s, actor.actor, "member.limits", {"member": name, "reason": reason,
-                                                         "before": as_json_values(before),
-                                                         "after": as_json_values(after),
-                                                         "limit_overrides": limit_overrides or {}})
+        record_action(
+            s,
+            actor.actor,
+            "member.limits",
+            {
+                "member": name,
+                "reason": reason,
+                "before": as_json_values(before),
+                "after": as_json_values(after),
+                "limit_overrides": limit_overrides or {},
+            },
+        )
         uow.commit()
         view = view_of(m)
     _dispatch(ctx, items)
@@ -239,26 +294,45 @@ def overview(ctx: ServiceContext, member_id: int) -> MemberOverview:
         if m is None:
             raise NotFound("member not found", field="member")
         view = view_of(m)
-        counts = dict(s.execute(
-            select(Obligation.status, func.count()).where(Obligation.debtor_id == member_id,
-                                                          Obligation.status.in_([S.QUEUED_BEYOND_HEADROOM, S.HELD]))
-            .group_by(Obligation.status)
-        ).all())
-        queued_value = sum(a for (a,) in s.execute(
-            select(Obligation.amount).where(Obligation.debtor_id == member_id, Obligation.status == S.QUEUED_BEYOND_HEADROOM)))
+        counts = dict(
+            s.execute(
+                select(Obligation.status, func.count())
+                .where(Obligation.debtor_id == member_id, Obligation.status.in_([S.QUEUED_BEYOND_HEADROOM, S.HELD]))
+                .group_by(Obligation.status)
+            ).all()
+        )
+        queued_value = sum(
+            a
+            for (a,) in s.execute(
+                select(Obligation.amount).where(
+                    Obligation.debtor_id == member_id, Obligation.status == S.QUEUED_BEYOND_HEADROOM
+                )
+            )
+        )
         names = dict(s.execute(select(Member.id, Member.name)).all())
         carried = tuple(
             CarriedObligation(id=o.id, creditor=names[o.creditor_id], amount=o.amount, shortfall=o.shortfall)
-            for o in s.scalars(select(Obligation).where(Obligation.debtor_id == member_id, Obligation.status == S.CARRIED)
-                               .order_by(Obligation.created_at, Obligation.id).limit(1000))
+            for o in s.scalars(
+                select(Obligation)
+                .where(Obligation.debtor_id == member_id, Obligation.status == S.CARRIED)
+                .order_by(Obligation.created_at, Obligation.id)
+                .limit(1000)
+            )
         )
     liq = view.liquidity
     carried_value = sum(c.amount for c in carried)
     needed = topup_needed(liq.free_collateral, liq.credit_line, liq.credit_used, liq.reserved_net_debit, queued_value)
-    return MemberOverview(member=view, headroom=liq.headroom, open_position=liq.open_position,
-                          queued_beyond_headroom=int(counts.get(S.QUEUED_BEYOND_HEADROOM, 0)), queued_value=queued_value,
-                          held=int(counts.get(S.HELD, 0)), carried=carried, carried_value=carried_value,
-                          topup_needed=needed)
+    return MemberOverview(
+        member=view,
+        headroom=liq.headroom,
+        open_position=liq.open_position,
+        queued_beyond_headroom=int(counts.get(S.QUEUED_BEYOND_HEADROOM, 0)),
+        queued_value=queued_value,
+        held=int(counts.get(S.HELD, 0)),
+        carried=carried,
+        carried_value=carried_value,
+        topup_needed=needed,
+    )
 
 
 def request_withdrawal(ctx: ServiceContext, member_id: int, amount: int) -> WithdrawalView:
@@ -274,13 +348,17 @@ def request_withdrawal(ctx: ServiceContext, member_id: int, amount: int) -> With
         liq = liquidity_of(m)
         if amount > liq.withdrawable:
             raise InsufficientHeadroom(
-                f"withdrawable collateral is {liq.withdrawable}, asked {amount}", field="amount",
-                available=str(liq.withdrawable), needed=str(amount))
+                f"withdrawable collateral is {liq.withdrawable}, asked {amount}",
+                field="amount",
+                available=str(liq.withdrawable),
+                needed=str(amount),
+            )
         m.pending_withdrawal = m.pending_withdrawal + amount
         item = outbox.plan(s, outbox.WITHDRAW, member_id=m.id, amount=amount, payload={"address": m.address})
         uow.commit()
-        view = WithdrawalView(outbox_id=item.id, member=m.name, amount=amount, state=item.state,
-                              created_at=item.created_at)
+        view = WithdrawalView(
+            outbox_id=item.id, member=m.name, amount=amount, state=item.state, created_at=item.created_at
+        )
     _dispatch(ctx, [item])
     return view
 
@@ -289,8 +367,15 @@ def list_withdrawals(ctx: ServiceContext, member_id: int) -> list[WithdrawalView
     with ctx.uow(read_only=True) as uow:
         s = uow.session
         m = s.get(Member, member_id)
-        rows = s.scalars(select(SettlementTx)
-                         .where(SettlementTx.member_id == member_id, SettlementTx.kind == outbox.WITHDRAW)
-                         .order_by(SettlementTx.id.desc()).limit(100)).all()
-        return [WithdrawalView(outbox_id=r.id, member=m.name if m else "", amount=r.amount or 0, state=r.state,
-                               created_at=r.created_at) for r in rows]
+        rows = s.scalars(
+            select(SettlementTx)
+            .where(SettlementTx.member_id == member_id, SettlementTx.kind == outbox.WITHDRAW)
+            .order_by(SettlementTx.id.desc())
+            .limit(100)
+        ).all()
+        return [
+            WithdrawalView(
+                outbox_id=r.id, member=m.name if m else "", amount=r.amount or 0, state=r.state, created_at=r.created_at
+            )
+            for r in rows
+        ]

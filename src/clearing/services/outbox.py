@@ -42,10 +42,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from clearing.adapters.chain.client import ClearingHouseClient, ContractClient
 from clearing.adapters.chain.deploy import Contracts
 from clearing.adapters.db.models import Member, SettlementTx
-from clearing.domain.vocabulary import TxState
-from clearing.adapters.db.uow import UnitOfWork
-from clearing.errors import ChainError, ChainReverted, NotFound
 from clearing.adapters.db.reservations import lock_members
+from clearing.adapters.db.uow import UnitOfWork
+from clearing.domain.vocabulary import TxState
+from clearing.errors import ChainError, ChainReverted, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,15 @@ class Sent:
 
 
 # --------------------------------------------------------------------------- planning (inside a unit of work)
-def plan(session: Session, kind: str, *, member_id: int | None = None, cycle_id: int | None = None,
-         amount: int | None = None, payload: dict[str, Any] | None = None) -> OutboxItem:
+def plan(
+    session: Session,
+    kind: str,
+    *,
+    member_id: int | None = None,
+    cycle_id: int | None = None,
+    amount: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> OutboxItem:
     """Record one chain call in the caller's unit of work (flushed, not committed).
 
     Send it with :meth:`Outbox.dispatch` after the caller commits; until then,
@@ -123,8 +130,14 @@ def plan(session: Session, kind: str, *, member_id: int | None = None, cycle_id:
         raise ValueError(f"unknown outbox kind {kind!r}")
     if kind in MEMBER_KINDS and member_id is None:
         raise ValueError(f"a {kind} row needs a member_id")
-    row = SettlementTx(kind=kind, member_id=member_id, cycle_id=cycle_id, amount=amount, payload=dict(payload or {}),
-                       state=TxState.PLANNED)
+    row = SettlementTx(
+        kind=kind,
+        member_id=member_id,
+        cycle_id=cycle_id,
+        amount=amount,
+        payload=dict(payload or {}),
+        state=TxState.PLANNED,
+    )
     session.add(row)
     session.flush()
     return _item(session, row)
@@ -140,14 +153,30 @@ def get(session: Session, row_id: int) -> OutboxItem:
 
 def _item(s: Session, row: SettlementTx) -> OutboxItem:
     member = s.get(Member, row.member_id) if row.member_id is not None else None
-    return OutboxItem(id=row.id, kind=row.kind, state=row.state, member_id=row.member_id,
-                      member=member.name if member else None, member_address=member.address if member else None,
-                      amount=row.amount, cycle_id=row.cycle_id, payload=dict(row.payload or {}),
-                      created_at=row.created_at)
+    return OutboxItem(
+        id=row.id,
+        kind=row.kind,
+        state=row.state,
+        member_id=row.member_id,
+        member=member.name if member else None,
+        member_address=member.address if member else None,
+        amount=row.amount,
+        cycle_id=row.cycle_id,
+        payload=dict(row.payload or {}),
+        created_at=row.created_at,
+    )
 
 
-def update_tx(sessions: sessionmaker[Session], row_id: int, *, state: str | None = None, error: str | None = None,
-              block: int | None = None, tx_hash: str | None = None, payload: dict[str, Any] | None = None) -> None:
+def update_tx(
+    sessions: sessionmaker[Session],
+    row_id: int,
+    *,
+    state: str | None = None,
+    error: str | None = None,
+    block: int | None = None,
+    tx_hash: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
     """Record what happened to one outbox row, in its own transaction (payload keys are merged)."""
     with UnitOfWork.from_factory(sessions) as uow:
         row = uow.session.get(SettlementTx, row_id)
@@ -190,8 +219,14 @@ class Outbox:
     :meth:`resend_planned` sends them). :meth:`call` sends through the client it is given.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], contracts: Contracts | None, *,
-                 receipt_timeout: float = 60.0, crash_hook: CrashHook | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        contracts: Contracts | None,
+        *,
+        receipt_timeout: float = 60.0,
+        crash_hook: CrashHook | None = None,
+    ) -> None:
         self.sessions = sessions
         self.contracts = contracts
         self.receipt_timeout = receipt_timeout
@@ -241,9 +276,11 @@ class Outbox:
             return 0
         with UnitOfWork.from_factory(self.sessions, read_only=True) as uow:
             s = uow.session
-            rows = s.scalars(select(SettlementTx).where(
-                SettlementTx.kind.in_(MEMBER_KINDS), SettlementTx.state.in_((TxState.PLANNED, TxState.SENT)))
-                .order_by(SettlementTx.id)).all()
+            rows = s.scalars(
+                select(SettlementTx)
+                .where(SettlementTx.kind.in_(MEMBER_KINDS), SettlementTx.state.in_((TxState.PLANNED, TxState.SENT)))
+                .order_by(SettlementTx.id)
+            ).all()
             items = [_item(s, r) for r in rows if r.kind != WITHDRAW or "data" not in (r.payload or {})]
         self.dispatch(items)
         return len(items)
@@ -272,9 +309,14 @@ class Outbox:
             family = _FAMILIES.get(item.kind)
             if family is None or row.state == TxState.MINED:
                 return False
-            newer = s.scalar(select(SettlementTx.id).where(
-                SettlementTx.member_id == item.member_id, SettlementTx.kind.in_(family), SettlementTx.id > item.id)
-                .order_by(SettlementTx.id.desc()).limit(1))
+            newer = s.scalar(
+                select(SettlementTx.id)
+                .where(
+                    SettlementTx.member_id == item.member_id, SettlementTx.kind.in_(family), SettlementTx.id > item.id
+                )
+                .order_by(SettlementTx.id.desc())
+                .limit(1)
+            )
             if newer is None:
                 return False
             row.state = TxState.FAILED
@@ -283,8 +325,9 @@ class Outbox:
         return True
 
     # -- cycle steps
-    def call(self, client: ContractClient, fn_name: str, args: Sequence[Any], *, kind: str, done: Done,
-             cycle_id: int) -> Sent:
+    def call(
+        self, client: ContractClient, fn_name: str, args: Sequence[Any], *, kind: str, done: Done, cycle_id: int
+    ) -> Sent:
         """Make ``fn_name(*args)`` of one cycle step happen exactly once; ``done()`` reads the chain.
 
         The step's row is the newest of ``kind`` for the cycle, planned here
@@ -294,8 +337,12 @@ class Outbox:
             raise ValueError(f"{kind} is not a cycle step")
         with UnitOfWork.from_factory(self.sessions) as uow:
             s = uow.session
-            row = s.scalars(select(SettlementTx).where(SettlementTx.kind == kind, SettlementTx.cycle_id == cycle_id)
-                            .order_by(SettlementTx.id.desc()).limit(1)).first()
+            row = s.scalars(
+                select(SettlementTx)
+                .where(SettlementTx.kind == kind, SettlementTx.cycle_id == cycle_id)
+                .order_by(SettlementTx.id.desc())
+                .limit(1)
+            ).first()
             if row is None or row.state == TxState.FAILED:  # failed: a row left by an earlier version
                 row_id = plan(s, kind, cycle_id=cycle_id).id
                 uow.commit()
@@ -304,8 +351,9 @@ class Outbox:
         return self._send(row_id, client, fn_name, tuple(args), done=done, what=f"{kind} of cycle {cycle_id}")
 
     # -- the one way a row is sent
-    def _send(self, row_id: int, client: ContractClient, fn_name: str, args: tuple[Any, ...], *, done: Done,
-              what: str) -> Sent:
+    def _send(
+        self, row_id: int, client: ContractClient, fn_name: str, args: tuple[Any, ...], *, done: Done, what: str
+    ) -> Sent:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 ready = self._sign_or_finish(row_id, client, fn_name, args, done)
@@ -334,16 +382,18 @@ class Outbox:
             except ChainReverted as exc:
                 return self._reverted(row_id, client, tx_hash, exc, done)
             except ChainError as exc:  # not mined: dropped, or its nonce went to another transaction
-                log.warning("%s: transaction %s not mined (%s); attempt %d of %d", what, tx_hash, exc, attempt,
-                            ATTEMPTS)
+                log.warning(
+                    "%s: transaction %s not mined (%s); attempt %d of %d", what, tx_hash, exc, attempt, ATTEMPTS
+                )
                 self._replan(client, row_id, f"{tx_hash} not mined: {exc}")
                 continue
             update_tx(self.sessions, row_id, state=TxState.MINED, block=result.block)
             return Sent(tx_hash, result.block, reconciled=False)
         raise ChainError(f"{what} did not get mined after {ATTEMPTS} attempts")
 
-    def _sign_or_finish(self, row_id: int, client: ContractClient, fn_name: str, args: tuple[Any, ...],
-                        done: Done) -> Sent | tuple[str, str]:
+    def _sign_or_finish(
+        self, row_id: int, client: ContractClient, fn_name: str, args: tuple[Any, ...], done: Done
+    ) -> Sent | tuple[str, str]:
         """The row's outcome if it needs no transaction, else its signed bytes and hash (stored first).
 
         The row is locked while it is read and signed, so two processes

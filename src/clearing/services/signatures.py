@@ -128,7 +128,9 @@ def recover_signer(digest: bytes, signature: str) -> str:
     return to_checksum_address(_recover_raw(digest, signature))
 
 
-def signed_by(domain: SigningDomain, signature: str, *, id: str, debtor: str, creditor: str, amount: int, reference: str) -> bool:
+def signed_by(
+    domain: SigningDomain, signature: str, *, id: str, debtor: str, creditor: str, amount: int, reference: str
+) -> bool:
     """True if ``signature`` is ``debtor``'s over this obligation."""
     try:
         signer = _recover_raw(obligation_digest(domain, id, debtor, creditor, amount, reference), signature)
@@ -137,9 +139,15 @@ def signed_by(domain: SigningDomain, signature: str, *, id: str, debtor: str, cr
     return signer == _address_word(debtor)[12:]
 
 
-def sign_obligation(domain: SigningDomain, private_key: bytes | str, *, id: str, debtor: str, creditor: str, amount: int, reference: str) -> str:
+def sign_obligation(
+    domain: SigningDomain, private_key: bytes | str, *, id: str, debtor: str, creditor: str, amount: int, reference: str
+) -> str:
     """Sign as a wallet would (for clients, the demo and tests); returns 0x-hex with v 27/28."""
-    key = bytes.fromhex(private_key[2:] if isinstance(private_key, str) and private_key.startswith("0x") else private_key) if isinstance(private_key, str) else private_key
+    key = (
+        bytes.fromhex(private_key[2:] if isinstance(private_key, str) and private_key.startswith("0x") else private_key)
+        if isinstance(private_key, str)
+        else private_key
+    )
     digest = obligation_digest(domain, id, debtor, creditor, amount, reference)
     sig = coincurve.PrivateKey(key).sign_recoverable(digest, hasher=None)
     return "0x" + (sig[:64] + bytes([sig[64] + 27])).hex()

@@ -40,8 +40,11 @@ def test_deposit_and_withdraw_free_balance(contracts):
 def test_cycle_commit_release_and_proofs(contracts):
     c = contracts
     a, b, d = (new_member(c, collateral=10_000) for _ in range(3))
-    obs = [Obligation("x1", a.address, b.address, 700), Obligation("x2", b.address, d.address, 300),
-           Obligation("x3", d.address, a.address, 100)]
+    obs = [
+        Obligation("x1", a.address, b.address, 700),
+        Obligation("x2", b.address, d.address, 300),
+        Obligation("x3", d.address, a.address, 100),
+    ]
     deltas = net_positions(obs)
     leaves = [leaf_hash(5, obligation_key(o.id), o.debtor, o.creditor, o.amount) for o in obs]
     tree = MerkleTree(leaves)
@@ -55,11 +58,12 @@ def test_cycle_commit_release_and_proofs(contracts):
     for m, v in deltas.items():
         assert c.house.balance_of(m) == 10_000 + v
     assert c.house.cycle(5).escrowed == 0 and c.house.cycle(5).status == 2  # SETTLED
-    for o, leaf in zip(obs, leaves):
+    for o, leaf in zip(obs, leaves, strict=True):
         assert c.house.verify_obligation(5, obligation_key(o.id), o.debtor, o.creditor, o.amount, tree.proof(leaf))
     tampered = obs[0]
-    assert not c.house.verify_obligation(5, obligation_key(tampered.id), tampered.debtor, tampered.creditor,
-                                         tampered.amount + 1, tree.proof(leaves[0]))
+    assert not c.house.verify_obligation(
+        5, obligation_key(tampered.id), tampered.debtor, tampered.creditor, tampered.amount + 1, tree.proof(leaves[0])
+    )
     _house_conserves(c)
 
 
@@ -80,12 +84,12 @@ def test_credit_drawn_from_pool_and_partial_release_then_refund(contracts):
     c.token.mint(lender.address, 5_000)
     c.token.approve(c.house.address, 5_000, sender=lender)
     c.house.pool_deposit(5_000, sender=lender)
-    a = new_member(c, credit=1_000)           # no collateral, credit only
+    a = new_member(c, credit=1_000)  # no collateral, credit only
     b = new_member(c)
     c.house.commit_cycle(11, b"\x02" * 32, 1, 800, {a.address: -800, b.address: 800})
     assert c.house.balance_of(a.address) == -800
     assert c.house.credit_drawn() == 800
-    c.house.release_cycle(11, {b.address: 300})                 # partial
+    c.house.release_cycle(11, {b.address: 300})  # partial
     assert c.house.pending_credit(11, b.address) == 500
     c.house.refund_cycle(11, {b.address: 500}, {a.address: 500})  # the rest goes back
     assert c.house.balance_of(a.address) == -300
@@ -115,7 +119,7 @@ def test_held_cycle_can_be_claimed_by_anyone_after_deadline(embedded_contracts):
         c.house.claim(3, b.address, sender=b)
     assert err.value.error == "ClearingHouseClaimTooEarly"
     c.chain.advance_time(4 * 24 * 3600)
-    c.house.claim(3, b.address, sender=b)   # not the operator: funds never stuck
+    c.house.claim(3, b.address, sender=b)  # not the operator: funds never stuck
     assert c.house.balance_of(b.address) == 500
 
 

@@ -48,9 +48,24 @@ def test_deploy_script_with_web3(testnet, tmp_path):
     chain, token = testnet
     out = tmp_path / "sepolia.json"
     proc = subprocess.run(
-        [sys.executable, "scripts/deploy.py", "--rpc-url", chain.rpc_url, "--private-key", DEV_KEY,
-         "--token", token, "--network", "sepolia", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "scripts/deploy.py",
+            "--rpc-url",
+            chain.rpc_url,
+            "--private-key",
+            DEV_KEY,
+            "--token",
+            token,
+            "--network",
+            "sepolia",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     _check(json.loads(out.read_text()), chain, token)
@@ -59,9 +74,20 @@ def test_deploy_script_with_web3(testnet, tmp_path):
 def test_deploy_script_refuses_dev_token_on_a_test_network(testnet, tmp_path):
     chain, _ = testnet
     proc = subprocess.run(
-        [sys.executable, "scripts/deploy.py", "--rpc-url", chain.rpc_url, "--private-key", DEV_KEY,
-         "--out", str(tmp_path / "x.json")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "scripts/deploy.py",
+            "--rpc-url",
+            chain.rpc_url,
+            "--private-key",
+            DEV_KEY,
+            "--out",
+            str(tmp_path / "x.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:") and "--token" in proc.stderr
@@ -76,16 +102,31 @@ def test_deploy_script_with_brownie(testnet, tmp_path):
     assert brownie.exists(), "run scripts/setup.sh --brownie first"
     chain, token = testnet
     name = f"anvil-sepolia-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DEPLOYER_PRIVATE_KEY": DEV_KEY, "SETTLEMENT_TOKEN": token,
-           "DEPLOYMENT_OUT": str(tmp_path / "brownie.json")}
+    env = {
+        **os.environ,
+        "DEPLOYER_PRIVATE_KEY": DEV_KEY,
+        "SETTLEMENT_TOKEN": token,
+        "DEPLOYMENT_OUT": str(tmp_path / "brownie.json"),
+    }
     # brownie remembers deployments per chain id and reloads them on connect; this
     # Anvil is new each run, so an earlier run's record would point at nothing.
     shutil.rmtree(ROOT / "build" / "brownie" / "deployments", ignore_errors=True)
-    subprocess.run([str(brownie), "networks", "add", "Ethereum", name, f"host={chain.rpc_url}",
-                    f"chainid={SEPOLIA}"], cwd=ROOT, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [str(brownie), "networks", "add", "Ethereum", name, f"host={chain.rpc_url}", f"chainid={SEPOLIA}"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     try:
-        proc = subprocess.run([str(brownie), "run", "scripts/deploy.py", "--network", name],
-                              cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
+        proc = subprocess.run(
+            [str(brownie), "run", "scripts/deploy.py", "--network", name],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=900,
+        )
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         record = json.loads((tmp_path / "brownie.json").read_text())
         assert record["network"] == name

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from clearing.adapters.db import UnitOfWork, make_engine, migrate
 from clearing.adapters.db.models import AuditLog, Base, Member, Obligation
+
 PG_URL = os.environ.get("CLEARING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 BIG = 2**200
@@ -26,10 +27,12 @@ def _member(name: str, n: int, **kw) -> Member:
 
 def test_amounts_round_trip_exactly(db):
     with UnitOfWork.from_factory(db.sessions) as uow:
-        uow.session.add_all([
-            _member("big", 1, credit_line=BIG, chain_balance=-BIG, chain_credit_limit=UINT256_MAX),
-            _member("small", 2, credit_line=1, chain_balance=2**63 + 1),
-        ])
+        uow.session.add_all(
+            [
+                _member("big", 1, credit_line=BIG, chain_balance=-BIG, chain_credit_limit=UINT256_MAX),
+                _member("small", 2, credit_line=1, chain_balance=2**63 + 1),
+            ]
+        )
         uow.commit()
     with UnitOfWork.from_factory(db.sessions, read_only=True) as uow:
         big = uow.session.scalars(select(Member).where(Member.name == "big")).one()
@@ -77,8 +80,9 @@ def test_obligation_id_is_unique(db):
 
 def test_audit_log_is_append_only(db):
     with UnitOfWork.from_factory(db.sessions) as uow:
-        uow.session.add(AuditLog(actor="operator:test", action="member.admit", payload={"member": "a"},
-                                 at=datetime.now(UTC)))
+        uow.session.add(
+            AuditLog(actor="operator:test", action="member.admit", payload={"member": "a"}, at=datetime.now(UTC))
+        )
         uow.commit()
     for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
         with pytest.raises(DBAPIError, match="append-only"):

@@ -12,14 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from clearing.api.problems import status_of
 from clearing.adapters.db.models import Member, Obligation
+from clearing.adapters.db.reservations import reservation_mismatches
+from clearing.api.problems import status_of
+from clearing.bootstrap import build_service
 from clearing.errors import BatchRejected, ObligationConflict
 from clearing.services import submission as osvc
-from clearing.bootstrap import build_service
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
-from clearing.adapters.db.reservations import reservation_mismatches
 from clearing.settings import Settings
 from tests.conftest import admit_member, ledger_house
 
@@ -113,10 +113,16 @@ def test_overlapping_batches_all_or_nothing(pg_db):
     a = _member(ctx, "a", 10**9)
     for n in ("b", "c"):
         _member(ctx, n, 0)
+
     # batch i covers ids [10i, 10i+30): neighbours overlap by 20 ids, same bodies
     def batch(i: int):
-        return osvc.submit(ctx, a, [_ob(f"ov-{k}", "a", "b" if k % 2 else "c", 100 + k) for k in range(10 * i, 10 * i + 30)],
-                           batch=True)
+        return osvc.submit(
+            ctx,
+            a,
+            [_ob(f"ov-{k}", "a", "b" if k % 2 else "c", 100 + k) for k in range(10 * i, 10 * i + 30)],
+            batch=True,
+        )
+
     results = _run(12, batch)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert _count(ctx) == 10 * 11 + 30
@@ -136,11 +142,19 @@ def test_retry_after_a_duplicate_id_sees_every_committed_id_of_its_debtor(pg_db)
     for n in ("b", "c"):
         _member(ctx, n, 0)
     for round_ in range(3):
-        def batch(i: int):
-            return osvc.submit(ctx, a, [_ob(f"r{round_}-{k}", "a", "b" if k % 2 else "c", 100 + k)
-                                        for k in range(5 * i, 5 * i + 40)], batch=True)
+
+        def batch(i: int, round_: int = round_):
+            return osvc.submit(
+                ctx,
+                a,
+                [_ob(f"r{round_}-{k}", "a", "b" if k % 2 else "c", 100 + k) for k in range(5 * i, 5 * i + 40)],
+                batch=True,
+            )
+
         results = _run(24, batch)
-        assert not [r for r in results if isinstance(r, Exception)], [r for r in results if isinstance(r, Exception)][:1]
+        assert not [r for r in results if isinstance(r, Exception)], [r for r in results if isinstance(r, Exception)][
+            :1
+        ]
     assert _count(ctx) == 3 * (5 * 23 + 40)
     _consistent(ctx)
 
@@ -166,8 +180,9 @@ def test_cross_traffic_does_not_deadlock(pg_db):
     def go(i: int):
         me = ps[i % 4]
         others = [f"x{j}" for j in range(4) if j != i % 4]
-        return osvc.submit(ctx, me, [_ob(f"cross-{i}-{k}", me.member_name, others[k % 3], 1) for k in range(30)],
-                           batch=True)
+        return osvc.submit(
+            ctx, me, [_ob(f"cross-{i}-{k}", me.member_name, others[k % 3], 1) for k in range(30)], batch=True
+        )
 
     results = _run(16, go)
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -213,15 +228,15 @@ def test_group_commit_outcomes_are_those_of_one_by_one(db):
     b = _member(ctx, "b", 0)
     osvc.submit(ctx, a, [_ob("old", "a", "b", 10)], batch=False)
     requests = [
-        (a, _ob("g-1", "a", "b", 50)),          # accepted
-        (a, _ob("g-2", "a", "nobody", 5)),      # unknown member: that request fails alone
-        (a, _ob("g-1", "a", "b", 50)),          # same id and body as the first: a replay
-        (a, _ob("g-1", "a", "b", 51)),          # same id, other body: conflict
-        (a, _ob("old", "a", "b", 10)),          # recorded before: replay
-        (a, _ob("old", "a", "b", 11)),          # recorded before with another body: conflict
-        (b, _ob("g-3", "a", "b", 5)),           # creditor without signature
-        (a, _ob("g-4", "a", "b", 45)),          # beyond headroom (100 - 10 - 50 = 40 left)
-        (a, _ob("g-5", "a", "b", 40)),          # still fits
+        (a, _ob("g-1", "a", "b", 50)),  # accepted
+        (a, _ob("g-2", "a", "nobody", 5)),  # unknown member: that request fails alone
+        (a, _ob("g-1", "a", "b", 50)),  # same id and body as the first: a replay
+        (a, _ob("g-1", "a", "b", 51)),  # same id, other body: conflict
+        (a, _ob("old", "a", "b", 10)),  # recorded before: replay
+        (a, _ob("old", "a", "b", 11)),  # recorded before with another body: conflict
+        (b, _ob("g-3", "a", "b", 5)),  # creditor without signature
+        (a, _ob("g-4", "a", "b", 45)),  # beyond headroom (100 - 10 - 50 = 40 left)
+        (a, _ob("g-5", "a", "b", 40)),  # still fits
     ]
     out = osvc.submit_group(ctx, requests)
     assert out[0].obligation.status == "accepted" and not out[0].replayed
@@ -265,8 +280,15 @@ def test_velocity_history_reaches_the_rules_for_every_debtor(db):
     _member(ctx, "c", 0)
     osvc.submit(ctx, a, [_ob("a-1", "a", "c", 1), _ob("a-2", "a", "c", 1)], batch=True)
     osvc.submit(ctx, b, [_ob("b-0", "b", "c", 1), _ob("b-1", "b", "c", 1)], batch=True)
-    out = osvc.submit_group(ctx, [(a, _ob("a-3", "a", "c", 1)), (b, _ob("b-2", "b", "c", 1)),
-                                  (a, _ob("a-4", "a", "c", 1)), (b, _ob("b-3", "b", "c", 1))])
+    out = osvc.submit_group(
+        ctx,
+        [
+            (a, _ob("a-3", "a", "c", 1)),
+            (b, _ob("b-2", "b", "c", 1)),
+            (a, _ob("a-4", "a", "c", 1)),
+            (b, _ob("b-3", "b", "c", 1)),
+        ],
+    )
     rules = [{h.rule for h in r.obligation.holds} for r in out]
     assert rules == [set(), set(), {"velocity-count"}, {"velocity-count"}]
     assert out[2].obligation.holds[0].values["count"] == "4"

@@ -56,8 +56,11 @@ def _velocity_holds_match_the_rows(ctx: ServiceContext) -> int:
     """Recompute each obligation's window from the stored rows; compare with the holds raised. Returns rows checked."""
     with ctx.uow(read_only=True) as uow:
         s = uow.session
-        rows = s.execute(select(Obligation.id, Obligation.debtor_id, Obligation.debtor_seq, Obligation.created_at,
-                                Obligation.amount).order_by(Obligation.debtor_id, Obligation.debtor_seq)).all()
+        rows = s.execute(
+            select(
+                Obligation.id, Obligation.debtor_id, Obligation.debtor_seq, Obligation.created_at, Obligation.amount
+            ).order_by(Obligation.debtor_id, Obligation.debtor_seq)
+        ).all()
         holds: dict[str, dict[str, dict]] = {}
         for h in s.scalars(select(Hold)):
             holds.setdefault(h.obligation_id, {})[h.rule] = h.values

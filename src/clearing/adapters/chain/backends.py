@@ -117,7 +117,10 @@ def embedded(num_accounts: int = DEV_ACCOUNTS) -> Chain:
 
     params = PyEVMBackend.generate_genesis_params(overrides={"gas_limit": 60_000_000})
     backend = PyEVMBackend.from_mnemonic(
-        DEV_MNEMONIC, num_accounts=num_accounts, genesis_parameters=params, hd_path="m/44'/60'/0'/0",
+        DEV_MNEMONIC,
+        num_accounts=num_accounts,
+        genesis_parameters=params,
+        hd_path="m/44'/60'/0'/0",
         genesis_state_overrides={"balance": 10_000 * 10**18},
     )
     w3 = Web3(EthereumTesterProvider(EthereumTester(backend)))
@@ -151,9 +154,23 @@ def spawn_anvil(
 ) -> Chain:
     """Start Anvil on loopback and wait for it; ``Chain.close()`` stops it."""
     port = port or free_port()
-    args = [anvil_binary(), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id),
-            "--mnemonic", DEV_MNEMONIC, "--accounts", str(DEV_ACCOUNTS), "--gas-limit", "60000000",
-            "--silent", *extra_args]
+    args = [
+        anvil_binary(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--chain-id",
+        str(chain_id),
+        "--mnemonic",
+        DEV_MNEMONIC,
+        "--accounts",
+        str(DEV_ACCOUNTS),
+        "--gas-limit",
+        "60000000",
+        "--silent",
+        *extra_args,
+    ]
     if load_state:
         args += ["--load-state", str(load_state)]
     if dump_state:
@@ -197,8 +214,14 @@ def rpc(url: str, private_key: str | None, *, dev_fallback: bool = False) -> Cha
     return Chain(w3=w3, accounts=accounts, chain_id=chain_id, name="rpc", rpc_url=url)
 
 
-def connect(backend: str = "embedded", *, rpc_url: str | None = None, private_key: str | None = None,
-            port: int | None = None, chain_id: int = 31337) -> Chain:
+def connect(
+    backend: str = "embedded",
+    *,
+    rpc_url: str | None = None,
+    private_key: str | None = None,
+    port: int | None = None,
+    chain_id: int = 31337,
+) -> Chain:
     """Open the backend named in settings (``CLEARING_CHAIN__BACKEND``)."""
     if backend == "embedded":
         return embedded()

@@ -23,17 +23,19 @@ from web3.exceptions import (
     Web3TypeError,
 )
 
-try:  # the embedded backend's revert type; absent on nodes-only installs
-    from eth_tester.exceptions import TransactionFailed
-except ImportError:  # pragma: no cover
-    class TransactionFailed(Exception):  # type: ignore[no-redef]
-        pass
-
-_REVERTS = (ContractCustomError, ContractLogicError, ContractPanicError, TransactionFailed)
-
 from clearing.adapters.chain.backends import Chain
 from clearing.adapters.chain.compile import ARTIFACTS_DIR, SHIPPED, load_artifact
 from clearing.errors import ChainError, ChainReverted
+
+try:  # the embedded backend's revert type; absent on nodes-only installs
+    from eth_tester.exceptions import TransactionFailed
+except ImportError:  # pragma: no cover
+
+    class TransactionFailed(Exception):  # type: ignore[no-redef]
+        pass
+
+
+_REVERTS = (ContractCustomError, ContractLogicError, ContractPanicError, TransactionFailed)
 
 OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
 RISK_ROLE = keccak(text="RISK_ROLE")
@@ -73,8 +75,8 @@ def decode_revert(data: str | bytes | None) -> ChainReverted:
         name, types, names = _ERRORS[raw[:4]]
         values = abi_decode(types, raw[4:])
         args = tuple(_plain(v) for v in values)
-        shown = ", ".join(f"{n}={a}" for n, a in zip(names, args))
-        return ChainReverted(f"{name}({shown})", error=name, args=args, **dict(zip(names, args)))
+        shown = ", ".join(f"{n}={a}" for n, a in zip(names, args, strict=True))
+        return ChainReverted(f"{name}({shown})", error=name, args=args, **dict(zip(names, args, strict=True)))
     if raw[:4] == keccak(text="Error(string)")[:4]:
         (reason,) = abi_decode(["string"], raw[4:])
         return ChainReverted(f"reverted: {reason}", error="Error", args=(reason,))
@@ -180,7 +182,8 @@ class ContractClient:
         self.default_sender = default_sender or (chain.accounts[0] if chain.accounts else None)
         self._topics = {
             HexBytes(self.w3.keccak(text=f"{e['name']}({','.join(_abi_type(i) for i in e['inputs'])})")): e["name"]
-            for e in abi if e["type"] == "event"
+            for e in abi
+            if e["type"] == "event"
         }
         self._batching = True
 
@@ -218,13 +221,20 @@ class ContractClient:
                 raise _revert_from(exc) from None
         return [self._call(fn_name, *args) for args in args_list]
 
-    def _send(self, fn_name: str, *args: Any, sender: LocalAccount | None = None, gas: int | None = None,
-              wait: bool = True) -> TxResult:
+    def _send(
+        self, fn_name: str, *args: Any, sender: LocalAccount | None = None, gas: int | None = None, wait: bool = True
+    ) -> TxResult:
         signed = self.sign(fn_name, *args, sender=sender, gas=gas)
         return self.broadcast(signed.raw_transaction, wait=wait)
 
-    def sign(self, fn_name: str, *args: Any, sender: LocalAccount | None = None, gas: int | None = None,
-             nonce: int | None = None) -> SignedTransaction:
+    def sign(
+        self,
+        fn_name: str,
+        *args: Any,
+        sender: LocalAccount | None = None,
+        gas: int | None = None,
+        nonce: int | None = None,
+    ) -> SignedTransaction:
         """A signed transaction whose hash is known before it is sent."""
         acct = sender or self.default_sender
         if acct is None:
@@ -290,13 +300,15 @@ class ContractClient:
             if name is None:
                 continue
             decoded = getattr(self.contract.events, name)().process_log(log)
-            out.append(Event(
-                name=name,
-                args={k: _plain(v) for k, v in decoded["args"].items()},
-                block=log["blockNumber"],
-                log_index=log["logIndex"],
-                tx_hash="0x" + bytes(log["transactionHash"]).hex(),
-            ))
+            out.append(
+                Event(
+                    name=name,
+                    args={k: _plain(v) for k, v in decoded["args"].items()},
+                    block=log["blockNumber"],
+                    log_index=log["logIndex"],
+                    tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+                )
+            )
         return out
 
     def events(self, from_block: int = 0, to_block: int | str = "latest") -> list[Event]:
@@ -350,7 +362,7 @@ class ClearingHouseClient(ContractClient):
 
     def available_of_many(self, addresses: Sequence[str]) -> dict[str, int]:
         values = self._call_many("availableOf", [(to_checksum_address(a),) for a in addresses])
-        return dict(zip(addresses, values))
+        return dict(zip(addresses, values, strict=True))
 
     def balance_of(self, who: str) -> int:
         return self._call("balanceOf", to_checksum_address(who))
@@ -377,8 +389,14 @@ class ClearingHouseClient(ContractClient):
     def cycle(self, cycle_id: int) -> CycleState:
         c = self._call("cycleOf", cycle_id)
         return CycleState(
-            root="0x" + bytes(c[0]).hex(), gross_value=c[1], escrowed=c[2], obligation_count=c[3],
-            committed_at=c[4], claimable_at=c[5], held_until=c[6], status=c[7],
+            root="0x" + bytes(c[0]).hex(),
+            gross_value=c[1],
+            escrowed=c[2],
+            obligation_count=c[3],
+            committed_at=c[4],
+            claimable_at=c[5],
+            held_until=c[6],
+            status=c[7],
         )
 
     def pending_credit(self, cycle_id: int, who: str) -> int:
@@ -387,10 +405,18 @@ class ClearingHouseClient(ContractClient):
     def cycle_debit(self, cycle_id: int, who: str) -> int:
         return self._call("cycleDebit", cycle_id, to_checksum_address(who))
 
-    def verify_obligation(self, cycle_id: int, obligation_key: bytes, debtor: str, creditor: str, amount: int,
-                          proof: Sequence[bytes]) -> bool:
-        return self._call("verifyObligation", cycle_id, obligation_key, to_checksum_address(debtor),
-                          to_checksum_address(creditor), amount, list(proof))
+    def verify_obligation(
+        self, cycle_id: int, obligation_key: bytes, debtor: str, creditor: str, amount: int, proof: Sequence[bytes]
+    ) -> bool:
+        return self._call(
+            "verifyObligation",
+            cycle_id,
+            obligation_key,
+            to_checksum_address(debtor),
+            to_checksum_address(creditor),
+            amount,
+            list(proof),
+        )
 
     # -- admin and risk
     def admit(self, who: str, credit_limit: int = 0, sender: LocalAccount | None = None) -> TxResult:
@@ -433,12 +459,26 @@ class ClearingHouseClient(ContractClient):
         members, values = _sorted_deltas(deltas)
         return (cycle_id, root, count, gross, members, values)
 
-    def commit_cycle(self, cycle_id: int, root: bytes, count: int, gross: int, deltas: dict[str, int],
-                     sender: LocalAccount | None = None) -> TxResult:
+    def commit_cycle(
+        self,
+        cycle_id: int,
+        root: bytes,
+        count: int,
+        gross: int,
+        deltas: dict[str, int],
+        sender: LocalAccount | None = None,
+    ) -> TxResult:
         return self._send("commitCycle", *self.commit_args(cycle_id, root, count, gross, deltas), sender=sender)
 
-    def settle_cycle(self, cycle_id: int, root: bytes, count: int, gross: int, deltas: dict[str, int],
-                     sender: LocalAccount | None = None) -> TxResult:
+    def settle_cycle(
+        self,
+        cycle_id: int,
+        root: bytes,
+        count: int,
+        gross: int,
+        deltas: dict[str, int],
+        sender: LocalAccount | None = None,
+    ) -> TxResult:
         """Commit and release in full in one call (no per-member escrow bookkeeping)."""
         return self._send("settleCycle", *self.commit_args(cycle_id, root, count, gross, deltas), sender=sender)
 
@@ -446,16 +486,19 @@ class ClearingHouseClient(ContractClient):
         creditors, values = _sorted_deltas(amounts)
         return self._send("releaseCycle", cycle_id, creditors, values, sender=sender)
 
-    def release_pro_rata(self, cycle_id: int, creditors: Sequence[str], bps: int,
-                         sender: LocalAccount | None = None) -> TxResult:
-        return self._send("releaseCycleProRata", cycle_id, [to_checksum_address(c) for c in creditors], bps,
-                          sender=sender)
+    def release_pro_rata(
+        self, cycle_id: int, creditors: Sequence[str], bps: int, sender: LocalAccount | None = None
+    ) -> TxResult:
+        return self._send(
+            "releaseCycleProRata", cycle_id, [to_checksum_address(c) for c in creditors], bps, sender=sender
+        )
 
     def hold_cycle(self, cycle_id: int, until: int, sender: LocalAccount | None = None) -> TxResult:
         return self._send("holdCycle", cycle_id, until, sender=sender)
 
-    def refund_cycle(self, cycle_id: int, cancelled: dict[str, int], refunded: dict[str, int],
-                     sender: LocalAccount | None = None) -> TxResult:
+    def refund_cycle(
+        self, cycle_id: int, cancelled: dict[str, int], refunded: dict[str, int], sender: LocalAccount | None = None
+    ) -> TxResult:
         creditors, c_values = _sorted_deltas(cancelled)
         debtors, d_values = _sorted_deltas(refunded)
         return self._send("refundCycle", cycle_id, creditors, c_values, debtors, d_values, sender=sender)
@@ -470,8 +513,16 @@ class OrderEscrowClient(ContractClient):
 
     def order(self, order_id: bytes) -> OrderState:
         o = self._call("orderOf", order_id)
-        return OrderState(debtor=o[0], dispute_deadline=o[1], status=o[2], creditor=o[3], amount=o[4],
-                          remaining=o[5], released=o[6], refunded=o[7])
+        return OrderState(
+            debtor=o[0],
+            dispute_deadline=o[1],
+            status=o[2],
+            creditor=o[3],
+            amount=o[4],
+            remaining=o[5],
+            released=o[6],
+            refunded=o[7],
+        )
 
     def total_remaining(self) -> int:
         return self._call("totalRemaining")
@@ -488,8 +539,9 @@ class OrderEscrowClient(ContractClient):
     def dispute(self, order_id: bytes, sender: LocalAccount) -> TxResult:
         return self._send("dispute", order_id, sender=sender)
 
-    def resolve_dispute(self, order_id: bytes, to_creditor: int, to_debtor: int,
-                        sender: LocalAccount | None = None) -> TxResult:
+    def resolve_dispute(
+        self, order_id: bytes, to_creditor: int, to_debtor: int, sender: LocalAccount | None = None
+    ) -> TxResult:
         return self._send("resolveDispute", order_id, to_creditor, to_debtor, sender=sender)
 
     def claim(self, order_id: bytes, sender: LocalAccount | None = None) -> TxResult:

@@ -42,9 +42,7 @@ class CompileError(ClearingError):
 def _standard_input(sources: dict[str, str]) -> dict[str, Any]:
     return {
         "language": "Solidity",
-        "sources": {
-            unit: {"content": (REPO_ROOT / path).read_text()} for unit, path in sources.items()
-        },
+        "sources": {unit: {"content": (REPO_ROOT / path).read_text()} for unit, path in sources.items()},
         "settings": COMPILER_SETTINGS,
     }
 
@@ -99,7 +97,9 @@ def build(check: bool = False) -> dict[str, str]:
         target = ARTIFACTS_DIR / f"{name}.json"
         if check:
             if not target.exists() or target.read_text() != text:
-                raise CompileError(f"shipped artifact {target.name} differs from a fresh compile; run `clearing contracts build`")
+                raise CompileError(
+                    f"shipped artifact {target.name} differs from a fresh compile; run `clearing contracts build`"
+                )
         else:
             ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
             target.write_text(text)

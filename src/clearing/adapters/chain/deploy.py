@@ -99,8 +99,15 @@ def deploy(
         if not client.has_role(role, who):
             client.grant_role(role, who, sender=admin)
     return Deployment(
-        network=network, chain_id=chain.chain_id, token=token, clearing_house=house, order_escrow=escrow,
-        block=first_block or block, artifacts_hash=artifacts_hash(), admin=admin.address, operator=operator,
+        network=network,
+        chain_id=chain.chain_id,
+        token=token,
+        clearing_house=house,
+        order_escrow=escrow,
+        block=first_block or block,
+        artifacts_hash=artifacts_hash(),
+        admin=admin.address,
+        operator=operator,
         dev_token=dev_token,
     )
 
@@ -131,9 +138,15 @@ class Contracts:
         sender = self.house.default_sender
         assert sender is not None
         w3 = self.chain.w3
-        tx = {"to": to_checksum_address(to), "value": wei, "gas": 21_000, "chainId": self.chain.chain_id,
-              "maxFeePerGas": w3.eth.gas_price * 2 + 10**9, "maxPriorityFeePerGas": 10**9,
-              "nonce": self.chain.nonces.next(sender.address)}
+        tx = {
+            "to": to_checksum_address(to),
+            "value": wei,
+            "gas": 21_000,
+            "chainId": self.chain.chain_id,
+            "maxFeePerGas": w3.eth.gas_price * 2 + 10**9,
+            "maxPriorityFeePerGas": 10**9,
+            "nonce": self.chain.nonces.next(sender.address),
+        }
         w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction))
 
     def fund_member(self, member: LocalAccount, amount: int, *, mint: bool = True) -> None:

@@ -26,12 +26,13 @@ def normalise_url(url: str) -> str:
     """``postgresql://`` and ``postgres://`` mean psycopg 3 here."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
-def make_engine(url: str | None = None, *, echo: bool | None = None, pool_size: int | None = None,
-                settings: Settings | None = None) -> Engine:
+def make_engine(
+    url: str | None = None, *, echo: bool | None = None, pool_size: int | None = None, settings: Settings | None = None
+) -> Engine:
     settings = settings or get_settings()
     url = normalise_url(url or settings.db_url)
     parsed = make_url(url)

@@ -94,15 +94,27 @@ class ObligationRow(NamedTuple):
 
 
 _MEMBER_COLUMNS = (
-    Member.id, Member.name, Member.address, Member.tier, Member.status, Member.credit_line, Member.chain_balance,
-    Member.chain_credit_limit, Member.pending_withdrawal, Member.reserved_debit, Member.reserved_credit,
+    Member.id,
+    Member.name,
+    Member.address,
+    Member.tier,
+    Member.status,
+    Member.credit_line,
+    Member.chain_balance,
+    Member.chain_credit_limit,
+    Member.pending_withdrawal,
+    Member.reserved_debit,
+    Member.reserved_credit,
     Member.obligation_seq,
 )
 _PARTIES = select(Member.id, Member.name, Member.address).where(
     or_(Member.name.in_(bindparam("names", expanding=True)), Member.address.in_(bindparam("addresses", expanding=True)))
 )
 _LOCK_MEMBERS = (
-    select(*_MEMBER_COLUMNS).where(Member.id.in_(bindparam("ids", expanding=True))).order_by(Member.id).with_for_update()
+    select(*_MEMBER_COLUMNS)
+    .where(Member.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Member.id)
+    .with_for_update()
 )
 _EXISTING = select(Obligation.id, Obligation.body_hash).where(Obligation.id.in_(bindparam("ids", expanding=True)))
 _INSERT_OBLIGATION = insert(Obligation.__table__)
@@ -138,7 +150,14 @@ def known_counterparties(conn: Connection, debtor_ids: list[int]) -> list[tuple[
 
 
 def _row_dict(r: ObligationRow, now: datetime) -> dict[str, Any]:
-    return {**r._asdict(), "created_at": now, "updated_at": now, "cycle_id": None, "leaf": None}
+    # A literal, not ``r._asdict()``: this runs once per row of every INSERT-path batch.
+    return {
+        "id": r.id, "debtor_id": r.debtor_id, "creditor_id": r.creditor_id, "amount": r.amount,
+        "reference": r.reference, "on_behalf_of": r.on_behalf_of, "submitted_by": r.submitted_by,
+        "body_hash": r.body_hash, "signature": r.signature, "status": r.status, "route": r.route,
+        "shortfall": r.shortfall, "debtor_seq": r.debtor_seq, "created_at": now, "updated_at": now,
+        "cycle_id": None, "leaf": None,
+    }  # fmt: skip
 
 
 def insert_obligations(conn: Connection, rows: Sequence[ObligationRow], now: datetime) -> None:
@@ -149,13 +168,24 @@ def insert_obligations(conn: Connection, rows: Sequence[ObligationRow], now: dat
     conn.execute(_INSERT_OBLIGATION, dicts[0] if len(dicts) == 1 else dicts)
 
 
-def insert_holds(session: Session, holds: Iterable[tuple[str, str, str, dict[str, Any], datetime | None]],
-                 now: datetime) -> list[Hold]:
+def insert_holds(
+    session: Session, holds: Iterable[tuple[str, str, str, dict[str, Any], datetime | None]], now: datetime
+) -> list[Hold]:
     """Hold rows ``(obligation id, rule, message, values, release_after)``, flushed so they have ids."""
     from clearing.domain.vocabulary import HoldStatus
 
-    objs = [Hold(obligation_id=oid, rule=rule, message=message, values=values, release_after=release_after,
-                 status=HoldStatus.OPEN, created_at=now) for oid, rule, message, values, release_after in holds]
+    objs = [
+        Hold(
+            obligation_id=oid,
+            rule=rule,
+            message=message,
+            values=values,
+            release_after=release_after,
+            status=HoldStatus.OPEN,
+            created_at=now,
+        )
+        for oid, rule, message, values, release_after in holds
+    ]
     if objs:
         session.add_all(objs)
         session.flush()
@@ -180,8 +210,25 @@ def insert_counterparties(session: Session, pairs: set[tuple[int, int]], now: da
 COPY_THRESHOLD = 64
 #: Rows per chunk sent to the COPY stream (about 40 kB).
 _COPY_CHUNK = 256
-_COPY_COLUMNS = ("id", "debtor_id", "creditor_id", "amount", "reference", "on_behalf_of", "created_at", "submitted_by",
-                 "body_hash", "signature", "status", "route", "shortfall", "cycle_id", "leaf", "updated_at", "debtor_seq")
+_COPY_COLUMNS = (
+    "id",
+    "debtor_id",
+    "creditor_id",
+    "amount",
+    "reference",
+    "on_behalf_of",
+    "created_at",
+    "submitted_by",
+    "body_hash",
+    "signature",
+    "status",
+    "route",
+    "shortfall",
+    "cycle_id",
+    "leaf",
+    "updated_at",
+    "debtor_seq",
+)
 #: COPY text format: backslash, tab, newline and carriage return are escaped; ``\N`` is NULL.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
@@ -221,8 +268,21 @@ class CopySink:
         return self
 
     def add(self, row: ObligationRow) -> None:
-        oid, debtor_id, creditor_id, amount, reference, on_behalf_of, submitted_by, h, signature, status, route, \
-            shortfall, debtor_seq = row
+        (
+            oid,
+            debtor_id,
+            creditor_id,
+            amount,
+            reference,
+            on_behalf_of,
+            submitted_by,
+            h,
+            signature,
+            status,
+            route,
+            shortfall,
+            debtor_seq,
+        ) = row
         ts, null = self._ts, "\\N"
         self._lines.append(
             f"{_copy_text(oid)}\t{debtor_id}\t{creditor_id}\t{amount}\t{_copy_text(reference)}\t"
@@ -237,8 +297,9 @@ class CopySink:
             self._copy.write("".join(self._lines))
             self._lines.clear()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if exc_type is None:
                 self._flush()
@@ -272,8 +333,9 @@ _WINDOW_DELTA_SQL_SQLITE = (
 Buckets = list[tuple[int, int, int]]
 
 
-def window_buckets(conn: Connection, full: Sequence[int], since: int,
-                   incremental: Sequence[tuple[int, int, int]]) -> dict[int, Buckets]:
+def window_buckets(
+    conn: Connection, full: Sequence[int], since: int, incremental: Sequence[tuple[int, int, int]]
+) -> dict[int, Buckets]:
     """Per-second ``(second, count, total)`` buckets of debtors' obligations.
 
     ``full``: debtors read in full, every obligation in a second ``> since``;
@@ -287,8 +349,11 @@ def window_buckets(conn: Connection, full: Sequence[int], since: int,
             for d, ts, c, t in conn.exec_driver_sql(_WINDOW_SQL_PG, (list(full), at(since + 1))).fetchall():
                 out[d].append((int(ts), int(c), int(t)))
         if incremental:
-            args = ([d for d, _, _ in incremental], [seq for _, seq, _ in incremental],
-                    [at(f + 1) for _, _, f in incremental])
+            args = (
+                [d for d, _, _ in incremental],
+                [seq for _, seq, _ in incremental],
+                [at(f + 1) for _, _, f in incremental],
+            )
             for d, ts, c, t in conn.exec_driver_sql(_WINDOW_DELTA_SQL_PG, args).fetchall():
                 out[d].append((int(ts), int(c), int(t)))
         return out

@@ -64,7 +64,7 @@ def update_reserved(session: Session, params: list[dict[str, int]]) -> None:
     pg = conn.dialect.name == "postgresql"
     with_seq = any("seq" in p for p in params)
     for start in range(0, len(params), 500):
-        chunk = params[start:start + 500]
+        chunk = params[start : start + 500]
         if len(chunk) == 1 and not with_seq:
             conn.execute(_UPDATE_RESERVED, chunk[0])
             continue
@@ -73,14 +73,19 @@ def update_reserved(session: Session, params: list[dict[str, int]]) -> None:
             cols = "(%s::bigint, %s::numeric, %s::numeric" + (", %s::bigint)" if with_seq else ")")
             rows = ", ".join([cols] * len(chunk))
             names = "v(mid, rd, rc" + (", seq)" if with_seq else ")")
-            sql = (f"UPDATE members SET reserved_debit = v.rd, reserved_credit = v.rc{seq_set} FROM (VALUES {rows}) "
-                   f"AS {names} WHERE members.id = v.mid")
+            sql = (
+                f"UPDATE members SET reserved_debit = v.rd, reserved_credit = v.rc{seq_set} FROM (VALUES {rows}) "
+                f"AS {names} WHERE members.id = v.mid"
+            )
         else:
             cols = "(?, ?, ?" + (", ?)" if with_seq else ")")
             rows = ", ".join([cols] * len(chunk))
             seq_col = ", column4 AS seq" if with_seq else ""
-            sql = (f"UPDATE members SET reserved_debit = v.rd, reserved_credit = v.rc{seq_set} FROM (SELECT column1 AS mid, "
-                   f"column2 AS rd, column3 AS rc{seq_col} FROM (VALUES {rows})) AS v WHERE members.id = v.mid")
+            sql = (
+                f"UPDATE members SET reserved_debit = v.rd, reserved_credit = v.rc{seq_set} "
+                f"FROM (SELECT column1 AS mid, column2 AS rd, column3 AS rc{seq_col} FROM (VALUES {rows})) AS v "
+                "WHERE members.id = v.mid"
+            )
         flat: list[object] = []
         for p in chunk:
             flat.extend((p["mid"], str(p["rd"]), str(p["rc"])))
@@ -105,8 +110,15 @@ def write_reserved(session: Session, changed: list[dict[str, int]]) -> None:
     if conn.dialect.name != "postgresql":
         update_reserved(session, changed)
         return
-    conn.exec_driver_sql(_WRITE_RESERVED_PG, ([c["mid"] for c in changed], [str(c["rd"]) for c in changed],
-                                              [str(c["rc"]) for c in changed], [c["seq"] for c in changed]))
+    conn.exec_driver_sql(
+        _WRITE_RESERVED_PG,
+        (
+            [c["mid"] for c in changed],
+            [str(c["rd"]) for c in changed],
+            [str(c["rc"]) for c in changed],
+            [c["seq"] for c in changed],
+        ),
+    )
 
 
 def lock_members(session: Session, member_ids: Iterable[int]) -> dict[int, Member]:
@@ -115,7 +127,10 @@ def lock_members(session: Session, member_ids: Iterable[int]) -> dict[int, Membe
     if not ids:
         return {}
     rows = session.scalars(
-        select(Member).where(Member.id.in_(ids)).order_by(Member.id).with_for_update()
+        select(Member)
+        .where(Member.id.in_(ids))
+        .order_by(Member.id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
     return {m.id: m for m in rows}
@@ -130,8 +145,9 @@ def transition(session: Session, obligation_ids: Sequence[str], new_status: str,
     if not obligation_ids:
         return 0
     rows = session.execute(
-        select(Obligation.id, Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status)
-        .where(Obligation.id.in_(list(obligation_ids)))
+        select(Obligation.id, Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status).where(
+            Obligation.id.in_(list(obligation_ids))
+        )
     ).all()
     lock_members(session, {r.debtor_id for r in rows} | {r.creditor_id for r in rows})
     # Re-read under the member locks: a concurrent transition may have moved them.
@@ -148,7 +164,9 @@ def transition(session: Session, obligation_ids: Sequence[str], new_status: str,
         credit[r.creditor_id] += c * r.amount
     if rows:
         session.execute(
-            update(Obligation).where(Obligation.id.in_([r.id for r in rows])).values(status=new_status, **fields)
+            update(Obligation)
+            .where(Obligation.id.in_([r.id for r in rows]))
+            .values(status=new_status, **fields)
             .execution_options(synchronize_session=False)
         )
     apply_deltas(session, debit, credit)
@@ -161,8 +179,9 @@ def recompute_reservations(session: Session) -> dict[int, tuple[int, int]]:
     credit: dict[int, int] = defaultdict(int)
     statuses = list(RESERVED_DEBIT | RESERVED_CREDIT)
     for debtor, creditor, amount, status in session.execute(
-        select(Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status)
-        .where(Obligation.status.in_(statuses))
+        select(Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status).where(
+            Obligation.status.in_(statuses)
+        )
     ):
         if status in RESERVED_DEBIT:
             debit[debtor] += amount
@@ -175,7 +194,9 @@ def recompute_reservations(session: Session) -> dict[int, tuple[int, int]]:
 def reservation_mismatches(session: Session) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
     """Members whose stored sums differ from the recomputed ones: id -> (stored, recomputed)."""
     expected = recompute_reservations(session)
-    stored = {m: (d, c) for m, d, c in session.execute(select(Member.id, Member.reserved_debit, Member.reserved_credit))}
+    stored = {
+        m: (d, c) for m, d, c in session.execute(select(Member.id, Member.reserved_debit, Member.reserved_credit))
+    }
     return {m: (stored[m], expected[m]) for m in expected if stored.get(m) != expected[m]}
 
 

@@ -22,10 +22,10 @@ class UnitOfWork:
         self._depth = 0
 
     @classmethod
-    def from_factory(cls, factory: sessionmaker[Session], *, read_only: bool = False) -> "UnitOfWork":
+    def from_factory(cls, factory: sessionmaker[Session], *, read_only: bool = False) -> UnitOfWork:
         return cls(factory(), read_only=read_only)
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         if self._depth == 0 and not self.session.in_transaction():
             self.session.connection(execution_options={READ_ONLY: True} if self.read_only else {})
         self._depth += 1

@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from clearing.api.deps import Auditor, ContextDep
 from clearing.adapters.chain.deploy import Contracts
+from clearing.api.deps import Auditor, ContextDep
 from clearing.errors import ServiceUnavailable
-from clearing.services.context import ServiceContext
 from clearing.services import audit as svc
+from clearing.services.context import ServiceContext
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -22,14 +22,20 @@ def _contracts(ctx: ServiceContext) -> Contracts:
     return contracts
 
 
-@router.get("/obligations/{obligation_id}/proof", summary="Merkle proof of a settled obligation",
-            description="Verify it with `clearing audit check-proof FILE --rpc-url URL`: chain and proof only.")
+@router.get(
+    "/obligations/{obligation_id}/proof",
+    summary="Merkle proof of a settled obligation",
+    description="Verify it with `clearing audit check-proof FILE --rpc-url URL`: chain and proof only.",
+)
 def proof(obligation_id: str, ctx: ContextDep, who: Auditor) -> dict[str, Any]:
     c = _contracts(ctx)
     return svc.prove(ctx.sessions, c.chain.chain_id, c.house.address, obligation_id).to_dict()
 
 
-@router.get("/verify", summary="Reconcile ledger, recomputation and chain events",
-            description="`ok` is false when any check fails; `mismatches[0]` names the first.")
+@router.get(
+    "/verify",
+    summary="Reconcile ledger, recomputation and chain events",
+    description="`ok` is false when any check fails; `mismatches[0]` names the first.",
+)
 def verify(ctx: ContextDep, who: Auditor, cycle: int | None = Query(None, ge=1)) -> dict[str, Any]:
     return svc.verify(ctx.sessions, _contracts(ctx), cycle).to_dict()

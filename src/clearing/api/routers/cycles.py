@@ -26,27 +26,46 @@ def _service(ctx: ServiceContext) -> CycleService:
 
 def cycle_out(c: CycleView) -> CycleOut:
     return CycleOut(
-        id=c.id, state=c.state, root=c.root, gross=c.gross, settled_value=c.settled_value,
-        obligations=c.obligations, settled=c.settled, carried=c.carried,
-        commit_tx_hash=c.commit_tx_hash, release_tx_hash=c.release_tx_hash, positions=dict(c.positions),
+        id=c.id,
+        state=c.state,
+        root=c.root,
+        gross=c.gross,
+        settled_value=c.settled_value,
+        obligations=c.obligations,
+        settled=c.settled,
+        carried=c.carried,
+        commit_tx_hash=c.commit_tx_hash,
+        release_tx_hash=c.release_tx_hash,
+        positions=dict(c.positions),
     )
 
 
-@router.post("", response_model=CycleOut, summary="Open a cycle (idempotent: returns the open one)",
-             responses=problem_responses(401, 403, 503))
+@router.post(
+    "",
+    response_model=CycleOut,
+    summary="Open a cycle (idempotent: returns the open one)",
+    responses=problem_responses(401, 403, 503),
+)
 def open_cycle(ctx: ContextDep, op: Operator) -> CycleOut:
     return cycle_out(_service(ctx).open())
 
 
-@router.post("/{cycle_id}/close", response_model=CycleOut, summary="Cut-off: take eligible obligations into the cycle",
-             responses=problem_responses(401, 403, 404, 503))
+@router.post(
+    "/{cycle_id}/close",
+    response_model=CycleOut,
+    summary="Cut-off: take eligible obligations into the cycle",
+    responses=problem_responses(401, 403, 404, 503),
+)
 def close_cycle(cycle_id: int, ctx: ContextDep, op: Operator) -> CycleOut:
     return cycle_out(_service(ctx).close(cycle_id))
 
 
-@router.post("/{cycle_id}/settle", response_model=CycleOut,
-             summary="Net, commit and release on chain (resumes where a previous attempt stopped)",
-             responses=problem_responses(401, 403, 404, 409, 502, 503))
+@router.post(
+    "/{cycle_id}/settle",
+    response_model=CycleOut,
+    summary="Net, commit and release on chain (resumes where a previous attempt stopped)",
+    responses=problem_responses(401, 403, 404, 409, 502, 503),
+)
 def settle_cycle(cycle_id: int, ctx: ContextDep, op: Operator) -> CycleOut:
     return cycle_out(_service(ctx).settle(cycle_id))
 
@@ -56,7 +75,11 @@ def list_cycles(ctx: ContextDep, who: Auditor, limit: int = Query(100, ge=1, le=
     return [cycle_out(c) for c in _service(ctx).list(limit)]
 
 
-@router.get("/{cycle_id}", response_model=CycleOut, summary="One cycle with its net positions",
-            responses=problem_responses(401, 403, 404, 503))
+@router.get(
+    "/{cycle_id}",
+    response_model=CycleOut,
+    summary="One cycle with its net positions",
+    responses=problem_responses(401, 403, 404, 503),
+)
 def get_cycle(cycle_id: int, ctx: ContextDep, who: Auditor) -> CycleOut:
     return cycle_out(_service(ctx).get(cycle_id))

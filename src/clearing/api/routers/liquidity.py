@@ -13,9 +13,13 @@ from clearing.services import members as svc
 router = APIRouter(prefix="/liquidity", tags=["liquidity"])
 
 
-@router.get("", response_model=list[MemberOut], summary="Every member's collateral, credit, reservations and headroom",
-            description="Sorted by headroom, lowest first: who runs short next.",
-            responses=problem_responses(401, 403))
+@router.get(
+    "",
+    response_model=list[MemberOut],
+    summary="Every member's collateral, credit, reservations and headroom",
+    description="Sorted by headroom, lowest first: who runs short next.",
+    responses=problem_responses(401, 403),
+)
 def liquidity(ctx: ContextDep, op: Operator) -> list[MemberOut]:
     views = sorted(svc.list_members(ctx), key=lambda v: v.liquidity.headroom)
     return [member_out(v) for v in views]

@@ -28,39 +28,72 @@ router = APIRouter(prefix="/members", tags=["members"])
 def member_out(v: svc.MemberView) -> MemberOut:
     liq = v.liquidity
     return MemberOut(
-        name=v.name, address=v.address, tier=v.tier, tier_reasons=list(v.tier_reasons), status=v.status,
-        status_reason=v.status_reason, credit_line=v.credit_line, single_order_limit=v.single_order_limit,
-        limit_overrides=v.limit_overrides, synced_block=v.synced_block, created_at=v.created_at,
+        name=v.name,
+        address=v.address,
+        tier=v.tier,
+        tier_reasons=list(v.tier_reasons),
+        status=v.status,
+        status_reason=v.status_reason,
+        credit_line=v.credit_line,
+        single_order_limit=v.single_order_limit,
+        limit_overrides=v.limit_overrides,
+        synced_block=v.synced_block,
+        created_at=v.created_at,
         liquidity=LiquidityOut(
-            collateral=liq.collateral, free_collateral=liq.free_collateral, credit_line=liq.credit_line,
-            credit_used=liq.credit_used, reserved_debit=liq.reserved_debit, reserved_credit=liq.reserved_credit,
-            reserved_net_debit=liq.reserved_net_debit, pending_withdrawal=liq.pending_withdrawal,
-            headroom=liq.headroom, withdrawable=liq.withdrawable,
+            collateral=liq.collateral,
+            free_collateral=liq.free_collateral,
+            credit_line=liq.credit_line,
+            credit_used=liq.credit_used,
+            reserved_debit=liq.reserved_debit,
+            reserved_credit=liq.reserved_credit,
+            reserved_net_debit=liq.reserved_net_debit,
+            pending_withdrawal=liq.pending_withdrawal,
+            headroom=liq.headroom,
+            withdrawable=liq.withdrawable,
         ),
     )
 
 
-@router.get("/me", response_model=MeOut, summary="Your tier and why, collateral, credit, headroom, positions, top-up",
-            responses=problem_responses(401, 403))
+@router.get(
+    "/me",
+    response_model=MeOut,
+    summary="Your tier and why, collateral, credit, headroom, positions, top-up",
+    responses=problem_responses(401, 403),
+)
 def me(ctx: ContextDep, me: CurrentMember) -> MeOut:
     o = svc.overview(ctx, me.member_id)  # type: ignore[arg-type]
-    return MeOut(member=member_out(o.member), headroom=o.headroom, open_position=o.open_position,
-                 queued_beyond_headroom=o.queued_beyond_headroom, queued_value=o.queued_value, held=o.held,
-                 carried=[CarriedOut.model_validate(c) for c in o.carried], carried_value=o.carried_value,
-                 topup_needed=o.topup_needed)
+    return MeOut(
+        member=member_out(o.member),
+        headroom=o.headroom,
+        open_position=o.open_position,
+        queued_beyond_headroom=o.queued_beyond_headroom,
+        queued_value=o.queued_value,
+        held=o.held,
+        carried=[CarriedOut.model_validate(c) for c in o.carried],
+        carried_value=o.carried_value,
+        topup_needed=o.topup_needed,
+    )
 
 
-@router.post("/me/withdrawals", response_model=WithdrawalOut, status_code=status.HTTP_202_ACCEPTED,
-             summary="Withdraw free collateral (queued for the chain)",
-             description="Reserves the amount at once (it leaves headroom) and queues the chain call in the outbox. "
-                         "409 insufficient-headroom names what is withdrawable.",
-             responses=problem_responses(401, 403, 409, 422))
+@router.post(
+    "/me/withdrawals",
+    response_model=WithdrawalOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Withdraw free collateral (queued for the chain)",
+    description="Reserves the amount at once (it leaves headroom) and queues the chain call in the outbox. "
+    "409 insufficient-headroom names what is withdrawable.",
+    responses=problem_responses(401, 403, 409, 422),
+)
 def withdraw(body: WithdrawalIn, ctx: ContextDep, me: CurrentMember) -> WithdrawalOut:
     return WithdrawalOut.model_validate(svc.request_withdrawal(ctx, me.member_id, body.amount))  # type: ignore[arg-type]
 
 
-@router.get("/me/withdrawals", response_model=list[WithdrawalOut], summary="Your recent withdrawal requests",
-            responses=problem_responses(401, 403))
+@router.get(
+    "/me/withdrawals",
+    response_model=list[WithdrawalOut],
+    summary="Your recent withdrawal requests",
+    responses=problem_responses(401, 403),
+)
 def withdrawals(ctx: ContextDep, me: CurrentMember) -> list[WithdrawalOut]:
     return [WithdrawalOut.model_validate(w) for w in svc.list_withdrawals(ctx, me.member_id)]  # type: ignore[arg-type]
 
@@ -70,46 +103,86 @@ def list_members(ctx: ContextDep, op: Operator) -> list[MemberOut]:
     return [member_out(v) for v in svc.list_members(ctx)]
 
 
-@router.post("", response_model=AdmittedOut, status_code=status.HTTP_201_CREATED,
-             summary="Admit a member (operator); returns its API key once",
-             responses=problem_responses(401, 403, 409, 422))
+@router.post(
+    "",
+    response_model=AdmittedOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Admit a member (operator); returns its API key once",
+    responses=problem_responses(401, 403, 409, 422),
+)
 def admit(body: AdmitIn, ctx: ContextDep, op: Operator) -> AdmittedOut:
-    done = svc.admit(ctx, op, name=body.name, address=body.address, tier=body.tier, credit_line=body.credit_line or 0,
-                     tier_reasons=body.tier_reasons, single_order_limit=body.single_order_limit)
+    done = svc.admit(
+        ctx,
+        op,
+        name=body.name,
+        address=body.address,
+        tier=body.tier,
+        credit_line=body.credit_line or 0,
+        tier_reasons=body.tier_reasons,
+        single_order_limit=body.single_order_limit,
+    )
     return AdmittedOut(member=member_out(done.member), api_key=done.api_key)
 
 
-@router.get("/{name}", response_model=MemberOut, summary="One member (operator)", responses=problem_responses(401, 403, 404))
+@router.get(
+    "/{name}", response_model=MemberOut, summary="One member (operator)", responses=problem_responses(401, 403, 404)
+)
 def get_member(name: str, ctx: ContextDep, op: Operator) -> MemberOut:
     return member_out(svc.get(ctx, name))
 
 
-@router.post("/{name}/suspend", response_model=MemberOut, summary="Suspend a member (operator, audited)",
-             description="New obligations of a suspended debtor are held by the member-suspended rule; on chain "
-                         "it can no longer be debited, so cycles carry its net debits until it is resumed.",
-             responses=problem_responses(401, 403, 404, 422))
+@router.post(
+    "/{name}/suspend",
+    response_model=MemberOut,
+    summary="Suspend a member (operator, audited)",
+    description="New obligations of a suspended debtor are held by the member-suspended rule; on chain "
+    "it can no longer be debited, so cycles carry its net debits until it is resumed.",
+    responses=problem_responses(401, 403, 404, 422),
+)
 def suspend(name: str, body: StatusIn, ctx: ContextDep, op: Operator) -> MemberOut:
     return member_out(svc.set_status(ctx, op, name, suspended=True, reason=body.reason))
 
 
-@router.post("/{name}/resume", response_model=MemberOut, summary="Resume a suspended member (operator, audited)",
-             responses=problem_responses(401, 403, 404, 422))
+@router.post(
+    "/{name}/resume",
+    response_model=MemberOut,
+    summary="Resume a suspended member (operator, audited)",
+    responses=problem_responses(401, 403, 404, 422),
+)
 def resume(name: str, body: StatusIn, ctx: ContextDep, op: Operator) -> MemberOut:
     return member_out(svc.set_status(ctx, op, name, suspended=False, reason=body.reason))
 
 
-@router.patch("/{name}/limits", response_model=MemberOut, summary="Set tier and limits (operator, audited)",
-              description="A credit-line change is queued for the chain; headroom uses min(ledger line, on-chain limit).",
-              responses=problem_responses(401, 403, 404, 422))
+@router.patch(
+    "/{name}/limits",
+    response_model=MemberOut,
+    summary="Set tier and limits (operator, audited)",
+    description="A credit-line change is queued for the chain; headroom uses min(ledger line, on-chain limit).",
+    responses=problem_responses(401, 403, 404, 422),
+)
 def set_limits(name: str, body: LimitsIn, ctx: ContextDep, op: Operator) -> MemberOut:
-    return member_out(svc.set_limits(
-        ctx, op, name, tier=body.tier, reason=body.reason, credit_line=body.credit_line,
-        single_order_limit=body.single_order_limit, clear_single_order_limit=body.clear_single_order_limit,
-        limit_overrides=body.limit_overrides, tier_reasons=body.tier_reasons))
+    return member_out(
+        svc.set_limits(
+            ctx,
+            op,
+            name,
+            tier=body.tier,
+            reason=body.reason,
+            credit_line=body.credit_line,
+            single_order_limit=body.single_order_limit,
+            clear_single_order_limit=body.clear_single_order_limit,
+            limit_overrides=body.limit_overrides,
+            tier_reasons=body.tier_reasons,
+        )
+    )
 
 
-@router.post("/{name}/keys", response_model=KeyOut, status_code=status.HTTP_201_CREATED,
-             summary="Issue another API key for a member (operator); shown once",
-             responses=problem_responses(401, 403, 404))
+@router.post(
+    "/{name}/keys",
+    response_model=KeyOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue another API key for a member (operator); shown once",
+    responses=problem_responses(401, 403, 404),
+)
 def issue_key(name: str, body: KeyIn, ctx: ContextDep, op: Operator) -> KeyOut:
     return KeyOut(api_key=svc.issue_key(ctx, op, name, body.label))

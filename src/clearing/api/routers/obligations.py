@@ -28,8 +28,15 @@ router = APIRouter(prefix="/obligations", tags=["obligations"])
 
 
 def _input(o: ObligationIn) -> svc.ObligationInput:
-    return svc.ObligationInput(id=o.id, debtor=o.debtor, creditor=o.creditor, amount=o.amount, reference=o.reference,
-                               on_behalf_of=o.on_behalf_of, signature=o.signature)
+    return svc.ObligationInput(
+        id=o.id,
+        debtor=o.debtor,
+        creditor=o.creditor,
+        amount=o.amount,
+        reference=o.reference,
+        on_behalf_of=o.on_behalf_of,
+        signature=o.signature,
+    )
 
 
 def _out(view: svc.ObligationView) -> ObligationOut:
@@ -47,8 +54,10 @@ def _out(view: svc.ObligationView) -> ObligationOut:
         "was used with another body. Outcome in `obligation.status`: accepted, held (with holds), escrow "
         "(tier C), or queued_beyond_headroom (with `shortfall`)."
     ),
-    responses={200: {"model": SubmitOut, "description": "A retry: the first result"},
-               **problem_responses(401, 403, 409, 422, 503)},
+    responses={
+        200: {"model": SubmitOut, "description": "A retry: the first result"},
+        **problem_responses(401, 403, 409, 422, 503),
+    },
 )
 async def submit_one(body: ObligationIn, ctx: ContextDep, me: CurrentMember, group: GroupDep) -> Response:
     if group is not None:
@@ -80,12 +89,22 @@ def _json(model: BaseModel, status_code: int = 200) -> Response:
 def submit_batch(body: BatchIn, ctx: ContextDep, me: CurrentMember) -> Response:
     limit = ctx.settings.api.max_batch
     if len(body.items) > limit:
-        raise ValidationError(f"a batch holds at most {limit} obligations, got {len(body.items)}", field="items",
-                              limit=limit, count=len(body.items))
+        raise ValidationError(
+            f"a batch holds at most {limit} obligations, got {len(body.items)}",
+            field="items",
+            limit=limit,
+            count=len(body.items),
+        )
     results = svc.submit(ctx, me, [_input(o) for o in body.items], batch=True)
     items = [
-        BatchItemOut(index=r.index, replayed=r.replayed, id=r.obligation.id, status=r.obligation.status,
-                     shortfall=r.obligation.shortfall, holds=[h for h in map(_hold, r.obligation.holds)])
+        BatchItemOut(
+            index=r.index,
+            replayed=r.replayed,
+            id=r.obligation.id,
+            status=r.obligation.status,
+            shortfall=r.obligation.shortfall,
+            holds=[h for h in map(_hold, r.obligation.holds)],
+        )
         for r in results
     ]
     counts = Counter(i.status for i in items)

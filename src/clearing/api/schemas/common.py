@@ -52,18 +52,32 @@ def _str(v: int) -> str:
 AmountIn = Annotated[
     int,
     BeforeValidator(parse_amount),
-    WithJsonSchema({"type": "string", "pattern": "^[0-9]{1,78}$", "description":
-                    "Smallest token units as a decimal string (a JSON integer is accepted too); 0 < amount < 2^256",
-                    "examples": ["12000"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[0-9]{1,78}$",
+            "description": (
+                "Smallest token units as a decimal string (a JSON integer is accepted too); 0 < amount < 2^256"
+            ),
+            "examples": ["12000"],
+        }
+    ),
 ]
 
 #: Request limit or credit line: like ``AmountIn`` but 0 is allowed.
 LimitIn = Annotated[
     int,
     BeforeValidator(parse_limit),
-    WithJsonSchema({"type": "string", "pattern": "^[0-9]{1,78}$", "description":
-                    "Smallest token units as a decimal string (a JSON integer is accepted too); 0 ≤ value < 2^256",
-                    "examples": ["0", "5000000"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[0-9]{1,78}$",
+            "description": (
+                "Smallest token units as a decimal string (a JSON integer is accepted too); 0 ≤ value < 2^256"
+            ),
+            "examples": ["0", "5000000"],
+        }
+    ),
 ]
 
 #: Response amount (may be negative for signed balances): always a decimal string.
@@ -106,8 +120,16 @@ class Problem(BaseModel):
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for problem bodies."""
-    text = {400: "Bad request", 401: "Missing or unknown API key", 403: "Not allowed for this key",
-            404: "Not found (or not yours)", 409: "Conflict", 422: "Invalid input; names the field",
-            503: "Dependency not configured"}
-    return {s: {"model": Problem, "description": text.get(s, "Error"), "content": {"application/problem+json": {}}}
-            for s in statuses}
+    text = {
+        400: "Bad request",
+        401: "Missing or unknown API key",
+        403: "Not allowed for this key",
+        404: "Not found (or not yours)",
+        409: "Conflict",
+        422: "Invalid input; names the field",
+        503: "Dependency not configured",
+    }
+    return {
+        s: {"model": Problem, "description": text.get(s, "Error"), "content": {"application/problem+json": {}}}
+        for s in statuses
+    }

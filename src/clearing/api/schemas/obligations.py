@@ -13,31 +13,71 @@ _EX_ID = "ord-2026-000123"
 class ObligationIn(Schema):
     """An obligation: ``debtor`` owes ``creditor`` ``amount``. ``id`` is yours and is the idempotency key."""
 
-    id: str = Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$", examples=[_EX_ID],
-                    description="Client-chosen id (printable ASCII, no spaces); retries with the same id are safe")
-    debtor: str = Field(min_length=1, max_length=64, examples=["alpha-games"],
-                        description="Member name or 0x address of the member that owes")
-    creditor: str = Field(min_length=1, max_length=64, examples=["beta-cards"],
-                          description="Member name or 0x address of the member owed")
+    id: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        examples=[_EX_ID],
+        description="Client-chosen id (printable ASCII, no spaces); retries with the same id are safe",
+    )
+    debtor: str = Field(
+        min_length=1,
+        max_length=64,
+        examples=["alpha-games"],
+        description="Member name or 0x address of the member that owes",
+    )
+    creditor: str = Field(
+        min_length=1, max_length=64, examples=["beta-cards"], description="Member name or 0x address of the member owed"
+    )
     amount: AmountIn
     reference: str = Field(default="", max_length=256, examples=["order 8812, 3x gift card"])
-    on_behalf_of: str | None = Field(default=None, max_length=128, examples=["merchant-4411"],
-                                     description="End merchant when a purchase is charged to a member's credit")
-    signature: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{130}$",
-                                  description="Debtor's EIP-712 signature (65 bytes hex); required when the creditor submits",
-                                  examples=[None])
+    on_behalf_of: str | None = Field(
+        default=None,
+        max_length=128,
+        examples=["merchant-4411"],
+        description="End merchant when a purchase is charged to a member's credit",
+    )
+    signature: str | None = Field(
+        default=None,
+        pattern=r"^0x[0-9a-fA-F]{130}$",
+        description="Debtor's EIP-712 signature (65 bytes hex); required when the creditor submits",
+        examples=[None],
+    )
 
-    model_config = {**Schema.model_config, "json_schema_extra": {"examples": [
-        {"id": _EX_ID, "debtor": "alpha-games", "creditor": "beta-cards", "amount": "12000",
-         "reference": "order 8812"}]}}
+    model_config = {
+        **Schema.model_config,
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "id": _EX_ID,
+                    "debtor": "alpha-games",
+                    "creditor": "beta-cards",
+                    "amount": "12000",
+                    "reference": "order 8812",
+                }
+            ]
+        },
+    }
 
 
 class BatchIn(Schema):
-    items: list[ObligationIn] = Field(min_length=1, description="Up to api.max_batch (10,000) obligations, one transaction")
+    items: list[ObligationIn] = Field(
+        min_length=1, description="Up to api.max_batch (10,000) obligations, one transaction"
+    )
 
-    model_config = {**Schema.model_config, "json_schema_extra": {"examples": [{"items": [
-        {"id": "ord-1", "debtor": "alpha-games", "creditor": "beta-cards", "amount": "12000"},
-        {"id": "ord-2", "debtor": "alpha-games", "creditor": "gamma-video", "amount": "500"}]}]}}
+    model_config = {
+        **Schema.model_config,
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "items": [
+                        {"id": "ord-1", "debtor": "alpha-games", "creditor": "beta-cards", "amount": "12000"},
+                        {"id": "ord-2", "debtor": "alpha-games", "creditor": "gamma-video", "amount": "500"},
+                    ]
+                }
+            ]
+        },
+    }
 
 
 class ObligationOut(OutSchema):
@@ -50,10 +90,14 @@ class ObligationOut(OutSchema):
     reference: str
     on_behalf_of: str | None
     created_at: datetime
-    status: str = Field(examples=["accepted"], description=(
-        "accepted | held | queued_beyond_headroom | rejected | escrow | netted | settled | carried"))
+    status: str = Field(
+        examples=["accepted"],
+        description=("accepted | held | queued_beyond_headroom | rejected | escrow | netted | settled | carried"),
+    )
     route: str = Field(examples=["net"], description="net (multilateral netting) or escrow (tier C per-order escrow)")
-    shortfall: AmountOut | None = Field(default=None, description="For queued_beyond_headroom: headroom missing at submission")
+    shortfall: AmountOut | None = Field(
+        default=None, description="For queued_beyond_headroom: headroom missing at submission"
+    )
     cycle_id: int | None
     signed: bool
     holds: list[HoldOut] = Field(default_factory=list)

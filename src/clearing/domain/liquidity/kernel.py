@@ -56,7 +56,9 @@ def kernel_milp(p: Problem, lp: LPRelaxation, incumbent: State, time_limit: floa
         # presolve off: on these sub-MIPs it costs ~0.5 s, overruns the time limit
         # and finds worse points within a ~1 s budget (measured on the bench instances)
         options={
-            "time_limit": max(MIN_SOLVE, time_limit - MIN_SOLVE), "mip_rel_gap": 0.0, "disp": False,
+            "time_limit": max(MIN_SOLVE, time_limit - MIN_SOLVE),
+            "mip_rel_gap": 0.0,
+            "disp": False,
             "presolve": False,
         },
     )

@@ -58,7 +58,11 @@ def solve_lp(p: Problem, time_limit: float) -> LPRelaxation | None:
     exact = not p.fifo or p.n <= _FIFO_LP_MAX
     model = build_model(p, precedence=exact)
     res = linprog(
-        model.cost, A_ub=model.A, b_ub=model.b, bounds=(0, 1), method="highs",
+        model.cost,
+        A_ub=model.A,
+        b_ub=model.b,
+        bounds=(0, 1),
+        method="highs",
         options={"time_limit": max(MIN_SOLVE, time_limit)},
     )
     if res.status != 0 or res.x is None:

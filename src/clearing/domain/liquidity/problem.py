@@ -47,7 +47,8 @@ def validate_available(available: Mapping[str, int]) -> dict[str, int]:
         if type(amount) is not int:
             raise InvalidLiquidity(
                 f"available[{member!r}] must be an integer, got {type(amount).__name__}",
-                field="available", member=member,
+                field="available",
+                member=member,
             )
         if amount < 0:
             raise InvalidLiquidity(f"available[{member!r}] must be ≥ 0, got {amount}", field="available", member=member)

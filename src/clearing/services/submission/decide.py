@@ -37,8 +37,11 @@ class Decisions:
     @classmethod
     def start(cls, members: Sequence[LockedMember]) -> Decisions:
         """Nothing decided yet: the members' sums as read under their locks."""
-        return cls(debit={m.id: m.reserved_debit for m in members}, credit={m.id: m.reserved_credit for m in members},
-                   seq={m.id: m.obligation_seq for m in members})
+        return cls(
+            debit={m.id: m.reserved_debit for m in members},
+            credit={m.id: m.reserved_credit for m in members},
+            seq={m.id: m.obligation_seq for m in members},
+        )
 
     def changed_members(self, members: Sequence[LockedMember]) -> list[dict[str, int]]:
         """``{"mid", "rd", "rc", "seq"}`` of every member whose reserved sums or sequence moved."""
@@ -64,8 +67,15 @@ Rules = Callable[[DomainObligation, risk.MemberRisk, risk.MemberRisk, risk.Histo
 Item = tuple[ObligationInput, LockedMember, LockedMember, str, int]
 
 
-def decide(items: Sequence[Item], members: Sequence[LockedMember], histories: dict[int, DebtorHistory], rules: Rules,
-           *, count_history: bool, emit: Callable[[ObligationRow], None] | None = None) -> Decisions:
+def decide(
+    items: Sequence[Item],
+    members: Sequence[LockedMember],
+    histories: dict[int, DebtorHistory],
+    rules: Rules,
+    *,
+    count_history: bool,
+    emit: Callable[[ObligationRow], None] | None = None,
+) -> Decisions:
     """Each item's status (accepted, held, escrow, queued beyond headroom) in order; ``emit`` sees each row at once.
 
     ``count_history``: this call's items join the velocity window as they are decided (held ones
@@ -85,9 +95,12 @@ def decide(items: Sequence[Item], members: Sequence[LockedMember], histories: di
         if creditor_risk is None:
             creditor_risk = risk_of[creditor.id] = member_risk(creditor)
         # The window as a running aggregate: the ledger's rows plus this call's earlier items, O(1) per item.
-        holds = rules(DomainObligation(it.id, debtor.name, creditor.name, it.amount), debtor_risk, creditor_risk,
-                      risk.History(known_counterparties=rec.known_frozen,
-                                   window_count=rec.count, window_total=rec.total))
+        holds = rules(
+            DomainObligation(it.id, debtor.name, creditor.name, it.amount),
+            debtor_risk,
+            creditor_risk,
+            risk.History(known_counterparties=rec.known_frozen, window_count=rec.count, window_total=rec.total),
+        )
         if count_history:
             rec.count += 1
             rec.total += it.amount
@@ -123,8 +136,21 @@ def decide(items: Sequence[Item], members: Sequence[LockedMember], histories: di
             out.debit[debtor.id] += d * it.amount
             out.credit[creditor.id] += c * it.amount
         out.seq[debtor.id] += 1
-        row = ObligationRow(it.id, debtor.id, creditor.id, it.amount, it.reference, it.on_behalf_of, submitted_by, h,
-                            it.signature, status, route, shortfall, out.seq[debtor.id])
+        row = ObligationRow(
+            it.id,
+            debtor.id,
+            creditor.id,
+            it.amount,
+            it.reference,
+            it.on_behalf_of,
+            submitted_by,
+            h,
+            it.signature,
+            status,
+            route,
+            shortfall,
+            out.seq[debtor.id],
+        )
         out.rows.append(row)
         if emit is not None:
             emit(row)

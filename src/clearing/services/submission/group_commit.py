@@ -43,7 +43,9 @@ class GroupCommitter:
         self.max_items = max_items
         #: None is the stop signal, one per thread.
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._run, name=f"group-commit-{i}", daemon=True) for i in range(threads)]
+        self._threads = [
+            threading.Thread(target=self._run, name=f"group-commit-{i}", daemon=True) for i in range(threads)
+        ]
         self._started = False
         self._lock = threading.Lock()
 

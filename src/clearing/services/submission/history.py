@@ -40,8 +40,15 @@ class DebtorHistory:
     known_frozen: frozenset[str] | None = None
 
 
-def load_histories(conn: Connection, caches: ProcessCaches, by_id: dict[int, LockedMember], debtor_ids: set[int],
-                   pairs: set[tuple[int, int]], now_ts: int, window_seconds: int | None) -> dict[int, DebtorHistory]:
+def load_histories(
+    conn: Connection,
+    caches: ProcessCaches,
+    by_id: dict[int, LockedMember],
+    debtor_ids: set[int],
+    pairs: set[tuple[int, int]],
+    now_ts: int,
+    window_seconds: int | None,
+) -> dict[int, DebtorHistory]:
     """Each debtor's velocity window at ``now_ts`` (count and total, exact) and known counterparties.
 
     ``window_seconds`` None switches the velocity history off (a diagnostic: the rules see none).
@@ -66,8 +73,14 @@ def load_histories(conn: Connection, caches: ProcessCaches, by_id: dict[int, Loc
     return out
 
 
-def _load_windows(conn: Connection, caches: ProcessCaches, by_id: dict[int, LockedMember], ids: list[int],
-                  out: dict[int, DebtorHistory], start: int) -> None:
+def _load_windows(
+    conn: Connection,
+    caches: ProcessCaches,
+    by_id: dict[int, LockedMember],
+    ids: list[int],
+    out: dict[int, DebtorHistory],
+    start: int,
+) -> None:
     """The window is the seconds ``> start``; cached windows are topped up, others read in full."""
     keep = start - WINDOW_SLACK
     cold: list[int] = []
@@ -93,8 +106,9 @@ def _load_windows(conn: Connection, caches: ProcessCaches, by_id: dict[int, Lock
         out[d].count, out[d].total = w.since(start)
 
 
-def cache_window(caches: ProcessCaches, debtor_id: int, rec: DebtorHistory, new_seq: int,
-                 now_ts: int) -> Callable[[], None]:
+def cache_window(
+    caches: ProcessCaches, debtor_id: int, rec: DebtorHistory, new_seq: int, now_ts: int
+) -> Callable[[], None]:
     """What to cache once this call's transaction has committed (never before: only durable rows)."""
     window = rec.window
     assert window is not None

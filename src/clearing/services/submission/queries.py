@@ -30,9 +30,19 @@ def load_views(s: Session, ids: Sequence[str]) -> dict[str, ObligationView]:
     for o in obs:
         d, c = members[o.debtor_id], members[o.creditor_id]
         out[o.id] = ObligationView(
-            id=o.id, debtor=d.name, creditor=c.name, debtor_address=d.address, creditor_address=c.address,
-            amount=o.amount, reference=o.reference, on_behalf_of=o.on_behalf_of, created_at=o.created_at,
-            status=o.status, route=o.route, shortfall=o.shortfall, cycle_id=o.cycle_id,
+            id=o.id,
+            debtor=d.name,
+            creditor=c.name,
+            debtor_address=d.address,
+            creditor_address=c.address,
+            amount=o.amount,
+            reference=o.reference,
+            on_behalf_of=o.on_behalf_of,
+            created_at=o.created_at,
+            status=o.status,
+            route=o.route,
+            shortfall=o.shortfall,
+            cycle_id=o.cycle_id,
             signed=o.signature is not None,
             holds=tuple(hold_view(h, o.amount, d.name, c.name) for h in holds.get(o.id, ())),
         )

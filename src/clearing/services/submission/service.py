@@ -57,8 +57,9 @@ from clearing.services.submission.validate import ValidatedBatch, raise_problems
 Outcomes = list[SubmitResult | ClearingError]
 
 
-def submit(ctx: ServiceContext, submitter: Principal, items: Sequence[ObligationInput], *,
-           batch: bool) -> list[SubmitResult]:
+def submit(
+    ctx: ServiceContext, submitter: Principal, items: Sequence[ObligationInput], *, batch: bool
+) -> list[SubmitResult]:
     """Record ``items`` for ``submitter`` (a member principal); see the module doc for the policy."""
     if submitter.member_id is None:
         raise NotAParty("only member keys submit obligations", field="authorization")
@@ -80,15 +81,29 @@ def submit_group(ctx: ServiceContext, requests: Sequence[tuple[Principal, Obliga
     return _with_retries(ctx, [p for p, _ in requests], [it for _, it in requests], batch=False, isolate=True)
 
 
-def _with_retries(ctx: ServiceContext, submitters: Sequence[Principal], items: Sequence[ObligationInput], *,
-                  batch: bool, isolate: bool) -> Outcomes:
+def _with_retries(
+    ctx: ServiceContext,
+    submitters: Sequence[Principal],
+    items: Sequence[ObligationInput],
+    *,
+    batch: bool,
+    isolate: bool,
+) -> Outcomes:
     attempts = 3
     for attempt in range(attempts):
         try:
             after_commit: list[Callable[[], None]] = []
             with ctx.uow() as uow:  # SQLite takes the write lock here (BEGIN IMMEDIATE)
-                results = _submit_once(ctx, uow.session, submitters, items, batch=batch,
-                                       check_existing=attempt > 0, isolate=isolate, after_commit=after_commit)
+                results = _submit_once(
+                    ctx,
+                    uow.session,
+                    submitters,
+                    items,
+                    batch=batch,
+                    check_existing=attempt > 0,
+                    isolate=isolate,
+                    after_commit=after_commit,
+                )
                 uow.commit()
             for hook in after_commit:  # only what is durable may reach the process caches
                 hook()
@@ -100,15 +115,24 @@ def _with_retries(ctx: ServiceContext, submitters: Sequence[Principal], items: S
         except OperationalError as exc:
             # SQLite: another writer held the lock past busy_timeout. Nothing was written.
             if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
-                raise ServiceUnavailable("the ledger is busy with another write; retry shortly",
-                                         field=None, retry_after=1) from None
+                raise ServiceUnavailable(
+                    "the ledger is busy with another write; retry shortly", field=None, retry_after=1
+                ) from None
             raise
     raise AssertionError("unreachable")
 
 
-def _submit_once(ctx: ServiceContext, s: Session, submitters: Sequence[Principal], items: Sequence[ObligationInput],
-                 *, batch: bool, check_existing: bool, isolate: bool,
-                 after_commit: list[Callable[[], None]]) -> Callable[[], Outcomes]:
+def _submit_once(
+    ctx: ServiceContext,
+    s: Session,
+    submitters: Sequence[Principal],
+    items: Sequence[ObligationInput],
+    *,
+    batch: bool,
+    check_existing: bool,
+    isolate: bool,
+    after_commit: list[Callable[[], None]],
+) -> Callable[[], Outcomes]:
     """One attempt in the caller's transaction. ``submitters[i]`` submitted ``items[i]``.
 
     Returns what builds the results: call it after the commit.
@@ -153,21 +177,32 @@ def _submit_once(ctx: ServiceContext, s: Session, submitters: Sequence[Principal
     decided = Decisions.start(members)
     if todo:
         window = None if ctx.settings.api.history_limit == 0 else ctx.risk_config.velocity_window_seconds
-        histories = load_histories(conn, ctx.caches, by_id, {t[1].id for t in todo},
-                                   {(t[1].id, t[2].id) for t in todo}, now_ts, window)
+        histories = load_histories(
+            conn, ctx.caches, by_id, {t[1].id for t in todo}, {(t[1].id, t[2].id) for t in todo}, now_ts, window
+        )
         rules = risk.evaluator(ctx.risk_config, now_ts)
         copy = store.uses_copy(conn, len(todo))
         with CopySink(conn, now) if copy else nullcontext() as sink:
-            decided = decide(todo, members, histories, rules, count_history=window is not None,
-                             emit=sink.add if sink is not None else None)
+            decided = decide(
+                todo,
+                members,
+                histories,
+                rules,
+                count_history=window is not None,
+                emit=sink.add if sink is not None else None,
+            )
         if not copy:
             store.insert_obligations(conn, decided.rows, now)
-        after_commit.extend(cache_window(ctx.caches, d, rec, decided.seq[d], now_ts)
-                            for d, rec in histories.items() if rec.window is not None)
+        after_commit.extend(
+            cache_window(ctx.caches, d, rec, decided.seq[d], now_ts)
+            for d, rec in histories.items()
+            if rec.window is not None
+        )
 
     # 5. Holds, first-time pairs, reservation sums.
-    holds = store.insert_holds(s, [(oid, hd.rule, hd.message, as_json_values(hd.values), _release_time(hd))
-                                   for oid, hd in decided.holds], now)
+    holds = store.insert_holds(
+        s, [(oid, hd.rule, hd.message, as_json_values(hd.values), _release_time(hd)) for oid, hd in decided.holds], now
+    )
     store.insert_counterparties(s, decided.new_pairs, now)
     changed = decided.changed_members(members)
     if changed:
@@ -189,8 +224,15 @@ def _existing(conn: Connection, checked: ValidatedBatch) -> dict[str, str]:
     existing = store.stored_body_hashes(conn, list(checked.first_seen))
     for oid, (i, h) in checked.first_seen.items():
         if oid in existing and existing[oid] != h:
-            checked.problems.append((i, oid, ObligationConflict(
-                f"obligation id {oid!r} was already used with a different body", field="id", id=oid)))
+            checked.problems.append(
+                (
+                    i,
+                    oid,
+                    ObligationConflict(
+                        f"obligation id {oid!r} was already used with a different body", field="id", id=oid
+                    ),
+                )
+            )
     return existing
 
 
@@ -207,20 +249,39 @@ def _release_time(hold: risk.Hold) -> datetime | None:
     return None if hold.release_after is None else at(hold.release_after)
 
 
-def _results(items: Sequence[ObligationInput], checked: ValidatedBatch, failed: dict[int, ClearingError],
-             existing: dict[str, str], stored: dict[str, ObligationView], todo: list[Item], decided: Decisions,
-             hold_views: dict[str, list[HoldView]], now: datetime) -> Outcomes:
+def _results(
+    items: Sequence[ObligationInput],
+    checked: ValidatedBatch,
+    failed: dict[int, ClearingError],
+    existing: dict[str, str],
+    stored: dict[str, ObligationView],
+    todo: list[Item],
+    decided: Decisions,
+    hold_views: dict[str, list[HoldView]],
+    now: datetime,
+) -> Outcomes:
     views: dict[str, ObligationView] = dict(stored)
     for (it, d, c, _, _), row in zip(todo, decided.rows, strict=True):
         views[it.id] = ObligationView(
-            id=it.id, debtor=d.name, creditor=c.name, debtor_address=d.address, creditor_address=c.address,
-            amount=it.amount, reference=it.reference, on_behalf_of=it.on_behalf_of, created_at=now,
-            status=row.status, route=row.route, shortfall=row.shortfall, cycle_id=None,
-            signed=it.signature is not None, holds=tuple(hold_views.get(it.id, ())),
+            id=it.id,
+            debtor=d.name,
+            creditor=c.name,
+            debtor_address=d.address,
+            creditor_address=c.address,
+            amount=it.amount,
+            reference=it.reference,
+            on_behalf_of=it.on_behalf_of,
+            created_at=now,
+            status=row.status,
+            route=row.route,
+            shortfall=row.shortfall,
+            cycle_id=None,
+            signed=it.signature is not None,
+            holds=tuple(hold_views.get(it.id, ())),
         )
     return [
-        failed[i] if i in failed else
-        SubmitResult(index=i, replayed=i in checked.duplicate_of or it.id in existing, obligation=views[it.id])
+        failed[i]
+        if i in failed
+        else SubmitResult(index=i, replayed=i in checked.duplicate_of or it.id in existing, obligation=views[it.id])
         for i, it in enumerate(items)
     ]
-

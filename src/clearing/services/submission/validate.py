@@ -30,10 +30,13 @@ from clearing.services.signatures import SigningDomain, signed_by
 from clearing.services.submission.types import ObligationInput
 
 
-def body_hash(id: str, debtor_address: str, creditor_address: str, amount: int, reference: str,
-              on_behalf_of: str | None) -> str:
+def body_hash(
+    id: str, debtor_address: str, creditor_address: str, amount: int, reference: str, on_behalf_of: str | None
+) -> str:
     """Identity of an obligation's content (the signature is not part of it)."""
-    text = "\x1f".join((id, debtor_address.lower(), creditor_address.lower(), str(amount), reference, on_behalf_of or ""))
+    text = "\x1f".join(
+        (id, debtor_address.lower(), creditor_address.lower(), str(amount), reference, on_behalf_of or "")
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -61,8 +64,12 @@ def references(items: Sequence[ObligationInput]) -> tuple[list[str], list[str]]:
     return names, addresses
 
 
-def validate(items: Sequence[ObligationInput], submitters: Sequence[Principal], parties: Sequence[Party],
-             domain: SigningDomain | None) -> ValidatedBatch:
+def validate(
+    items: Sequence[ObligationInput],
+    submitters: Sequence[Principal],
+    parties: Sequence[Party],
+    domain: SigningDomain | None,
+) -> ValidatedBatch:
     """Every item checked; every problem collected (none raised)."""
     by_name = {m.name: m for m in parties}
     by_address = {m.address.lower(): m for m in parties}
@@ -74,8 +81,10 @@ def validate(items: Sequence[ObligationInput], submitters: Sequence[Principal], 
             if seen is not None:
                 if seen[1] != h:
                     raise ObligationConflict(
-                        f"obligation id {it.id!r} appears twice in the batch with different bodies", field="id",
-                        id=it.id)
+                        f"obligation id {it.id!r} appears twice in the batch with different bodies",
+                        field="id",
+                        id=it.id,
+                    )
                 batch.duplicate_of[i] = seen[0]
             else:
                 batch.first_seen[it.id] = (i, h)
@@ -92,8 +101,13 @@ def _resolve(ref: str, by_name: dict[str, Party], by_address: dict[str, Party]) 
     return by_name.get(ref)
 
 
-def _check(it: ObligationInput, submitter: Principal, by_name: dict[str, Party], by_address: dict[str, Party],
-           domain: SigningDomain | None) -> tuple[Party, Party, str]:
+def _check(
+    it: ObligationInput,
+    submitter: Principal,
+    by_name: dict[str, Party],
+    by_address: dict[str, Party],
+    domain: SigningDomain | None,
+) -> tuple[Party, Party, str]:
     debtor = _resolve(it.debtor, by_name, by_address)
     creditor = _resolve(it.creditor, by_name, by_address)
     if debtor is None:
@@ -103,29 +117,42 @@ def _check(it: ObligationInput, submitter: Principal, by_name: dict[str, Party],
     if debtor.id == creditor.id:
         raise ValidationError("debtor and creditor are the same member", field="creditor", member=debtor.name)
     if submitter.member_id not in (debtor.id, creditor.id):
-        raise NotAParty(f"obligation {it.id!r}: the submitting member is neither its debtor nor its creditor",
-                        field="debtor")
+        raise NotAParty(
+            f"obligation {it.id!r}: the submitting member is neither its debtor nor its creditor", field="debtor"
+        )
     if it.signature is not None or submitter.member_id != debtor.id:
         _check_signature(it, debtor, creditor, domain)
-    return debtor, creditor, body_hash(it.id, debtor.address, creditor.address, it.amount, it.reference,
-                                       it.on_behalf_of)
+    return (
+        debtor,
+        creditor,
+        body_hash(it.id, debtor.address, creditor.address, it.amount, it.reference, it.on_behalf_of),
+    )
 
 
 def _check_signature(it: ObligationInput, debtor: Party, creditor: Party, domain: SigningDomain | None) -> None:
     """A creditor submits only with the debtor's EIP-712 signature; a signature given is always checked."""
     if it.signature is None:
         raise InvalidSignature(
-            f"obligation {it.id!r}: a creditor may submit only with the debtor's EIP-712 signature",
-            field="signature")
+            f"obligation {it.id!r}: a creditor may submit only with the debtor's EIP-712 signature", field="signature"
+        )
     if domain is None:
         raise ServiceUnavailable(
             "signatures cannot be checked: no verifying contract configured (chain.verifying_contract or a deployment)",
-            field="signature")
-    if not signed_by(domain, it.signature, id=it.id, debtor=debtor.address, creditor=creditor.address,
-                     amount=it.amount, reference=it.reference):
+            field="signature",
+        )
+    if not signed_by(
+        domain,
+        it.signature,
+        id=it.id,
+        debtor=debtor.address,
+        creditor=creditor.address,
+        amount=it.amount,
+        reference=it.reference,
+    ):
         raise InvalidSignature(
             f"obligation {it.id!r}: signature is not the debtor's ({debtor.address}) over this obligation",
-            field="signature")
+            field="signature",
+        )
 
 
 def raise_problems(problems: list[Problem], *, batch: bool) -> None:
@@ -134,11 +161,18 @@ def raise_problems(problems: list[Problem], *, batch: bool) -> None:
     if not batch:
         raise problems[0][2]
     items: list[dict[str, object]] = [
-        {"index": i, "id": oid, "code": e.code, "field": f"items[{i}].{e.field}" if e.field else f"items[{i}]",
-         "detail": e.message}
+        {
+            "index": i,
+            "id": oid,
+            "code": e.code,
+            "field": f"items[{i}].{e.field}" if e.field else f"items[{i}]",
+            "detail": e.message,
+        }
         for i, oid, e in problems
     ]
     raise BatchRejected(
         f"{len(problems)} item(s) of the batch are invalid; nothing was recorded",
-        items=items, all_conflicts=all(isinstance(e, ObligationConflict) for _, _, e in problems), field="items",
+        items=items,
+        all_conflicts=all(isinstance(e, ObligationConflict) for _, _, e in problems),
+        field="items",
     )

@@ -21,7 +21,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("obligation_seq", sa.BigInteger(), server_default="0", nullable=False))
     with op.batch_alter_table("obligations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("debtor_seq", sa.BigInteger(), nullable=True))
-        batch_op.create_index(batch_op.f("ix_obligations_debtor_id_debtor_seq"), ["debtor_id", "debtor_seq"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_obligations_debtor_id_debtor_seq"), ["debtor_id", "debtor_seq"], unique=False
+        )
 
 
 def downgrade() -> None:
