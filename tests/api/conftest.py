@@ -67,7 +67,7 @@ class House:
         return self.client.get(path, headers=self.headers(who))
 
 
-def build_context(url: str, engine=None) -> ServiceContext:
+def api_house(url: str, engine=None) -> ServiceContext:
     """The service without a chain: its outbox plans every chain call and leaves it planned."""
     settings = Settings(
         database_url=url,
@@ -79,7 +79,7 @@ def build_context(url: str, engine=None) -> ServiceContext:
 
 @pytest.fixture
 def house(db) -> House:
-    ctx = build_context(db.url, db.engine)
+    ctx = api_house(db.url, db.engine)
     with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
         h = House(ctx=ctx, client=client)
         h.add("alpha")
@@ -90,7 +90,7 @@ def house(db) -> House:
 
 @pytest.fixture
 def sqlite_house(sqlite_db) -> House:
-    ctx = build_context(sqlite_db.url, sqlite_db.engine)
+    ctx = api_house(sqlite_db.url, sqlite_db.engine)
     with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
         h = House(ctx=ctx, client=client)
         h.add("alpha")

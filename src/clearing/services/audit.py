@@ -4,6 +4,11 @@ chain events alone; check roots, net deltas and every balance.
 The chain side trusts nothing the service stored: it replays the house's
 events from the deployment block. A settled obligation edited in the
 database changes the recomputed root, so ``verify`` names that cycle.
+
+Unlike the other services, these functions take the ledger's sessions and the
+contracts, not a ``ServiceContext``: an audit reads those two and nothing of
+the running service (no caches, no outbox), and ``clearing audit`` runs it
+from a deployment file without building a house.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ class ProcessCaches:
     """Facts this process has seen committed, so submissions need not read them again.
 
     ``windows``: each debtor's velocity window as of a ``debtor_seq`` (see
-    ``services/submission/velocity.py``); ``known_pairs``: debtor id → creditor
+    ``services/submission/history.py``); ``known_pairs``: debtor id → creditor
     ids that have traded (pairs are never removed, so a cached pair stays true).
     Filled only after commits; entries are replaced, never mutated.
     """

@@ -10,14 +10,20 @@ import logging
 import threading
 import time
 
+from clearing.errors import ServiceUnavailable
 from clearing.services import chain_sync
+from clearing.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    def __init__(self, ctx, *, cutoff_seconds: int, sync_seconds: float = 2.0) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx: ServiceContext, *, cutoff_seconds: int, sync_seconds: float = 2.0) -> None:
+        if ctx.contracts is None or ctx.cycles is None:
+            raise ServiceUnavailable("the scheduler settles cycles on chain: this house has no chain", field=None)
         self.ctx = ctx
+        self.contracts = ctx.contracts
+        self.cycles = ctx.cycles
         self.cutoff_seconds = cutoff_seconds
         self.sync_seconds = sync_seconds
         self._stop = threading.Event()
@@ -34,11 +40,11 @@ class Scheduler:
         next_cutoff = time.monotonic() + self.cutoff_seconds if self.cutoff_seconds > 0 else None
         while not self._stop.wait(self.sync_seconds):
             try:
-                chain_sync.sync(self.ctx.sessions, self.ctx.cycles.contracts)
+                chain_sync.sync(self.ctx.sessions, self.contracts)
                 if next_cutoff is not None and time.monotonic() >= next_cutoff:
                     next_cutoff = time.monotonic() + self.cutoff_seconds
-                    view = self.ctx.cycles.settle()
+                    view = self.cycles.settle()
                     log.info("scheduled cut-off: cycle %s %s", view.id, view.state)
-                    self.ctx.cycles.recover()
+                    self.cycles.recover()
             except Exception:  # keep serving; the next tick retries
                 log.exception("scheduler tick failed")

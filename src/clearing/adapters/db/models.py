@@ -75,7 +75,7 @@ class Member(Base):
     #: Withdrawals requested but not yet mined (outbox planned/sent).
     pending_withdrawal: Mapped[int] = mapped_column(Amount, default=0)
     #: Obligations recorded with this member as debtor (each gets the next ``debtor_seq``);
-    #: lets a process fetch only the history rows it has not seen (see services.obligations).
+    #: lets a process fetch only the history rows it has not seen (see services/submission/history.py).
     obligation_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

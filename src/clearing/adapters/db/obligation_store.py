@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import Counterparty, Hold, Member, Obligation
 from clearing.domain.velocity import at, per_second
+from clearing.domain.vocabulary import HoldStatus
 
 __all__ = [
     "COPY_THRESHOLD",
@@ -150,13 +151,27 @@ def known_counterparties(conn: Connection, debtor_ids: list[int]) -> list[tuple[
 
 
 def _row_dict(r: ObligationRow, now: datetime) -> dict[str, Any]:
-    # A literal, not ``r._asdict()``: this runs once per row of every INSERT-path batch.
+    # Unpacked and a literal, not ``r._asdict()``: this runs once per row of every INSERT-path batch.
+    (
+        oid,
+        debtor_id,
+        creditor_id,
+        amount,
+        reference,
+        on_behalf_of,
+        submitted_by,
+        h,
+        signature,
+        status,
+        route,
+        shortfall,
+        debtor_seq,
+    ) = r
     return {
-        "id": r.id, "debtor_id": r.debtor_id, "creditor_id": r.creditor_id, "amount": r.amount,
-        "reference": r.reference, "on_behalf_of": r.on_behalf_of, "submitted_by": r.submitted_by,
-        "body_hash": r.body_hash, "signature": r.signature, "status": r.status, "route": r.route,
-        "shortfall": r.shortfall, "debtor_seq": r.debtor_seq, "created_at": now, "updated_at": now,
-        "cycle_id": None, "leaf": None,
+        "id": oid, "debtor_id": debtor_id, "creditor_id": creditor_id, "amount": amount, "reference": reference,
+        "on_behalf_of": on_behalf_of, "submitted_by": submitted_by, "body_hash": h, "signature": signature,
+        "status": status, "route": route, "shortfall": shortfall, "debtor_seq": debtor_seq, "created_at": now,
+        "updated_at": now, "cycle_id": None, "leaf": None,
     }  # fmt: skip
 
 
@@ -172,8 +187,6 @@ def insert_holds(
     session: Session, holds: Iterable[tuple[str, str, str, dict[str, Any], datetime | None]], now: datetime
 ) -> list[Hold]:
     """Hold rows ``(obligation id, rule, message, values, release_after)``, flushed so they have ids."""
-    from clearing.domain.vocabulary import HoldStatus
-
     objs = [
         Hold(
             obligation_id=oid,

@@ -169,10 +169,11 @@ def _submit_once(
     # 4. Risk rules and headroom, item by item in submission order; rows stream to COPY meanwhile.
     todo: list[Item] = []
     for i, it in enumerate(items):
-        if i in checked.duplicate_of or i in failed or it.id in existing:
-            continue
-        debtor, creditor, h = checked.resolved[i]  # type: ignore[misc]  # None only for failed items
-        todo.append((it, by_id[debtor.id], by_id[creditor.id], h, submitters[i].member_id))  # type: ignore[arg-type]
+        resolved, submitter = checked.resolved[i], submitters[i].member_id
+        if resolved is None or submitter is None or i in checked.duplicate_of or i in failed or it.id in existing:
+            continue  # resolved is None exactly for items with a problem; submitters are checked members
+        debtor, creditor, h = resolved
+        todo.append((it, by_id[debtor.id], by_id[creditor.id], h, submitter))
     now_ts = unix_seconds(now)
     decided = Decisions.start(members)
     if todo:
@@ -211,11 +212,11 @@ def _submit_once(
     # 6. Results in item order. Replays and holds are read now, in the transaction; the rest is
     #    built after the commit, once the member locks are released.
     stored = load_views(s, list(existing)) if existing else {}
-    amounts = {it.id: (it.amount, by_id[d.id].name, by_id[c.id].name) for it, d, c, _, _ in todo}
+    parties = {it.id: (it.amount, d.name, c.name) for it, d, c, _, _ in todo}
     hold_views: dict[str, list[HoldView]] = {}
-    for h in holds:
-        amount, debtor_name, creditor_name = amounts[h.obligation_id]
-        hold_views.setdefault(h.obligation_id, []).append(hold_view(h, amount, debtor_name, creditor_name))
+    for row in holds:
+        amount, debtor_name, creditor_name = parties[row.obligation_id]
+        hold_views.setdefault(row.obligation_id, []).append(hold_view(row, amount, debtor_name, creditor_name))
     return lambda: _results(items, checked, failed, existing, stored, todo, decided, hold_views, now)
 
 
