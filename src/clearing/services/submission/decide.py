@@ -102,7 +102,6 @@ def decide(
         debtor_risk = risk_of.get(did)
         if debtor_risk is None:
             debtor_risk = risk_of[did] = member_risk(debtor)
-            route_of[did] = risk.settlement_route(debtor.tier)
         creditor_risk = risk_of.get(cid)
         if creditor_risk is None:
             creditor_risk = risk_of[cid] = member_risk(creditor)
@@ -124,7 +123,9 @@ def decide(
             rec.known_frozen = None
             rec.known_ids.add((did, cid))
             new_pairs.add((did, cid))
-        route = route_of[did]
+        route = route_of.get(did)
+        if route is None:
+            route = route_of[did] = risk.settlement_route(debtor.tier)
         shortfall = None
         if holds:
             status = _HELD
