@@ -94,13 +94,33 @@ def test_deploy_script_refuses_dev_token_on_a_test_network(testnet, tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def _clone_into_dotted_folder(tmp_path: Path) -> Path:
+    """The brownie project as a fresh clone has it, under a folder whose name holds a dot (as
+    ``mktemp -d`` names them): brownie imports scripts by a dotted name built from their path."""
+    clone = tmp_path / "tmp.Xy12ab" / "repo"
+    for folder in ("scripts", "tests"):  # brownie makes its project folders one level at a time
+        (clone / folder).mkdir(parents=True)
+    for name in ("brownie-config.yaml", "brownie_hooks.py", "scripts/deploy.py"):
+        shutil.copy(ROOT / name, clone / name)
+    shutil.copytree(ROOT / "contracts", clone / "contracts")
+    for name in ("src", "node_modules"):  # the package the script imports; OpenZeppelin's sources
+        (clone / name).symlink_to(ROOT / name)
+    build = clone / "build" / "brownie"
+    build.mkdir(parents=True)  # what `scripts/setup.sh --brownie` creates
+    for cached in ("contracts", "interfaces"):  # a warm compile cache (brownie stores relative paths)
+        if (ROOT / "build" / "brownie" / cached).is_dir():
+            shutil.copytree(ROOT / "build" / "brownie" / cached, build / cached)
+    return clone
+
+
 @pytest.mark.slow
-def test_deploy_script_with_brownie(testnet, tmp_path):
+def test_deploy_script_with_brownie_from_a_dotted_folder(testnet, tmp_path):
     brownie = ROOT / ".venv-brownie" / "bin" / "brownie"
     if os.environ.get("CLEARING_SKIP_BROWNIE") == "1":
         pytest.skip("CLEARING_SKIP_BROWNIE=1")
     assert brownie.exists(), "run scripts/setup.sh --brownie first"
     chain, token = testnet
+    clone = _clone_into_dotted_folder(tmp_path)
     name = f"anvil-sepolia-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -108,12 +128,9 @@ def test_deploy_script_with_brownie(testnet, tmp_path):
         "SETTLEMENT_TOKEN": token,
         "DEPLOYMENT_OUT": str(tmp_path / "brownie.json"),
     }
-    # brownie remembers deployments per chain id and reloads them on connect; this
-    # Anvil is new each run, so an earlier run's record would point at nothing.
-    shutil.rmtree(ROOT / "build" / "brownie" / "deployments", ignore_errors=True)
     subprocess.run(
         [str(brownie), "networks", "add", "Ethereum", name, f"host={chain.rpc_url}", f"chainid={SEPOLIA}"],
-        cwd=ROOT,
+        cwd=clone,
         check=True,
         capture_output=True,
         timeout=120,
@@ -121,7 +138,7 @@ def test_deploy_script_with_brownie(testnet, tmp_path):
     try:
         proc = subprocess.run(
             [str(brownie), "run", "scripts/deploy.py", "--network", name],
-            cwd=ROOT,
+            cwd=clone,
             capture_output=True,
             text=True,
             env=env,
@@ -132,4 +149,4 @@ def test_deploy_script_with_brownie(testnet, tmp_path):
         assert record["network"] == name
         _check(record, chain, token)
     finally:
-        subprocess.run([str(brownie), "networks", "delete", name], cwd=ROOT, capture_output=True, timeout=120)
+        subprocess.run([str(brownie), "networks", "delete", name], cwd=clone, capture_output=True, timeout=120)
