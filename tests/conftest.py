@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,17 @@ from clearing.services.keys import Principal
 from clearing.settings import Settings
 
 PG_URL = os.environ.get("CLEARING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ROOT = Path(__file__).resolve().parents[1]
+#: The `clearing` command of this environment (what README's `.venv/bin/clearing` is).
+CLEARING_EXE = str(Path(sys.executable).with_name("clearing"))
+
+
+def clearing_env(**overrides: str) -> dict[str, str]:
+    """The environment of a `clearing` subprocess: no CLEARING_* of the caller's, this checkout's
+    package first (an absolute PYTHONPATH: the process may run in any directory), then ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARING_") or k == "CLEARING_TEST_POSTGRES_URL"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return {**env, **overrides}
 
 
 @dataclass

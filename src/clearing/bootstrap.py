@@ -15,11 +15,12 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from clearing.adapters.chain import backends
 from clearing.adapters.chain.deploy import Contracts, Deployment, deploy
@@ -27,15 +28,18 @@ from clearing.adapters.db import migrate as run_migrations
 from clearing.adapters.db.engine import make_engine, make_session_factory, normalise_url
 from clearing.domain.risk import RiskConfig
 from clearing.errors import ChainError
-from clearing.services import chain_sync
+from clearing.services import chain_sync, ledger_binding
 from clearing.services.context import ServiceContext, utc_now
 from clearing.services.cycles import CycleService
 from clearing.services.keys import KeyResolver
 from clearing.services.outbox import Outbox
 from clearing.services.signatures import SigningDomain
-from clearing.settings import DatabaseSettings, Settings, get_settings
+from clearing.settings import DATA_DIR, DatabaseSettings, Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+#: Backends whose chain this process creates (and which dies with it).
+FRESH_CHAIN_BACKENDS = ("embedded", "anvil")
 
 
 def build_service(
@@ -59,26 +63,26 @@ def build_service(
     ledger-only house. ``migrate`` upgrades the ledger first; ``recover`` sends chain calls left
     planned, finishes cycles left mid-way and syncs the chain mirror (start-up recovery).
 
-    ``fresh_embedded_ledger``: the embedded chain lives in memory, so a ledger file left by an
-    earlier run would describe cycles this chain never saw; with the default SQLite file it is
-    started afresh (said on stderr).
+    Whenever there is a chain, the ledger must belong to it (``services.ledger_binding``): the
+    first chain attached is recorded, any other is refused with :class:`LedgerMismatch`.
+
+    ``fresh_embedded_ledger``: an ``embedded`` or ``anvil`` chain is created by this process, so
+    the default ledger (which may belong to a chain that outlives processes) is left alone and
+    this run gets a new ledger file instead (:func:`with_fresh_ledger`, path said on stderr).
     """
     settings = settings or get_settings()
+    if fresh_embedded_ledger and contracts is None and with_chain:
+        settings = with_fresh_ledger(settings)
     db_url = normalise_url(settings.db_url)
-    if (
-        fresh_embedded_ledger
-        and contracts is None
-        and with_chain
-        and settings.chain.backend == "embedded"
-        and db_url == DatabaseSettings().url
-    ):
-        _remove_sqlite(db_url)
     if migrate:
         run_migrations(db_url)
     engine = engine or make_engine(db_url, settings=settings)
     sessions = make_session_factory(engine)
+    fresh_chain = contracts is None and with_chain and settings.chain.backend in FRESH_CHAIN_BACKENDS
     if contracts is None and with_chain:
         contracts = open_contracts(settings)
+    if contracts is not None:
+        ledger_binding.bind(sessions, contracts, ledger=shown_url(db_url), fresh_chain=fresh_chain)
     outbox = Outbox(sessions, contracts)
     if contracts is not None:
         domain: SigningDomain | None = SigningDomain(
@@ -176,8 +180,52 @@ def _house_address(doc: Any) -> str | None:
     return None
 
 
-def _remove_sqlite(db_url: str) -> None:
-    db_file = Path(db_url.removeprefix("sqlite:///"))
-    for p in (db_file, db_file.with_name(db_file.name + "-wal"), db_file.with_name(db_file.name + "-shm")):
-        p.unlink(missing_ok=True)
-    print(f"clearing: embedded chain is in memory; starting a fresh ledger at {db_file}", file=sys.stderr)
+def with_fresh_ledger(settings: Settings) -> Settings:
+    """``settings`` with a new ledger file when the chain starts afresh in this process and the
+    ledger is the default one; otherwise ``settings`` unchanged. Never deletes a ledger.
+
+    An ``embedded`` chain lives in memory and an ``anvil`` one dies with the process, so a ledger
+    kept from an earlier run describes cycles the new chain never saw; each such run gets its own
+    timestamped file under the data directory (said on stderr) and the old files stay.
+    """
+    if settings.chain.backend not in FRESH_CHAIN_BACKENDS or normalise_url(settings.db_url) != DatabaseSettings().url:
+        return settings
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = DATA_DIR / f"ledger-{settings.chain.backend}-{stamp}.db"
+    n = 1
+    while path.exists():
+        n += 1
+        path = DATA_DIR / f"ledger-{settings.chain.backend}-{stamp}-{n}.db"
+    print(
+        f"clearing: the {settings.chain.backend} chain starts afresh in this process; this run's ledger is {path} "
+        f"(earlier ledgers are kept)",
+        file=sys.stderr,
+    )
+    return settings.model_copy(update={"database_url": f"sqlite:///{path}"})
+
+
+def prepare_ledger(settings: Settings, *, migrate: bool) -> Settings:
+    """What ``clearing serve`` checks before it starts workers, so a refusal is one line, not a traceback.
+
+    Picks the ledger (:func:`with_fresh_ledger`), upgrades it if asked, and refuses it if it
+    belongs to another chain than the configured one; returns the settings naming that ledger.
+    """
+    settings = with_fresh_ledger(settings)
+    db_url = normalise_url(settings.db_url)
+    if migrate:
+        run_migrations(db_url)
+    engine = make_engine(db_url, settings=settings)
+    try:
+        sessions = make_session_factory(engine)
+        if settings.chain.backend in FRESH_CHAIN_BACKENDS:
+            ledger_binding.check(sessions, None, ledger=shown_url(db_url), fresh_chain=True)
+        else:
+            ledger_binding.check(sessions, open_contracts(settings), ledger=shown_url(db_url))
+    finally:
+        engine.dispose()
+    return settings
+
+
+def shown_url(db_url: str) -> str:
+    """A database URL fit for messages: no password."""
+    return make_url(db_url).render_as_string(hide_password=True)

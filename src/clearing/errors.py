@@ -67,6 +67,13 @@ class ServiceUnavailable(ClearingError):
     code = "service-unavailable"
 
 
+class LedgerMismatch(ClearingError):
+    """The ledger belongs to another chain or deployment than the one configured (or to none that
+    can be checked): starting would reconcile it against, or resend its calls to, the wrong chain."""
+
+    code = "ledger-mismatch"
+
+
 class InsufficientHeadroom(Conflict):
     """A request needs more free collateral or credit than the member has.
 

@@ -17,17 +17,15 @@ from clearing.cli import bench, cli
 @click.option("--log-level", default="warning", show_default=True)
 def serve(host: str | None, port: int | None, workers: int | None, migrate: bool, log_level: str) -> None:
     """Run the HTTP API under uvicorn on the configured host and port."""
+    import os
+
     import uvicorn
 
-    from clearing.adapters.db import migrate as run_migrations
+    from clearing.bootstrap import prepare_ledger
     from clearing.errors import ValidationError
     from clearing.settings import get_settings
 
     settings = get_settings()
-    if migrate and settings.chain.backend != "embedded":  # embedded: build_service starts a fresh ledger
-        run_migrations(settings.db_url)
-    host = host or settings.api.host
-    port = port or settings.api.port
     workers = workers or settings.api.workers
     if workers > 1 and settings.chain.backend != "rpc":
         raise ValidationError(
@@ -35,6 +33,14 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
             "or CLEARING_CHAIN__BACKEND=rpc",
             field="workers",
         )
+    # Refuse a ledger of another chain here, in one line, before any worker starts; a fresh
+    # in-process chain gets its own new ledger file, which every worker must then open.
+    prepared = prepare_ledger(settings, migrate=migrate)
+    if prepared.db_url != settings.db_url:
+        os.environ["CLEARING_DATABASE_URL"] = prepared.db_url
+        get_settings.cache_clear()
+    host = host or settings.api.host
+    port = port or settings.api.port
     click.echo(
         f"clearing API on http://{host}:{port} ({workers} worker(s), chain {settings.chain.backend}); docs at /docs",
         err=True,

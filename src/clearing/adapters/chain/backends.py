@@ -23,6 +23,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 
 from clearing.errors import ChainError
 
@@ -98,6 +99,17 @@ class Chain:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def genesis_hash(self) -> str:
+        """0x-hash of block 0: two chains with the same id (two fresh Anvils) still differ here."""
+        return "0x" + bytes(self.w3.eth.get_block(0)["hash"]).hex()
+
+    def tx_block(self, tx_hash: str) -> int | None:
+        """Block of a mined transaction on this chain, or None if this chain never mined it."""
+        try:
+            return int(self.w3.eth.get_transaction_receipt(tx_hash)["blockNumber"])  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return None
 
     # Time control for local chains (holds, claim delays, dispute windows).
     def advance_time(self, seconds: int) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -256,3 +257,22 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class LedgerBinding(Base):
+    """The one chain and deployment this ledger settles on (one row, written when a chain is first attached).
+
+    Every start compares it with the configured chain, so a ledger is never
+    reconciled against, or resent to, a chain that never saw its cycles.
+    """
+
+    __tablename__ = "ledger_binding"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, default=1)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    #: Hash of block 0: tells apart two chains with the same id (two fresh Anvils, a new devnet).
+    genesis_hash: Mapped[str] = mapped_column(String(66))
+    house: Mapped[str] = mapped_column(String(42))
+    deployment_block: Mapped[int] = mapped_column(BigInteger)
+    bound_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
