@@ -139,11 +139,16 @@ def open_contracts(settings: Settings | None = None) -> Contracts:
     if not cfg.rpc_url:
         raise ChainError("the rpc backend needs CLEARING_CHAIN__RPC_URL", field="chain.rpc_url")
     chain = backends.rpc(cfg.rpc_url, key, dev_fallback=True)
-    path = cfg.deployment or Path("deployments") / "localhost.json"
+    path = deployment_path(settings)
     dep = Deployment.load(path)
     if dep.chain_id != chain.chain_id:
         raise ChainError(f"{path} is for chain {dep.chain_id}, but {cfg.rpc_url} is chain {chain.chain_id}")
     return Contracts.attach(chain, dep)
+
+
+def deployment_path(settings: Settings | None = None) -> Path:
+    """The deployment file of the rpc backend: ``CLEARING_CHAIN__DEPLOYMENT``, else ``deployments/localhost.json``."""
+    return (settings or get_settings()).chain.deployment or Path("deployments") / "localhost.json"
 
 
 def signing_domain_from_settings(settings: Settings) -> SigningDomain | None:

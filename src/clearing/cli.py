@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 
 import click
 
@@ -15,7 +16,52 @@ from clearing.domain.errors import NettingInfeasible
 from clearing.errors import ChainError, ClearingError, ServiceUnavailable
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class SettingsCommand(click.Command):
+    """A command whose ``--help`` ends with every environment variable it reads.
+
+    ``reads`` names settings groups it uses whole (``database``, ``chain``, ``api``, ``cycle``) or
+    single variables (``CLEARING_CHAIN__BACKEND``); options bound to a variable (``envvar=``, shown
+    by ``show_envvar``) are listed too. Group members come from the settings models when help is
+    shown, so the command starts without importing them.
+    """
+
+    def __init__(self, *args: Any, reads: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reads = reads
+
+    def environment(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """(variable, what it sets) rows and the settings groups read whole."""
+        rows = [
+            (p.envvar, f"sets --{(p.name or '').replace('_', '-')}")
+            for p in self.params
+            if isinstance(p, click.Option) and isinstance(p.envvar, str)
+        ]
+        named = {name for name, _ in rows}
+        rows += [(name, "") for name in self.reads if name.startswith("CLEARING_") and name not in named]
+        return rows, [group for group in self.reads if not group.startswith("CLEARING_")]
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        from clearing.settings import environment_variables
+
+        rows, groups = self.environment()
+        with formatter.section("Environment"):
+            if not rows and not groups:
+                formatter.write_text("none: everything this command uses is given by its options")
+            if rows:
+                formatter.write_dl(rows)
+            for group in groups:
+                formatter.write_text(f"{group} settings: " + ", ".join(environment_variables(group)))
+
+
+class SettingsGroup(click.Group):
+    """Every command made under it (and under its sub-groups) is a :class:`SettingsCommand`."""
+
+    command_class = SettingsCommand
+    group_class = type
+
+
+@click.group(cls=SettingsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="clearing")
 def cli() -> None:
     """Clearing house for inter-platform obligations, settled on an EVM chain."""
@@ -44,7 +90,8 @@ def audit() -> None:
 _COMMAND_MODULES = ("net", "contracts", "chain", "bench", "service", "audit", "demo", "dev")
 
 
-def _load_commands() -> None:
+def load_commands() -> None:
+    """Register every sub-command (``main`` does this before parsing)."""
     for name in _COMMAND_MODULES:
         try:
             importlib.import_module(f"clearing.commands.{name}")
@@ -55,7 +102,7 @@ def _load_commands() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: clean one-line errors and non-zero exit codes."""
-    _load_commands()
+    load_commands()
     try:
         cli.main(args=argv, prog_name="clearing", standalone_mode=False)
     except click.exceptions.Exit as exc:

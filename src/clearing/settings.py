@@ -87,3 +87,12 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def environment_variables(group: str) -> list[str]:
+    """The variables that set one group of settings (``database`` also has the ``CLEARING_DATABASE_URL``
+    shortcut), derived from the models so a command's ``--help`` cannot drift from what it reads."""
+    model = Settings.model_fields[group].annotation
+    assert isinstance(model, type) and issubclass(model, BaseModel)
+    names = [f"CLEARING_{group.upper()}__{name.upper()}" for name in model.model_fields]
+    return ["CLEARING_DATABASE_URL", *names] if group == "database" else names

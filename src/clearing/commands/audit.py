@@ -17,7 +17,7 @@ def _sessions():
     return make_session_factory(make_engine())
 
 
-@audit.command("verify")
+@audit.command("verify", reads=("database", "chain"))
 @click.option("--cycle", type=int, default=None, help="Only this cycle (default: every committed cycle).")
 def verify_cmd(cycle: int | None) -> None:
     """Recompute cycles from the ledger and from chain events; exit 1 on the first mismatch."""
@@ -31,7 +31,7 @@ def verify_cmd(cycle: int | None) -> None:
         sys.exit(1)
 
 
-@audit.command("prove")
+@audit.command("prove", reads=("database", "CLEARING_CHAIN__DEPLOYMENT"))
 @click.argument("obligation_id")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the proof here as well.")
 def prove_cmd(obligation_id: str, out: Path | None) -> None:
@@ -51,7 +51,9 @@ def prove_cmd(obligation_id: str, out: Path | None) -> None:
 
 @audit.command("check-proof")
 @click.argument("proof_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--rpc-url", required=True, envvar="CLEARING_CHAIN__RPC_URL", help="Any node of the chain.")
+@click.option(
+    "--rpc-url", required=True, envvar="CLEARING_CHAIN__RPC_URL", show_envvar=True, help="Any node of the chain."
+)
 def check_proof_cmd(proof_file: Path, rpc_url: str) -> None:
     """Verify a proof with nothing but the chain: no ledger, no service."""
     from clearing.adapters.chain import backends

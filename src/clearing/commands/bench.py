@@ -24,7 +24,7 @@ def gas(backend: str, obligations: int, members: int, sizes: str, seed: int) -> 
     click.echo(json.dumps(out, indent=2))
 
 
-@bench.command("cycle")
+@bench.command("cycle", reads=("cycle",))
 @click.option("--obligations", default=10_000, show_default=True)
 @click.option("--members", default=50, show_default=True)
 @click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")

@@ -22,8 +22,18 @@ def build_cmd(check: bool) -> None:
 
 
 @cli.command("deploy")
-@click.option("--rpc-url", envvar="CLEARING_CHAIN__RPC_URL", help="Node URL; default: the configured backend.")
-@click.option("--private-key", envvar="CLEARING_CHAIN__PRIVATE_KEY", help="Deployer key (rpc only).")
+@click.option(
+    "--rpc-url",
+    envvar="CLEARING_CHAIN__RPC_URL",
+    show_envvar=True,
+    help="Node URL (default: a throwaway in-process chain).",
+)
+@click.option(
+    "--private-key",
+    envvar="CLEARING_CHAIN__PRIVATE_KEY",
+    show_envvar=True,
+    help="Deployer key (default: the dev mnemonic's first account).",
+)
 @click.option("--token", help="Existing settlement token; omitted on local chains deploys the dev token.")
 @click.option("--network", default=None, help="Name for deployments/<network>.json.")
 @click.option("--operator", help="Operator address (default: the deployer).")

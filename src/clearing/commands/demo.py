@@ -42,7 +42,7 @@ def _say(msg: str) -> None:
     click.echo(f"demo: {msg}", err=True)
 
 
-@cli.command("demo")
+@cli.command("demo", reads=("api", "cycle"))
 @click.option("--obligations", "count", default=300, show_default=True)
 @click.option("--seed", default=2026, show_default=True)
 @click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")

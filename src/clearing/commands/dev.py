@@ -20,30 +20,56 @@ def dev() -> None:
     """Helpers for local development chains (Anvil with the dev mnemonic)."""
 
 
-@dev.command("fund")
-@click.option("--rpc-url", envvar="CLEARING_CHAIN__RPC_URL", required=True)
+@dev.command("fund", reads=("CLEARING_CHAIN__BACKEND",))
 @click.option("--account", type=click.IntRange(0, 9), required=True, help="Dev mnemonic account index (0-9).")
 @click.option("--amount", type=click.IntRange(min=1), required=True, help="Token units (smallest unit).")
+@click.option("--lender", is_flag=True, help="Deposit into the credit pool instead of as member collateral.")
+@click.option(
+    "--rpc-url",
+    envvar="CLEARING_CHAIN__RPC_URL",
+    show_envvar=True,
+    help="A node of the chain `clearing serve` uses (default: the chain settings).",
+)
 @click.option(
     "--deployment",
     type=click.Path(path_type=Path),
-    default=Path("deployments/localhost.json"),
     envvar="CLEARING_CHAIN__DEPLOYMENT",
-    show_default=True,
+    show_envvar=True,
+    default=None,
+    help="Deployment file (default: the chain settings', else deployments/localhost.json).",
 )
-@click.option("--lender", is_flag=True, help="Deposit into the credit pool instead of as member collateral.")
-def fund(rpc_url: str, account: int, amount: int, deployment: Path, lender: bool) -> None:
-    """Mint dev tokens to a dev account and deposit them into the house."""
+def fund(account: int, amount: int, lender: bool, rpc_url: str | None, deployment: Path | None) -> None:
+    """Mint dev tokens to a dev account and deposit them into the house.
+
+    The chain is the one `clearing serve` uses, from the same settings
+    (CLEARING_CHAIN__RPC_URL, CLEARING_CHAIN__DEPLOYMENT; the options override
+    them). The embedded backend's chain lives inside the serve process, where
+    no other command can reach it: fund members on a chain served by a node
+    (`clearing chain up`, then CLEARING_CHAIN__BACKEND=rpc).
+    """
     from clearing.adapters.chain import backends
     from clearing.adapters.chain.deploy import Contracts, Deployment
+    from clearing.bootstrap import deployment_path
     from clearing.errors import ValidationError
+    from clearing.settings import get_settings
 
-    dep = Deployment.load(deployment)
+    settings = get_settings()
+    rpc_url = rpc_url or settings.chain.rpc_url
+    if not rpc_url:
+        raise ValidationError(
+            "no chain to fund on: set CLEARING_CHAIN__BACKEND=rpc and CLEARING_CHAIN__RPC_URL to the chain "
+            f"`clearing serve` uses (the {settings.chain.backend} backend's chain lives inside the serve process)",
+            field="chain.rpc_url",
+        )
+    path = deployment or deployment_path(settings)
+    dep = Deployment.load(path)
     if not dep.dev_token:
         raise ValidationError(
             "this deployment uses a real token: fund members from their own wallets", field="deployment"
         )
     chain = backends.rpc(rpc_url, None, dev_fallback=True)
+    if dep.chain_id != chain.chain_id:
+        raise ValidationError(f"{path} is for chain {dep.chain_id}, but {rpc_url} is chain {chain.chain_id}")
     c = Contracts.attach(chain, dep)
     who = chain.accounts[account]
     c.token.mint(who.address, amount)

@@ -9,10 +9,17 @@ import click
 from clearing.cli import bench, cli
 
 
-@cli.command("serve")
-@click.option("--host", default=None, help="Default: api.host (127.0.0.1).")
-@click.option("--port", default=None, type=int, help="Default: api.port (8000).")
-@click.option("--workers", default=None, type=int, help="uvicorn worker processes (default: api.workers).")
+@cli.command("serve", reads=("database", "chain", "api", "cycle"))
+@click.option("--host", default=None, envvar="CLEARING_API__HOST", show_envvar=True, help="Default: 127.0.0.1.")
+@click.option("--port", default=None, type=int, envvar="CLEARING_API__PORT", show_envvar=True, help="Default: 8000.")
+@click.option(
+    "--workers",
+    default=None,
+    type=int,
+    envvar="CLEARING_API__WORKERS",
+    show_envvar=True,
+    help="uvicorn worker processes (default: 1; more need the rpc backend).",
+)
 @click.option("--migrate/--no-migrate", default=True, show_default=True, help="Upgrade the ledger to head first.")
 @click.option("--log-level", default="warning", show_default=True)
 def serve(host: str | None, port: int | None, workers: int | None, migrate: bool, log_level: str) -> None:
@@ -61,8 +68,8 @@ def db() -> None:
     """The ledger database."""
 
 
-@db.command("upgrade")
-@click.option("--url", default=None, help="Database URL (default: settings).")
+@db.command("upgrade", reads=("CLEARING_DATABASE_URL", "CLEARING_DATABASE__URL"))
+@click.option("--url", default=None, help="Database URL (default: the database settings).")
 def upgrade(url: str | None) -> None:
     """Apply the packaged migrations up to head."""
     from clearing.adapters.db import migrate
@@ -76,7 +83,7 @@ def keys() -> None:
     """API keys."""
 
 
-@keys.command("create")
+@keys.command("create", reads=("database",))
 @click.option("--role", type=click.Choice(["operator", "auditor"]), required=True)
 @click.option("--label", default="")
 def create_key(role: str, label: str) -> None:
@@ -91,7 +98,7 @@ def create_key(role: str, label: str) -> None:
     click.echo(key)
 
 
-@bench.command("api")
+@bench.command("api", reads=("api",))
 @click.option("--db", "backend", type=click.Choice(["sqlite", "postgres", "both"]), default="both", show_default=True)
 @click.option("--seconds", default=10.0, show_default=True, help="Duration of each measured phase.")
 @click.option("--workers", default=2, show_default=True, help="uvicorn worker processes.")
@@ -99,7 +106,13 @@ def create_key(role: str, label: str) -> None:
     "--connections", default=32, show_default=True, help="Concurrent keep-alive connections (single endpoint)."
 )
 @click.option("--batch-size", default=5000, show_default=True)
-@click.option("--pg-url", default=None, help="PostgreSQL server URL (default: CLEARING_TEST_POSTGRES_URL or local).")
+@click.option(
+    "--pg-url",
+    default=None,
+    envvar="CLEARING_TEST_POSTGRES_URL",
+    show_envvar=True,
+    help="PostgreSQL server URL (default: postgres@127.0.0.1:5432/test).",
+)
 @click.option(
     "--history-limit",
     default=None,
