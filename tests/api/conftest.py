@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Row, select
 
@@ -129,3 +134,22 @@ def chain_house(db) -> House:
         yield House(
             ctx=ctx, client=client, keys=keys, accounts=dict(zip(keys, ctx.contracts.chain.accounts[1:3], strict=True))
         )
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:
+    """Run ``app`` under a real uvicorn on a free loopback port; yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=backends.free_port(), log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from clearing.api import problems
 from clearing.api.routers import audit, cycles, holds, liquidity, members, obligations
@@ -52,11 +53,15 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
             if app.state.group_committer is not None:
                 app.state.group_committer.close()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc from the pinned Swagger UI and ReDoc files its wheel ships
+    # (served under /static-offline-docs), so they render on a machine without internet.
+    app = FastAPIOffline(
         title="Clearing house",
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # null: Swagger UI's validator badge would otherwise send the document to validator.swagger.io
+        swagger_ui_parameters={"validatorUrl": None},
         openapi_tags=[
             {"name": "obligations", "description": "Submit and read obligations (member keys)"},
             {"name": "members", "description": "Your account (member keys); admission and limits (operator keys)"},
