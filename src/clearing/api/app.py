@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from clearing.api import problems
-from clearing.api.routers import audit, cycles, holds, liquidity, members, obligations
+from clearing.api.routers import audit, cycles, eip712, holds, liquidity, members, obligations
 from clearing.services.context import ServiceContext
 from clearing.services.submission import GroupCommitter
 
@@ -69,6 +69,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
             {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
             {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
             {"name": "audit", "description": "Merkle proofs and reconciliation (auditor or operator keys)"},
+            {"name": "eip712", "description": "The EIP-712 domain and types debtors sign obligations under (public)"},
         ],
     )
     app.state.ctx = ctx
@@ -81,6 +82,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         liquidity.router,
         cycles.router,
         audit.router,
+        eip712.router,
         *(extra_routers or []),
     ):
         app.include_router(router)
