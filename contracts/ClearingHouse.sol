@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
@@ -16,7 +17,7 @@ import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 /// @notice Implementation of {IClearingHouse}; the interface is the specification.
 /// @dev Every entry point is shaped checks → effects → emit → transfer. Cycle
 /// operations move only internal balances, so they make no external call.
-contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGuardTransient {
+contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -48,7 +49,8 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     /// @param token_ The settlement token (see the token assumptions in {IClearingHouse}).
     /// @param admin Receives DEFAULT_ADMIN_ROLE and grants the other roles.
-    constructor(IERC20 token_, address admin) {
+    /// @dev EIP712 gives {IERC5267-eip712Domain}: the domain debtors sign obligations under.
+    constructor(IERC20 token_, address admin) EIP712("ClearingHouse", "1") {
         if (address(token_) == address(0) || admin == address(0)) revert ClearingHouseZeroAddress();
         _token = token_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);

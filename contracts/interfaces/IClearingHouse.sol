@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @title IClearingHouse
@@ -40,7 +41,15 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// re-entrancy), and it reverts or returns false on failure (both handled by
 /// SafeERC20). Amounts are integers in the token's smallest unit, of any size
 /// a uint256 holds as long as signed balances fit in an int256.
-interface IClearingHouse {
+///
+/// Signed obligations (EIP-712, EIP-5267)
+/// --------------------------------------
+/// A debtor signs each obligation a creditor submits for it as EIP-712 typed
+/// data under this contract's domain: name "ClearingHouse", version "1", the
+/// chain's id and this contract's address (no salt). {IERC5267-eip712Domain}
+/// returns that domain, so wallets and auditors can read it from the chain;
+/// the service's `GET /eip712` answers the same domain and the types.
+interface IClearingHouse is IERC5267 {
     // ───────────────────────────── Types ─────────────────────────────
 
     /// @notice Lifecycle of a committed cycle. NONE means never committed.

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Row, select
 
+from clearing.adapters.chain import backends
+from clearing.adapters.chain.deploy import Contracts, deploy
 from clearing.adapters.db.models import SettlementTx, TxState
 from clearing.api.app import create_app
 from clearing.bootstrap import build_service
+from clearing.dev import admit_funded_member
+from clearing.services import chain_sync, members
 from clearing.services.context import ServiceContext
 from clearing.services.signatures import SigningDomain, sign_obligation
 from clearing.settings import ApiSettings, ChainSettings, Settings
-from tests.conftest import admit_member
+from tests.conftest import OPERATOR, admit_member
 
 OPERATOR_KEY = "cho_test-operator-key"
 AUDITOR_KEY = "cha_test-auditor-key"
@@ -97,3 +106,50 @@ def sqlite_house(sqlite_db) -> House:
         h.add("beta")
         h.add("gamma")
         yield h
+
+
+def chain_api_house(database, *, collateral: int = 10**12) -> tuple[ServiceContext, dict[str, str]]:
+    """The whole service on a fresh in-process chain (cycles, audit and EIP-712 answer as in production),
+    with members alpha and beta (dev accounts 1 and 2) funded on chain; their API keys by name."""
+    chain = backends.embedded()
+    contracts = Contracts.attach(chain, deploy(chain, network="embedded"))
+    settings = Settings(
+        database_url=database.url,
+        api=ApiSettings(operator_key=OPERATOR_KEY, auditor_key=AUDITOR_KEY, auth_cache_seconds=0),
+    )
+    ctx = build_service(settings, engine=database.engine, contracts=contracts)
+    keys = {}
+    for i, name in enumerate(("alpha", "beta"), start=1):
+        admit_funded_member(ctx, contracts, OPERATOR, chain.accounts[i], name=name, tier="A", collateral=collateral)
+        keys[name] = members.issue_key(ctx, OPERATOR, name, "tests")
+    chain_sync.sync(ctx.sessions, contracts)
+    return ctx, keys
+
+
+@pytest.fixture
+def chain_house(db) -> House:
+    """``House`` over the whole service on an in-process chain, on each ledger backend in turn."""
+    ctx, keys = chain_api_house(db)
+    with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
+        yield House(
+            ctx=ctx, client=client, keys=keys, accounts=dict(zip(keys, ctx.contracts.chain.accounts[1:3], strict=True))
+        )
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:
+    """Run ``app`` under a real uvicorn on a free loopback port; yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=backends.free_port(), log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

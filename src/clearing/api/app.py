@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from clearing.api import problems
-from clearing.api.routers import audit, cycles, holds, liquidity, members, obligations
+from clearing.api.routers import audit, cycles, eip712, holds, liquidity, members, obligations
 from clearing.services.context import ServiceContext
 from clearing.services.submission import GroupCommitter
 
@@ -52,11 +53,15 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
             if app.state.group_committer is not None:
                 app.state.group_committer.close()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc from the pinned Swagger UI and ReDoc files its wheel ships
+    # (served under /static-offline-docs), so they render on a machine without internet.
+    app = FastAPIOffline(
         title="Clearing house",
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # null: Swagger UI's validator badge would otherwise send the document to validator.swagger.io
+        swagger_ui_parameters={"validatorUrl": None},
         openapi_tags=[
             {"name": "obligations", "description": "Submit and read obligations (member keys)"},
             {"name": "members", "description": "Your account (member keys); admission and limits (operator keys)"},
@@ -64,6 +69,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
             {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
             {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
             {"name": "audit", "description": "Merkle proofs and reconciliation (auditor or operator keys)"},
+            {"name": "eip712", "description": "The EIP-712 domain and types debtors sign obligations under (public)"},
         ],
     )
     app.state.ctx = ctx
@@ -76,6 +82,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         liquidity.router,
         cycles.router,
         audit.router,
+        eip712.router,
         *(extra_routers or []),
     ):
         app.include_router(router)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import coincurve
 from eth_hash.auto import keccak
@@ -151,3 +152,24 @@ def sign_obligation(
     digest = obligation_digest(domain, id, debtor, creditor, amount, reference)
     sig = coincurve.PrivateKey(key).sign_recoverable(digest, hasher=None)
     return "0x" + (sig[:64] + bytes([sig[64] + 27])).hex()
+
+
+#: The EIP712Domain type as wallets list it (the members of ``DOMAIN_TYPE``, in order).
+DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
+def typed_data(domain: SigningDomain) -> dict[str, Any]:
+    """What a debtor's wallet signs, less the message: ``types`` (EIP712Domain included), ``primaryType``, ``domain``.
+
+    Built from ``OBLIGATION_TYPES``, so ``GET /eip712`` follows any change to the signed type.
+    """
+    return {
+        "types": {"EIP712Domain": DOMAIN_FIELDS, **OBLIGATION_TYPES},
+        "primaryType": "Obligation",
+        "domain": domain.typed_data(),
+    }

@@ -156,6 +156,19 @@ class CycleState:
 
 
 @dataclass(frozen=True)
+class Eip712Domain:
+    """EIP-5267 ``eip712Domain()``: ``fields`` flags which members are used (0x0f: the first four)."""
+
+    fields: int
+    name: str
+    version: str
+    chain_id: int
+    verifying_contract: str
+    salt: bytes
+    extensions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class OrderState:
     debtor: str
     dispute_deadline: int
@@ -350,6 +363,10 @@ class ClearingHouseClient(ContractClient):
     # -- views
     def token(self) -> str:
         return self._call("token")
+
+    def eip712_domain(self) -> Eip712Domain:
+        fields, name, version, chain_id, contract, salt, extensions = self._call("eip712Domain")
+        return Eip712Domain(fields[0], name, version, chain_id, to_checksum_address(contract), salt, tuple(extensions))
 
     def member(self, who: str) -> MemberState:
         m = self._call("memberOf", to_checksum_address(who))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from clearing.adapters.chain.deploy import Contracts
 from clearing.api.deps import Auditor, ContextDep
+from clearing.api.schemas.text import ObligationIdParam, RowId
 from clearing.errors import ServiceUnavailable
 from clearing.services import audit as svc
 from clearing.services.context import ServiceContext
@@ -27,7 +28,7 @@ def _contracts(ctx: ServiceContext) -> Contracts:
     summary="Merkle proof of a settled obligation",
     description="Verify it with `clearing audit check-proof FILE --rpc-url URL`: chain and proof only.",
 )
-def proof(obligation_id: str, ctx: ContextDep, who: Auditor) -> dict[str, Any]:
+def proof(obligation_id: ObligationIdParam, ctx: ContextDep, who: Auditor) -> dict[str, Any]:
     c = _contracts(ctx)
     return svc.prove(ctx.sessions, c.chain.chain_id, c.house.address, obligation_id).to_dict()
 
@@ -37,5 +38,5 @@ def proof(obligation_id: str, ctx: ContextDep, who: Auditor) -> dict[str, Any]:
     summary="Reconcile ledger, recomputation and chain events",
     description="`ok` is false when any check fails; `mismatches[0]` names the first.",
 )
-def verify(ctx: ContextDep, who: Auditor, cycle: int | None = Query(None, ge=1)) -> dict[str, Any]:
+def verify(ctx: ContextDep, who: Auditor, cycle: RowId | None = None) -> dict[str, Any]:
     return svc.verify(ctx.sessions, _contracts(ctx), cycle).to_dict()

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from clearing.api.deps import Auditor, ContextDep, Operator
 from clearing.api.schemas.common import problem_responses
 from clearing.api.schemas.cycles import CycleOut
+from clearing.api.schemas.text import RowId
 from clearing.errors import ServiceUnavailable
 from clearing.services.context import ServiceContext
 from clearing.services.cycles import CycleService, CycleView
@@ -56,7 +57,7 @@ def open_cycle(ctx: ContextDep, op: Operator) -> CycleOut:
     summary="Cut-off: take eligible obligations into the cycle",
     responses=problem_responses(401, 403, 404, 503),
 )
-def close_cycle(cycle_id: int, ctx: ContextDep, op: Operator) -> CycleOut:
+def close_cycle(cycle_id: RowId, ctx: ContextDep, op: Operator) -> CycleOut:
     return cycle_out(_service(ctx).close(cycle_id))
 
 
@@ -66,7 +67,7 @@ def close_cycle(cycle_id: int, ctx: ContextDep, op: Operator) -> CycleOut:
     summary="Net, commit and release on chain (resumes where a previous attempt stopped)",
     responses=problem_responses(401, 403, 404, 409, 502, 503),
 )
-def settle_cycle(cycle_id: int, ctx: ContextDep, op: Operator) -> CycleOut:
+def settle_cycle(cycle_id: RowId, ctx: ContextDep, op: Operator) -> CycleOut:
     return cycle_out(_service(ctx).settle(cycle_id))
 
 
@@ -81,5 +82,5 @@ def list_cycles(ctx: ContextDep, who: Auditor, limit: int = Query(100, ge=1, le=
     summary="One cycle with its net positions",
     responses=problem_responses(401, 403, 404, 503),
 )
-def get_cycle(cycle_id: int, ctx: ContextDep, who: Auditor) -> CycleOut:
+def get_cycle(cycle_id: RowId, ctx: ContextDep, who: Auditor) -> CycleOut:
     return cycle_out(_service(ctx).get(cycle_id))

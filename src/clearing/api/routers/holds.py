@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from clearing.api.deps import ContextDep, Operator
 from clearing.api.schemas.common import problem_responses
 from clearing.api.schemas.holds import HoldOut, ReviewIn, ReviewOut
+from clearing.api.schemas.text import RowId
 from clearing.services import holds as svc
 
 router = APIRouter(prefix="/holds", tags=["holds"])
@@ -35,6 +36,6 @@ def list_holds(
     "queued_beyond_headroom. Reject rejects the obligation.",
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-def review(hold_id: int, body: ReviewIn, ctx: ContextDep, op: Operator) -> ReviewOut:
+def review(hold_id: RowId, body: ReviewIn, ctx: ContextDep, op: Operator) -> ReviewOut:
     r = svc.review(ctx, op, hold_id, decision=body.decision, reason=body.reason)
     return ReviewOut(hold=HoldOut.model_validate(r.hold), decision=r.decision, obligation_status=r.obligation_status)

@@ -20,6 +20,7 @@ from clearing.api.schemas.members import (
     WithdrawalIn,
     WithdrawalOut,
 )
+from clearing.api.schemas.text import MemberNameParam
 from clearing.services import members as svc
 
 router = APIRouter(prefix="/members", tags=["members"])
@@ -127,7 +128,7 @@ def admit(body: AdmitIn, ctx: ContextDep, op: Operator) -> AdmittedOut:
 @router.get(
     "/{name}", response_model=MemberOut, summary="One member (operator)", responses=problem_responses(401, 403, 404)
 )
-def get_member(name: str, ctx: ContextDep, op: Operator) -> MemberOut:
+def get_member(name: MemberNameParam, ctx: ContextDep, op: Operator) -> MemberOut:
     return member_out(svc.get(ctx, name))
 
 
@@ -139,7 +140,7 @@ def get_member(name: str, ctx: ContextDep, op: Operator) -> MemberOut:
     "it can no longer be debited, so cycles carry its net debits until it is resumed.",
     responses=problem_responses(401, 403, 404, 422),
 )
-def suspend(name: str, body: StatusIn, ctx: ContextDep, op: Operator) -> MemberOut:
+def suspend(name: MemberNameParam, body: StatusIn, ctx: ContextDep, op: Operator) -> MemberOut:
     return member_out(svc.set_status(ctx, op, name, suspended=True, reason=body.reason))
 
 
@@ -149,7 +150,7 @@ def suspend(name: str, body: StatusIn, ctx: ContextDep, op: Operator) -> MemberO
     summary="Resume a suspended member (operator, audited)",
     responses=problem_responses(401, 403, 404, 422),
 )
-def resume(name: str, body: StatusIn, ctx: ContextDep, op: Operator) -> MemberOut:
+def resume(name: MemberNameParam, body: StatusIn, ctx: ContextDep, op: Operator) -> MemberOut:
     return member_out(svc.set_status(ctx, op, name, suspended=False, reason=body.reason))
 
 
@@ -160,7 +161,7 @@ def resume(name: str, body: StatusIn, ctx: ContextDep, op: Operator) -> MemberOu
     description="A credit-line change is queued for the chain; headroom uses min(ledger line, on-chain limit).",
     responses=problem_responses(401, 403, 404, 422),
 )
-def set_limits(name: str, body: LimitsIn, ctx: ContextDep, op: Operator) -> MemberOut:
+def set_limits(name: MemberNameParam, body: LimitsIn, ctx: ContextDep, op: Operator) -> MemberOut:
     return member_out(
         svc.set_limits(
             ctx,
@@ -184,5 +185,5 @@ def set_limits(name: str, body: LimitsIn, ctx: ContextDep, op: Operator) -> Memb
     summary="Issue another API key for a member (operator); shown once",
     responses=problem_responses(401, 403, 404),
 )
-def issue_key(name: str, body: KeyIn, ctx: ContextDep, op: Operator) -> KeyOut:
+def issue_key(name: MemberNameParam, body: KeyIn, ctx: ContextDep, op: Operator) -> KeyOut:
     return KeyOut(api_key=svc.issue_key(ctx, op, name, body.label))

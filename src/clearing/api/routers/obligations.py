@@ -20,6 +20,7 @@ from clearing.api.schemas.obligations import (
     ObligationOut,
     SubmitOut,
 )
+from clearing.api.schemas.text import ObligationIdParam
 from clearing.errors import ValidationError
 from clearing.services import submission as svc
 from clearing.services.holds import HoldView
@@ -121,5 +122,5 @@ def _hold(h: HoldView) -> HoldOut:
     summary="One of your obligations (as debtor or creditor)",
     responses=problem_responses(401, 403, 404),
 )
-def get_obligation(obligation_id: str, ctx: ContextDep, me: CurrentMember) -> ObligationOut:
+def get_obligation(obligation_id: ObligationIdParam, ctx: ContextDep, me: CurrentMember) -> ObligationOut:
     return _out(svc.get_for_member(ctx, me, obligation_id))

@@ -5,7 +5,21 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema as cs
+
+from clearing.api.schemas.text import declare_no_nul, reject_nul
 
 UINT256_MAX = 2**256 - 1
 _DIGITS = re.compile(r"[0-9]{1,78}")
@@ -89,7 +103,23 @@ AmountOut = Annotated[
 
 
 class Schema(BaseModel):
+    """A request body: unknown fields refused, and no string anywhere in it may hold NUL (see ``schemas.text``)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*")
+    @classmethod
+    def storable_text(cls, value: Any, info: ValidationInfo) -> Any:
+        reject_nul(value, info.field_name or "")
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: cs.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = handler(schema)
+        if handler.mode == "validation":
+            for prop in handler.resolve_ref_schema(out).get("properties", {}).values():
+                declare_no_nul(prop)
+        return out
 
 
 class OutSchema(BaseModel):

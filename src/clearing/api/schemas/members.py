@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import Field
 
 from clearing.api.schemas.common import AmountIn, AmountOut, LimitIn, OutSchema, Schema
+from clearing.api.schemas.text import JsonValue
 
 
 class LiquidityOut(OutSchema):
@@ -80,7 +81,7 @@ class LimitsIn(Schema):
     credit_line: LimitIn | None = None
     single_order_limit: LimitIn | None = None
     clear_single_order_limit: bool = False
-    limit_overrides: dict[str, Any] | None = None
+    limit_overrides: dict[str, JsonValue] | None = None
 
 
 class KeyOut(OutSchema):
