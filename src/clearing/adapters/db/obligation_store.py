@@ -74,6 +74,9 @@ class LockedMember:
     reserved_debit: int
     reserved_credit: int
     obligation_seq: int
+    #: The member's own limits as stored (``PATCH /members/{name}/limits``); the risk rules read them.
+    single_order_limit: int | None = None
+    limit_overrides: dict[str, Any] | None = None
 
 
 class ObligationRow(NamedTuple):
@@ -107,6 +110,8 @@ _MEMBER_COLUMNS = (
     Member.reserved_debit,
     Member.reserved_credit,
     Member.obligation_seq,
+    Member.single_order_limit,
+    Member.limit_overrides,
 )
 _PARTIES = select(Member.id, Member.name, Member.address).where(
     or_(Member.name.in_(bindparam("names", expanding=True)), Member.address.in_(bindparam("addresses", expanding=True)))

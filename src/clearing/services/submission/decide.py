@@ -59,7 +59,13 @@ def headroom_base(member: LockedMember) -> int:
 
 
 def member_risk(m: LockedMember) -> risk.MemberRisk:
-    return risk.MemberRisk(member=m.name, tier=m.tier, suspended=m.status == MemberStatus.SUSPENDED)
+    """What the rules know of a locked member, its own limits included (built once per member per call)."""
+    limits = (
+        risk.member_limits(m.single_order_limit, m.limit_overrides, strict=False)
+        if m.limit_overrides or m.single_order_limit is not None
+        else {}
+    )
+    return risk.MemberRisk(member=m.name, tier=m.tier, suspended=m.status == MemberStatus.SUSPENDED, limits=limits)
 
 
 Rules = Callable[[DomainObligation, risk.MemberRisk, risk.MemberRisk, risk.History], tuple[risk.Hold, ...]]
