@@ -92,8 +92,8 @@ def decide(
 ) -> Decisions:
     """Each item's status (accepted, held, escrow, queued beyond headroom) in order; ``emit`` sees each row at once.
 
-    ``count_history``: this call's items join the velocity window as they are decided (held ones
-    too: the next call reads them back from the ledger).
+    ``count_history``: this call's items join the velocity window as they are decided, except held
+    ones (they count once released: ``clearing.domain.velocity``).
     """
     out = Decisions.start(members)
     debit, credit, seq, rows, new_pairs = out.debit, out.credit, out.seq, out.rows, out.new_pairs
@@ -118,7 +118,7 @@ def decide(
             creditor_risk,
             risk.History(known_counterparties=rec.known_frozen, window_count=rec.count, window_total=rec.total),
         )
-        if count_history:
+        if count_history and not holds:  # held obligations stay out of the window (domain/velocity.py)
             rec.count += 1
             rec.total += amount
             rec.added_count += 1
