@@ -14,6 +14,10 @@ strictly above its limit; exactly at the limit passes):
 - ``new-counterparty``: the creditor is new to the debtor and the amount >
   the tier's first-order threshold.
 
+A member may have limits of its own (:data:`MEMBER_LIMITS`, set by an
+operator): each replaces its tier's value for that member as debtor, and a
+hold it raises says so (``limit_source: "member"`` among its values).
+
 Hold policy by the debtor's tier: A releases fast (``release_after = now +
 fast_release_seconds`` unless a reviewer rejects first); B is graded —
 the further over the limit, the longer the hold, and beyond the last step
@@ -48,6 +52,8 @@ from clearing.domain.types import Obligation
 __all__ = [
     "TIERS",
     "RULES",
+    "MEMBER_LIMITS",
+    "member_limits",
     "GradedHoldStep",
     "RiskConfig",
     "MemberRisk",
@@ -60,6 +66,9 @@ __all__ = [
 
 TIERS = ("A", "B", "C")
 RULES = ("member-suspended", "single-order-limit", "velocity-count", "velocity-amount", "new-counterparty")
+#: The per-tier limits of :class:`RiskConfig` a member may have of its own, replacing its tier's value.
+MEMBER_LIMITS = ("single_order_limit", "velocity_max_count", "velocity_max_amount", "new_counterparty_threshold")
+_UINT256_MAX = 2**256 - 1
 _TOKEN = 10**6
 
 
@@ -133,9 +142,73 @@ class RiskConfig:
 
 @dataclass(frozen=True, slots=True)
 class MemberRisk:
+    """What the rules know of a member: its tier, whether it is suspended, and its own limits.
+
+    ``limits`` (keys from :data:`MEMBER_LIMITS`, ints ≥ 0) replace the tier's values for this
+    member as debtor; checked here, once per member, so the rules read them per obligation as they are.
+
+    >>> MemberRisk("x", "A", False, {"velocity_max_cnt": 3})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    clearing.domain.errors.InvalidRiskInput: unknown limit 'velocity_max_cnt' (expected one of single_order_limit, ...)
+    """
+
     member: str
     tier: str
     suspended: bool
+    limits: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.limits:
+            member_limits(None, self.limits)
+
+
+def member_limits(
+    single_order_limit: int | None, overrides: Mapping[str, object] | None, *, strict: bool = True
+) -> dict[str, int]:
+    """A member's own limits, checked: ``single_order_limit`` (its column) plus ``overrides`` (``limit_overrides``).
+
+    Keys must be in :data:`MEMBER_LIMITS`; values are ints (or decimal strings, as the ledger's JSON
+    keeps them) from 0 to 2^256 − 1. A bad entry raises
+    :class:`~clearing.domain.errors.InvalidRiskInput` naming ``limit_overrides.<key>``; with
+    ``strict=False`` it is left out instead (overrides stored before they were checked must not
+    stop a member's submissions).
+
+    >>> member_limits(500, {"velocity_max_count": "20"})
+    {'velocity_max_count': 20, 'single_order_limit': 500}
+    >>> member_limits(None, {"velocity_max_amount": -1})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    clearing.domain.errors.InvalidRiskInput: limit velocity_max_amount must be an integer from 0 to 2^256-1, got -1
+    """
+    out: dict[str, int] = {}
+    for key, raw in (overrides or {}).items():
+        try:
+            if key not in MEMBER_LIMITS:
+                raise InvalidRiskInput(
+                    f"unknown limit {key!r} (expected one of {', '.join(MEMBER_LIMITS)})",
+                    field=f"limit_overrides.{key}",
+                )
+            out[key] = _limit_value(key, raw, f"limit_overrides.{key}")
+        except InvalidRiskInput:
+            if strict:
+                raise
+    if single_order_limit is not None:
+        out["single_order_limit"] = _limit_value("single_order_limit", single_order_limit, "single_order_limit")
+    return out
+
+
+def _limit_value(key: str, raw: object, field_name: str) -> int:
+    value: int | None = None
+    if type(raw) is int:
+        value = raw
+    elif isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 78:
+        value = int(raw)
+    if value is None or not 0 <= value <= _UINT256_MAX:
+        raise InvalidRiskInput(
+            f"limit {key} must be an integer from 0 to 2^256-1, got {raw!r}", field=field_name, limit=key
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,10 +385,8 @@ def evaluator(
     return rules
 
 
-def _evaluate(
-    ob: Obligation, debtor: MemberRisk, creditor: MemberRisk, history: History, limits: _Limits | RiskConfig, now: int
-) -> tuple[Hold, ...]:
-    """The rules for a validated obligation and configuration (``limits`` reads as a RiskConfig)."""
+def _checked(ob: Obligation, debtor: MemberRisk, creditor: MemberRisk, history: History, now: int) -> tuple[int, int]:
+    """The members, ``now`` and the history checked; returns the window's (count, total) before ``ob``."""
     for role, member, expected in (("debtor", debtor, ob.debtor), ("creditor", creditor, ob.creditor)):
         if not isinstance(member, MemberRisk) or member.member != expected:
             raise InvalidRiskInput(
@@ -339,9 +410,17 @@ def _evaluate(
             f"got count={pre_count!r}, total={pre_total!r}",
             field="history",
         )
+    return pre_count, pre_total
 
+
+def _evaluate(
+    ob: Obligation, debtor: MemberRisk, creditor: MemberRisk, history: History, limits: _Limits | RiskConfig, now: int
+) -> tuple[Hold, ...]:
+    """The rules for a validated obligation and configuration (``limits`` reads as a RiskConfig)."""
+    pre_count, pre_total = _checked(ob, debtor, creditor, history, now)
     tier = debtor.tier
     amount = ob.amount
+    own = debtor.limits
     holds: list[Hold] = []
 
     for role, member in (("debtor", debtor), ("creditor", creditor)):
@@ -355,50 +434,86 @@ def _evaluate(
                 )
             )
 
-    limit = limits.single_order_limit[tier]
+    # A member's own limit replaces its tier's (one dict lookup, only for members that have any).
+    limit = own.get("single_order_limit", limits.single_order_limit[tier]) if own else limits.single_order_limit[tier]
     if amount > limit:
+        whose, source = _whose(own, "single_order_limit", ob.debtor, tier)
         holds.append(
             Hold(
                 "single-order-limit",
-                f"amount {amount} exceeds the tier {tier} single-order limit {limit}",
-                {"tier": tier, "amount": amount, "limit": limit},
+                f"amount {amount} exceeds {whose} single-order limit {limit}",
+                {"tier": tier, "amount": amount, "limit": limit, **source},
                 _release_after(tier, amount, limit, limits, now),
             )
         )
 
     window = limits.velocity_window_seconds
     count = pre_count + 1
-    max_count = limits.velocity_max_count[tier]
+    max_count = (
+        own.get("velocity_max_count", limits.velocity_max_count[tier]) if own else limits.velocity_max_count[tier]
+    )
     if count > max_count:
+        whose, source = _whose(own, "velocity_max_count", ob.debtor, tier)
         holds.append(
             Hold(
                 "velocity-count",
-                f"{count} obligations by {ob.debtor!r} in {window}s exceed the tier {tier} maximum {max_count}",
-                {"tier": tier, "window_seconds": window, "count": count, "max_count": max_count},
+                f"{count} obligations by {ob.debtor!r} in {window}s exceed {whose} maximum {max_count}",
+                {
+                    "tier": tier,
+                    "window_seconds": window,
+                    "count": count,
+                    "max_count": max_count,
+                    **source,
+                },
                 _release_after(tier, count, max_count, limits, now),
             )
         )
     total = pre_total + amount
-    max_amount = limits.velocity_max_amount[tier]
+    max_amount = (
+        own.get("velocity_max_amount", limits.velocity_max_amount[tier]) if own else limits.velocity_max_amount[tier]
+    )
     if total > max_amount:
+        whose, source = _whose(own, "velocity_max_amount", ob.debtor, tier)
         holds.append(
             Hold(
                 "velocity-amount",
-                f"{total} owed by {ob.debtor!r} in {window}s exceeds the tier {tier} maximum {max_amount}",
-                {"tier": tier, "window_seconds": window, "total": total, "max_amount": max_amount},
+                f"{total} owed by {ob.debtor!r} in {window}s exceeds {whose} maximum {max_amount}",
+                {
+                    "tier": tier,
+                    "window_seconds": window,
+                    "total": total,
+                    "max_amount": max_amount,
+                    **source,
+                },
                 _release_after(tier, total, max_amount, limits, now),
             )
         )
 
-    threshold = limits.new_counterparty_threshold[tier]
+    threshold = (
+        own.get("new_counterparty_threshold", limits.new_counterparty_threshold[tier])
+        if own
+        else limits.new_counterparty_threshold[tier]
+    )
     if ob.creditor not in history.known_counterparties and amount > threshold:
+        whose, source = _whose(own, "new_counterparty_threshold", ob.debtor, tier)
         holds.append(
             Hold(
                 "new-counterparty",
-                f"first order from {ob.debtor!r} to {ob.creditor!r} is {amount}, "
-                f"above the tier {tier} threshold {threshold}",
-                {"tier": tier, "creditor": ob.creditor, "amount": amount, "threshold": threshold},
+                f"first order from {ob.debtor!r} to {ob.creditor!r} is {amount}, above {whose} threshold {threshold}",
+                {
+                    "tier": tier,
+                    "creditor": ob.creditor,
+                    "amount": amount,
+                    "threshold": threshold,
+                    **source,
+                },
                 _release_after(tier, amount, threshold, limits, now),
             )
         )
     return tuple(holds)
+
+
+def _whose(own: Mapping[str, int], name: str, debtor: str, tier: str) -> tuple[str, dict[str, str]]:
+    """How a hold names the limit it broke: the debtor's own (``limit_source: "member"`` in its values), or its
+    tier's. Built only when a hold is raised."""
+    return (f"{debtor!r}'s own", {"limit_source": "member"}) if name in own else (f"the tier {tier}", {})

@@ -8,6 +8,16 @@ and totals per second, valid up to a per-debtor sequence number, advanced
 with the rows the ledger gained since. Pure and immutable, so threads can
 share cached windows and tests can check it against a naive sum.
 
+Which obligations count: those the house took on, at the second they were
+created. Held and rejected ones do not (:data:`UNCOUNTED`): a hold is the
+rules saying "not yet", and counting it would let one oversized held
+obligation hold every later one of its debtor for a whole window. A held
+obligation that a reviewer or the clock releases counts from then on, at
+its own creation second (it joins the window as of when it was traded, so a
+release long after the window has passed adds nothing); the ledger gives it
+the debtor's next sequence number when it is released, so every cached
+window sees it at its next top-up.
+
 >>> w = VelocityWindow.empty(100).advanced(3, 100, [(105, 2, 70), (101, 1, 5), (99, 1, 1)])
 >>> w.buckets, w.count, w.total  # second 99 is at or before the floor: never counted
 (((101, 1, 5), (105, 2, 70)), 3, 75)
@@ -27,7 +37,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["VelocityWindow", "WINDOW_SLACK", "unix_seconds", "at", "per_second"]
+from clearing.domain.vocabulary import ObligationStatus
+
+__all__ = ["VelocityWindow", "UNCOUNTED", "WINDOW_SLACK", "unix_seconds", "at", "per_second"]
+
+#: Statuses whose obligations are not in any velocity window (see the module doc).
+UNCOUNTED = frozenset({ObligationStatus.HELD, ObligationStatus.REJECTED})
 
 #: Seconds of buckets kept before a window's start, so a call whose clock reads a little earlier than
 #: the one that pruned (threads take ``now`` before they wait for the member lock) still finds its window.
@@ -80,9 +95,9 @@ def per_second(rows: Sequence[Any]) -> list[tuple[int, int, int]]:
 class VelocityWindow:
     """A debtor's obligations per unix second as committed up to ``seq``.
 
-    ``buckets`` are ``(second, count, total)`` in ascending seconds and hold EVERY obligation of
-    the debtor with ``debtor_seq <= seq`` whose second is ``> floor``; ``count``/``total`` are their
-    sums. Immutable once built: threads of a process share the cached ones.
+    ``buckets`` are ``(second, count, total)`` in ascending seconds and hold EVERY counted obligation
+    (status not in :data:`UNCOUNTED`) of the debtor with ``debtor_seq <= seq`` whose second is
+    ``> floor``; ``count``/``total`` are their sums. Immutable once built: threads of a process share the cached ones.
     """
 
     seq: int

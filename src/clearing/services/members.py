@@ -21,6 +21,7 @@ from clearing.adapters.db.models import AuditLog, Member, Obligation, Settlement
 from clearing.adapters.db.reservations import lock_members
 from clearing.domain.amounts import as_json_values
 from clearing.domain.headroom import Liquidity, liquidity_of, topup_needed
+from clearing.domain.risk import member_limits
 from clearing.domain.vocabulary import MemberStatus, Role
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, InsufficientHeadroom, NotFound, ValidationError
@@ -43,7 +44,8 @@ class MemberView:
     status_reason: str | None
     credit_line: int
     single_order_limit: int | None
-    limit_overrides: dict[str, Any]
+    #: The member's own limits beyond the single-order one (keys: ``clearing.domain.risk.MEMBER_LIMITS``).
+    limit_overrides: dict[str, int]
     liquidity: Liquidity
     synced_block: int
     created_at: datetime
@@ -102,7 +104,7 @@ def view_of(m: Member) -> MemberView:
         status_reason=m.status_reason,
         credit_line=m.credit_line,
         single_order_limit=m.single_order_limit,
-        limit_overrides=dict(m.limit_overrides or {}),
+        limit_overrides=member_limits(None, m.limit_overrides, strict=False),
         liquidity=liquidity_of(m),
         synced_block=m.synced_block,
         created_at=m.created_at,
@@ -232,17 +234,31 @@ def set_limits(
     credit_line: int | None = None,
     single_order_limit: int | None = None,
     clear_single_order_limit: bool = False,
-    limit_overrides: dict[str, Any] | None = None,
+    limit_overrides: dict[str, int | None] | None = None,
     tier_reasons: list[str] | None = None,
 ) -> MemberView:
-    """Set tier and/or limits; a credit-line change is queued for the chain (outbox)."""
+    """Set tier and/or limits; a credit-line change is queued for the chain (outbox).
+
+    ``limit_overrides`` merges into the member's own limits (keys:
+    :data:`clearing.domain.risk.MEMBER_LIMITS`); a key set to None goes back to the tier's value.
+    They are checked here (an unknown key or a bad value is a ValidationError naming
+    ``limit_overrides.<key>``) and kept as decimal strings, as every amount in the ledger's JSON.
+    """
     if tier is not None and tier not in TIERS:
         raise ValidationError(f"tier must be one of {', '.join(TIERS)}", field="tier", tier=tier)
+    if single_order_limit is not None:
+        member_limits(single_order_limit, None)
+    if "single_order_limit" in (limit_overrides or {}):
+        raise ValidationError(
+            "single_order_limit has its own field (and clear_single_order_limit)",
+            field="limit_overrides.single_order_limit",
+        )
+    member_limits(None, {k: 0 if v is None else v for k, v in (limit_overrides or {}).items()})  # every key checked
     items: list[outbox.OutboxItem] = []
     with ctx.uow() as uow:
         s = uow.session
         m = _get(s, name, lock=True)
-        before = {"tier": m.tier, "credit_line": m.credit_line, "single_order_limit": m.single_order_limit}
+        before = _limits_of(m)
         if tier is not None and tier != m.tier:
             m.tier = tier
             m.tier_reasons = tier_reasons or [f"tier {tier} set by {actor.actor}: {reason}"]
@@ -256,8 +272,9 @@ def set_limits(
         elif single_order_limit is not None:
             m.single_order_limit = single_order_limit
         if limit_overrides is not None:
-            m.limit_overrides = {**(m.limit_overrides or {}), **limit_overrides}
-        after = {"tier": m.tier, "credit_line": m.credit_line, "single_order_limit": m.single_order_limit}
+            merged = {**member_limits(None, m.limit_overrides, strict=False), **limit_overrides}
+            m.limit_overrides = {k: str(v) for k, v in merged.items() if v is not None}
+        after = _limits_of(m)
         record_action(
             s,
             actor.actor,
@@ -265,15 +282,26 @@ def set_limits(
             {
                 "member": name,
                 "reason": reason,
-                "before": as_json_values(before),
-                "after": as_json_values(after),
-                "limit_overrides": limit_overrides or {},
+                "before": before,
+                "after": after,
             },
         )
         uow.commit()
         view = view_of(m)
     _dispatch(ctx, items)
     return view
+
+
+def _limits_of(m: Member) -> dict[str, Any]:
+    """What ``member.limits`` audit entries show before and after (amounts as decimal strings)."""
+    return as_json_values(
+        {
+            "tier": m.tier,
+            "credit_line": m.credit_line,
+            "single_order_limit": m.single_order_limit,
+            "limit_overrides": as_json_values(member_limits(None, m.limit_overrides, strict=False)),
+        }
+    )
 
 
 def get(ctx: ServiceContext, name: str) -> MemberView:

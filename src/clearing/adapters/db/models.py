@@ -170,7 +170,8 @@ class Obligation(Base):
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"))
     #: Merkle leaf (0x-hex) once the obligation is in a committed cycle.
     leaf: Mapped[str | None] = mapped_column(String(66))
-    #: 1, 2, 3, ... per debtor, assigned under the debtor's row lock (NULL before migration 0002).
+    #: 1, 2, 3, ... per debtor, assigned under the debtor's row lock (NULL before migration 0002); a held
+    #: obligation takes the debtor's next number again when released, as it then joins the velocity window.
     debtor_seq: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

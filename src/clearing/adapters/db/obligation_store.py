@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import Counterparty, Hold, Member, Obligation
-from clearing.domain.velocity import at, per_second
+from clearing.domain.velocity import UNCOUNTED, at, per_second
 from clearing.domain.vocabulary import HoldStatus
 
 __all__ = [
@@ -74,6 +74,9 @@ class LockedMember:
     reserved_debit: int
     reserved_credit: int
     obligation_seq: int
+    #: The member's own limits as stored (``PATCH /members/{name}/limits``); the risk rules read them.
+    single_order_limit: int | None = None
+    limit_overrides: dict[str, Any] | None = None
 
 
 class ObligationRow(NamedTuple):
@@ -107,6 +110,8 @@ _MEMBER_COLUMNS = (
     Member.reserved_debit,
     Member.reserved_credit,
     Member.obligation_seq,
+    Member.single_order_limit,
+    Member.limit_overrides,
 )
 _PARTIES = select(Member.id, Member.name, Member.address).where(
     or_(Member.name.in_(bindparam("names", expanding=True)), Member.address.in_(bindparam("addresses", expanding=True)))
@@ -323,24 +328,27 @@ class CopySink:
 
 # ----------------------------------------------------------------------------- velocity windows
 
-# Each debtor's obligations per second, as (debtor_id, unix second, count, total); PostgreSQL sums
+# Each debtor's counted obligations per second, as (debtor_id, unix second, count, total); PostgreSQL sums
 # NUMERIC exactly. SQLite stores amounts as decimal text, so there the rows come back and Python sums.
+# Held and rejected obligations are not counted (clearing.domain.velocity.UNCOUNTED).
+_COUNTED = "status NOT IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(UNCOUNTED)))
 _WINDOW_SQL_PG = (
     "SELECT debtor_id, floor(extract(epoch FROM created_at))::bigint, count(*), sum(amount)::text FROM obligations "
-    "WHERE debtor_id = ANY(%s) AND created_at >= %s GROUP BY 1, 2"
+    f"WHERE debtor_id = ANY(%s) AND created_at >= %s AND {_COUNTED} GROUP BY 1, 2"
 )
 _WINDOW_DELTA_SQL_PG = (
     "SELECT o.debtor_id, floor(extract(epoch FROM o.created_at))::bigint, count(*), sum(o.amount)::text "
     "FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) AS d(id, seq, since) "
-    "JOIN obligations o ON o.debtor_id = d.id AND o.debtor_seq > d.seq AND o.created_at >= d.since GROUP BY 1, 2"
+    "JOIN obligations o ON o.debtor_id = d.id AND o.debtor_seq > d.seq AND o.created_at >= d.since "
+    f"WHERE o.{_COUNTED} GROUP BY 1, 2"
 )
 _WINDOW_SQL_SQLITE = (
     "SELECT CAST(strftime('%s', created_at) AS INTEGER), amount FROM obligations "
-    "WHERE debtor_id = ? AND created_at >= ?"
+    f"WHERE debtor_id = ? AND created_at >= ? AND {_COUNTED}"
 )
 _WINDOW_DELTA_SQL_SQLITE = (
     "SELECT CAST(strftime('%s', created_at) AS INTEGER), amount FROM obligations "
-    "WHERE debtor_id = ? AND debtor_seq > ? AND created_at >= ?"
+    f"WHERE debtor_id = ? AND debtor_seq > ? AND created_at >= ? AND {_COUNTED}"
 )
 
 Buckets = list[tuple[int, int, int]]
@@ -349,7 +357,7 @@ Buckets = list[tuple[int, int, int]]
 def window_buckets(
     conn: Connection, full: Sequence[int], since: int, incremental: Sequence[tuple[int, int, int]]
 ) -> dict[int, Buckets]:
-    """Per-second ``(second, count, total)`` buckets of debtors' obligations.
+    """Per-second ``(second, count, total)`` buckets of debtors' counted obligations (neither held nor rejected).
 
     ``full``: debtors read in full, every obligation in a second ``> since``;
     ``incremental``: ``(debtor id, seq, since)``: only obligations with ``debtor_seq > seq``

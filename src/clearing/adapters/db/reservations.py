@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import Member, Obligation
 from clearing.domain.headroom import RESERVED_CREDIT, RESERVED_DEBIT, reservation_delta
+from clearing.domain.velocity import UNCOUNTED
 from clearing.domain.vocabulary import ObligationStatus as S
 
 
@@ -139,7 +140,9 @@ def lock_members(session: Session, member_ids: Iterable[int]) -> dict[int, Membe
 def transition(session: Session, obligation_ids: Sequence[str], new_status: str, **fields: Any) -> int:
     """Move obligations to ``new_status`` (setting ``fields`` too), keeping reservations exact.
 
-    Returns how many rows changed. The caller's unit of work commits.
+    Also keeps the velocity windows exact: an obligation released from a hold joins its debtor's
+    window and gets the debtor's next ``debtor_seq``; a counted obligation may never become held
+    or rejected (``ValueError``). Returns how many rows changed. The caller's unit of work commits.
     """
     new_status = S(new_status)
     if not obligation_ids:
@@ -158,10 +161,16 @@ def transition(session: Session, obligation_ids: Sequence[str], new_status: str,
     ).all()
     debit: dict[int, int] = defaultdict(int)
     credit: dict[int, int] = defaultdict(int)
+    joining: dict[int, list[str]] = defaultdict(list)
     for r in rows:
         d, c = reservation_delta(r.status, new_status)
         debit[r.debtor_id] += d * r.amount
         credit[r.creditor_id] += c * r.amount
+        if r.status in UNCOUNTED and new_status not in UNCOUNTED:
+            joining[r.debtor_id].append(r.id)
+        elif r.status not in UNCOUNTED and new_status in UNCOUNTED:
+            # Cached velocity windows only ever gain rows; one that left would be counted for good.
+            raise ValueError(f"obligation {r.id!r} is {r.status}: it cannot become {new_status}")
     if rows:
         session.execute(
             update(Obligation)
@@ -170,7 +179,37 @@ def transition(session: Session, obligation_ids: Sequence[str], new_status: str,
             .execution_options(synchronize_session=False)
         )
     apply_deltas(session, debit, credit)
+    _renumber(session, joining)
     return len(rows)
+
+
+_BUMP_SEQ = (
+    update(Member.__table__)
+    .where(Member.__table__.c.id == bindparam("mid"))
+    .values(obligation_seq=Member.__table__.c.obligation_seq + bindparam("n"))
+    .returning(Member.__table__.c.obligation_seq)
+)
+_SET_DEBTOR_SEQ = (
+    update(Obligation.__table__)
+    .where(Obligation.__table__.c.id == bindparam("oid"))
+    .values(debtor_seq=bindparam("seq"))
+)
+
+
+def _renumber(session: Session, joining: Mapping[int, list[str]]) -> None:
+    """Give obligations that join the velocity window (released from a hold) their debtor's next sequence numbers.
+
+    Every process's cached window is valid up to a ``debtor_seq`` and tops up with the rows
+    numbered after it (services/submission/history.py): a released row renumbered here is one
+    of those, wherever it was cached. The caller holds the debtor rows locked (as ``transition`` does).
+    """
+    conn = session.connection()
+    params = []
+    for debtor_id, ids in sorted(joining.items()):
+        last = conn.execute(_BUMP_SEQ, {"mid": debtor_id, "n": len(ids)}).scalar_one()
+        params += [{"oid": oid, "seq": last - len(ids) + k} for k, oid in enumerate(sorted(ids), start=1)]
+    if params:
+        conn.execute(_SET_DEBTOR_SEQ, params)
 
 
 def recompute_reservations(session: Session) -> dict[int, tuple[int, int]]:

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import Field
 
 from clearing.api.schemas.common import AmountIn, AmountOut, LimitIn, OutSchema, Schema
-from clearing.api.schemas.text import JsonValue
 
 
 class LiquidityOut(OutSchema):
@@ -31,7 +29,11 @@ class MemberOut(OutSchema):
     status_reason: str | None = None
     credit_line: AmountOut
     single_order_limit: AmountOut | None = None
-    limit_overrides: dict[str, Any] = Field(default_factory=dict)
+    limit_overrides: dict[str, AmountOut] = Field(
+        default_factory=dict,
+        description="The member's own limits replacing its tier's",
+        examples=[{"velocity_max_count": "50"}],
+    )
     liquidity: LiquidityOut
     synced_block: int
     created_at: datetime
@@ -81,7 +83,13 @@ class LimitsIn(Schema):
     credit_line: LimitIn | None = None
     single_order_limit: LimitIn | None = None
     clear_single_order_limit: bool = False
-    limit_overrides: dict[str, JsonValue] | None = None
+    limit_overrides: dict[str, LimitIn | None] | None = Field(
+        default=None,
+        description="The member's own limits, each replacing its tier's: velocity_max_count, velocity_max_amount, "
+        "new_counterparty_threshold (single_order_limit has its own field). Merged into those already set; "
+        "null clears one. An unknown key or a bad value is a 422 naming limit_overrides.<key>.",
+        examples=[{"velocity_max_count": "50", "velocity_max_amount": "2000000000"}],
+    )
 
 
 class KeyOut(OutSchema):

@@ -59,7 +59,13 @@ def headroom_base(member: LockedMember) -> int:
 
 
 def member_risk(m: LockedMember) -> risk.MemberRisk:
-    return risk.MemberRisk(member=m.name, tier=m.tier, suspended=m.status == MemberStatus.SUSPENDED)
+    """What the rules know of a locked member, its own limits included (built once per member per call)."""
+    limits = (
+        risk.member_limits(m.single_order_limit, m.limit_overrides, strict=False)
+        if m.limit_overrides or m.single_order_limit is not None
+        else {}
+    )
+    return risk.MemberRisk(member=m.name, tier=m.tier, suspended=m.status == MemberStatus.SUSPENDED, limits=limits)
 
 
 Rules = Callable[[DomainObligation, risk.MemberRisk, risk.MemberRisk, risk.History], tuple[risk.Hold, ...]]
@@ -86,8 +92,8 @@ def decide(
 ) -> Decisions:
     """Each item's status (accepted, held, escrow, queued beyond headroom) in order; ``emit`` sees each row at once.
 
-    ``count_history``: this call's items join the velocity window as they are decided (held ones
-    too: the next call reads them back from the ledger).
+    ``count_history``: this call's items join the velocity window as they are decided, except held
+    ones (they count once released: ``clearing.domain.velocity``).
     """
     out = Decisions.start(members)
     debit, credit, seq, rows, new_pairs = out.debit, out.credit, out.seq, out.rows, out.new_pairs
@@ -112,7 +118,7 @@ def decide(
             creditor_risk,
             risk.History(known_counterparties=rec.known_frozen, window_count=rec.count, window_total=rec.total),
         )
-        if count_history:
+        if count_history and not holds:  # held obligations stay out of the window (domain/velocity.py)
             rec.count += 1
             rec.total += amount
             rec.added_count += 1

@@ -1,11 +1,16 @@
 """Each debtor's history as the risk rules see it: its velocity window and known counterparties.
 
 Per-process cache of each debtor's window by second, valid up to a
-``debtor_seq``. Obligations of a debtor are inserted only under its member
-row lock, which the caller holds, with ``debtor_seq`` 1, 2, 3, ...; so the
-rows a cached window lacks are exactly those with a larger ``debtor_seq``,
-and the cache (filled only after commits) never holds a row the ledger does
-not. A debtor not cached (or cached past a clock jump) is read in full.
+``debtor_seq``. The window counts obligations neither held nor rejected
+(``clearing.domain.velocity.UNCOUNTED``). A debtor's obligations are
+inserted only under its member row lock, which the caller holds, with
+``debtor_seq`` 1, 2, 3, ...; a held one that is released later takes the
+debtor's next ``debtor_seq`` then, under the same lock
+(``adapters/db/reservations.transition``), and a counted one never stops
+counting. So the counted rows a cached window lacks are exactly those with a
+larger ``debtor_seq``, in this process or any other, and the cache (filled
+only after commits) never holds a row the ledger does not count. A debtor
+not cached (or cached past a clock jump) is read in full.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ class DebtorHistory:
     #: Obligations in the window at ``now``: the ledger's, then also this call's as they are added.
     count: int = 0
     total: int = 0
-    #: This call's obligations (all at ``now``), for the process cache after commit.
+    #: This call's counted obligations (all at ``now``), for the process cache after commit.
     added_count: int = 0
     added_total: int = 0
     #: The ledger's window as read by this call (under the member lock); None: not tracked.
