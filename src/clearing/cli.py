@@ -41,7 +41,7 @@ def audit() -> None:
     """Verify cycles, obligations and balances against the chain."""
 
 
-_COMMAND_MODULES = ("net", "contracts", "chain", "bench", "service", "audit", "demo", "dev")
+_COMMAND_MODULES = ("net", "contracts", "chain", "bench", "service", "audit", "demo", "dev", "cycles")
 
 
 def _load_commands() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from clearing.api import problems
-from clearing.api.routers import audit, cycles, holds, liquidity, members, obligations
+from clearing.api.routers import audit, cycles, holds, liquidity, members, obligations, releases
 from clearing.services.context import ServiceContext
 from clearing.services.submission import GroupCommitter
 
@@ -75,6 +75,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         holds.router,
         liquidity.router,
         cycles.router,
+        releases.router,
         audit.router,
         *(extra_routers or []),
     ):

@@ -386,6 +386,12 @@ class ClearingHouseClient(ContractClient):
     def lender_balance(self, who: str) -> int:
         return self._call("lenderBalance", to_checksum_address(who))
 
+    def claim_delay(self) -> int:
+        return self._call("claimDelay")
+
+    def max_hold_period(self) -> int:
+        return self._call("maxHoldPeriod")
+
     def cycle(self, cycle_id: int) -> CycleState:
         c = self._call("cycleOf", cycle_id)
         return CycleState(

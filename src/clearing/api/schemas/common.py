@@ -133,3 +133,10 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         s: {"model": Problem, "description": text.get(s, "Error"), "content": {"application/problem+json": {}}}
         for s in statuses
     }
+
+
+#: A client-chosen idempotency key: printable ASCII without spaces.
+RequestId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[!-~]+$", examples=["release-2024-06-01-a"])]
+
+#: A member named by its slug or its 0x address.
+MemberRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$", examples=["beta-cards"])]
