@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from clearing.api import problems
-from clearing.api.routers import audit, cycles, holds, liquidity, members, obligations, releases
+from clearing.api.routers import audit, cycles, holds, liquidity, members, obligations, pool, releases
 from clearing.services.context import ServiceContext
 from clearing.services.submission import GroupCommitter
 
@@ -17,7 +17,8 @@ DESCRIPTION = """
 Clearing house API. Members submit obligations (single or batch, idempotent by
 their own id), read their positions and headroom, and withdraw free collateral.
 Operators admit members, set tiers and limits, review holds and run cycles.
-Auditors read cycles and proofs.
+Auditors read cycles and proofs. Lenders read the pool and get the
+transactions their own wallets sign to lend and withdraw.
 
 * Auth: `Authorization: Bearer <api key>`.
 * Amounts are decimal strings of the token's smallest unit (JSON integers are
@@ -64,6 +65,10 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
             {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
             {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
             {"name": "audit", "description": "Merkle proofs and reconciliation (auditor or operator keys)"},
+            {
+                "name": "pool",
+                "description": "The credit pool for lenders (no key: public chain data and unsigned calls)",
+            },
         ],
     )
     app.state.ctx = ctx
@@ -76,6 +81,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         liquidity.router,
         cycles.router,
         releases.router,
+        pool.router,
         audit.router,
         *(extra_routers or []),
     ):

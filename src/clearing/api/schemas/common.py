@@ -140,3 +140,15 @@ RequestId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[!-~]+
 
 #: A member named by its slug or its 0x address.
 MemberRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$", examples=["beta-cards"])]
+
+
+class UnsignedTxOut(OutSchema):
+    """A transaction for your own wallet to sign and send; the wallet adds nonce, gas and fees."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    from_: str = Field(alias="from", validation_alias="sender", serialization_alias="from", examples=["0x7099…79C8"])
+    to: str = Field(examples=["0x5FbD…0aa3"])
+    data: str = Field(description="0x-hex call data", examples=["0x00f714ce…"])
+    value: AmountOut = Field(description="Wei sent along: always 0 (the contracts move the token, not ether)")
+    chain_id: int = Field(examples=[31337])
