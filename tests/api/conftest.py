@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 
 import pytest
 import uvicorn
+from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from sqlalchemy import Row, select
 
 from clearing.adapters.chain import backends
+from clearing.adapters.chain.client import TxResult
 from clearing.adapters.chain.deploy import Contracts, deploy
 from clearing.adapters.db.models import SettlementTx, TxState
 from clearing.api.app import create_app
@@ -153,3 +155,89 @@ def serve(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+# --------------------------------------------------------------------------- a house on a real chain
+
+
+@dataclass
+class ChainHouse:
+    """The app on a real ledger joined to a real (in-process) chain, members funded from their own keys."""
+
+    ctx: ServiceContext
+    client: TestClient
+    contracts: Contracts
+    keys: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, LocalAccount] = field(default_factory=dict)
+
+    def headers(self, who: str) -> dict[str, str]:
+        key = {"operator": OPERATOR_KEY, "auditor": AUDITOR_KEY}.get(who) or self.keys[who]
+        return {"Authorization": f"Bearer {key}"}
+
+    def post(self, who: str, path: str, json: object = None):
+        return self.client.post(path, json=json, headers=self.headers(who))
+
+    def get(self, who: str, path: str):
+        return self.client.get(path, headers=self.headers(who))
+
+    def add(self, name: str, account: int, *, tier: str = "A", collateral: int = 0, credit: int = 0) -> None:
+        acct = self.contracts.chain.accounts[account]
+        r = self.post(
+            "operator", "/members", {"name": name, "address": acct.address, "tier": tier, "credit_line": str(credit)}
+        )
+        assert r.status_code == 201, r.text
+        self.keys[name], self.accounts[name] = r.json()["api_key"], acct
+        if collateral:
+            self.contracts.fund_member(acct, collateral)
+        self.sync()
+
+    def sync(self) -> None:
+        chain_sync.sync(self.ctx.sessions, self.contracts)
+
+    def balance(self, name: str) -> int:
+        return self.contracts.house.balance_of(self.accounts[name].address)
+
+    def send(self, tx: dict, account: LocalAccount) -> TxResult:
+        """Sign and send an unsigned transaction the API returned, as the wallet of ``account`` would."""
+        w3 = self.contracts.chain.w3
+        assert tx["from"] == account.address and tx["chain_id"] == self.contracts.chain.chain_id
+        fields = {"to": tx["to"], "data": tx["data"], "value": int(tx["value"]), "chainId": tx["chain_id"]}
+        fields |= {
+            "from": account.address,
+            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+            "maxFeePerGas": w3.eth.gas_price * 2 + 10**9,
+            "maxPriorityFeePerGas": 10**9,
+        }
+        fields["gas"] = w3.eth.estimate_gas(fields)
+        raw = account.sign_transaction(fields).raw_transaction
+        return self.contracts.house.wait(w3.eth.send_raw_transaction(raw))
+
+
+def chain_app_house(db, *, lender_pool: int = 0) -> tuple[ServiceContext, Contracts]:
+    chain = backends.embedded()
+    contracts = Contracts.attach(chain, deploy(chain, network="embedded"))
+    settings = Settings(
+        database_url=db.url, api=ApiSettings(operator_key=OPERATOR_KEY, auditor_key=AUDITOR_KEY, auth_cache_seconds=0)
+    )
+    ctx = build_service(settings, engine=db.engine, contracts=contracts)
+    if lender_pool:
+        lender = chain.accounts[9]
+        contracts.token.mint(lender.address, lender_pool)
+        contracts.token.approve(contracts.house.address, lender_pool, sender=lender)
+        contracts.house.pool_deposit(lender_pool, sender=lender)
+    return ctx, contracts
+
+
+@pytest.fixture
+def settling_house(db) -> ChainHouse:
+    """On each ledger backend: no members yet (``add`` admits and funds them), no pool."""
+    ctx, contracts = chain_app_house(db)
+    with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
+        yield ChainHouse(ctx=ctx, client=client, contracts=contracts)
+
+
+@pytest.fixture
+def sqlite_chain_house(sqlite_db) -> ChainHouse:
+    ctx, contracts = chain_app_house(sqlite_db)
+    with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
+        yield ChainHouse(ctx=ctx, client=client, contracts=contracts)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from clearing.api import problems
-from clearing.api.routers import audit, cycles, eip712, holds, liquidity, members, obligations
+from clearing.api.routers import audit, cycles, eip712, holds, liquidity, members, obligations, pool, releases
 from clearing.services.context import ServiceContext
 from clearing.services.submission import GroupCommitter
 
@@ -18,7 +18,8 @@ DESCRIPTION = """
 Clearing house API. Members submit obligations (single or batch, idempotent by
 their own id), read their positions and headroom, and withdraw free collateral.
 Operators admit members, set tiers and limits, review holds and run cycles.
-Auditors read cycles and proofs.
+Auditors read cycles and proofs. Lenders read the pool and get the
+transactions their own wallets sign to lend and withdraw.
 
 * Auth: `Authorization: Bearer <api key>`.
 * Amounts are decimal strings of the token's smallest unit (JSON integers are
@@ -70,6 +71,10 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
             {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
             {"name": "audit", "description": "Merkle proofs and reconciliation (auditor or operator keys)"},
             {"name": "eip712", "description": "The EIP-712 domain and types debtors sign obligations under (public)"},
+            {
+                "name": "pool",
+                "description": "The credit pool for lenders (no key: public chain data and unsigned calls)",
+            },
         ],
     )
     app.state.ctx = ctx
@@ -81,6 +86,8 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         holds.router,
         liquidity.router,
         cycles.router,
+        releases.router,
+        pool.router,
         audit.router,
         eip712.router,
         *(extra_routers or []),

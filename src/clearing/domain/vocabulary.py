@@ -41,7 +41,12 @@ class ObligationStatus(StrEnum):
     REJECTED = "rejected"
     ESCROW = "escrow"
     NETTED = "netted"
+    #: In a cycle committed into escrow for the operator to release: the debit has left the
+    #: debtor's on-chain balance, the credit is pending; neither is reserved any more.
+    COMMITTED = "committed"
     SETTLED = "settled"
+    #: Its escrow (the cycle's, or its tier-C order's) closed with nothing released: the debtor got it back.
+    REFUNDED = "refunded"
     CARRIED = "carried"
 
 
@@ -59,7 +64,12 @@ class HoldStatus(StrEnum):
 
 
 class CycleState(StrEnum):
-    """OPEN → CLOSED → NETTED → COMMITTED → SETTLED, or PARTIAL (some carried) / ABORTED (all carried)."""
+    """OPEN → CLOSED → NETTED → COMMITTED → SETTLED, or PARTIAL (some carried) / ABORTED (all carried).
+
+    A cycle the operator releases itself stays COMMITTED until its escrow is
+    empty, then ends SETTLED (or PARTIAL), or REFUNDED when nothing of it was
+    released to creditors.
+    """
 
     OPEN = "OPEN"
     CLOSED = "CLOSED"
@@ -68,6 +78,7 @@ class CycleState(StrEnum):
     SETTLED = "SETTLED"
     PARTIAL = "PARTIAL"
     ABORTED = "ABORTED"
+    REFUNDED = "REFUNDED"
 
 
 class TxState(StrEnum):

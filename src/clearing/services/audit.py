@@ -31,7 +31,9 @@ from clearing.domain.vocabulary import CycleState
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import NotFound, ValidationError
 
-COMMITTED_STATES = (CycleState.COMMITTED, CycleState.SETTLED, CycleState.PARTIAL)
+COMMITTED_STATES = (CycleState.COMMITTED, CycleState.SETTLED, CycleState.PARTIAL, CycleState.REFUNDED)
+#: Statuses of the obligations under a committed cycle's root (refunded ones stay under it).
+UNDER_ROOT = (S.NETTED, S.COMMITTED, S.SETTLED, S.REFUNDED)
 
 #: How each event moves a member's signed balance (replayed from the chain alone).
 BALANCE_EFFECTS: dict[str, tuple[str, int]] = {
@@ -105,9 +107,7 @@ def replay_balances(events: list[Event]) -> dict[str, int]:
 
 
 def _cycle_obligations(s: Session, cycle_id: int, addr: dict[int, str]) -> list[DomainObligation]:
-    rows = s.scalars(
-        select(Obligation).where(Obligation.cycle_id == cycle_id, Obligation.status.in_((S.NETTED, S.SETTLED)))
-    ).all()
+    rows = s.scalars(select(Obligation).where(Obligation.cycle_id == cycle_id, Obligation.status.in_(UNDER_ROOT))).all()
     return [DomainObligation(o.id, addr[o.debtor_id], addr[o.creditor_id], o.amount) for o in rows]
 
 
@@ -219,7 +219,7 @@ def prove(
         o = s.get(Obligation, obligation_id)
         if o is None or (member_id is not None and member_id not in (o.debtor_id, o.creditor_id)):
             raise NotFound(f"obligation {obligation_id!r} not found", field="obligation_id")
-        if o.status not in (S.NETTED, S.SETTLED) or o.cycle_id is None:
+        if o.status not in UNDER_ROOT or o.cycle_id is None:
             raise ValidationError(
                 f"obligation {obligation_id!r} is {o.status}, not in a committed cycle", field="obligation_id"
             )

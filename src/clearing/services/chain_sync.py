@@ -19,7 +19,7 @@ from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.amounts import as_json_values
 from clearing.domain.merkle import obligation_key
 from clearing.domain.vocabulary import ObligationStatus, Route, TxState
-from clearing.services import outbox
+from clearing.services import escrow_outcome, outbox
 
 #: Events whose ``member``/``creditor``/``debtor`` argument names a member whose balance moved.
 _MEMBER_ARGS = ("member", "creditor", "debtor")
@@ -47,6 +47,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
         touched: set[str] = set()
         withdrawn: list[tuple[str, int]] = []
         closed_orders: set[str] = set()
+        settled_cycles: list[tuple[int, str]] = []
         added = 0
         for client in (contracts.house, contracts.escrow):
             for ev in client.events(start, head):
@@ -66,10 +67,15 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                     touched.update(str(ev.args[a]) for a in _MEMBER_ARGS if a in ev.args)
                     if ev.name == "Withdrawn":
                         withdrawn.append((str(ev.args["member"]), int(ev.args["amount"])))
+                    elif ev.name == "CycleSettled":
+                        settled_cycles.append((int(ev.args["cycleId"]), ev.tx_hash))
                 elif ev.name == "OrderClosed":
                     closed_orders.add(str(ev.args["orderId"]))
+        s.flush()  # the escrow totals below read the events just indexed
         for address, amount in withdrawn:
             _complete_withdrawal(s, address, amount)
+        for cycle_id, tx_hash in settled_cycles:
+            escrow_outcome.finish_cycle(s, cycle_id, tx_hash=tx_hash)
         if closed_orders:
             _close_escrow_obligations(s, closed_orders)
         refreshed = 0

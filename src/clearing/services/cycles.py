@@ -23,18 +23,20 @@ from clearing.adapters.db import reservations
 from clearing.adapters.db.models import Cycle, CyclePosition, CycleTransition, Member, Obligation
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.adapters.stdout_guard import quiet_native_stdout
-from clearing.domain.headroom import reservation_delta
 from clearing.domain.liquidity import select_settlement
 from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.domain.vocabulary import CycleState, Route
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import ChainError, Conflict, NotFound
-from clearing.services import chain_sync
+from clearing.services import chain_sync, escrow_outcome
+from clearing.services.escrow_outcome import OPERATOR_RELEASE, operator_released
 from clearing.services.outbox import COMMIT, RELEASE, SETTLE, CrashHook, Outbox
 
 #: Obligations a cycle takes at cut-off (held, rejected and escrow ones stay out).
 ELIGIBLE = (S.ACCEPTED, S.QUEUED_BEYOND_HEADROOM, S.CARRIED)
+#: ``IClearingHouse.CycleStatus.SETTLED``: the cycle's escrow is empty.
+CHAIN_SETTLED = 2
 #: The obligations table, for executemany UPDATEs by id (Core: one statement, many parameter sets).
 _OBLIGATIONS = cast(Table, Obligation.__table__)
 
@@ -57,34 +59,6 @@ class CycleView:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _transition_cycle(s: Session, cycle_id: int, old: tuple[str, ...], new: str, **fields: Any) -> int:
-    """Move every obligation of a cycle in ``old`` to ``new`` with one UPDATE.
-
-    Same reservation rules as ``reservations.transition`` but without an IN-list of
-    thousands of ids (slow to plan on PostgreSQL). Obligations of a closed
-    cycle are only ever moved by the cycle service, so reading them once under
-    the member locks is enough.
-    """
-    where = (Obligation.cycle_id == cycle_id, Obligation.status.in_(old))
-    rows = s.execute(
-        select(Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status).where(*where)
-    ).all()
-    if not rows:
-        return 0
-    reservations.lock_members(s, {r.debtor_id for r in rows} | {r.creditor_id for r in rows})
-    debit: dict[int, int] = {}
-    credit: dict[int, int] = {}
-    for r in rows:
-        d, c = reservation_delta(r.status, new)
-        debit[r.debtor_id] = debit.get(r.debtor_id, 0) + d * r.amount
-        credit[r.creditor_id] = credit.get(r.creditor_id, 0) + c * r.amount
-    s.execute(
-        update(Obligation).where(*where).values(status=new, **fields).execution_options(synchronize_session=False)
-    )
-    reservations.apply_deltas(s, debit, credit)
-    return len(rows)
 
 
 def _deltas(s: Session, cycle_id: int) -> dict[str, int]:
@@ -264,7 +238,7 @@ class CycleService:
                     short_rows.append({"oid": o.id, "shortfall": deferred[o.id].shortfall})
             # Reservations move with the statuses (the domain's rules), set-based for the
             # whole cycle; the deferred few then leave it through reservations.transition.
-            _transition_cycle(s, cycle.id, ELIGIBLE, S.NETTED, shortfall=None)
+            reservations.transition_cycle(s, cycle.id, ELIGIBLE, S.NETTED, shortfall=None)
             reservations.transition(s, [o.id for o in obs if o.id not in settled], S.CARRIED, cycle_id=None)
             conn = s.connection()
             if leaf_rows:
@@ -337,6 +311,7 @@ class CycleService:
             root_hex = cycle.root or ""
             root = bytes.fromhex(root_hex.removeprefix("0x"))
             gross = cycle.settled_value
+            operator = operator_released(cycle)
         args = c.house.commit_args(cycle_id, root, count, gross, deltas)
 
         def done() -> bool:
@@ -345,13 +320,18 @@ class CycleService:
                 raise Conflict(f"chain already holds cycle {cycle_id} with another root {on_chain.root}")
             return on_chain.committed
 
-        fn, kind = ("settleCycle", SETTLE) if self.one_step else ("commitCycle", COMMIT)
+        # A cycle the operator releases is committed into escrow (commitCycle), never settled in one call.
+        fn, kind = ("settleCycle", SETTLE) if self.one_step and not operator else ("commitCycle", COMMIT)
         self.progress(f"cycle {cycle_id}: {fn} with root {root_hex[:18]}… on chain")
         sent = self.outbox.call(c.house, fn, args, kind=kind, cycle_id=cycle_id, done=done)
+        if operator:  # the debits reach the mirror before their reservations go: headroom is never overstated
+            chain_sync.sync(self.sessions, c)
         with UnitOfWork.from_factory(self.sessions) as uow:
-            cycle = self._require(uow.session, cycle_id)
+            cycle = self._require(uow.session, cycle_id, lock=True)
             if cycle.state == CycleState.NETTED:
                 cycle.commit_tx_hash = sent.tx_hash
+                if operator:  # debited on chain, credit pending: neither side reserves any more
+                    reservations.transition_cycle(uow.session, cycle_id, (S.NETTED,), S.COMMITTED)
                 _transition(uow.session, cycle, CycleState.COMMITTED, tx_hash=sent.tx_hash, reconciled=sent.reconciled)
                 uow.commit()
             return self._view(uow.session, cycle)
@@ -391,7 +371,7 @@ class CycleService:
             s = uow.session
             cycle = self._require(s, cycle_id)
             if cycle.state == CycleState.COMMITTED:
-                _transition_cycle(s, cycle_id, (S.NETTED,), S.SETTLED)
+                reservations.transition_cycle(s, cycle_id, (S.NETTED,), S.SETTLED)
                 cycle.release_tx_hash = sent.tx_hash if sent else None
                 final = CycleState.PARTIAL if int((cycle.detail or {}).get("carried", 0)) else CycleState.SETTLED
                 _transition(s, cycle, final, tx_hash=cycle.release_tx_hash)
@@ -411,10 +391,22 @@ class CycleService:
         if view.state == CycleState.NETTED:
             view = self.commit(cycle_id)
         if view.state == CycleState.COMMITTED:
+            if view.detail.get("release") == OPERATOR_RELEASE:
+                return self._await_operator(cycle_id)
             view = self.release(cycle_id)
             # Settled obligations stop reserving headroom; the mirror must catch up now.
             chain_sync.sync(self.sessions, self.contracts)
         return view
+
+    def _await_operator(self, cycle_id: int) -> CycleView:
+        """A cycle the operator releases is never released here; record it finished if its escrow is
+        empty (creditors may claim after the claim delay, or nothing was escrowed at all)."""
+        chain_sync.sync(self.sessions, self.contracts)  # indexes claims; finishes the cycle on CycleSettled
+        if self.contracts.house.cycle(cycle_id).status == CHAIN_SETTLED:
+            with UnitOfWork.from_factory(self.sessions) as uow:
+                if escrow_outcome.finish_cycle(uow.session, cycle_id):
+                    uow.commit()
+        return self.get(cycle_id)
 
     def recover(self) -> builtins.list[CycleView]:
         """Finish every cycle left between cut-off and release (run at start-up)."""

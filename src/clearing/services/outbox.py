@@ -58,6 +58,11 @@ WITHDRAW = "withdraw"
 COMMIT = "commit"
 SETTLE = "settle"
 RELEASE = "release"
+# Operator actions, each keyed by the operator's own request id (services/operator_actions.py).
+CYCLE_RELEASE = "cycle_release"
+CYCLE_RELEASE_PRO_RATA = "cycle_release_pro_rata"
+CYCLE_HOLD = "cycle_hold"
+CYCLE_REFUND = "cycle_refund"
 
 #: Member rows the house signs (the operator's key), sent by :meth:`Outbox.dispatch`.
 OPERATOR_KINDS = (REGISTER_MEMBER, SET_CREDIT_LIMIT, SUSPEND_MEMBER, RESUME_MEMBER)
@@ -65,7 +70,14 @@ OPERATOR_KINDS = (REGISTER_MEMBER, SET_CREDIT_LIMIT, SUSPEND_MEMBER, RESUME_MEMB
 MEMBER_KINDS = (*OPERATOR_KINDS, WITHDRAW)
 #: Cycle steps, sent by :meth:`Outbox.call` with the arguments the cycle service computes.
 CYCLE_KINDS = (COMMIT, SETTLE, RELEASE)
-KINDS = (*MEMBER_KINDS, *CYCLE_KINDS)
+#: Operator actions: the caller plans the row (:func:`plan`) and sends exactly it (``Outbox.call(row_id=...)``).
+ACTION_KINDS = (
+    CYCLE_RELEASE,
+    CYCLE_RELEASE_PRO_RATA,
+    CYCLE_HOLD,
+    CYCLE_REFUND,
+)
+KINDS = (*MEMBER_KINDS, *CYCLE_KINDS, *ACTION_KINDS)
 
 #: Kinds that set one on-chain value of a member: only the newest row of a family is sent,
 #: so an older row retried after a newer one was mined cannot undo it.
@@ -326,15 +338,29 @@ class Outbox:
 
     # -- cycle steps
     def call(
-        self, client: ContractClient, fn_name: str, args: Sequence[Any], *, kind: str, done: Done, cycle_id: int
+        self,
+        client: ContractClient,
+        fn_name: str,
+        args: Sequence[Any],
+        *,
+        kind: str,
+        done: Done,
+        cycle_id: int | None = None,
+        row_id: int | None = None,
     ) -> Sent:
         """Make ``fn_name(*args)`` of one cycle step happen exactly once; ``done()`` reads the chain.
 
         The step's row is the newest of ``kind`` for the cycle, planned here
-        on the first call; calling again after any crash finishes it.
+        on the first call; calling again after any crash finishes it. An
+        operator action (``ACTION_KINDS``) passes instead the ``row_id`` it
+        planned with :func:`plan`, since one cycle or order may see many.
         """
-        if kind not in CYCLE_KINDS:
-            raise ValueError(f"{kind} is not a cycle step")
+        if row_id is not None:
+            if kind not in ACTION_KINDS:
+                raise ValueError(f"{kind} is not an operator action")
+            return self._send(row_id, client, fn_name, tuple(args), done=done, what=f"{kind} (outbox row {row_id})")
+        if kind not in CYCLE_KINDS or cycle_id is None:
+            raise ValueError(f"{kind} is not a cycle step of a cycle")
         with UnitOfWork.from_factory(self.sessions) as uow:
             s = uow.session
             row = s.scalars(

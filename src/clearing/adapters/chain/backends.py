@@ -111,6 +111,10 @@ class Chain:
         except TransactionNotFound:
             return None
 
+    def timestamp(self) -> int:
+        """The latest block's timestamp: the chain's "now" for holds, claims and dispute windows."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
     # Time control for local chains (holds, claim delays, dispute windows).
     def advance_time(self, seconds: int) -> None:
         if self.name == "embedded":

@@ -132,6 +132,21 @@ class TxResult:
 
 
 @dataclass(frozen=True)
+class UnsignedTx:
+    """A transaction for someone else's wallet to sign and send: the house never holds that key.
+
+    The wallet fills in nonce, gas and fees; ``value`` is always 0 here (the
+    contracts move the settlement token, never ether).
+    """
+
+    sender: str
+    to: str
+    data: str
+    chain_id: int
+    value: int = 0
+
+
+@dataclass(frozen=True)
 class MemberState:
     admitted: bool
     suspended: bool
@@ -263,6 +278,19 @@ class ContractClient:
         tx["nonce"] = nonce if nonce is not None else self.chain.nonces.next(acct.address)
         return acct.sign_transaction(tx)
 
+    def encode(self, fn_name: str, *args: Any) -> str:
+        """Call data (0x-hex) of ``fn_name(*args)``."""
+        return str(self.contract.encode_abi(fn_name, args=list(args)))
+
+    def unsigned(self, fn_name: str, *args: Any, sender: str) -> UnsignedTx:
+        """``fn_name(*args)`` as a transaction for ``sender``'s own wallet (nothing is signed or sent)."""
+        return UnsignedTx(
+            sender=to_checksum_address(sender),
+            to=self.address,
+            data=self.encode(fn_name, *args),
+            chain_id=self.chain.chain_id,
+        )
+
     def known(self, tx_hash: bytes | str) -> bool:
         """Whether the node has this transaction, pending or mined (a dropped one it has not)."""
         try:
@@ -343,6 +371,9 @@ class TokenClient(ContractClient):
     def mint(self, to: str, amount: int, sender: LocalAccount | None = None) -> TxResult:
         return self._send("mint", to_checksum_address(to), amount, sender=sender)
 
+    def allowance(self, owner: str, spender: str) -> int:
+        return self._call("allowance", to_checksum_address(owner), to_checksum_address(spender))
+
     def approve(self, spender: str, amount: int, sender: LocalAccount) -> TxResult:
         return self._send("approve", to_checksum_address(spender), amount, sender=sender)
 
@@ -402,6 +433,12 @@ class ClearingHouseClient(ContractClient):
 
     def lender_balance(self, who: str) -> int:
         return self._call("lenderBalance", to_checksum_address(who))
+
+    def claim_delay(self) -> int:
+        return self._call("claimDelay")
+
+    def max_hold_period(self) -> int:
+        return self._call("maxHoldPeriod")
 
     def cycle(self, cycle_id: int) -> CycleState:
         c = self._call("cycleOf", cycle_id)
@@ -463,7 +500,7 @@ class ClearingHouseClient(ContractClient):
 
     def encode_withdraw(self, amount: int, to: str) -> str:
         """Call data (0x-hex) of ``withdraw(amount, to)``, for a member's own wallet to sign and send."""
-        return str(self.contract.encode_abi("withdraw", args=[amount, to_checksum_address(to)]))
+        return self.encode("withdraw", amount, to_checksum_address(to))
 
     def pool_deposit(self, amount: int, sender: LocalAccount) -> TxResult:
         return self._send("poolDeposit", amount, sender=sender)

@@ -163,3 +163,22 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         s: {"model": Problem, "description": text.get(s, "Error"), "content": {"application/problem+json": {}}}
         for s in statuses
     }
+
+
+#: A client-chosen idempotency key: printable ASCII without spaces.
+RequestId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[!-~]+$", examples=["release-2024-06-01-a"])]
+
+#: A member named by its slug or its 0x address.
+MemberRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$", examples=["beta-cards"])]
+
+
+class UnsignedTxOut(OutSchema):
+    """A transaction for your own wallet to sign and send; the wallet adds nonce, gas and fees."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    from_: str = Field(alias="from", validation_alias="sender", serialization_alias="from", examples=["0x7099…79C8"])
+    to: str = Field(examples=["0x5FbD…0aa3"])
+    data: str = Field(description="0x-hex call data", examples=["0x00f714ce…"])
+    value: AmountOut = Field(description="Wei sent along: always 0 (the contracts move the token, not ether)")
+    chain_id: int = Field(examples=[31337])

@@ -1,0 +1,79 @@
+"""What an escrow came to once it closed: a cycle the operator released.
+
+Whoever empties the escrow (the operator through the API, a creditor's
+``claim`` after the claim delay), chain sync sees it close and records the
+outcome here, in the caller's unit of work: the obligations leave their
+reservations as ``settled``, or ``refunded`` when nothing of the escrow
+reached the creditors. This module imports no other service, so chain
+sync and the services that send the calls can both use it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clearing.adapters.db import reservations
+from clearing.adapters.db.models import ChainEvent, Cycle, CycleTransition
+from clearing.domain.vocabulary import CycleState
+from clearing.domain.vocabulary import ObligationStatus as S
+
+#: ``cycles.detail["release"]`` of a cycle committed into escrow for the operator to release.
+OPERATOR_RELEASE = "operator"
+
+
+def operator_released(cycle: Cycle) -> bool:
+    """Whether the operator releases this cycle (committed into escrow, never released automatically)."""
+    return (cycle.detail or {}).get("release") == OPERATOR_RELEASE
+
+
+def escrow_totals(s: Session, cycle_id: int) -> tuple[int, int]:
+    """(released, refunded) out of a cycle's escrow so far, from the indexed ``CycleReleased``/``CycleRefunded``."""
+    released = refunded = 0
+    rows = s.execute(
+        select(ChainEvent.event, ChainEvent.args).where(
+            ChainEvent.event.in_(("CycleReleased", "CycleRefunded")),
+            ChainEvent.args["cycleId"].as_string() == str(cycle_id),
+        )
+    ).all()
+    for name, args in rows:
+        if name == "CycleReleased":
+            released += int(args["released"])
+        else:
+            refunded += int(args["refunded"])
+    return released, refunded
+
+
+def finish_cycle(s: Session, cycle_id: int, *, tx_hash: str | None = None) -> bool:
+    """Record that an operator-released cycle's escrow is empty; False if there is nothing to record.
+
+    Call it once the chain shows the cycle SETTLED and its events are
+    indexed. Final state: SETTLED (PARTIAL when some obligations were
+    carried) if anything reached creditors or nothing was escrowed, REFUNDED
+    if everything went back to debtors.
+    """
+    cycle = s.get(Cycle, cycle_id, with_for_update=True)
+    if cycle is None or cycle.state != CycleState.COMMITTED or not operator_released(cycle):
+        return False
+    released, refunded = escrow_totals(s, cycle_id)
+    refunded_all = refunded > 0 and released == 0
+    new_status = S.REFUNDED if refunded_all else S.SETTLED
+    reservations.transition_cycle(s, cycle_id, (S.NETTED, S.COMMITTED), new_status)
+    detail = cycle.detail or {}
+    if refunded_all:
+        final = CycleState.REFUNDED
+    else:
+        final = CycleState.PARTIAL if int(detail.get("carried", 0)) else CycleState.SETTLED
+    cycle.detail = {**detail, "released": str(released), "refunded": str(refunded)}
+    if tx_hash is not None:
+        cycle.release_tx_hash = tx_hash
+    s.add(
+        CycleTransition(
+            cycle_id=cycle_id,
+            from_state=cycle.state,
+            to_state=final,
+            detail={"released": str(released), "refunded": str(refunded), "tx_hash": tx_hash},
+        )
+    )
+    cycle.state = final
+    return True
