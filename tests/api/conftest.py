@@ -59,7 +59,9 @@ class House:
         self.accounts[name] = done.account
         return done.api_key
 
-    def sign(self, debtor: str, *, id: str, creditor: str, amount: int, reference: str = "") -> str:
+    def sign(
+        self, debtor: str, *, id: str, creditor: str, amount: int, reference: str = "", on_behalf_of: str | None = None
+    ) -> str:
         acct = self.accounts[debtor]
         return sign_obligation(
             DOMAIN,
@@ -69,6 +71,7 @@ class House:
             creditor=self.accounts[creditor].address,
             amount=amount,
             reference=reference,
+            on_behalf_of=on_behalf_of,
         )
 
     def post(self, who: str, path: str, json: object):

@@ -211,3 +211,38 @@ def test_new_counterparty_rule_sees_the_ledger(house):
     house.ctx.caches.known_pairs.clear()
     later = house.post("fresh", "/obligations", ob("nc-4", debtor="fresh", amount=big)).json()["obligation"]
     assert "new-counterparty" not in {h["rule"] for h in later["holds"]}
+
+
+def test_on_behalf_of_is_part_of_the_signed_obligation(house):
+    """Issue 8 item 11: the debtor's signature covers ``on_behalf_of``; one over the old type is refused."""
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    from tests.api.conftest import DOMAIN
+
+    alpha, beta = house.accounts["alpha"], house.accounts["beta"]
+    # The type before item 11 (no onBehalfOf), signed with eth-account as a wallet would.
+    old_types = {
+        "Obligation": [
+            {"name": "id", "type": "string"},
+            {"name": "debtor", "type": "address"},
+            {"name": "creditor", "type": "address"},
+            {"name": "amount", "type": "uint256"},
+            {"name": "reference", "type": "string"},
+        ]
+    }
+    msg = {"id": "m-1", "debtor": alpha.address, "creditor": beta.address, "amount": 120, "reference": ""}
+    typed = encode_typed_data(domain_data=DOMAIN.typed_data(), message_types=old_types, message_data=msg)
+    old = "0x" + Account.sign_message(typed, alpha.key).signature.hex().removeprefix("0x")
+    for on_behalf_of in ("merchant-4411", None):
+        r = house.post("beta", "/obligations", ob("m-1", on_behalf_of=on_behalf_of, signature=old))
+        assert r.status_code == 422 and r.json()["code"] == "invalid-signature", r.text
+    # Signed over another merchant: refused; over this merchant: recorded.
+    other = house.sign("alpha", id="m-1", creditor="beta", amount=120, on_behalf_of="merchant-9999")
+    r = house.post("beta", "/obligations", ob("m-1", on_behalf_of="merchant-4411", signature=other))
+    assert r.status_code == 422 and r.json()["code"] == "invalid-signature"
+    good = house.sign("alpha", id="m-1", creditor="beta", amount=120, on_behalf_of="merchant-4411")
+    r = house.post("beta", "/obligations", ob("m-1", on_behalf_of="merchant-4411", signature=good))
+    assert r.status_code == 201, r.text
+    assert r.json()["obligation"]["on_behalf_of"] == "merchant-4411"
+    assert count_rows(house) == 1

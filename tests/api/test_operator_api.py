@@ -110,6 +110,7 @@ def test_cycles_router_calls_the_port(house):
         commit_tx_hash: str | None = None
         release_tx_hash: str | None = None
         positions: dict = field(default_factory=dict)
+        pending: dict = field(default_factory=dict)
 
     class Cycles:
         def open(self):

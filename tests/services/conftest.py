@@ -30,10 +30,12 @@ def db_url(db) -> str:
     return db.url
 
 
-def build_house(db_url: str, chain: backends.Chain, spec: list[tuple[str, str, int, int]]) -> House:
+def build_house(
+    db_url: str, chain: backends.Chain, spec: list[tuple[str, str, int, int]], settings: Settings | None = None
+) -> House:
     dep = deploy(chain, network=chain.name)
     c = Contracts.attach(chain, dep)
-    ctx = build_service(Settings(database_url=db_url), contracts=c)
+    ctx = build_service(settings or Settings(database_url=db_url), contracts=c)
     op = Principal(role="operator", key_id=None)
     keys, principals = {}, {}
     for i, (name, tier, collateral, credit) in enumerate(spec):

@@ -26,10 +26,23 @@ CREDITOR = "0x" + "22" * 20
 
 
 @settings(max_examples=40, deadline=None)
-@given(id=st.text(min_size=1, max_size=40), amount=st.integers(1, 2**256 - 1), reference=st.text(max_size=40))
-def test_digest_and_signature_match_eth_account(id, amount, reference):
-    msg = {"id": id, "debtor": ACCT.address, "creditor": CREDITOR, "amount": amount, "reference": reference}
-    typed = encode_typed_data(domain_data=DOMAIN.typed_data(), message_types=OBLIGATION_TYPES, message_data=msg)
+@given(
+    id=st.text(min_size=1, max_size=40),
+    amount=st.integers(1, 2**256 - 1),
+    reference=st.text(max_size=40),
+    on_behalf_of=st.none() | st.text(max_size=40),
+)
+def test_digest_and_signature_match_eth_account(id, amount, reference, on_behalf_of):
+    msg = {
+        "id": id,
+        "debtor": ACCT.address,
+        "creditor": CREDITOR,
+        "amount": amount,
+        "reference": reference,
+        "on_behalf_of": on_behalf_of,
+    }
+    wallet = {**{k: v for k, v in msg.items() if k != "on_behalf_of"}, "onBehalfOf": on_behalf_of or ""}
+    typed = encode_typed_data(domain_data=DOMAIN.typed_data(), message_types=OBLIGATION_TYPES, message_data=wallet)
     theirs = Account.sign_message(typed, ACCT.key).signature.hex()
     ours = sign_obligation(DOMAIN, ACCT.key, **msg)
     assert ours.removeprefix("0x") == theirs.removeprefix("0x")
@@ -39,16 +52,37 @@ def test_digest_and_signature_match_eth_account(id, amount, reference):
 
 
 def test_any_change_breaks_the_signature():
-    msg = {"id": "o-1", "debtor": ACCT.address, "creditor": CREDITOR, "amount": 5, "reference": "r"}
+    msg = {
+        "id": "o-1",
+        "debtor": ACCT.address,
+        "creditor": CREDITOR,
+        "amount": 5,
+        "reference": "r",
+        "on_behalf_of": "m",
+    }
     sig = sign_obligation(DOMAIN, ACCT.key, **msg)
-    for change in ({"amount": 6}, {"id": "o-2"}, {"reference": "s"}, {"creditor": "0x" + "23" * 20}):
+    for change in (
+        {"amount": 6},
+        {"id": "o-2"},
+        {"reference": "s"},
+        {"creditor": "0x" + "23" * 20},
+        {"on_behalf_of": None},
+        {"on_behalf_of": "n"},
+    ):
         assert not signed_by(DOMAIN, sig, **{**msg, **change})
     other_chain = SigningDomain(chain_id=1, verifying_contract=DOMAIN.verifying_contract)
     assert not signed_by(other_chain, sig, **msg)
 
 
 def test_malformed_and_malleable_signatures_are_refused():
-    msg = {"id": "o-1", "debtor": ACCT.address, "creditor": CREDITOR, "amount": 5, "reference": ""}
+    msg = {
+        "id": "o-1",
+        "debtor": ACCT.address,
+        "creditor": CREDITOR,
+        "amount": 5,
+        "reference": "",
+        "on_behalf_of": None,
+    }
     sig = bytes.fromhex(sign_obligation(DOMAIN, ACCT.key, **msg)[2:])
     r, s, v = sig[:32], int.from_bytes(sig[32:64], "big"), sig[64]
     high_s = "0x" + (r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])).hex()

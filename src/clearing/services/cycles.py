@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.deploy import Contracts
 from clearing.adapters.db import reservations
-from clearing.adapters.db.models import Cycle, CyclePosition, CycleTransition, Member, Obligation
+from clearing.adapters.db.models import Cycle, CyclePosition, CycleTransition, Member, Obligation, SettlementTx
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.adapters.stdout_guard import quiet_native_stdout
 from clearing.domain.liquidity import select_settlement
 from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.types import Obligation as DomainObligation
-from clearing.domain.vocabulary import CycleState, Route
+from clearing.domain.vocabulary import CycleState, Route, TxState
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import ChainError, Conflict, NotFound
 from clearing.services import chain_sync, escrow_outcome
@@ -52,9 +52,12 @@ class CycleView:
     settled: int
     carried: int
     commit_tx_hash: str | None
+    #: The transaction that released the funds: with ``settleCycle`` the same one that committed.
     release_tx_hash: str | None
     positions: dict[str, int] = field(default_factory=dict)
     detail: dict[str, Any] = field(default_factory=dict)
+    #: OPEN only: obligations waiting, by status (``obligations``/``gross`` count what cut-off would take).
+    pending: dict[str, int] = field(default_factory=dict)
 
 
 def _now() -> datetime:
@@ -70,6 +73,51 @@ def _deltas(s: Session, cycle_id: int) -> dict[str, int]:
             .where(CyclePosition.cycle_id == cycle_id)
         ).all()
     )
+
+
+def _pending(s: Session, cycle_id: int) -> tuple[dict[str, int], int, int]:
+    """An open cycle's waiting obligations: (count by status, count and value the cut-off would take).
+
+    Held ones are counted apart: they wait for review and stay out of the cut-off.
+    """
+    waiting = (Obligation.route == Route.NET, or_(Obligation.cycle_id.is_(None), Obligation.cycle_id == cycle_id))
+    counts = {
+        str(st): int(n)
+        for st, n in s.execute(
+            select(Obligation.status, func.count())
+            .where(*waiting, Obligation.status.in_((*ELIGIBLE, S.HELD)))
+            .group_by(Obligation.status)
+        )
+    }
+    taken = (*waiting, Obligation.status.in_(ELIGIBLE))
+    if s.get_bind().dialect.name == "postgresql":  # NUMERIC sums exactly in SQL
+        value = int(s.scalar(select(func.coalesce(func.sum(Obligation.amount), 0)).where(*taken)) or 0)
+    else:  # SQLite stores amounts as decimal text: sum in Python
+        value = sum(s.scalars(select(Obligation.amount).where(*taken)))
+    return counts, sum(n for st, n in counts.items() if st != S.HELD), value
+
+
+def _release_tx(s: Session, cycle_id: int) -> str | None:
+    """The mined transaction that released a cycle whose escrow is already empty.
+
+    A ``releaseCycle`` of an earlier attempt, else ``settleCycle`` (commit and full release
+    in one transaction); None when creditors emptied the escrow themselves (``claim``).
+    """
+    for kind in (RELEASE, SETTLE):
+        tx_hash = s.scalar(
+            select(SettlementTx.tx_hash)
+            .where(
+                SettlementTx.cycle_id == cycle_id,
+                SettlementTx.kind == kind,
+                SettlementTx.state == TxState.MINED,
+                SettlementTx.tx_hash.is_not(None),
+            )
+            .order_by(SettlementTx.id.desc())
+            .limit(1)
+        )
+        if tx_hash:
+            return str(tx_hash)
+    return None
 
 
 def _transition(s: Session, cycle: Cycle, to: str, **detail: Any) -> None:
@@ -121,6 +169,12 @@ class CycleService:
             return [self._view(uow.session, c) for c in rows]
 
     def _view(self, s: Session, cycle: Cycle) -> CycleView:
+        """The cycle as recorded; an open one counts what the cut-off would take now (nothing is recorded yet)."""
+        d = cycle.detail or {}
+        count, gross = int(d.get("obligations", 0)), cycle.gross
+        pending: dict[str, int] = {}
+        if cycle.state == CycleState.OPEN:
+            pending, count, gross = _pending(s, cycle.id)
         positions = dict(
             s.execute(
                 select(Member.name, CyclePosition.net_delta)
@@ -128,20 +182,20 @@ class CycleService:
                 .where(CyclePosition.cycle_id == cycle.id)
             ).all()
         )
-        d = cycle.detail or {}
         return CycleView(
             id=cycle.id,
             state=cycle.state,
             root=cycle.root,
-            gross=cycle.gross,
+            gross=gross,
             settled_value=cycle.settled_value,
-            obligations=int(d.get("obligations", 0)),
+            obligations=count,
             settled=int(d.get("settled", 0)),
             carried=int(d.get("carried", 0)),
             commit_tx_hash=cycle.commit_tx_hash,
             release_tx_hash=cycle.release_tx_hash,
             positions=positions,
             detail=d,
+            pending=pending,
         )
 
     # ------------------------------------------------------------------ open / close
@@ -372,7 +426,7 @@ class CycleService:
             cycle = self._require(s, cycle_id)
             if cycle.state == CycleState.COMMITTED:
                 reservations.transition_cycle(s, cycle_id, (S.NETTED,), S.SETTLED)
-                cycle.release_tx_hash = sent.tx_hash if sent else None
+                cycle.release_tx_hash = sent.tx_hash if sent and sent.tx_hash else _release_tx(s, cycle_id)
                 final = CycleState.PARTIAL if int((cycle.detail or {}).get("carried", 0)) else CycleState.SETTLED
                 _transition(s, cycle, final, tx_hash=cycle.release_tx_hash)
                 uow.commit()

@@ -3,7 +3,14 @@
 Typed data, as the contracts and any wallet see it::
 
     domain  {name: "ClearingHouse", version: "1", chainId, verifyingContract}
-    Obligation(string id,address debtor,address creditor,uint256 amount,string reference)
+    Obligation(string id,address debtor,address creditor,uint256 amount,string reference,string onBehalfOf)
+
+``onBehalfOf`` is the JSON field ``on_behalf_of`` (the end merchant whose
+credit is charged), the empty string when there is none: the debtor signs
+whose purchase it pays for, so a creditor cannot add or change the merchant
+after the fact. Signatures over the earlier type without it no longer verify
+(its typehash differs). The contracts do not verify this type on chain; it is
+checked here, at submission.
 
 The digest is computed here directly (keccak of the ABI-encoded struct) and
 the signer recovered with coincurve: about 10x eth-account's
@@ -11,7 +18,7 @@ the signer recovered with coincurve: about 10x eth-account's
 10,000-obligation batch does not cap throughput. Tests check both paths agree.
 
 >>> d = SigningDomain(chain_id=31337, verifying_contract="0x" + "11" * 20)
->>> len(obligation_digest(d, "o1", "0x" + "22" * 20, "0x" + "33" * 20, 5, "ref"))
+>>> len(obligation_digest(d, "o1", "0x" + "22" * 20, "0x" + "33" * 20, 5, "ref", None))
 32
 """
 
@@ -25,7 +32,9 @@ import coincurve
 from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 
-OBLIGATION_TYPE = "Obligation(string id,address debtor,address creditor,uint256 amount,string reference)"
+OBLIGATION_TYPE = (
+    "Obligation(string id,address debtor,address creditor,uint256 amount,string reference,string onBehalfOf)"
+)
 DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 OBLIGATION_TYPEHASH = keccak(OBLIGATION_TYPE.encode())
 DOMAIN_TYPEHASH = keccak(DOMAIN_TYPE.encode())
@@ -67,6 +76,7 @@ OBLIGATION_TYPES = {
         {"name": "creditor", "type": "address"},
         {"name": "amount", "type": "uint256"},
         {"name": "reference", "type": "string"},
+        {"name": "onBehalfOf", "type": "string"},
     ]
 }
 
@@ -78,8 +88,10 @@ def _address_word(address: str) -> bytes:
     return b"\x00" * 12 + raw
 
 
-def obligation_digest(domain: SigningDomain, id: str, debtor: str, creditor: str, amount: int, reference: str) -> bytes:
-    """The 32-byte EIP-712 digest a debtor signs for this obligation."""
+def obligation_digest(
+    domain: SigningDomain, id: str, debtor: str, creditor: str, amount: int, reference: str, on_behalf_of: str | None
+) -> bytes:
+    """The 32-byte EIP-712 digest a debtor signs for this obligation (``on_behalf_of`` None signs as "")."""
     struct_hash = keccak(
         OBLIGATION_TYPEHASH
         + keccak(id.encode())
@@ -87,6 +99,7 @@ def obligation_digest(domain: SigningDomain, id: str, debtor: str, creditor: str
         + _address_word(creditor)
         + amount.to_bytes(32, "big")
         + keccak(reference.encode())
+        + keccak((on_behalf_of or "").encode())
     )
     return keccak(b"\x19\x01" + domain.separator + struct_hash)
 
@@ -130,18 +143,35 @@ def recover_signer(digest: bytes, signature: str) -> str:
 
 
 def signed_by(
-    domain: SigningDomain, signature: str, *, id: str, debtor: str, creditor: str, amount: int, reference: str
+    domain: SigningDomain,
+    signature: str,
+    *,
+    id: str,
+    debtor: str,
+    creditor: str,
+    amount: int,
+    reference: str,
+    on_behalf_of: str | None,
 ) -> bool:
     """True if ``signature`` is ``debtor``'s over this obligation."""
     try:
-        signer = _recover_raw(obligation_digest(domain, id, debtor, creditor, amount, reference), signature)
+        digest = obligation_digest(domain, id, debtor, creditor, amount, reference, on_behalf_of)
+        signer = _recover_raw(digest, signature)
     except ValueError:
         return False
     return signer == _address_word(debtor)[12:]
 
 
 def sign_obligation(
-    domain: SigningDomain, private_key: bytes | str, *, id: str, debtor: str, creditor: str, amount: int, reference: str
+    domain: SigningDomain,
+    private_key: bytes | str,
+    *,
+    id: str,
+    debtor: str,
+    creditor: str,
+    amount: int,
+    reference: str,
+    on_behalf_of: str | None = None,
 ) -> str:
     """Sign as a wallet would (for clients, the demo and tests); returns 0x-hex with v 27/28."""
     key = (
@@ -149,7 +179,7 @@ def sign_obligation(
         if isinstance(private_key, str)
         else private_key
     )
-    digest = obligation_digest(domain, id, debtor, creditor, amount, reference)
+    digest = obligation_digest(domain, id, debtor, creditor, amount, reference, on_behalf_of)
     sig = coincurve.PrivateKey(key).sign_recoverable(digest, hasher=None)
     return "0x" + (sig[:64] + bytes([sig[64] + 27])).hex()
 

@@ -38,6 +38,7 @@ def cycle_out(c: CycleView) -> CycleOut:
         commit_tx_hash=c.commit_tx_hash,
         release_tx_hash=c.release_tx_hash,
         positions=dict(c.positions),
+        pending=dict(c.pending),
     )
 
 

@@ -40,7 +40,11 @@ class ObligationIn(Schema):
     signature: str | None = Field(
         default=None,
         pattern=r"^0x[0-9a-fA-F]{130}$",
-        description="Debtor's EIP-712 signature (65 bytes hex); required when the creditor submits",
+        description=(
+            "Debtor's EIP-712 signature (65 bytes hex) over `Obligation(string id,address debtor,address creditor,"
+            'uint256 amount,string reference,string onBehalfOf)` (`onBehalfOf` is `on_behalf_of`, "" when absent); '
+            "required when the creditor submits"
+        ),
         examples=[None],
     )
 

@@ -148,6 +148,7 @@ def _check_signature(it: ObligationInput, debtor: Party, creditor: Party, domain
         creditor=creditor.address,
         amount=it.amount,
         reference=it.reference,
+        on_behalf_of=it.on_behalf_of,
     ):
         raise InvalidSignature(
             f"obligation {it.id!r}: signature is not the debtor's ({debtor.address}) over this obligation",
