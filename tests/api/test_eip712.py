@@ -67,7 +67,9 @@ def test_a_wallet_signature_over_the_published_typed_data_is_accepted(house):
     message = {k: v.format(k) if isinstance(v, str) and "{}" in v else v for k, v in message.items()}
     message |= {"debtor": alpha.address, "creditor": beta.address}
     signature = Account.sign_typed_data(alpha.key, full_message={**typed, "message": message}).signature.to_0x_hex()
-    body = {**message, "amount": str(message["amount"]), "signature": signature}
+    # The typed data names fields as Solidity does (onBehalfOf); the JSON body as the API does (on_behalf_of).
+    body = {re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower(): v for k, v in message.items()}
+    body |= {"amount": str(message["amount"]), "signature": signature}
     r = house.post("beta", "/obligations", body)
     assert r.status_code == 201, r.text
     assert r.json()["obligation"]["signed"] is True
