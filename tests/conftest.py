@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -35,6 +40,37 @@ PG_URL = os.environ.get("CLEARING_TEST_POSTGRES_URL", "postgresql+psycopg://post
 ROOT = Path(__file__).resolve().parents[1]
 #: The `clearing` command of this environment (what README's `.venv/bin/clearing` is).
 CLEARING_EXE = str(Path(sys.executable).with_name("clearing"))
+
+
+@contextmanager
+def clearing_serve(cwd: Path, env: dict[str, str], port: int) -> Iterator[subprocess.Popen[str]]:
+    """The real `clearing serve` on ``port``, yielded once /health answers; stopped on exit.
+
+    Its stderr is read after it stops (``proc.stderr_text``)."""
+    proc = subprocess.Popen(
+        [CLEARING_EXE, "serve", "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"serve exited {proc.returncode}: {proc.communicate()[1][-3000:]}")
+            assert time.monotonic() < deadline, "serve did not start"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.stderr_text = proc.communicate(timeout=30)[1]  # type: ignore[attr-defined]
 
 
 def clearing_env(**overrides: str) -> dict[str, str]:

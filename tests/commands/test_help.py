@@ -66,7 +66,16 @@ def test_help_names_the_environment_it_reads(path):
             ("serve",),
             ["CLEARING_DATABASE_URL", "CLEARING_CHAIN__BACKEND", "CLEARING_CHAIN__RPC_URL", "CLEARING_API__PORT"],
         ),
-        (("dev", "fund"), ["CLEARING_CHAIN__RPC_URL", "CLEARING_CHAIN__DEPLOYMENT", "CLEARING_CHAIN__BACKEND"]),
+        (
+            ("dev", "fund"),
+            [
+                "CLEARING_CHAIN__RPC_URL",
+                "CLEARING_CHAIN__DEPLOYMENT",
+                "CLEARING_CHAIN__BACKEND",
+                "CLEARING_DATABASE_URL",
+            ],
+        ),
+        (("audit", "verify"), ["CLEARING_DATABASE_URL", "CLEARING_CHAIN__BACKEND", "CLEARING_CHAIN__RPC_URL"]),
         (("deploy",), ["CLEARING_CHAIN__RPC_URL", "CLEARING_CHAIN__PRIVATE_KEY"]),
         (("audit", "check-proof"), ["CLEARING_CHAIN__RPC_URL"]),
         (("db", "upgrade"), ["CLEARING_DATABASE_URL"]),

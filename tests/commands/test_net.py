@@ -185,7 +185,12 @@ def test_bench_netting_small():
         "--no-fifo",
     )
     assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
+    out = json.loads(r.stdout)  # stdout is the JSON and nothing else
+    progress = r.stderr.splitlines()
+    assert progress and all(line.startswith("bench netting: ") for line in progress)
+    for step in ("netting 20,000 obligations among 100 members", "our solver", "Ubin", "reference MILP"):
+        assert any(step in line and line.endswith(" ...") for line in progress), step
+        assert any(step in line and "done in" in line for line in progress), step
     assert out["netting"]["exact_and_equal_to_baseline"] and out["netting"]["uint256_scale_exact"]
     assert out["netting"]["sum_of_positions"] == 0
     liq = out["liquidity_saving"]

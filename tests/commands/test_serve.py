@@ -9,10 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -23,7 +21,7 @@ from clearing.adapters.db.models import Member
 from clearing.bootstrap import build_service
 from clearing.services import members
 from clearing.settings import Settings
-from tests.conftest import CLEARING_EXE, OPERATOR, clearing_env
+from tests.conftest import CLEARING_EXE, OPERATOR, clearing_env, clearing_serve
 
 
 def _ledger_with_a_member(path: Path, contracts: Contracts | None = None) -> str:
@@ -39,40 +37,15 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _serve_until_healthy(cwd: Path, env: dict[str, str]) -> str:
-    """Start `clearing serve`, wait for /health, stop it; its stderr."""
-    port = backends.free_port()
-    proc = subprocess.Popen(
-        [CLEARING_EXE, "serve", "--port", str(port)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, f"serve exited {proc.returncode}: {proc.stderr.read()[-2000:]}"
-            assert time.monotonic() < deadline, "serve did not start"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=30)
-    return err
-
-
 def test_serve_on_the_embedded_chain_keeps_the_existing_default_ledger(tmp_path):
     default = tmp_path / ".clearing" / "clearing.db"
     default.parent.mkdir()
     _ledger_with_a_member(default)
     before = _digest(default)
 
-    err = _serve_until_healthy(tmp_path, clearing_env())
+    with clearing_serve(tmp_path, clearing_env(), backends.free_port()) as server:
+        pass
+    err = server.stderr_text
 
     assert default.exists() and _digest(default) == before
     assert "fresh ledger" not in err

@@ -8,7 +8,6 @@ client with positions and root computed in advance.
 from __future__ import annotations
 
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,11 +15,10 @@ from typing import Any
 
 from eth_account import Account
 
+from clearing.progress import Progress
+
 TARGET_S = 2.0
-
-
-def _progress(msg: str) -> None:
-    print(f"bench cycle: {msg}", file=sys.stderr, flush=True)
+_progress = Progress("bench cycle")
 
 
 def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = None, seed: int = 11) -> dict[str, Any]:
@@ -39,7 +37,9 @@ def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = No
 
     rng = random.Random(seed)
     db_url = db_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='clearing-bench-')) / 'ledger.db'}"
-    chain = backends.spawn_anvil()
+    _progress(f"ledger at {db_url}")
+    with _progress.step("starting Anvil"):
+        chain = backends.spawn_anvil()
     try:
         c = Contracts.attach(chain, deploy(chain, network="bench"))
         ctx = build_service(Settings(database_url=db_url), contracts=c, migrate=True)
@@ -50,6 +50,8 @@ def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = No
             c.send_gas(a.address)
             principals.append(admit_funded_member(ctx, c, op, a, name=f"m{i:03d}", tier="A", collateral=10**15))
             accts.append(a)
+            if (i + 1) % 10 == 0:
+                _progress(f"{i + 1}/{members} members admitted")
         chain_sync.sync(ctx.sessions, c)
         _progress(f"{members} members funded")
         per: dict[int, list] = {}
@@ -60,8 +62,9 @@ def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = No
                     id=f"b-{k}", debtor=f"m{d:03d}", creditor=f"m{cr:03d}", amount=rng.randint(1, 10**6)
                 )
             )
-        for d, items in per.items():
-            ob_svc.submit(ctx, principals[d], items, batch=True)
+        with _progress.step(f"submitting {obligations:,} obligations in per-debtor batches"):
+            for d, items in per.items():
+                ob_svc.submit(ctx, principals[d], items, batch=True)
         _progress(f"{obligations} obligations accepted")
 
         assert ctx.cycles is not None
@@ -78,10 +81,11 @@ def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = No
         ]
         positions = net_positions(obs)
         root = MerkleTree([leaf_hash(10**6, obligation_key(o.id), o.debtor, o.creditor, o.amount) for o in obs]).root
-        t = time.perf_counter()
-        c.house.commit_cycle(10**6, root, len(obs), sum(o.amount for o in obs), positions)
-        c.house.release_cycle(10**6, {m: v for m, v in positions.items() if v > 0})
-        floor = time.perf_counter() - t
+        with _progress.step("baseline: the same cycle shape straight through the contract"):
+            t = time.perf_counter()
+            c.house.commit_cycle(10**6, root, len(obs), sum(o.amount for o in obs), positions)
+            c.house.release_cycle(10**6, {m: v for m, v in positions.items() if v > 0})
+            floor = time.perf_counter() - t
         return {
             "backend": "anvil",
             "db": db_url.split(":")[0],

@@ -9,7 +9,6 @@ run on the same chain).
 from __future__ import annotations
 
 import random
-import sys
 import time
 from typing import Any
 
@@ -21,20 +20,22 @@ from clearing.adapters.chain.deploy import Contracts, deploy
 from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.netting import net_positions
 from clearing.domain.types import Obligation
+from clearing.progress import Progress
 
 TARGET_RATIO = 0.005
 
 
-def _progress(msg: str) -> None:
-    print(f"bench gas: {msg}", file=sys.stderr, flush=True)
+_progress = Progress("bench gas")
 
 
 def _members(c: Contracts, n: int, rng: random.Random, collateral: int) -> list[LocalAccount]:
     accts = [Account.from_key(rng.randbytes(32)) for _ in range(n)]
-    for a in accts:
+    for i, a in enumerate(accts, 1):
         c.send_gas(a.address)
         c.house.admit(a.address, 0)
         c.fund_member(a, collateral)
+        if i % 25 == 0 or i == n:
+            _progress(f"{i}/{n} members admitted and funded")
     return accts
 
 
@@ -73,7 +74,8 @@ def run(
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     t0 = time.perf_counter()
-    chain = backends.connect(backend)
+    with _progress.step(f"starting the {backend} chain and deploying"):
+        chain = backends.connect(backend)
     try:
         dep = deploy(chain, network=f"bench-{backend}")
         c = Contracts.attach(chain, dep)
@@ -101,9 +103,10 @@ def run(
         # The headline: 10,000 obligations among 50 members.
         group = pool[:members]
         obs = _obligations(group, obligations, rng, 10**9)
-        t = time.perf_counter()
-        gas = _settle(c, cycle_id, obs)
-        settle_s = time.perf_counter() - t
+        with _progress.step(f"settling {obligations:,} obligations among {members} members, both paths"):
+            t = time.perf_counter()
+            gas = _settle(c, cycle_id, obs)
+            settle_s = time.perf_counter() - t
         two_step = gas["commit"] + gas["release"]
         settle_total = gas["settle_one_step"]
 
@@ -113,7 +116,8 @@ def run(
             c.token.mint(m.address, 10**13)
         sample = obs[:baseline_transfers]
         by_addr = {m.address: m for m in group}
-        transfer_gas = [c.token.transfer(o.creditor, o.amount, sender=by_addr[o.debtor]).gas_used for o in sample]
+        with _progress.step(f"baseline: {len(sample)} ERC-20 transfers"):
+            transfer_gas = [c.token.transfer(o.creditor, o.amount, sender=by_addr[o.debtor]).gas_used for o in sample]
         per_transfer = sum(transfer_gas) / len(transfer_gas)
         per_obligation = settle_total / obligations
         ratio = per_obligation / per_transfer

@@ -31,6 +31,7 @@ import numpy as np
 from clearing.domain.liquidity import select_settlement, ubin_deactivation
 from clearing.domain.netting import net_positions_array
 from clearing.domain.types import Obligation
+from clearing.progress import Progress
 
 __all__ = ["run", "netting_case", "liquidity_case", "liquidity_instance"]
 
@@ -114,19 +115,25 @@ def liquidity_case(
     time_budget: float = 1.5,
     reference_seconds: float = 60.0,
     scenario: str = "skewed",
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
+    progress = progress or Progress("bench netting")
+    label = f"liquidity saving{' (fifo)' if fifo else ''}, {n_obligations:,} obligations among {n_members} members"
     obs, available = liquidity_instance(n_obligations, n_members, liquidity_pct, seed, scenario)
     select_settlement(obs[:50], available, time_budget=0.1)  # warm up imports (scipy) outside the timing
 
-    t = time.perf_counter()
-    plan = select_settlement(obs, available, fifo=fifo, time_budget=time_budget)
-    t_ours = time.perf_counter() - t
-    t = time.perf_counter()
-    base = ubin_deactivation(obs, available, fifo=fifo)
-    t_base = time.perf_counter() - t
-    t = time.perf_counter()
-    ref = select_settlement(obs, available, fifo=fifo, method="milp", time_budget=reference_seconds)
-    t_ref = time.perf_counter() - t
+    with progress.step(f"{label}: our solver (budget {time_budget:g} s)"):
+        t = time.perf_counter()
+        plan = select_settlement(obs, available, fifo=fifo, time_budget=time_budget)
+        t_ours = time.perf_counter() - t
+    with progress.step(f"{label}: Ubin deactivation baseline"):
+        t = time.perf_counter()
+        base = ubin_deactivation(obs, available, fifo=fifo)
+        t_base = time.perf_counter() - t
+    with progress.step(f"{label}: reference MILP for the optimum (up to {reference_seconds:g} s)"):
+        t = time.perf_counter()
+        ref = select_settlement(obs, available, fifo=fifo, method="milp", time_budget=reference_seconds)
+        t_ref = time.perf_counter() - t
 
     bounds = [b for b in (plan.upper_bound, ref.upper_bound) if b is not None]
     best_value = max(plan.settled_value, ref.settled_value, base.settled_value)
@@ -175,15 +182,19 @@ def run(
     scenario: str = "skewed",
     fifo: bool = True,
     repeats: int = 7,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Run every case and return one JSON-able dict."""
+    """Run every case and return one JSON-able dict; progress on stderr."""
+    progress = progress or Progress("bench netting")
+    with progress.step(f"netting {n_obligations:,} obligations among {n_members:,} members, best of {repeats}"):
+        netting = netting_case(n_obligations, n_members, seed, repeats)
     out: dict[str, Any] = {
         "benchmark": "netting",
         "seed": seed,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "machine": platform.machine(),
-        "netting": netting_case(n_obligations, n_members, seed, repeats),
+        "netting": netting,
         "liquidity_saving": liquidity_case(
             liq_obligations,
             liq_members,
@@ -192,6 +203,7 @@ def run(
             time_budget=time_budget,
             reference_seconds=reference_seconds,
             scenario=scenario,
+            progress=progress,
         ),
     }
     if fifo:
@@ -204,5 +216,6 @@ def run(
             time_budget=time_budget,
             reference_seconds=reference_seconds,
             scenario=scenario,
+            progress=progress,
         )
     return out

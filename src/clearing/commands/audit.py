@@ -17,14 +17,45 @@ def _sessions():
     return make_session_factory(make_engine())
 
 
+def _ledger() -> str:
+    from clearing.bootstrap import shown_url
+    from clearing.settings import get_settings
+
+    return shown_url(get_settings().db_url)
+
+
+def _settled_chain():
+    """The chain the ledger settled on, from CLEARING_CHAIN__*; never a new, empty in-process one."""
+    from clearing.bootstrap import FRESH_CHAIN_BACKENDS, open_contracts
+    from clearing.errors import ValidationError
+    from clearing.settings import get_settings
+
+    settings = get_settings()
+    if settings.chain.backend in FRESH_CHAIN_BACKENDS:
+        raise ValidationError(
+            f"no chain to audit against: CLEARING_CHAIN__BACKEND={settings.chain.backend} would start a new, empty "
+            "chain in this process; set CLEARING_CHAIN__BACKEND=rpc and CLEARING_CHAIN__RPC_URL (and "
+            "CLEARING_CHAIN__DEPLOYMENT unless deployments/localhost.json) to the chain the ledger settled on",
+            field="chain.backend",
+        )
+    return open_contracts(settings)
+
+
 @audit.command("verify", reads=("database", "chain"))
 @click.option("--cycle", type=int, default=None, help="Only this cycle (default: every committed cycle).")
 def verify_cmd(cycle: int | None) -> None:
-    """Recompute cycles from the ledger and from chain events; exit 1 on the first mismatch."""
-    from clearing.bootstrap import open_contracts
-    from clearing.services import audit as svc
+    """Recompute cycles from the ledger and from chain events; exit 1 on the first mismatch.
 
-    report = svc.verify(_sessions(), open_contracts(), cycle)
+    The chain is the one `clearing serve` uses (CLEARING_CHAIN__BACKEND=rpc, CLEARING_CHAIN__RPC_URL,
+    CLEARING_CHAIN__DEPLOYMENT); without one it refuses, and a ledger bound to another chain is refused.
+    """
+    from clearing.services import audit as svc
+    from clearing.services import ledger_binding
+
+    contracts = _settled_chain()
+    sessions = _sessions()
+    ledger_binding.check(sessions, contracts, ledger=_ledger())
+    report = svc.verify(sessions, contracts, cycle)
     click.echo(json.dumps(report.to_dict(), indent=2))
     if not report.ok:
         click.echo(f"audit failed: {report.mismatches[0]}", err=True)
@@ -35,14 +66,24 @@ def verify_cmd(cycle: int | None) -> None:
 @click.argument("obligation_id")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the proof here as well.")
 def prove_cmd(obligation_id: str, out: Path | None) -> None:
-    """Print the Merkle proof of a settled obligation against its cycle root."""
-    from clearing.adapters.chain.deploy import Deployment
-    from clearing.services import audit as svc
-    from clearing.settings import get_settings
+    """Print the Merkle proof of a settled obligation against its cycle root.
 
-    cfg = get_settings().chain
-    dep = Deployment.load(cfg.deployment or Path("deployments") / "localhost.json")
-    proof = svc.prove(_sessions(), dep.chain_id, dep.clearing_house, obligation_id)
+    Needs only the ledger: chain id and house come from the chain it is bound to (else from
+    CLEARING_CHAIN__DEPLOYMENT, default deployments/localhost.json).
+    """
+    from clearing.adapters.chain.deploy import Deployment
+    from clearing.bootstrap import deployment_path
+    from clearing.services import audit as svc
+    from clearing.services import ledger_binding
+
+    sessions = _sessions()
+    binding = ledger_binding.read(sessions)
+    if binding is not None:
+        chain_id, house = binding.chain_id, binding.house
+    else:
+        dep = Deployment.load(deployment_path())
+        chain_id, house = dep.chain_id, dep.clearing_house
+    proof = svc.prove(sessions, chain_id, house, obligation_id)
     text = json.dumps(proof.to_dict(), indent=2)
     if out:
         out.write_text(text + "\n")

@@ -15,9 +15,10 @@ from clearing.cli import cli, contracts
 def build_cmd(check: bool) -> None:
     """Compile contracts/ with the offline solc wrapper into the package's artifacts."""
     from clearing.adapters.chain.compile import build
+    from clearing.progress import Progress
 
-    click.echo("compiling contracts with tools/solc ...", err=True)
-    hashes = build(check=check)
+    with Progress("contracts build").step("compiling contracts/ with tools/solc"):
+        hashes = build(check=check)
     click.echo(json.dumps({"checked" if check else "written": hashes}, indent=2))
 
 

@@ -8,6 +8,7 @@ it mints dev tokens to one of the dev mnemonic's accounts and deposits them.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import click
@@ -20,7 +21,7 @@ def dev() -> None:
     """Helpers for local development chains (Anvil with the dev mnemonic)."""
 
 
-@dev.command("fund", reads=("CLEARING_CHAIN__BACKEND",))
+@dev.command("fund", reads=("CLEARING_CHAIN__BACKEND", "database"))
 @click.option("--account", type=click.IntRange(0, 9), required=True, help="Dev mnemonic account index (0-9).")
 @click.option("--amount", type=click.IntRange(min=1), required=True, help="Token units (smallest unit).")
 @click.option("--lender", is_flag=True, help="Deposit into the credit pool instead of as member collateral.")
@@ -38,7 +39,16 @@ def dev() -> None:
     default=None,
     help="Deployment file (default: the chain settings', else deployments/localhost.json).",
 )
-def fund(account: int, amount: int, lender: bool, rpc_url: str | None, deployment: Path | None) -> None:
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Wait until the service's chain sync has put the deposit in the ledger.",
+)
+@click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True, help="Seconds to wait.")
+def fund(
+    account: int, amount: int, lender: bool, rpc_url: str | None, deployment: Path | None, wait: bool, timeout: float
+) -> None:
     """Mint dev tokens to a dev account and deposit them into the house.
 
     The chain is the one `clearing serve` uses, from the same settings
@@ -46,6 +56,11 @@ def fund(account: int, amount: int, lender: bool, rpc_url: str | None, deploymen
     them). The embedded backend's chain lives inside the serve process, where
     no other command can reach it: fund members on a chain served by a node
     (`clearing chain up`, then CLEARING_CHAIN__BACKEND=rpc).
+
+    A deposit counts for headroom once the running service's chain sync has
+    seen it (every 2 s), so the command then waits, with progress on stderr,
+    until the ledger the service writes (CLEARING_DATABASE_URL) shows the
+    member synced at the deposit's block.
     """
     from clearing.adapters.chain import backends
     from clearing.adapters.chain.deploy import Contracts, Deployment
@@ -77,7 +92,9 @@ def fund(account: int, amount: int, lender: bool, rpc_url: str | None, deploymen
     if lender:
         c.house.pool_deposit(amount, sender=who)
     else:
-        c.house.deposit(amount, sender=who)
+        mined = c.house.deposit(amount, sender=who)
+        if wait:
+            _wait_for_sync(who.address, mined.block, timeout)
     state = c.house.member(who.address)
     click.echo(
         json.dumps(
@@ -89,3 +106,55 @@ def fund(account: int, amount: int, lender: bool, rpc_url: str | None, deploymen
             }
         )
     )
+
+
+def _wait_for_sync(address: str, block: int, timeout: float) -> None:
+    """Until the ledger's mirror of ``address`` is synced at ``block`` or later; progress on stderr."""
+    from sqlalchemy.engine import make_url
+
+    from clearing.adapters.db import make_engine, make_session_factory
+    from clearing.bootstrap import shown_url
+    from clearing.errors import ServiceUnavailable
+    from clearing.services.chain_sync import member_synced_block
+    from clearing.settings import get_settings
+
+    url = get_settings().db_url
+    ledger = shown_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        click.echo(f"dev fund: no ledger at {ledger}; deposited in block {block}, not waiting for a sync", err=True)
+        return
+    engine = make_engine(url)
+    try:
+        sessions = make_session_factory(engine)
+        deadline = time.monotonic() + timeout
+        next_note = 0.0
+        while True:
+            synced = member_synced_block(sessions, address)
+            if synced is None:
+                click.echo(
+                    f"dev fund: {address} is not a member in {ledger}; the deposit (block {block}) counts once "
+                    "it is admitted",
+                    err=True,
+                )
+                return
+            if synced >= block:
+                click.echo(f"dev fund: the service's chain sync has the deposit (block {block})", err=True)
+                return
+            now = time.monotonic()
+            if now >= deadline:
+                raise ServiceUnavailable(
+                    f"deposited in block {block}, but after {timeout:g} s the ledger at {ledger} has {address} "
+                    f"synced only to block {synced}: is `clearing serve` running on this ledger and chain?",
+                    field="timeout",
+                )
+            if now >= next_note:
+                click.echo(
+                    f"dev fund: waiting for the service's chain sync to reach block {block} "
+                    f"(ledger has {address} at block {synced}; {deadline - now:.0f} s left)",
+                    err=True,
+                )
+                next_note = now + 2
+            time.sleep(0.25)
+    finally:
+        engine.dispose()

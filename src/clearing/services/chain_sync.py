@@ -88,6 +88,12 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
     return SyncResult(start, head, added, refreshed)
 
 
+def member_synced_block(sessions: sessionmaker[Session], address: str) -> int | None:
+    """The block at which sync last refreshed the member at ``address`` (None: no such member)."""
+    with UnitOfWork.from_factory(sessions, read_only=True) as uow:
+        return uow.session.scalar(select(Member.synced_block).where(Member.address == address))
+
+
 def _close_escrow_obligations(s: Session, order_ids: set[str]) -> None:
     """Tier-C obligations whose per-order escrow closed (released, refunded or ruled) leave the ledger's reservations.
 
