@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from clearing.adapters.chain.client import Event
 from clearing.adapters.chain.deploy import Contracts
 from clearing.adapters.db import reservations
 from clearing.adapters.db.models import ChainEvent, Member, Obligation, SettlementTx
@@ -45,7 +46,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
             s.execute(select(ChainEvent.tx_hash, ChainEvent.log_index).where(ChainEvent.block_number >= start)).all()
         )
         touched: set[str] = set()
-        withdrawn: list[tuple[str, int]] = []
+        withdrawn: list[Event] = []
         closed_orders: set[str] = set()
         settled_cycles: list[tuple[int, str]] = []
         added = 0
@@ -66,14 +67,14 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                 if client is contracts.house:
                     touched.update(str(ev.args[a]) for a in _MEMBER_ARGS if a in ev.args)
                     if ev.name == "Withdrawn":
-                        withdrawn.append((str(ev.args["member"]), int(ev.args["amount"])))
+                        withdrawn.append(ev)
                     elif ev.name == "CycleSettled":
                         settled_cycles.append((int(ev.args["cycleId"]), ev.tx_hash))
                 elif ev.name == "OrderClosed":
                     closed_orders.add(str(ev.args["orderId"]))
         s.flush()  # the escrow totals below read the events just indexed
-        for address, amount in withdrawn:
-            _complete_withdrawal(s, address, amount)
+        for ev in withdrawn:
+            _complete_withdrawal(s, ev)
         for cycle_id, tx_hash in settled_cycles:
             escrow_outcome.finish_cycle(s, cycle_id, tx_hash=tx_hash)
         if closed_orders:
@@ -102,10 +103,12 @@ def _close_escrow_obligations(s: Session, order_ids: set[str]) -> None:
     reservations.transition(s, done, ObligationStatus.SETTLED)
 
 
-def _complete_withdrawal(s: Session, address: str, amount: int) -> None:
-    """Match a mined Withdrawn event to the member's oldest open request of that amount."""
+def _complete_withdrawal(s: Session, ev: Event) -> None:
+    """Match a mined ``Withdrawn`` event to the member's oldest open request of that amount and recipient,
+    and record the transaction that completed it (the member sent it from its own wallet)."""
+    address, amount, to = str(ev.args["member"]), int(ev.args["amount"]), str(ev.args["to"])
     rows = s.execute(
-        select(SettlementTx.id, SettlementTx.amount)
+        select(SettlementTx.id, SettlementTx.amount, SettlementTx.payload)
         .join(Member, Member.id == SettlementTx.member_id)
         .where(
             Member.address == address,
@@ -114,6 +117,10 @@ def _complete_withdrawal(s: Session, address: str, amount: int) -> None:
         )
         .order_by(SettlementTx.id)
     ).all()
-    match = next((r.id for r in rows if r.amount == amount), None)
-    if match is not None:
-        outbox.complete_withdrawal(s, match, mined=True)
+    match = next((r.id for r in rows if r.amount == amount and (r.payload or {}).get("address", to) == to), None)
+    if match is None:
+        return
+    outbox.complete_withdrawal(s, match, mined=True)
+    row = s.get(SettlementTx, match)
+    if row is not None:
+        row.tx_hash, row.block = ev.tx_hash, ev.block
