@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from clearing.api import problems
-from clearing.api.routers import audit, cycles, holds, liquidity, members, obligations, pool, releases
+from clearing.api.routers import audit, cycles, holds, liquidity, members, obligations, orders, pool, releases
 from clearing.services.context import ServiceContext
 from clearing.services.submission import GroupCommitter
 
@@ -60,6 +60,10 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         lifespan=lifespan,
         openapi_tags=[
             {"name": "obligations", "description": "Submit and read obligations (member keys)"},
+            {
+                "name": "escrow",
+                "description": "Tier-C order escrow: funding transactions and actions (parties, operator)",
+            },
             {"name": "members", "description": "Your account (member keys); admission and limits (operator keys)"},
             {"name": "holds", "description": "Review held obligations (operator keys)"},
             {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
@@ -76,6 +80,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
     problems.install(app)
     for router in (
         obligations.router,
+        orders.router,
         members.router,
         holds.router,
         liquidity.router,

@@ -3,6 +3,9 @@
 Headroom checks at submission read the mirror (``members.chain_balance``,
 ``chain_credit_limit``), never the chain, so they stay fast; this sync keeps
 the mirror current. Indexing is idempotent (unique tx hash + log index).
+It also completes what members' own transactions and emptied escrows end:
+withdrawals (``Withdrawn``), cycles the operator released (``CycleSettled``)
+and tier-C orders (``OrderClosed``), through ``escrow_outcome``.
 """
 
 from __future__ import annotations
@@ -14,12 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.client import Event
 from clearing.adapters.chain.deploy import Contracts
-from clearing.adapters.db import reservations
-from clearing.adapters.db.models import ChainEvent, Member, Obligation, SettlementTx
+from clearing.adapters.db.models import ChainEvent, Member, SettlementTx
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.amounts import as_json_values
-from clearing.domain.merkle import obligation_key
-from clearing.domain.vocabulary import ObligationStatus, Route, TxState
+from clearing.domain.vocabulary import TxState
 from clearing.services import escrow_outcome, outbox
 
 #: Events whose ``member``/``creditor``/``debtor`` argument names a member whose balance moved.
@@ -77,8 +78,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
             _complete_withdrawal(s, ev)
         for cycle_id, tx_hash in settled_cycles:
             escrow_outcome.finish_cycle(s, cycle_id, tx_hash=tx_hash)
-        if closed_orders:
-            _close_escrow_obligations(s, closed_orders)
+        escrow_outcome.close_orders(s, closed_orders, contracts.escrow.order)
         refreshed = 0
         if touched:
             rows = list(s.scalars(select(Member).where(Member.address.in_(touched))))
@@ -87,20 +87,6 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                 refreshed += 1
         uow.commit()
     return SyncResult(start, head, added, refreshed)
-
-
-def _close_escrow_obligations(s: Session, order_ids: set[str]) -> None:
-    """Tier-C obligations whose per-order escrow closed (released, refunded or ruled) leave the ledger's reservations.
-
-    The order id on chain is ``obligation_key(obligation id)``; what the creditor
-    actually received is on chain (``OrderReleased``/``OrderClaimed``), the ledger
-    records that the order is finished.
-    """
-    open_ids = s.scalars(
-        select(Obligation.id).where(Obligation.route == Route.ESCROW, Obligation.status == ObligationStatus.ESCROW)
-    ).all()
-    done = [oid for oid in open_ids if "0x" + obligation_key(oid).hex() in order_ids]
-    reservations.transition(s, done, ObligationStatus.SETTLED)
 
 
 def _complete_withdrawal(s: Session, ev: Event) -> None:
