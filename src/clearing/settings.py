@@ -70,6 +70,12 @@ class CycleSettings(BaseModel):
     fifo: bool = False
 
 
+class EscrowSettings(BaseModel):
+    #: Seconds a tier-C debtor may dispute an order after funding it (the contract allows up to 90 days);
+    #: from then on anyone may claim it for the creditor.
+    dispute_window_seconds: int = Field(default=3 * 24 * 3600, ge=0, le=90 * 24 * 3600)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARING_", env_nested_delimiter="__", extra="ignore")
 
@@ -78,6 +84,7 @@ class Settings(BaseSettings):
     chain: ChainSettings = ChainSettings()
     api: ApiSettings = ApiSettings()
     cycle: CycleSettings = CycleSettings()
+    escrow: EscrowSettings = EscrowSettings()
 
     @property
     def db_url(self) -> str:

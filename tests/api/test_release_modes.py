@@ -216,3 +216,16 @@ def test_a_partial_release_interrupted_after_broadcast_is_finished_by_its_retry_
     assert r.json()["action"]["state"] == "mined"
     assert h.balance(BETA) == before + 300_000
     assert h.contracts.house.pending_credit(cid, h.accounts[BETA].address) == 500_000
+
+
+def test_a_cycle_that_nets_to_nothing_ends_settled_at_commit(chain_house):
+    h = chain_house
+    _members(h)
+    for oid, debtor, creditor in (("z-1", ALPHA, BETA), ("z-2", BETA, ALPHA)):
+        r = h.post(debtor, "/obligations", {"id": oid, "debtor": debtor, "creditor": creditor, "amount": "5000"})
+        assert r.status_code == 201, r.text
+    cid = h.post("operator", "/cycles").json()["id"]
+    r = h.post("operator", f"/cycles/{cid}/commit")
+    assert r.status_code == 200 and r.json()["state"] == "SETTLED", r.text
+    assert _status(h, "z-1") == "settled"
+    assert h.get("auditor", "/audit/verify").json()["ok"] is True

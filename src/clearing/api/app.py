@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from clearing.api import problems
-from clearing.api.routers import audit, cycles, eip712, holds, liquidity, members, obligations, pool, releases
+from clearing.api.routers import audit, cycles, eip712, holds, liquidity, members, obligations, orders, pool, releases
 from clearing.services.context import ServiceContext
 from clearing.services.submission import GroupCommitter
 
@@ -65,6 +65,10 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         swagger_ui_parameters={"validatorUrl": None},
         openapi_tags=[
             {"name": "obligations", "description": "Submit and read obligations (member keys)"},
+            {
+                "name": "escrow",
+                "description": "Tier-C order escrow: funding transactions and actions (parties, operator)",
+            },
             {"name": "members", "description": "Your account (member keys); admission and limits (operator keys)"},
             {"name": "holds", "description": "Review held obligations (operator keys)"},
             {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
@@ -82,6 +86,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
     problems.install(app)
     for router in (
         obligations.router,
+        orders.router,
         members.router,
         holds.router,
         liquidity.router,

@@ -126,24 +126,31 @@ def _submit(ctx: ServiceContext, principals: dict[str, Principal], count: int, r
 
 
 def _escrow_order(ctx: ServiceContext, keys: dict[str, LocalAccount]) -> None:
-    """The tier-C debtor prepays its order into the escrow; it releases after the dispute window."""
-    from clearing.domain.merkle import obligation_key
-    from clearing.services import chain_sync
+    """The tier-C debtor signs the funding transactions the house prepares; the order is claimed after its
+    dispute window."""
+    from clearing.domain.vocabulary import Role
+    from clearing.services import chain_sync, order_escrow
+    from clearing.services.keys import Principal
     from clearing.services.submission import get_any
 
     c = ctx.contracts
     assert c is not None
-    order_id = obligation_key("demo-escrow-1")
+    operator = Principal(role=Role.OPERATOR, key_id=None)
+    order = order_escrow.get(ctx, operator, "demo-escrow-1")
     vk = keys["voucherly"]
-    c.token.mint(vk.address, 25_000_000)
-    c.token.approve(c.escrow.address, 25_000_000, sender=vk)
-    c.escrow.fund(order_id, keys["cardhub"].address, 25_000_000, 3600, sender=vk)
-    c.chain.advance_time(3601)
-    c.escrow.claim(order_id)
+    c.token.mint(vk.address, order.amount)  # dev token: the buyer's own money
+    w3 = c.chain.w3
+    for tx in order.funding:  # what the buyer's wallet would sign: approve, then fund
+        fields = {"from": tx.sender, "to": tx.to, "data": tx.data, "value": tx.value, "chainId": tx.chain_id}
+        fields |= {"nonce": c.chain.nonces.next(vk.address), "gas": 300_000, "gasPrice": w3.eth.gas_price}
+        c.escrow.wait(w3.eth.send_raw_transaction(vk.sign_transaction(fields).raw_transaction))
+    c.chain.advance_time(ctx.settings.escrow.dispute_window_seconds + 1)
+    order_escrow.act(ctx, operator, "demo-escrow-1", "claim")
     chain_sync.sync(ctx.sessions, c)
     _say(
-        f"tier-C order prepaid into escrow and released after its dispute window: "
-        f"{c.escrow.order(order_id).released} to cardhub; ledger: {get_any(ctx, 'demo-escrow-1').status}"
+        f"tier-C order {order.order_id[:10]}… prepaid into escrow and claimed after its dispute window: "
+        f"{order_escrow.get(ctx, operator, 'demo-escrow-1').released} to cardhub; "
+        f"ledger: {get_any(ctx, 'demo-escrow-1').status}"
     )
 
 

@@ -3,6 +3,9 @@
 Headroom checks at submission read the mirror (``members.chain_balance``,
 ``chain_credit_limit``), never the chain, so they stay fast; this sync keeps
 the mirror current. Indexing is idempotent (unique tx hash + log index).
+It also completes what members' own transactions and emptied escrows end:
+withdrawals (``Withdrawn``), cycles the operator released (``CycleSettled``)
+and tier-C orders (``OrderClosed``), through ``escrow_outcome``.
 """
 
 from __future__ import annotations
@@ -12,13 +15,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from clearing.adapters.chain.client import Event
 from clearing.adapters.chain.deploy import Contracts
-from clearing.adapters.db import reservations
-from clearing.adapters.db.models import ChainEvent, Member, Obligation, SettlementTx
+from clearing.adapters.db.models import ChainEvent, Member, SettlementTx
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.amounts import as_json_values
-from clearing.domain.merkle import obligation_key
-from clearing.domain.vocabulary import ObligationStatus, Route, TxState
+from clearing.domain.vocabulary import TxState
 from clearing.services import escrow_outcome, outbox
 
 #: Events whose ``member``/``creditor``/``debtor`` argument names a member whose balance moved.
@@ -45,7 +47,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
             s.execute(select(ChainEvent.tx_hash, ChainEvent.log_index).where(ChainEvent.block_number >= start)).all()
         )
         touched: set[str] = set()
-        withdrawn: list[tuple[str, int]] = []
+        withdrawn: list[Event] = []
         closed_orders: set[str] = set()
         settled_cycles: list[tuple[int, str]] = []
         added = 0
@@ -66,18 +68,17 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                 if client is contracts.house:
                     touched.update(str(ev.args[a]) for a in _MEMBER_ARGS if a in ev.args)
                     if ev.name == "Withdrawn":
-                        withdrawn.append((str(ev.args["member"]), int(ev.args["amount"])))
+                        withdrawn.append(ev)
                     elif ev.name == "CycleSettled":
                         settled_cycles.append((int(ev.args["cycleId"]), ev.tx_hash))
                 elif ev.name == "OrderClosed":
                     closed_orders.add(str(ev.args["orderId"]))
         s.flush()  # the escrow totals below read the events just indexed
-        for address, amount in withdrawn:
-            _complete_withdrawal(s, address, amount)
+        for ev in withdrawn:
+            _complete_withdrawal(s, ev)
         for cycle_id, tx_hash in settled_cycles:
             escrow_outcome.finish_cycle(s, cycle_id, tx_hash=tx_hash)
-        if closed_orders:
-            _close_escrow_obligations(s, closed_orders)
+        escrow_outcome.close_orders(s, closed_orders, contracts.escrow.order)
         refreshed = 0
         if touched:
             rows = list(s.scalars(select(Member).where(Member.address.in_(touched))))
@@ -94,24 +95,12 @@ def member_synced_block(sessions: sessionmaker[Session], address: str) -> int | 
         return uow.session.scalar(select(Member.synced_block).where(Member.address == address))
 
 
-def _close_escrow_obligations(s: Session, order_ids: set[str]) -> None:
-    """Tier-C obligations whose per-order escrow closed (released, refunded or ruled) leave the ledger's reservations.
-
-    The order id on chain is ``obligation_key(obligation id)``; what the creditor
-    actually received is on chain (``OrderReleased``/``OrderClaimed``), the ledger
-    records that the order is finished.
-    """
-    open_ids = s.scalars(
-        select(Obligation.id).where(Obligation.route == Route.ESCROW, Obligation.status == ObligationStatus.ESCROW)
-    ).all()
-    done = [oid for oid in open_ids if "0x" + obligation_key(oid).hex() in order_ids]
-    reservations.transition(s, done, ObligationStatus.SETTLED)
-
-
-def _complete_withdrawal(s: Session, address: str, amount: int) -> None:
-    """Match a mined Withdrawn event to the member's oldest open request of that amount."""
+def _complete_withdrawal(s: Session, ev: Event) -> None:
+    """Match a mined ``Withdrawn`` event to the member's oldest open request of that amount and recipient,
+    and record the transaction that completed it (the member sent it from its own wallet)."""
+    address, amount, to = str(ev.args["member"]), int(ev.args["amount"]), str(ev.args["to"])
     rows = s.execute(
-        select(SettlementTx.id, SettlementTx.amount)
+        select(SettlementTx.id, SettlementTx.amount, SettlementTx.payload)
         .join(Member, Member.id == SettlementTx.member_id)
         .where(
             Member.address == address,
@@ -120,6 +109,10 @@ def _complete_withdrawal(s: Session, address: str, amount: int) -> None:
         )
         .order_by(SettlementTx.id)
     ).all()
-    match = next((r.id for r in rows if r.amount == amount), None)
-    if match is not None:
-        outbox.complete_withdrawal(s, match, mined=True)
+    match = next((r.id for r in rows if r.amount == amount and (r.payload or {}).get("address", to) == to), None)
+    if match is None:
+        return
+    outbox.complete_withdrawal(s, match, mined=True)
+    row = s.get(SettlementTx, match)
+    if row is not None:
+        row.tx_hash, row.block = ev.tx_hash, ev.block

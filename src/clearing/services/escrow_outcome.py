@@ -1,30 +1,47 @@
-"""What an escrow came to once it closed: a cycle the operator released.
+"""What an escrow came to once it closed: a cycle the operator released, or a tier-C order.
 
-Whoever empties the escrow (the operator through the API, a creditor's
-``claim`` after the claim delay), chain sync sees it close and records the
-outcome here, in the caller's unit of work: the obligations leave their
-reservations as ``settled``, or ``refunded`` when nothing of the escrow
-reached the creditors. This module imports no other service, so chain
+Whoever empties an escrow (the operator through the API, a creditor's
+``claim`` after the claim delay, a dispute ruling), chain sync sees it close
+and records the outcome here, in the caller's unit of work: the obligations
+leave their reservations as ``settled``, or ``refunded`` when nothing of the
+escrow reached the creditors. This module imports no other service, so chain
 sync and the services that send the calls can both use it.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clearing.adapters.chain.client import OrderState
 from clearing.adapters.db import reservations
-from clearing.adapters.db.models import ChainEvent, Cycle, CycleTransition
-from clearing.domain.vocabulary import CycleState
+from clearing.adapters.db.models import ChainEvent, Cycle, CycleTransition, Member, Obligation
+from clearing.domain.merkle import obligation_key
+from clearing.domain.vocabulary import CycleState, Route
 from clearing.domain.vocabulary import ObligationStatus as S
+
+log = logging.getLogger(__name__)
 
 #: ``cycles.detail["release"]`` of a cycle committed into escrow for the operator to release.
 OPERATOR_RELEASE = "operator"
+#: ``OrderState.status`` of a closed order (IOrderEscrow.OrderStatus.CLOSED).
+ORDER_CLOSED = 3
 
 
 def operator_released(cycle: Cycle) -> bool:
     """Whether the operator releases this cycle (committed into escrow, never released automatically)."""
     return (cycle.detail or {}).get("release") == OPERATOR_RELEASE
+
+
+def order_id(obligation: Obligation) -> bytes:
+    """The on-chain order id of a tier-C obligation (``keccak256`` of its id, as a Merkle leaf's key).
+
+    The one place the derivation lives: funding, actions and chain sync all call this.
+    """
+    return obligation_key(obligation.id)
 
 
 def escrow_totals(s: Session, cycle_id: int) -> tuple[int, int]:
@@ -77,3 +94,44 @@ def finish_cycle(s: Session, cycle_id: int, *, tx_hash: str | None = None) -> bo
     )
     cycle.state = final
     return True
+
+
+def close_orders(s: Session, closed: Iterable[str], read_order: Callable[[bytes], OrderState]) -> int:
+    """Tier-C obligations whose order escrow closed leave their reservation; returns how many.
+
+    ``closed`` holds the 0x-hex ids of orders that emitted ``OrderClosed``.
+    An order counts for an obligation only if it is that obligation's order:
+    same debtor, creditor and amount (anyone can fund any order id, and a
+    debtor paying a different order must not look settled). The outcome is
+    ``settled`` if anything reached the creditor, else ``refunded``.
+    """
+    wanted = set(closed)
+    if not wanted:
+        return 0
+    open_rows = s.scalars(select(Obligation).where(Obligation.route == Route.ESCROW, Obligation.status == S.ESCROW))
+    hits = []
+    for o in open_rows:
+        oid = order_id(o)
+        if "0x" + oid.hex() in wanted:
+            hits.append((o, oid))
+    if not hits:
+        return 0
+    addresses = dict(
+        s.execute(
+            select(Member.id, Member.address).where(
+                Member.id.in_({o.debtor_id for o, _ in hits} | {o.creditor_id for o, _ in hits})
+            )
+        ).all()
+    )
+    settled: list[str] = []
+    refunded: list[str] = []
+    for o, oid in hits:
+        state = read_order(oid)
+        if (state.debtor, state.creditor, state.amount) != (addresses[o.debtor_id], addresses[o.creditor_id], o.amount):
+            log.warning("order %s closed but does not match obligation %s: left in escrow", oid.hex(), o.id)
+            continue
+        if state.status == ORDER_CLOSED:
+            (settled if state.released > 0 else refunded).append(o.id)
+    reservations.transition(s, settled, S.SETTLED)
+    reservations.transition(s, refunded, S.REFUNDED)
+    return len(settled) + len(refunded)

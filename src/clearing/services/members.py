@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clearing.adapters.chain.client import UnsignedTx
 from clearing.adapters.db.models import AuditLog, Member, Obligation, SettlementTx
 from clearing.adapters.db.reservations import lock_members
 from clearing.domain.amounts import as_json_values
@@ -81,11 +82,20 @@ class Admitted:
 
 @dataclass(frozen=True, slots=True)
 class WithdrawalView:
+    """A withdrawal: ``planned`` until the member's own wallet sends ``transaction`` and chain sync sees its
+    ``Withdrawn`` event, then ``mined`` with that transaction's hash and block."""
+
     outbox_id: int
     member: str
     amount: int
     state: str
     created_at: datetime
+    #: The client's idempotency key, when it gave one.
+    id: str | None = None
+    #: What the member signs and sends (None until a process with the chain has stored it).
+    transaction: UnsignedTx | None = None
+    tx_hash: str | None = None
+    block: int | None = None
 
 
 def record_action(s: Session, actor: str, action: str, payload: dict[str, Any]) -> None:
@@ -363,9 +373,16 @@ def overview(ctx: ServiceContext, member_id: int) -> MemberOverview:
     )
 
 
-def request_withdrawal(ctx: ServiceContext, member_id: int, amount: int) -> WithdrawalView:
-    """Reserve ``amount`` of free collateral and plan the withdrawal (the outbox stores the call data for
-    the member's own wallet; chain sync completes it on the ``Withdrawn`` event)."""
+def request_withdrawal(
+    ctx: ServiceContext, member_id: int, amount: int, *, request_id: str | None = None
+) -> WithdrawalView:
+    """Reserve ``amount`` of free collateral and plan the withdrawal; returns the transaction the member signs.
+
+    The call (``withdraw(amount, member)`` on the house) is stored on the
+    outbox row for the member's own wallet; chain sync completes the row on
+    the ``Withdrawn`` event. ``request_id`` makes a retry return the first
+    request instead of reserving twice.
+    """
     if amount <= 0:
         raise ValidationError("amount must be > 0", field="amount")
     with ctx.uow() as uow:
@@ -373,6 +390,16 @@ def request_withdrawal(ctx: ServiceContext, member_id: int, amount: int) -> With
         m = lock_members(s, [member_id]).get(member_id)
         if m is None:
             raise NotFound("member not found", field="member")
+        if request_id is not None:
+            earlier = _withdrawal_by_id(s, member_id, request_id)
+            if earlier is not None:
+                if earlier.amount != amount:
+                    raise Conflict(
+                        f"withdrawal id {request_id!r} was used for {earlier.amount}, not {amount}",
+                        field="id",
+                        id=request_id,
+                    )
+                return _withdrawal_view(ctx, earlier, m.name)
         liq = liquidity_of(m)
         if amount > liq.withdrawable:
             raise InsufficientHeadroom(
@@ -382,16 +409,53 @@ def request_withdrawal(ctx: ServiceContext, member_id: int, amount: int) -> With
                 needed=str(amount),
             )
         m.pending_withdrawal = m.pending_withdrawal + amount
-        item = outbox.plan(s, outbox.WITHDRAW, member_id=m.id, amount=amount, payload={"address": m.address})
+        payload: dict[str, Any] = {"address": m.address}
+        if request_id is not None:
+            payload["request_id"] = request_id
+        if ctx.contracts is not None:  # the call data now, so the answer carries the transaction to sign
+            house = ctx.contracts.house
+            payload |= {"to": house.address, "data": house.encode_withdraw(amount, m.address), "signer": m.address}
+            payload["chain_id"] = ctx.contracts.chain.chain_id
+        item = outbox.plan(s, outbox.WITHDRAW, member_id=m.id, amount=amount, payload=payload)
         uow.commit()
-        view = WithdrawalView(
-            outbox_id=item.id, member=m.name, amount=amount, state=item.state, created_at=item.created_at
-        )
+        row = s.get(SettlementTx, item.id)
+        assert row is not None
+        view = _withdrawal_view(ctx, row, m.name)
     _dispatch(ctx, [item])
     return view
 
 
+def _withdrawal_by_id(s: Session, member_id: int, request_id: str) -> SettlementTx | None:
+    return s.scalars(
+        select(SettlementTx).where(
+            SettlementTx.member_id == member_id,
+            SettlementTx.kind == outbox.WITHDRAW,
+            SettlementTx.payload["request_id"].as_string() == request_id,
+        )
+    ).first()
+
+
+def _withdrawal_view(ctx: ServiceContext, row: SettlementTx, member: str) -> WithdrawalView:
+    p = row.payload or {}
+    chain_id = p.get("chain_id") or (ctx.contracts.chain.chain_id if ctx.contracts is not None else None)
+    tx = None
+    if "data" in p and chain_id is not None:
+        tx = UnsignedTx(sender=p.get("signer", p["address"]), to=p["to"], data=p["data"], chain_id=int(chain_id))
+    return WithdrawalView(
+        outbox_id=row.id,
+        member=member,
+        amount=row.amount or 0,
+        state=row.state,
+        created_at=row.created_at,
+        id=p.get("request_id"),
+        transaction=tx,
+        tx_hash=row.tx_hash,
+        block=row.block,
+    )
+
+
 def list_withdrawals(ctx: ServiceContext, member_id: int) -> list[WithdrawalView]:
+    """The member's recent withdrawals, newest first, each with its transaction and, once mined, its hash."""
     with ctx.uow(read_only=True) as uow:
         s = uow.session
         m = s.get(Member, member_id)
@@ -401,9 +465,4 @@ def list_withdrawals(ctx: ServiceContext, member_id: int) -> list[WithdrawalView
             .order_by(SettlementTx.id.desc())
             .limit(100)
         ).all()
-        return [
-            WithdrawalView(
-                outbox_id=r.id, member=m.name if m else "", amount=r.amount or 0, state=r.state, created_at=r.created_at
-            )
-            for r in rows
-        ]
+        return [_withdrawal_view(ctx, r, m.name if m else "") for r in rows]

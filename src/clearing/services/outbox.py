@@ -63,6 +63,10 @@ CYCLE_RELEASE = "cycle_release"
 CYCLE_RELEASE_PRO_RATA = "cycle_release_pro_rata"
 CYCLE_HOLD = "cycle_hold"
 CYCLE_REFUND = "cycle_refund"
+ORDER_RELEASE = "order_release"
+ORDER_REFUND = "order_refund"
+ORDER_RESOLVE = "order_resolve"
+ORDER_CLAIM = "order_claim"
 
 #: Member rows the house signs (the operator's key), sent by :meth:`Outbox.dispatch`.
 OPERATOR_KINDS = (REGISTER_MEMBER, SET_CREDIT_LIMIT, SUSPEND_MEMBER, RESUME_MEMBER)
@@ -76,6 +80,10 @@ ACTION_KINDS = (
     CYCLE_RELEASE_PRO_RATA,
     CYCLE_HOLD,
     CYCLE_REFUND,
+    ORDER_RELEASE,
+    ORDER_REFUND,
+    ORDER_RESOLVE,
+    ORDER_CLAIM,
 )
 KINDS = (*MEMBER_KINDS, *CYCLE_KINDS, *ACTION_KINDS)
 

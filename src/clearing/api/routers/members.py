@@ -80,19 +80,23 @@ def me(ctx: ContextDep, me: CurrentMember) -> MeOut:
     "/me/withdrawals",
     response_model=WithdrawalOut,
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Withdraw free collateral (queued for the chain)",
-    description="Reserves the amount at once (it leaves headroom) and queues the chain call in the outbox. "
-    "409 insufficient-headroom names what is withdrawable.",
+    summary="Withdraw free collateral: the transaction your wallet signs",
+    description="Reserves the amount at once (it leaves headroom) and answers with `transaction`: "
+    "withdraw(amount, you) on the house, for your own wallet to sign and send (the house never moves your "
+    "collateral for you). Chain sync completes it on the `Withdrawn` event: `GET /members/me/withdrawals` then "
+    "shows it `mined` with its `tx_hash`. 409 insufficient-headroom names what is withdrawable; with an `id`, "
+    "a retry returns the first request.",
     responses=problem_responses(401, 403, 409, 422),
 )
 def withdraw(body: WithdrawalIn, ctx: ContextDep, me: CurrentMember) -> WithdrawalOut:
-    return WithdrawalOut.model_validate(svc.request_withdrawal(ctx, me.member_id, body.amount))  # type: ignore[arg-type]
+    view = svc.request_withdrawal(ctx, me.member_id, body.amount, request_id=body.id)  # type: ignore[arg-type]
+    return WithdrawalOut.model_validate(view)
 
 
 @router.get(
     "/me/withdrawals",
     response_model=list[WithdrawalOut],
-    summary="Your recent withdrawal requests",
+    summary="Your recent withdrawals: the transaction to sign, and its state and hash once mined",
     responses=problem_responses(401, 403),
 )
 def withdrawals(ctx: ContextDep, me: CurrentMember) -> list[WithdrawalOut]:

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from clearing.api.schemas.common import AmountIn, AmountOut, LimitIn, OutSchema, Schema
+from clearing.api.schemas.common import AmountIn, AmountOut, LimitIn, OutSchema, RequestId, Schema, UnsignedTxOut
 
 
 class LiquidityOut(OutSchema):
@@ -102,11 +102,23 @@ class KeyIn(Schema):
 
 class WithdrawalIn(Schema):
     amount: AmountIn
+    id: RequestId | None = Field(
+        default=None, description="Your idempotency key: a retry with it returns the first request, reserving once"
+    )
 
 
 class WithdrawalOut(OutSchema):
     outbox_id: int
+    id: str | None = None
     member: str
     amount: AmountOut
-    state: str = Field(examples=["planned"])
+    state: str = Field(
+        description="planned: waiting for your wallet to send `transaction`; mined: done (`tx_hash`); failed",
+        examples=["planned"],
+    )
+    transaction: UnsignedTxOut | None = Field(
+        default=None, description="withdraw(amount, you) on the house, for your own wallet to sign and send"
+    )
+    tx_hash: str | None = Field(default=None, description="The transaction that completed it, once mined")
+    block: int | None = None
     created_at: datetime
