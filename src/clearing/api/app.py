@@ -21,8 +21,9 @@ Operators admit members, set tiers and limits, review holds and run cycles.
 Auditors read cycles and proofs.
 
 * Auth: `Authorization: Bearer <api key>`.
-* Amounts are decimal strings of the token's smallest unit (JSON integers are
-  accepted in requests; floats never).
+* Amounts are decimal strings of the token's smallest unit (JSON integers up to
+  2^53-1 are accepted in requests, since larger JSON numbers lose digits in many
+  readers; floats never).
 * Errors are RFC 9457 problem details (`application/problem+json`) with `code`,
   the offending `field`, and for batches `errors[]` listing every bad item.
 """
