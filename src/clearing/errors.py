@@ -28,6 +28,18 @@ class ValidationError(ClearingError):
     code = "validation-error"
 
 
+class UnknownMember(ValidationError):
+    """An obligation names a debtor or creditor that is no member (neither a name nor an address)."""
+
+    code = "unknown-member"
+
+
+class SameMember(ValidationError):
+    """An obligation's debtor and creditor are one member."""
+
+    code = "same-member"
+
+
 class NotFound(ClearingError):
     code = "not-found"
 

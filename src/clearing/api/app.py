@@ -22,8 +22,9 @@ Auditors read cycles and proofs. Lenders read the pool and get the
 transactions their own wallets sign to lend and withdraw.
 
 * Auth: `Authorization: Bearer <api key>`.
-* Amounts are decimal strings of the token's smallest unit (JSON integers are
-  accepted in requests; floats never).
+* Amounts are decimal strings of the token's smallest unit (JSON integers up to
+  2^53-1 are accepted in requests, since larger JSON numbers lose digits in many
+  readers; floats never).
 * Errors are RFC 9457 problem details (`application/problem+json`) with `code`,
   the offending `field`, and for batches `errors[]` listing every bad item.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -145,10 +146,26 @@ def _message(e: dict[str, Any]) -> str:
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    code = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}.get(
-        exc.status_code, "http-error"
-    )
-    return problem(exc.status_code, code, str(exc.detail), request=request, headers=getattr(exc, "headers", None))
+    code = {
+        400: "bad-request",
+        404: "not-found",
+        405: "method-not-allowed",
+        401: "unauthorized",
+        403: "forbidden",
+    }.get(exc.status_code, "http-error")
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem(exc.status_code, code, str(exc.detail), request=request, headers=headers or None)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document declares for this path (Starlette's 405 names one route's only)."""
+    for template, item in request.app.openapi().get("paths", {}).items():
+        pattern = "[^/]+".join(re.escape(part) for part in re.split(r"\{[^/}]+\}", template))
+        if re.fullmatch(pattern, request.url.path):
+            return sorted(method.upper() for method in item)
+    return []
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -156,8 +173,47 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "internal-error", "internal error; the request was not applied", request=request)
 
 
+_PROBLEM_CONTENT = {MEDIA: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def declare_problems(doc: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what the handlers above answer (in place; returns ``doc``).
+
+    Every error response is ``application/problem+json`` with the ``Problem`` schema (FastAPI
+    would list it as ``application/json``, and its own 422 as ``HTTPValidationError``);
+    every operation behind a key declares 401 and 403, every one with parameters or a
+    body declares 422, and every one with a body 400 (a body that is not JSON text).
+    """
+    for item in doc.get("paths", {}).values():
+        for op in item.values():
+            responses = op.setdefault("responses", {})
+            if op.get("security"):
+                responses.setdefault("401", {"description": "Missing or unknown API key"})
+                responses.setdefault("403", {"description": "Not allowed for this key"})
+            if op.get("parameters") or op.get("requestBody"):
+                responses.setdefault("422", {})["description"] = "Invalid input; the problem names the field"
+            if op.get("requestBody"):
+                responses.setdefault("400", {"description": "The body is not JSON text (UTF-8)"})
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response["content"] = _PROBLEM_CONTENT
+    schemas = doc.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's own 422 body, now undeclared
+        schemas.pop(unused, None)
+    return doc
+
+
 def install(app: FastAPI) -> None:
+    """Answer every error as a problem, and declare that in the app's OpenAPI document."""
     app.add_exception_handler(ClearingError, _clearing_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            declare_problems(generate())  # FastAPI caches the document it returns: amend it once
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

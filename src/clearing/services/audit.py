@@ -29,7 +29,7 @@ from clearing.domain.netting import net_positions
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.domain.vocabulary import CycleState
 from clearing.domain.vocabulary import ObligationStatus as S
-from clearing.errors import NotFound, ValidationError
+from clearing.errors import Conflict, NotFound, ValidationError
 
 COMMITTED_STATES = (CycleState.COMMITTED, CycleState.SETTLED, CycleState.PARTIAL, CycleState.REFUNDED)
 #: Statuses of the obligations under a committed cycle's root (refunded ones stay under it).
@@ -220,12 +220,12 @@ def prove(
         if o is None or (member_id is not None and member_id not in (o.debtor_id, o.creditor_id)):
             raise NotFound(f"obligation {obligation_id!r} not found", field="obligation_id")
         if o.status not in UNDER_ROOT or o.cycle_id is None:
-            raise ValidationError(
+            raise Conflict(
                 f"obligation {obligation_id!r} is {o.status}, not in a committed cycle", field="obligation_id"
             )
         cycle = s.get(Cycle, o.cycle_id)
         if cycle is None or cycle.state not in COMMITTED_STATES:
-            raise ValidationError(
+            raise Conflict(
                 f"obligation {obligation_id!r}: its cycle {o.cycle_id} is not committed yet", field="obligation_id"
             )
         addr = {m.id: m.address for m in s.scalars(select(Member))}

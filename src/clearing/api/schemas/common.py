@@ -22,6 +22,8 @@ from pydantic_core import core_schema as cs
 from clearing.api.schemas.text import declare_no_nul, reject_nul
 
 UINT256_MAX = 2**256 - 1
+#: The largest integer a JSON number holds exactly in every reader (an IEEE double); past it, strings only.
+JSON_SAFE_MAX = 2**53 - 1
 _DIGITS = re.compile(r"[0-9]{1,78}")
 _SIGNED = re.compile(r"-?[0-9]{1,79}")
 
@@ -36,14 +38,18 @@ def parse_limit(value: Any) -> int:
 
 
 def parse_amount(value: Any, minimum: int = 1) -> int:
-    """A positive uint256 from a decimal string (or a JSON integer); never a float.
+    """A positive uint256 from a decimal string (or a JSON integer up to 2^53-1); never a float.
 
     >>> parse_amount("12000"), parse_amount(7)
     (12000, 7)
     """
     if isinstance(value, bool):
         raise ValueError("amount must be a decimal string, not a boolean")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 454.0 is the integer 454 (JSON Schema agrees); 1.5 is refused
     if isinstance(value, int):
+        if value > JSON_SAFE_MAX:
+            raise ValueError("amounts past 2^53-1 must be decimal strings (JSON numbers that large lose digits)")
         n = value
     elif isinstance(value, str):
         if not _DIGITS.fullmatch(value):
@@ -62,19 +68,50 @@ def _str(v: int) -> str:
     return str(v)
 
 
+def decimal_pattern(minimum: int, maximum: int = UINT256_MAX) -> str:
+    """A regular expression for the decimal strings (leading zeros allowed) of ``minimum..maximum``.
+
+    JSON Schema cannot bound a number written as a string, so the bound is spelled
+    out digit by digit: the OpenAPI document then admits exactly what
+    :func:`parse_amount` accepts (with ``maxLength`` 78), and fuzzers generate
+    neither refused valid amounts nor accepted invalid ones. ``minimum`` is 0 or 1.
+
+    >>> import re
+    >>> p = decimal_pattern(1, 250)
+    >>> [bool(re.fullmatch(p, v)) for v in ("0", "1", "007", "249", "250", "251", "300", "1000")]
+    [False, True, True, True, True, False, False, False]
+    """
+    top = str(maximum)
+    below = [f"[1-9][0-9]{{0,{len(top) - 2}}}"] if len(top) > 1 else []
+    for i, digit in enumerate(top):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            below.append(f"{top[:i]}[{low}-{int(digit) - 1}][0-9]{{{len(top) - i - 1}}}")
+    body = "|".join([*below, top])
+    return f"^0*(?:{body})$" if minimum == 1 else f"^(?:0+|0*(?:{body}))$"
+
+
+def _amount_schema(minimum: int, description: str, examples: list[str]) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": decimal_pattern(minimum), "maxLength": 78},
+            {"type": "integer", "minimum": minimum, "maximum": JSON_SAFE_MAX},
+        ],
+        "description": description,
+        "examples": examples,
+    }
+
+
 #: Request amount: positive, ≤ 2^256-1, decimal string (integers accepted), floats refused.
 AmountIn = Annotated[
     int,
     BeforeValidator(parse_amount),
     WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": "^[0-9]{1,78}$",
-            "description": (
-                "Smallest token units as a decimal string (a JSON integer is accepted too); 0 < amount < 2^256"
-            ),
-            "examples": ["12000"],
-        }
+        _amount_schema(
+            1,
+            "Smallest token units as a decimal string, 0 < amount < 2^256 (a JSON integer up to 2^53-1 too)",
+            ["12000"],
+        )
     ),
 ]
 
@@ -83,14 +120,11 @@ LimitIn = Annotated[
     int,
     BeforeValidator(parse_limit),
     WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": "^[0-9]{1,78}$",
-            "description": (
-                "Smallest token units as a decimal string (a JSON integer is accepted too); 0 ≤ value < 2^256"
-            ),
-            "examples": ["0", "5000000"],
-        }
+        _amount_schema(
+            0,
+            "Smallest token units as a decimal string, 0 ≤ value < 2^256 (a JSON integer up to 2^53-1 too)",
+            ["0", "5000000"],
+        )
     ),
 ]
 
@@ -105,7 +139,8 @@ AmountOut = Annotated[
 class Schema(BaseModel):
     """A request body: unknown fields refused, and no string anywhere in it may hold NUL (see ``schemas.text``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a JSON type other than the declared one is refused (0 is not false, "5" is not 5)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     @field_validator("*")
     @classmethod

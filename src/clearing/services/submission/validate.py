@@ -22,8 +22,9 @@ from clearing.errors import (
     InvalidSignature,
     NotAParty,
     ObligationConflict,
+    SameMember,
     ServiceUnavailable,
-    ValidationError,
+    UnknownMember,
 )
 from clearing.services.keys import Principal
 from clearing.services.signatures import SigningDomain, signed_by
@@ -111,11 +112,11 @@ def _check(
     debtor = _resolve(it.debtor, by_name, by_address)
     creditor = _resolve(it.creditor, by_name, by_address)
     if debtor is None:
-        raise ValidationError(f"unknown member {it.debtor!r}", field="debtor", member=it.debtor)
+        raise UnknownMember(f"unknown member {it.debtor!r}", field="debtor", member=it.debtor)
     if creditor is None:
-        raise ValidationError(f"unknown member {it.creditor!r}", field="creditor", member=it.creditor)
+        raise UnknownMember(f"unknown member {it.creditor!r}", field="creditor", member=it.creditor)
     if debtor.id == creditor.id:
-        raise ValidationError("debtor and creditor are the same member", field="creditor", member=debtor.name)
+        raise SameMember("debtor and creditor are the same member", field="creditor", member=debtor.name)
     if submitter.member_id not in (debtor.id, creditor.id):
         raise NotAParty(
             f"obligation {it.id!r}: the submitting member is neither its debtor nor its creditor", field="debtor"
