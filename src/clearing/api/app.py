@@ -34,15 +34,21 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
     """Build the app around ``ctx`` (default: a ledger-only house from settings, built at start-up).
 
     The lifespan owns what lives as long as the server: the group committer for
-    single submissions (its threads stop after the groups already queued).
+    single submissions (its threads stop after the groups already queued) and,
+    for the house it builds itself, the scheduler that releases lapsed holds.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
         if app.state.ctx is None:
             from clearing.bootstrap import build_service
+            from clearing.services.scheduler import Scheduler
 
             app.state.ctx = build_service(with_chain=False)
+            # A ledger-only house has no cycles to cut off, but its holds still lapse on time.
+            scheduler = Scheduler(app.state.ctx, cutoff_seconds=0)
+            scheduler.start()
         api = app.state.ctx.settings.api
         app.state.group_committer = (
             GroupCommitter(app.state.ctx, max_items=api.group_commit_max, threads=api.group_commit_threads)
@@ -54,6 +60,8 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         finally:
             if app.state.group_committer is not None:
                 app.state.group_committer.close()
+            if scheduler is not None:
+                scheduler.stop()
 
     # FastAPIOffline: /docs and /redoc from the pinned Swagger UI and ReDoc files its wheel ships
     # (served under /static-offline-docs), so they render on a machine without internet.

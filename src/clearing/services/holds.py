@@ -2,7 +2,10 @@
 
 Every review is a ``hold_reviews`` row and an ``audit_log`` entry. An
 obligation leaves ``held`` when its last open hold is released; one rejected
-hold rejects the obligation (and closes its other holds).
+hold rejects the obligation (and closes its other holds). The house releases
+by itself, on the scheduler (:func:`release_lapsed`): holds whose
+``release_after`` has passed, and ``member-suspended`` holds once their
+member is resumed (``members.set_status`` re-evaluates those at once).
 """
 
 from __future__ import annotations
@@ -11,19 +14,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import Hold, HoldReview, Member, Obligation
 from clearing.adapters.db.reservations import lock_members, transition
 from clearing.domain.headroom import liquidity_of
 from clearing.domain.risk import settlement_route
-from clearing.domain.vocabulary import HoldStatus, Route
+from clearing.domain.vocabulary import HoldStatus, MemberStatus, Route
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, NotFound, ValidationError
+from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
-from clearing.services.members import record_action
+
+#: Who the audit log and hold reviews name for releases the house makes by itself.
+AUTO_RELEASE = "system:auto-release"
+RESUME_RELEASE = "system:resume"
+MEMBER_SUSPENDED = "member-suspended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +105,7 @@ def review(ctx: ServiceContext, actor: Principal, hold_id: int, *, decision: str
             raise NotFound(f"no hold {hold_id}", field="hold_id")
         if h.status != HoldStatus.OPEN:
             raise Conflict(f"hold {hold_id} was already {h.status}", field="hold_id", status=h.status)
-        status = _decide(ctx, s, [h], decision, reason, actor.actor)
+        status = _decide(s, [h], decision, reason, actor.actor)
         record_action(
             s,
             actor.actor,
@@ -111,7 +119,7 @@ def review(ctx: ServiceContext, actor: Principal, hold_id: int, *, decision: str
         return ReviewResult(hold=_row(h, o, names), decision=decision, obligation_status=status)
 
 
-def _decide(ctx: ServiceContext, s: Session, holds: Sequence[Hold], decision: str, reason: str, reviewer: str) -> str:
+def _decide(s: Session, holds: Sequence[Hold], decision: str, reason: str, reviewer: str) -> str:
     """Apply ``decision`` to holds of ONE obligation; returns the obligation's new status."""
     oid = holds[0].obligation_id
     for h in holds:
@@ -141,8 +149,18 @@ def _decide(ctx: ServiceContext, s: Session, holds: Sequence[Hold], decision: st
     return new
 
 
+def release_lapsed(ctx: ServiceContext, now: datetime | None = None) -> int:
+    """What the scheduler runs each tick: :func:`release_due`, then member-suspended holds whose member
+    is active again (a resume whose own re-evaluation did not run, e.g. a crash right after it)."""
+    return release_due(ctx, now) + release_resumed(ctx)
+
+
 def release_due(ctx: ServiceContext, now: datetime | None = None) -> int:
-    """Release every open hold whose ``release_after`` has passed (tier A fast release). Returns how many."""
+    """Release every open hold whose ``release_after`` has passed (tier A fast release, tier B graded holds).
+
+    Returns how many. Holds are claimed with ``FOR UPDATE SKIP LOCKED``: where several processes run
+    the scheduler, each releases what the others have not claimed, and none waits on another.
+    """
     now = now or ctx.clock()
     with ctx.uow() as uow:
         s = uow.session
@@ -150,11 +168,62 @@ def release_due(ctx: ServiceContext, now: datetime | None = None) -> int:
             select(Hold)
             .where(Hold.status == HoldStatus.OPEN, Hold.release_after.is_not(None), Hold.release_after <= now)
             .order_by(Hold.id)
-            .with_for_update()
+            .with_for_update(skip_locked=True)
         ).all()
-        for h in due:
-            _decide(ctx, s, [h], "release", "release_after passed", "system:auto-release")
+        _release_all(s, due, "release_after passed", AUTO_RELEASE)
         if due:
-            record_action(s, "system:auto-release", "hold.auto_release", {"holds": [h.id for h in due]})
+            record_action(s, AUTO_RELEASE, "hold.auto_release", {"holds": [h.id for h in due]})
         uow.commit()
         return len(due)
+
+
+def release_resumed(ctx: ServiceContext, member_id: int | None = None) -> int:
+    """Re-evaluate open ``member-suspended`` holds: the rule no longer holds for a member that is active again.
+
+    Each such hold names one member (debtor or creditor, suspended at submission); it is released
+    when that member is active, so an obligation between two suspended members stays held until
+    both are resumed. Released like any hold: the obligation's other open holds still keep it,
+    else the headroom check runs. ``member_id``: only obligations this member is a party to.
+    Returns how many holds were released.
+    """
+    with ctx.uow() as uow:
+        s = uow.session
+        q = (
+            select(Hold)
+            .join(Obligation, Obligation.id == Hold.obligation_id)
+            .where(Hold.status == HoldStatus.OPEN, Hold.rule == MEMBER_SUSPENDED)
+            .order_by(Hold.id)
+            .with_for_update(of=Hold, skip_locked=True)
+        )
+        if member_id is not None:
+            q = q.where(or_(Obligation.debtor_id == member_id, Obligation.creditor_id == member_id))
+        candidates = s.scalars(q).all()
+        if not candidates:
+            return 0
+        named = {str((h.values or {}).get("member")) for h in candidates}
+        active = set(s.scalars(select(Member.name).where(Member.name.in_(named), Member.status == MemberStatus.ACTIVE)))
+        lapsed = [h for h in candidates if str((h.values or {}).get("member")) in active]
+        _release_all(s, lapsed, "member resumed: not suspended any more", RESUME_RELEASE)
+        if lapsed:
+            record_action(s, RESUME_RELEASE, "hold.resume_release", {"holds": [h.id for h in lapsed]})
+        uow.commit()
+        return len(lapsed)
+
+
+def _release_all(s: Session, holds: Sequence[Hold], reason: str, reviewer: str) -> None:
+    """Release ``holds`` (any obligations), locking every member involved first, in id order.
+
+    One lock order for the whole transaction (submissions lock members in id order too), so
+    releasing many obligations cannot deadlock with a submission that locks the same members.
+    """
+    if not holds:
+        return
+    by_obligation: dict[str, list[Hold]] = {}
+    for h in holds:
+        by_obligation.setdefault(h.obligation_id, []).append(h)
+    parties = s.execute(
+        select(Obligation.debtor_id, Obligation.creditor_id).where(Obligation.id.in_(list(by_obligation)))
+    ).all()
+    lock_members(s, {m for pair in parties for m in pair})
+    for group in by_obligation.values():
+        _decide(s, group, "release", reason, reviewer)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clearing.adapters.chain.client import UnsignedTx
-from clearing.adapters.db.models import AuditLog, Member, Obligation, SettlementTx
+from clearing.adapters.db.models import Member, Obligation, SettlementTx
 from clearing.adapters.db.reservations import lock_members
 from clearing.domain.amounts import as_json_values
 from clearing.domain.headroom import Liquidity, liquidity_of, topup_needed
@@ -26,7 +26,8 @@ from clearing.domain.risk import member_limits
 from clearing.domain.vocabulary import MemberStatus, Role
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, InsufficientHeadroom, NotFound, ValidationError
-from clearing.services import outbox
+from clearing.services import holds, outbox
+from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal, create_api_key
 
@@ -96,11 +97,6 @@ class WithdrawalView:
     transaction: UnsignedTx | None = None
     tx_hash: str | None = None
     block: int | None = None
-
-
-def record_action(s: Session, actor: str, action: str, payload: dict[str, Any]) -> None:
-    """Append to the audit log (ints as strings: JSON readers may be 53-bit)."""
-    s.add(AuditLog(actor=actor, action=action, payload=as_json_values(payload)))
 
 
 def view_of(m: Member) -> MemberView:
@@ -217,7 +213,11 @@ def set_status(ctx: ServiceContext, actor: Principal, name: str, *, suspended: b
 
     The chain call is planned even when the ledger already has the status, so
     repeating the request also brings the chain in line (no transaction is
-    sent when it already agrees).
+    sent when it already agrees). A resume re-evaluates the ``member-suspended``
+    holds naming this member: they lapse, and their obligations go on to the
+    headroom check unless another hold keeps them. That runs in a transaction of
+    its own, after the status commits (holds lock members in id order, this one
+    has already locked the member); the scheduler repeats it should it not run.
     """
     with ctx.uow() as uow:
         s = uow.session
@@ -231,6 +231,8 @@ def set_status(ctx: ServiceContext, actor: Principal, name: str, *, suspended: b
         uow.commit()
         view = view_of(m)
     _dispatch(ctx, [item])
+    if not suspended:
+        holds.release_resumed(ctx, view.id)
     return view
 
 

@@ -28,8 +28,8 @@ from clearing.adapters.db.models import SettlementTx
 from clearing.domain.vocabulary import TxState
 from clearing.errors import ChainReverted, Conflict, ServiceUnavailable, ValidationError
 from clearing.services import outbox
+from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
-from clearing.services.members import record_action
 
 #: Request ids: what a client may choose (printable, no spaces, bounded).
 MAX_REQUEST_ID = 128

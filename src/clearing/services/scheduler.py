@@ -1,7 +1,12 @@
-"""Background jobs of a running server: scheduled cut-offs and chain sync.
+"""Background jobs of a running server: hold auto-release, chain sync, scheduled cut-offs.
 
-A cut-off closes the open cycle and settles it; a failed settlement is
-logged and retried at the next tick (every step is safe to repeat).
+Every tick releases the holds that have lapsed (``release_after`` passed, or
+a ``member-suspended`` hold whose member is active again); that needs only
+the ledger, so a ledger-only house (no chain) runs it too. With a chain, the
+tick also syncs the on-chain mirror, and every ``cutoff_seconds`` closes the
+open cycle and settles it; a failed settlement is logged and retried at the
+next tick (every step is safe to repeat). Each job fails alone: a chain that
+cannot be reached does not stop holds from being released.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import threading
 import time
 
 from clearing.errors import ServiceUnavailable
-from clearing.services import chain_sync
+from clearing.services import chain_sync, holds
 from clearing.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -19,13 +24,14 @@ log = logging.getLogger(__name__)
 
 class Scheduler:
     def __init__(self, ctx: ServiceContext, *, cutoff_seconds: int, sync_seconds: float = 2.0) -> None:
-        if ctx.contracts is None or ctx.cycles is None:
-            raise ServiceUnavailable("the scheduler settles cycles on chain: this house has no chain", field=None)
+        if cutoff_seconds > 0 and (ctx.contracts is None or ctx.cycles is None):
+            raise ServiceUnavailable("scheduled cut-offs settle cycles on chain: this house has no chain", field=None)
         self.ctx = ctx
         self.contracts = ctx.contracts
         self.cycles = ctx.cycles
         self.cutoff_seconds = cutoff_seconds
         self.sync_seconds = sync_seconds
+        self._next_cutoff: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="clearing-scheduler", daemon=True)
 
@@ -34,17 +40,30 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def tick(self) -> None:
+        """One pass of every job (the thread calls it every ``sync_seconds``)."""
+        try:
+            released = holds.release_lapsed(self.ctx)
+            if released:
+                log.info("released %d lapsed hold(s)", released)
+        except Exception:  # keep serving; the next tick retries
+            log.exception("hold auto-release failed")
+        if self.contracts is None or self.cycles is None:
+            return
+        try:
+            chain_sync.sync(self.ctx.sessions, self.contracts)
+            if self._next_cutoff is not None and time.monotonic() >= self._next_cutoff:
+                self._next_cutoff = time.monotonic() + self.cutoff_seconds
+                view = self.cycles.settle()
+                log.info("scheduled cut-off: cycle %s %s", view.id, view.state)
+                self.cycles.recover()
+        except Exception:  # keep serving; the next tick retries
+            log.exception("scheduler tick failed")
 
     def _run(self) -> None:
-        next_cutoff = time.monotonic() + self.cutoff_seconds if self.cutoff_seconds > 0 else None
+        self._next_cutoff = time.monotonic() + self.cutoff_seconds if self.cutoff_seconds > 0 else None
         while not self._stop.wait(self.sync_seconds):
-            try:
-                chain_sync.sync(self.ctx.sessions, self.contracts)
-                if next_cutoff is not None and time.monotonic() >= next_cutoff:
-                    next_cutoff = time.monotonic() + self.cutoff_seconds
-                    view = self.cycles.settle()
-                    log.info("scheduled cut-off: cycle %s %s", view.id, view.state)
-                    self.cycles.recover()
-            except Exception:  # keep serving; the next tick retries
-                log.exception("scheduler tick failed")
+            self.tick()
