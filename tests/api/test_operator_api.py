@@ -148,7 +148,7 @@ def test_openapi_is_complete(house):
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
             assert op.get("summary"), (method, path)
-            if path != "/health":
+            if path not in ("/health", "/eip712"):  # public: no key, so no 401/403 to declare
                 assert any(code[0] in "45" for code in op["responses"]), (method, path)
     ob = spec["components"]["schemas"]["ObligationIn"]
     assert {"type": "string"}.items() <= ob["properties"]["amount"]["anyOf"][0].items() and ob.get("examples")

@@ -36,11 +36,11 @@ from clearing.domain.release import check_amounts, check_refund, pro_rata_shares
 from clearing.domain.vocabulary import CycleState
 from clearing.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
 from clearing.services import chain_sync, operator_actions, outbox
+from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
 from clearing.services.cycles import CycleService, CycleView
 from clearing.services.escrow_outcome import OPERATOR_RELEASE, operator_released
 from clearing.services.keys import Principal
-from clearing.services.members import record_action
 from clearing.services.operator_actions import ActionView, Call, Subject, json_args
 
 #: Outbox kinds of the actions on a cycle.
