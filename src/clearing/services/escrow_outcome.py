@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clearing.adapters.chain.client import OrderState
+from clearing.adapters.chain.escrow_client import OrderState
 from clearing.adapters.db import reservations
 from clearing.adapters.db.models import ChainEvent, Cycle, CycleTransition, Member, Obligation
 from clearing.domain.merkle import obligation_key

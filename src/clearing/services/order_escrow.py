@@ -33,8 +33,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clearing.adapters.chain.client import OrderEscrowClient, OrderState, UnsignedTx
+from clearing.adapters.chain.client import UnsignedTx
 from clearing.adapters.chain.deploy import Contracts
+from clearing.adapters.chain.escrow_client import OrderEscrowClient, OrderState
 from clearing.adapters.db.models import Member, Obligation
 from clearing.domain.vocabulary import Role, Route
 from clearing.errors import Conflict, Forbidden, NotFound, ValidationError

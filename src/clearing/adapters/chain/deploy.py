@@ -15,10 +15,10 @@ from clearing.adapters.chain.client import (
     OPERATOR_ROLE,
     RISK_ROLE,
     ClearingHouseClient,
-    OrderEscrowClient,
     TokenClient,
 )
 from clearing.adapters.chain.compile import artifacts_hash, load_artifact
+from clearing.adapters.chain.escrow_client import OrderEscrowClient
 from clearing.errors import ChainError
 
 #: Chain ids on which the dev-only mintable token may be deployed.
