@@ -36,8 +36,8 @@ def _send(h, r, who: str):
     return h.send(tx, h.accounts[who])
 
 
-def test_debtor_funds_then_parties_release_refund_dispute_and_the_operator_rules(chain_house):
-    h = chain_house
+def test_debtor_funds_then_parties_release_refund_dispute_and_the_operator_rules(settling_house):
+    h = settling_house
     _house(h)
     c = h.contracts
     order = _order(h, "e-1", 250_000)
@@ -84,8 +84,8 @@ def test_debtor_funds_then_parties_release_refund_dispute_and_the_operator_rules
         assert "order.resolve" in [a.action for a in uow.session.scalars(select(AuditLog))]
 
 
-def test_claim_after_the_window_and_operator_refund(chain_house):
-    h = chain_house
+def test_claim_after_the_window_and_operator_refund(settling_house):
+    h = settling_house
     _house(h)
     c = h.contracts
     _fund(h, _order(h, "e-2", 70_000))
@@ -104,8 +104,8 @@ def test_claim_after_the_window_and_operator_refund(chain_house):
     assert h.get("auditor", "/obligations/e-2/escrow").json()["state"] == "closed"
 
 
-def test_an_order_funded_for_another_creditor_or_amount_never_settles_the_obligation(chain_house):
-    h = chain_house
+def test_an_order_funded_for_another_creditor_or_amount_never_settles_the_obligation(settling_house):
+    h = settling_house
     _house(h)
     c = h.contracts
     buyer = h.accounts[BUYER]

@@ -218,8 +218,8 @@ def test_a_partial_release_interrupted_after_broadcast_is_finished_by_its_retry_
     assert h.contracts.house.pending_credit(cid, h.accounts[BETA].address) == 500_000
 
 
-def test_a_cycle_that_nets_to_nothing_ends_settled_at_commit(chain_house):
-    h = chain_house
+def test_a_cycle_that_nets_to_nothing_ends_settled_at_commit(settling_house):
+    h = settling_house
     _members(h)
     for oid, debtor, creditor in (("z-1", ALPHA, BETA), ("z-2", BETA, ALPHA)):
         r = h.post(debtor, "/obligations", {"id": oid, "debtor": debtor, "creditor": creditor, "amount": "5000"})

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 
-def test_withdrawal_returns_the_transaction_to_sign_and_tracks_it_to_mined(chain_house):
-    h = chain_house
+def test_withdrawal_returns_the_transaction_to_sign_and_tracks_it_to_mined(settling_house):
+    h = settling_house
     h.add("alpha", 1, collateral=1_000_000)
     alpha = h.accounts["alpha"]
     tokens_before = h.contracts.token.balance_of(alpha.address)

@@ -37,7 +37,10 @@ class ReleaseProRataIn(Schema):
 
 
 class HoldIn(Schema):
-    until: AwareDatetime = Field(description="Nothing is released or claimed before this time (chain clock)")
+    # strict=False: JSON has no datetime type, so an RFC 3339 string is the only way to send one
+    until: AwareDatetime = Field(
+        strict=False, description="Nothing is released or claimed before this time (chain clock)"
+    )
     id: RequestId | None = Field(default=None, description="Your idempotency key (default: one per `until`)")
 
 
