@@ -101,6 +101,12 @@ class ObligationConflict(Conflict):
     code = "obligation-conflict"
 
 
+class ReleaseRefused(ValidationError):
+    """A release, hold or refund the cycle's escrow cannot take as asked (the request itself is well-formed)."""
+
+    code = "release-refused"
+
+
 class InvalidSignature(ValidationError):
     """The EIP-712 signature is malformed or not the debtor's."""
 

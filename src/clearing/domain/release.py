@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from clearing.errors import ValidationError
+from clearing.errors import ReleaseRefused
 
 __all__ = ["BPS", "check_amounts", "check_refund", "pro_rata_shares", "refund_split"]
 
@@ -34,10 +34,10 @@ def pro_rata_shares(pending: Mapping[str, int], bps: int) -> dict[str, int]:
     >>> pro_rata_shares({"a": 1}, 0)
     Traceback (most recent call last):
     ...
-    clearing.errors.ValidationError: bps must be within 1..10000, got 0
+    clearing.errors.ReleaseRefused: bps must be within 1..10000, got 0
     """
     if type(bps) is not int or not 1 <= bps <= BPS:
-        raise ValidationError(f"bps must be within 1..{BPS}, got {bps}", field="bps", bps=bps)
+        raise ReleaseRefused(f"bps must be within 1..{BPS}, got {bps}", field="bps", bps=bps)
     shares = {c: p * bps // BPS for c, p in pending.items()}
     return {c: v for c, v in shares.items() if v > 0}
 
@@ -49,14 +49,14 @@ def check_amounts(requested: Mapping[str, int], available: Mapping[str, int], *,
     >>> check_amounts({"a": 6}, {"a": 5}, field="amounts", what="pending credit")
     Traceback (most recent call last):
     ...
-    clearing.errors.ValidationError: amounts.a: 6 exceeds its pending credit 5
+    clearing.errors.ReleaseRefused: amounts.a: 6 exceeds its pending credit 5
     """
     for key, amount in requested.items():
         if type(amount) is not int or amount <= 0:
-            raise ValidationError(f"{field}.{key}: amount must be > 0", field=f"{field}.{key}")
+            raise ReleaseRefused(f"{field}.{key}: amount must be > 0", field=f"{field}.{key}")
         have = available.get(key, 0)
         if amount > have:
-            raise ValidationError(
+            raise ReleaseRefused(
                 f"{field}.{key}: {amount} exceeds its {what} {have}",
                 field=f"{field}.{key}",
                 requested=amount,
@@ -79,11 +79,11 @@ def refund_split(total: int, debits: Mapping[str, int]) -> dict[str, int]:
     >>> refund_split(5, {"a": 2})
     Traceback (most recent call last):
     ...
-    clearing.errors.ValidationError: cannot refund 5: debtors can get back only 2
+    clearing.errors.ReleaseRefused: cannot refund 5: debtors can get back only 2
     """
     room = sum(debits.values())
     if total < 0 or total > room:
-        raise ValidationError(f"cannot refund {total}: debtors can get back only {room}", field="refunds")
+        raise ReleaseRefused(f"cannot refund {total}: debtors can get back only {room}", field="refunds")
     if total == 0:
         return {}
     shares = {d: total * v // room for d, v in debits.items()}
@@ -103,15 +103,15 @@ def check_refund(
     >>> check_refund({"c": 4}, {"d": 3}, {"c": 4}, {"d": 9})
     Traceback (most recent call last):
     ...
-    clearing.errors.ValidationError: a refund returns what it cancels: cancelled 4, refunded 3
+    clearing.errors.ReleaseRefused: a refund returns what it cancels: cancelled 4, refunded 3
     """
     if not cancel:
-        raise ValidationError("a refund cancels some pending credit: nothing is pending", field="cancel")
+        raise ReleaseRefused("a refund cancels some pending credit: nothing is pending", field="cancel")
     check_amounts(cancel, pending, field="cancel", what="pending credit")
     check_amounts(refund, debits, field="refund", what="refundable debit")
     cancelled, refunded = sum(cancel.values()), sum(refund.values())
     if cancelled != refunded:
-        raise ValidationError(
+        raise ReleaseRefused(
             f"a refund returns what it cancels: cancelled {cancelled}, refunded {refunded}",
             field="refund",
             cancelled=cancelled,

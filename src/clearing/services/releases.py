@@ -34,7 +34,7 @@ from clearing.adapters.chain.client import ClearingHouseClient
 from clearing.adapters.db.models import Cycle, CyclePosition, Member
 from clearing.domain.release import check_amounts, check_refund, pro_rata_shares, refund_split
 from clearing.domain.vocabulary import CycleState
-from clearing.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
+from clearing.errors import Conflict, NotFound, ReleaseRefused, ServiceUnavailable
 from clearing.services import chain_sync, operator_actions, outbox
 from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
@@ -185,7 +185,7 @@ def release(
     naturally idempotent); with amounts it is required.
     """
     if amounts is not None and request_id is None:
-        raise ValidationError("a partial release needs an id (the client's idempotency key)", field="id")
+        raise ReleaseRefused("a partial release needs an id (the client's idempotency key)", field="id")
 
     def build(snap: _Snapshot, wanted: dict[str, int] | None) -> Call:
         _not_held(snap, cycle_id)
@@ -250,13 +250,13 @@ def hold(
 ) -> ActionResult:
     """Block release and claims of the escrow until ``until`` (refunds stay possible); a later hold replaces it."""
     if until.tzinfo is None:
-        raise ValidationError("until needs a time zone (e.g. 2030-01-31T12:00:00Z)", field="until")
+        raise ReleaseRefused("until needs a time zone (e.g. 2030-01-31T12:00:00Z)", field="until")
     at = int(until.timestamp())
     max_hold = operator_actions.require_chain(ctx).house.max_hold_period()
 
     def build(snap: _Snapshot, _: dict[str, dict[str, int]]) -> Call:
         if not snap.now < at <= snap.now + max_hold:
-            raise ValidationError(
+            raise ReleaseRefused(
                 f"until must be after the chain's now ({_iso(snap.now)}) and at most {max_hold} s later",
                 field="until",
                 chain_time=_iso(snap.now),
@@ -293,9 +293,9 @@ def refund(
     so is the id.
     """
     if (cancel is None) != (refund is None):
-        raise ValidationError("give both cancel and refund, or neither (refund everything left)", field="refund")
+        raise ReleaseRefused("give both cancel and refund, or neither (refund everything left)", field="refund")
     if cancel is not None and request_id is None:
-        raise ValidationError("a chosen refund needs an id (the client's idempotency key)", field="id")
+        raise ReleaseRefused("a chosen refund needs an id (the client's idempotency key)", field="id")
 
     def build(snap: _Snapshot, resolved: dict[str, dict[str, int]]) -> Call:
         if "cancel" in resolved:
@@ -384,9 +384,9 @@ def _resolve(
             if m is None and is_hex_address(key):
                 m = by_address.get(to_checksum_address(key))
             if m is None:
-                raise ValidationError(f"{field}.{key}: no such member", field=f"{field}.{key}")
+                raise ReleaseRefused(f"{field}.{key}: no such member", field=f"{field}.{key}")
             if m.address in by_addr_out[field]:
-                raise ValidationError(f"{field}.{key}: {m.name} is listed twice", field=f"{field}.{key}")
+                raise ReleaseRefused(f"{field}.{key}: {m.name} is listed twice", field=f"{field}.{key}")
             by_addr_out[field][m.address] = amount
             by_name_out[field][m.name] = amount
     return by_addr_out, by_name_out
