@@ -50,6 +50,12 @@ class ApiSettings(BaseModel):
     max_batch: int = 10_000
     #: Seconds a resolved API key stays cached per process (0: look up every request).
     auth_cache_seconds: float = 5.0
+    #: How often each process reads the log of revoked and rotated keys (one query per interval):
+    #: a key revoked in another process stops working within this time; in its own, at once.
+    #: 0: every request looks (exact across processes, one more query per request).
+    auth_change_check_seconds: float = 0.5
+    #: A key's last-used time is written at most this often per process.
+    key_touch_seconds: float = 60.0
     #: Diagnostic switch for benchmarks: 0 hides the velocity history from the risk
     #: rules (isolates its cost); any other value keeps the exact window aggregate.
     history_limit: int = 10_000

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from clearing.api import problems
-from clearing.api.routers import audit, cycles, holds, liquidity, members, obligations
+from clearing.api.routers import audit, cycles, holds, keys, liquidity, members, obligations
 from clearing.services.context import ServiceContext
 from clearing.services.submission import GroupCommitter
 
@@ -68,6 +68,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         openapi_tags=[
             {"name": "obligations", "description": "Submit and read obligations (member keys)"},
             {"name": "members", "description": "Your account (member keys); admission and limits (operator keys)"},
+            {"name": "keys", "description": "API keys: list, rotate with an overlap, revoke (members: their own)"},
             {"name": "holds", "description": "Review held obligations (operator keys)"},
             {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
             {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
@@ -80,6 +81,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
     for router in (
         obligations.router,
         members.router,
+        keys.router,
         holds.router,
         liquidity.router,
         cycles.router,
