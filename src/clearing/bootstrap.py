@@ -105,6 +105,8 @@ def build_service(
             ttl=api.auth_cache_seconds,
             change_check_seconds=api.auth_change_check_seconds,
             touch_seconds=api.key_touch_seconds,
+            negative_ttl=api.auth_negative_cache_seconds,
+            failure_limit=api.auth_failure_limit,
             clock=clock,
         ),
         outbox=outbox,

@@ -40,14 +40,16 @@ GroupDep = Annotated[GroupCommitter | None, Depends(get_group_committer)]
 
 
 async def principal(
-    ctx: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, ctx: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("missing API key: send Authorization: Bearer <key>", field="authorization")
     key = credentials.credentials
-    found = ctx.keys.cached(key)  # no thread hop, no query
+    client = request.client.host if request.client is not None else "unknown"
+    # No thread hop and no query for a cached key, a throttled client or a key known to be bad (429 / 401).
+    found = api_keys.authenticate_cached(ctx, key, client)
     if found is None:
-        found = await run_in_threadpool(api_keys.authenticate, ctx, key)
+        found = await run_in_threadpool(api_keys.authenticate, ctx, key, client)
     return found
 
 

@@ -50,11 +50,37 @@ class Rotated:
     api_key: str
 
 
-def authenticate(ctx: ServiceContext, key: str) -> Principal:
-    """The principal for ``key`` from the ledger (the slow path of a request); records its last use."""
+def authenticate_cached(ctx: ServiceContext, key: str, client: str) -> Principal | None:
+    """What a request learns of ``key`` without the ledger: its principal if cached, else None (ask the
+    ledger: :func:`authenticate`); raises when the answer is known already.
+
+    Raises :class:`~clearing.errors.TooManyRequests` when the client address or the key's prefix is
+    past ``api.auth_failure_limit`` failed attempts, and :class:`~clearing.errors.Unauthorized` for a
+    key the ledger refused within ``api.auth_negative_cache_seconds``: a flood of bad keys makes at
+    most the limit's worth of ledger queries. Keys already cached are never throttled.
+    """
+    found = ctx.keys.cached(key)
+    if found is not None:
+        return found
+    ctx.keys.throttle.check(client, key)
+    if ctx.keys.known_bad(key):
+        ctx.keys.throttle.failed(client, key)
+        raise Unauthorized("unknown, revoked or expired API key", field="authorization")
+    return None
+
+
+def authenticate(ctx: ServiceContext, key: str, client: str = "local") -> Principal:
+    """The principal for ``key``, from the ledger if need be (the slow path of a request); records its last use.
+
+    ``client`` is the caller's address, for the throttle (see :func:`authenticate_cached`).
+    """
+    found = authenticate_cached(ctx, key, client)
+    if found is not None:
+        return found
     with ctx.uow(read_only=True) as uow:
         found = ctx.keys.resolve(uow.session, key)
     if found is None:
+        ctx.keys.throttle.failed(client, key)
         raise Unauthorized("unknown, revoked or expired API key", field="authorization")
     if found.key_id is not None and ctx.keys.touch_due(found.key_id):
         try:

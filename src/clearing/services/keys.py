@@ -21,12 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import ApiKey, ApiKeyChange, Member, utcnow
 from clearing.domain.vocabulary import Role
-from clearing.errors import Conflict, NotFound, ValidationError
+from clearing.errors import Conflict, NotFound, TooManyRequests, ValidationError
 
 _PREFIX = {Role.MEMBER: "chm_", Role.OPERATOR: "cho_", Role.AUDITOR: "cha_"}
 #: Longest overlap a rotation may give the old key (30 days).
@@ -136,6 +139,45 @@ _CHANGED_SINCE = (
 )
 
 
+def key_prefix(key: str) -> str:
+    """The first characters of a key, as ``api_keys.prefix`` stores them (what listings and the throttle use)."""
+    return key[:8]
+
+
+class AuthThrottle:
+    """Failed authentications counted per client address and per key prefix, in a moving window.
+
+    Counting with the ``limits`` package (kept, tested moving-window counters with reset times,
+    which give Retry-After exactly) in this process's memory: no ledger query, so a flood of bad
+    keys costs no database work past the limit. With N processes each counts its own share.
+    """
+
+    def __init__(self, limit: str = "20/minute") -> None:
+        try:
+            self._item = parse_limit(limit)
+        except ValueError as exc:
+            raise ValidationError(f"auth_failure_limit {limit!r}: {exc}", field="api.auth_failure_limit") from None
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def check(self, client: str, key: str) -> None:
+        """Raise :class:`~clearing.errors.TooManyRequests` if the client or the key's prefix is past the limit."""
+        for scope, ident in (("client", client), ("prefix", key_prefix(key))):
+            if not self._limiter.test(self._item, scope, ident):
+                reset = self._limiter.get_window_stats(self._item, scope, ident).reset_time
+                raise TooManyRequests(
+                    f"too many failed authentications from this {'client' if scope == 'client' else 'key prefix'}; "
+                    f"limit {self._item}",
+                    field="authorization",
+                    retry_after=max(1, math.ceil(reset - time.time())),
+                    scope=scope,
+                )
+
+    def failed(self, client: str, key: str) -> None:
+        """Count one failed authentication against the client and the key's prefix."""
+        self._limiter.hit(self._item, "client", client)
+        self._limiter.hit(self._item, "prefix", key_prefix(key))
+
+
 class KeyResolver:
     """Resolves a presented key to a :class:`Principal`, with a per-process cache that revocation reaches.
 
@@ -156,6 +198,8 @@ class KeyResolver:
         ttl: float = 5.0,
         change_check_seconds: float = 0.5,
         touch_seconds: float = 60.0,
+        negative_ttl: float = 60.0,
+        failure_limit: str = "20/minute",
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._bootstrap: dict[str, Principal] = {}
@@ -172,6 +216,10 @@ class KeyResolver:
         self._seen_change: int | None = None
         self._checked_at = -math.inf
         self._touched: dict[int, float] = {}
+        #: digest -> monotonic deadline: keys the ledger said are unknown, revoked or expired (they stay so).
+        self._bad: dict[str, float] = {}
+        self.negative_ttl = negative_ttl
+        self.throttle = AuthThrottle(failure_limit)
         self._lock = threading.Lock()
 
     def bootstrap(self, key: str) -> Principal | None:
@@ -194,6 +242,18 @@ class KeyResolver:
             return hit[2]
         return None
 
+    def known_bad(self, key: str) -> bool:
+        """Whether the ledger said recently that ``key`` does not work (asked again after ``negative_ttl``)."""
+        deadline = self._bad.get(hash_key(key))
+        return deadline is not None and deadline > time.monotonic()
+
+    def _remember_bad(self, digest: str) -> None:
+        if self.negative_ttl > 0:
+            with self._lock:
+                if len(self._bad) > 100_000:
+                    self._bad.clear()
+                self._bad[digest] = time.monotonic() + self.negative_ttl
+
     def resolve(self, session: Session, key: str) -> Principal | None:
         """The principal for ``key`` (None: unknown, revoked or expired), reading the ledger as needed."""
         found = self.bootstrap(key)
@@ -206,10 +266,12 @@ class KeyResolver:
         digest = hash_key(key)
         row = session.execute(_LOOKUP, {"digest": digest}).first()
         if row is None:
+            self._remember_bad(digest)
             return None
         key_id, role, revoked_at, expires_at, member_id, member_name, member_address = row
         now = self.clock()
         if revoked_at is not None or (expires_at is not None and expires_at <= now):
+            self._remember_bad(digest)
             return None
         principal = Principal(
             role=role, key_id=key_id, member_id=member_id, member_name=member_name, member_address=member_address
@@ -252,5 +314,6 @@ class KeyResolver:
             return True
 
     def forget(self) -> None:
+        """Forget every cached principal (keys known to be bad stay known: they never work again)."""
         with self._lock:
             self._cache.clear()
