@@ -86,6 +86,12 @@ class LedgerMismatch(ClearingError):
     code = "ledger-mismatch"
 
 
+class TooManyRequests(ClearingError):
+    """Too many failed attempts from one client or at one key prefix; ``values['retry_after']`` in seconds."""
+
+    code = "too-many-requests"
+
+
 class InsufficientHeadroom(Conflict):
     """A request needs more free collateral or credit than the member has.
 

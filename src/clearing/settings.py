@@ -50,6 +50,17 @@ class ApiSettings(BaseModel):
     max_batch: int = 10_000
     #: Seconds a resolved API key stays cached per process (0: look up every request).
     auth_cache_seconds: float = 5.0
+    #: How often each process reads the log of revoked and rotated keys (one query per interval):
+    #: a key revoked in another process stops working within this time; in its own, at once.
+    #: 0: every request looks (exact across processes, one more query per request).
+    auth_change_check_seconds: float = 0.5
+    #: A key's last-used time is written at most this often per process.
+    key_touch_seconds: float = 60.0
+    #: Failed authentications allowed per client address and per key prefix, per process, in the
+    #: ``limits`` package's notation; past it, 429 with Retry-After and no ledger query.
+    auth_failure_limit: str = "20/minute"
+    #: Seconds an unknown, revoked or expired key is remembered as such (no ledger query on a repeat).
+    auth_negative_cache_seconds: float = 60.0
     #: Diagnostic switch for benchmarks: 0 hides the velocity history from the risk
     #: rules (isolates its cost); any other value keeps the exact window aggregate.
     history_limit: int = 10_000

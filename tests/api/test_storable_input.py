@@ -40,11 +40,13 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/cycles/{cycle_id}/release/pro-rata"): {"id": "r-7", "bps": 5000, "creditors": ["alpha"]},
     ("post", "/cycles/{cycle_id}/hold"): {"until": "2030-01-01T00:00:00Z", "id": "r-8"},
     ("post", "/cycles/{cycle_id}/refund"): {"id": "r-9", "cancel": {"alpha": "1"}, "refund": {"beta": "1"}},
+    ("post", "/members/me/keys/rotate"): {"overlap_seconds": 60, "label": "ci"},
+    ("post", "/members/{name}/keys/{key_id}/rotate"): {"overlap_seconds": 60, "label": "ci"},
     ("post", "/pool/prepare-deposit"): {"lender": "0x" + "ab" * 20, "amount": "1"},
     ("post", "/pool/prepare-withdrawal"): {"lender": "0x" + "ab" * 20, "amount": "1", "to": "0x" + "cd" * 20},
 }
 #: A valid value for each path parameter, when another one is under test.
-PATH_VALUES = {"name": "alpha", "obligation_id": "nul-1", "cycle_id": "1", "hold_id": "1"}
+PATH_VALUES = {"name": "alpha", "obligation_id": "nul-1", "cycle_id": "1", "hold_id": "1", "key_id": "1"}
 
 
 def _resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,19 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from clearing.api import problems
-from clearing.api.routers import audit, cycles, eip712, holds, liquidity, members, obligations, orders, pool, releases
+from clearing.api.routers import (
+    audit,
+    cycles,
+    eip712,
+    holds,
+    keys,
+    liquidity,
+    members,
+    obligations,
+    orders,
+    pool,
+    releases,
+)
 from clearing.services.context import ServiceContext
 from clearing.services.submission import GroupCommitter
 
@@ -79,6 +91,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
                 "description": "Tier-C order escrow: funding transactions and actions (parties, operator)",
             },
             {"name": "members", "description": "Your account (member keys); admission and limits (operator keys)"},
+            {"name": "keys", "description": "API keys: list, rotate with an overlap, revoke (members: their own)"},
             {"name": "holds", "description": "Review held obligations (operator keys)"},
             {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
             {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
@@ -97,6 +110,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         obligations.router,
         orders.router,
         members.router,
+        keys.router,
         holds.router,
         liquidity.router,
         cycles.router,

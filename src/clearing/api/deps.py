@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from clearing.domain.vocabulary import Role
 from clearing.errors import Forbidden, Unauthorized
+from clearing.services import api_keys
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
 from clearing.services.submission import GroupCommitter
@@ -38,22 +39,17 @@ async def get_group_committer(request: Request) -> GroupCommitter | None:
 GroupDep = Annotated[GroupCommitter | None, Depends(get_group_committer)]
 
 
-def _lookup(ctx: ServiceContext, key: str) -> Principal | None:
-    with ctx.uow(read_only=True) as uow:
-        return ctx.keys.resolve(uow.session, key)
-
-
 async def principal(
-    ctx: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, ctx: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("missing API key: send Authorization: Bearer <key>", field="authorization")
     key = credentials.credentials
-    found = ctx.keys.cached(key)
+    client = request.client.host if request.client is not None else "unknown"
+    # No thread hop and no query for a cached key, a throttled client or a key known to be bad (429 / 401).
+    found = api_keys.authenticate_cached(ctx, key, client)
     if found is None:
-        found = await run_in_threadpool(_lookup, ctx, key)
-    if found is None:
-        raise Unauthorized("unknown or revoked API key", field="authorization")
+        found = await run_in_threadpool(api_keys.authenticate, ctx, key, client)
     return found
 
 

@@ -21,6 +21,7 @@ from clearing.errors import (
     Forbidden,
     NotFound,
     ServiceUnavailable,
+    TooManyRequests,
     Unauthorized,
     ValidationError,
 )
@@ -37,6 +38,7 @@ STATUS: dict[type[ClearingError], int] = {
     NotFound: 404,
     Conflict: 409,
     NettingInfeasible: 500,
+    TooManyRequests: 429,
     ChainError: 502,
     ServiceUnavailable: 503,
 }
@@ -94,7 +96,7 @@ async def _clearing_error(request: Request, exc: ClearingError) -> JSONResponse:
     errors = exc.items if isinstance(exc, BatchRejected) else None
     status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if status == 503 and "retry_after" in exc.values:
+    if status in (429, 503) and "retry_after" in exc.values:
         headers = {"Retry-After": str(exc.values["retry_after"])}
     return problem(
         status,

@@ -1,4 +1,4 @@
-"""`clearing serve`, `clearing db upgrade`, `clearing keys create`, `clearing bench api`."""
+"""`clearing serve`, `clearing db upgrade`, `clearing keys create|list|revoke|rotate`, `clearing bench api`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import json
 import click
 
 from clearing.cli import bench, cli
+from clearing.services.keys import Principal
+
+#: How the audit log names changes made from the command line (an operator at the ledger).
+_CLI = Principal(role="operator", key_id=None, member_name="cli")
 
 
 @cli.command("serve", reads=("database", "chain", "api", "cycle"))
@@ -96,6 +100,52 @@ def create_key(role: str, label: str) -> None:
         _, key = create_api_key(uow.session, role=role, label=label)
         uow.commit()
     click.echo(key)
+
+
+@keys.command("list")
+@click.option("--member", default=None, help="Only this member's keys (default: every key).")
+def list_keys(member: str | None) -> None:
+    """Every API key as JSON lines: id, prefix, role, member, label, times, active (never the key)."""
+    from clearing.bootstrap import build_service
+    from clearing.services import api_keys
+
+    ctx = build_service(with_chain=False)
+    for k in api_keys.list_keys(ctx, member=member):
+        click.echo(json.dumps({f: _json(getattr(k, f)) for f in k.__slots__}))
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=click.IntRange(1, 2**63 - 1))
+def revoke_key(key_id: int) -> None:
+    """Revoke key KEY_ID at once (audited). Running servers drop it within api.auth_change_check_seconds."""
+    from clearing.bootstrap import build_service
+    from clearing.services import api_keys
+
+    ctx = build_service(with_chain=False)
+    view = api_keys.revoke(ctx, _CLI, key_id)
+    click.echo(f"revoked key {view.id} ({view.prefix}…)", err=True)
+
+
+@keys.command("rotate")
+@click.argument("key_id", type=click.IntRange(1, 2**63 - 1))
+@click.option(
+    "--overlap", "overlap_seconds", default=3600, show_default=True, type=click.IntRange(0, 30 * 86_400),
+    help="Seconds the old key keeps working (0: revoked now).",
+)  # fmt: skip
+@click.option("--label", default=None, help="Label of the new key (default: the old key's).")
+def rotate_key(key_id: int, overlap_seconds: int, label: str | None) -> None:
+    """Rotate key KEY_ID: prints the new key once; the old one works for the overlap (audited)."""
+    from clearing.bootstrap import build_service
+    from clearing.services import api_keys
+
+    ctx = build_service(with_chain=False)
+    done = api_keys.rotate(ctx, _CLI, key_id, overlap_seconds=overlap_seconds, label=label)
+    click.echo(f"key {done.old.id} works until {done.old.expires_at or done.old.revoked_at}", err=True)
+    click.echo(done.api_key)
+
+
+def _json(value: object) -> object:
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 @bench.command("api", reads=("api",))

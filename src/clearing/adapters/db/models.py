@@ -95,6 +95,22 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: End of a rotation's overlap: the key stops working then (None: until revoked).
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: When the key last authenticated a request, to about a minute (written at most that often).
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ApiKeyChange(Base):
+    """One row per revocation or rotation: processes poll ``max(id)`` to drop cached keys that changed."""
+
+    __tablename__ = "api_key_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    #: revoke or rotate.
+    change: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Cycle(Base):

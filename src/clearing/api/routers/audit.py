@@ -28,7 +28,7 @@ def _contracts(ctx: ServiceContext) -> Contracts:
     "/obligations/{obligation_id}/proof",
     summary="Merkle proof of a settled obligation",
     description="Verify it with `clearing audit check-proof FILE --rpc-url URL`: chain and proof only.",
-    responses=problem_responses(404, 409, 503),
+    responses=problem_responses(401, 403, 404, 409, 503),
 )
 def proof(obligation_id: ObligationIdParam, ctx: ContextDep, who: Auditor) -> dict[str, Any]:
     c = _contracts(ctx)
@@ -39,7 +39,7 @@ def proof(obligation_id: ObligationIdParam, ctx: ContextDep, who: Auditor) -> di
     "/verify",
     summary="Reconcile ledger, recomputation and chain events",
     description="`ok` is false when any check fails; `mismatches[0]` names the first.",
-    responses=problem_responses(404, 503),
+    responses=problem_responses(401, 403, 404, 503),
 )
 def verify(ctx: ContextDep, who: Auditor, cycle: RowId | None = None) -> dict[str, Any]:
     return svc.verify(ctx.sessions, _contracts(ctx), cycle).to_dict()

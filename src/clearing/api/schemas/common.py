@@ -184,7 +184,12 @@ class Problem(BaseModel):
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for problem bodies."""
+    """OpenAPI ``responses`` entries for problem bodies.
+
+    Every route that authenticates (401) may also answer 429: failed authentication is rate-limited.
+    """
+    if 401 in statuses and 429 not in statuses:
+        statuses = (*statuses, 429)
     text = {
         400: "Bad request",
         401: "Missing or unknown API key",
@@ -192,6 +197,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found (or not yours)",
         409: "Conflict",
         422: "Invalid input; names the field",
+        429: "Too many failed authentications from this client or at this key prefix; see Retry-After",
         503: "Dependency not configured",
     }
     return {
