@@ -79,3 +79,11 @@ def test_prove_needs_only_the_ledger(tmp_path, settled_on_anvil):
     assert json.loads(proof.stdout)["chain_id"] == chain.chain_id
     checked = _audit(tmp_path, clearing_env(), "check-proof", "p.json", "--rpc-url", chain.rpc_url)
     assert checked.returncode == 0 and checked.stdout.startswith("proof valid"), checked.stderr
+
+
+def test_an_audit_never_creates_a_ledger(tmp_path):
+    proc = _audit(tmp_path, clearing_env(), "prove", "w-1")
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: no ledger at sqlite:///.clearing/clearing.db") and "CLEARING_DATABASE_URL" in line
+    assert not (tmp_path / ".clearing").exists()

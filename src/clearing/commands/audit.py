@@ -12,8 +12,16 @@ from clearing.cli import audit
 
 
 def _sessions():
-    from clearing.adapters.db import make_engine, make_session_factory
+    """The ledger's sessions; an audit never creates a ledger, so a missing SQLite file is refused."""
+    from sqlalchemy.engine import make_url
 
+    from clearing.adapters.db import make_engine, make_session_factory
+    from clearing.errors import ValidationError
+    from clearing.settings import get_settings
+
+    url = make_url(get_settings().db_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        raise ValidationError(f"no ledger at {_ledger()}: set CLEARING_DATABASE_URL to the ledger to audit")
     return make_session_factory(make_engine())
 
 

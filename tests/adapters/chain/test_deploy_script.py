@@ -113,6 +113,19 @@ def _clone_into_dotted_folder(tmp_path: Path) -> Path:
     return clone
 
 
+def _brownie_home(tmp_path: Path) -> Path:
+    """A home of brownie's own: its network list and compiler folder (``~/.brownie``, ``~/.solcx``) are
+    per-user state that other checkouts on the machine rewrite (``setup.sh --brownie`` re-points
+    ``~/.solcx/solc-v<version>`` at its own wrapper), so the test makes its own, as setup.sh would,
+    pointing at this checkout's wrapper."""
+    home = tmp_path / "home"
+    solcx = home / ".solcx"
+    solcx.mkdir(parents=True)
+    version = json.loads((ROOT / "node_modules" / "solc" / "package.json").read_text())["version"]
+    (solcx / f"solc-v{version}").symlink_to(ROOT / "tools" / "solc")
+    return home
+
+
 @pytest.mark.slow
 def test_deploy_script_with_brownie_from_a_dotted_folder(testnet, tmp_path):
     brownie = ROOT / ".venv-brownie" / "bin" / "brownie"
@@ -124,6 +137,7 @@ def test_deploy_script_with_brownie_from_a_dotted_folder(testnet, tmp_path):
     name = f"anvil-sepolia-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
+        "HOME": str(_brownie_home(tmp_path)),
         "DEPLOYER_PRIVATE_KEY": DEV_KEY,
         "SETTLEMENT_TOKEN": token,
         "DEPLOYMENT_OUT": str(tmp_path / "brownie.json"),
@@ -131,6 +145,7 @@ def test_deploy_script_with_brownie_from_a_dotted_folder(testnet, tmp_path):
     subprocess.run(
         [str(brownie), "networks", "add", "Ethereum", name, f"host={chain.rpc_url}", f"chainid={SEPOLIA}"],
         cwd=clone,
+        env=env,
         check=True,
         capture_output=True,
         timeout=120,
@@ -149,4 +164,4 @@ def test_deploy_script_with_brownie_from_a_dotted_folder(testnet, tmp_path):
         assert record["network"] == name
         _check(record, chain, token)
     finally:
-        subprocess.run([str(brownie), "networks", "delete", name], cwd=clone, capture_output=True, timeout=120)
+        subprocess.run([str(brownie), "networks", "delete", name], cwd=clone, env=env, capture_output=True, timeout=120)
