@@ -163,7 +163,10 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method the OpenAPI document declares for this path (Starlette's 405 names one route's only)."""
-    for template, item in request.app.openapi().get("paths", {}).items():
+    paths = request.app.openapi().get("paths", {})
+    if request.url.path in paths:  # a literal route wins over a template it also matches (/members/me/keys)
+        return sorted(method.upper() for method in paths[request.url.path])
+    for template, item in paths.items():
         pattern = "[^/]+".join(re.escape(part) for part in re.split(r"\{[^/}]+\}", template))
         if re.fullmatch(pattern, request.url.path):
             return sorted(method.upper() for method in item)

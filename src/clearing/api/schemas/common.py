@@ -210,6 +210,13 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 RequestId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[!-~]+$", examples=["release-2024-06-01-a"])]
 
 #: A member named by its slug or its 0x address.
+#: An integer as JSON has it: ``100.0`` is the integer 100 there (one number type), other floats and strings are not.
+JsonInt = Annotated[int, BeforeValidator(lambda v: int(v) if isinstance(v, float) and v.is_integer() else v)]
+#: Member (name or address) -> amount; other keys are refused by the document too (no additionalProperties).
+MemberAmounts = Annotated[
+    dict[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")], AmountIn],
+    Field(json_schema_extra={"additionalProperties": False}),
+]
 MemberRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$", examples=["beta-cards"])]
 
 

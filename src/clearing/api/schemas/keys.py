@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from clearing.api.schemas.common import OutSchema, Schema
+from clearing.api.schemas.common import JsonInt, OutSchema, Schema
 from clearing.services.keys import MAX_OVERLAP_SECONDS
 
 
@@ -24,7 +24,7 @@ class ApiKeyOut(OutSchema):
 
 
 class RotateIn(Schema):
-    overlap_seconds: int = Field(
+    overlap_seconds: JsonInt = Field(
         default=3600,
         ge=0,
         le=MAX_OVERLAP_SECONDS,

@@ -7,7 +7,15 @@ from typing import Any
 
 from pydantic import AwareDatetime, Field
 
-from clearing.api.schemas.common import AmountIn, AmountOut, MemberRef, OutSchema, RequestId, Schema
+from clearing.api.schemas.common import (
+    AmountOut,
+    JsonInt,
+    MemberAmounts,
+    MemberRef,
+    OutSchema,
+    RequestId,
+    Schema,
+)
 
 MAX_MEMBERS = 1000
 
@@ -20,7 +28,7 @@ class ReleaseAllIn(Schema):
 
 class ReleasePartialIn(Schema):
     id: RequestId = Field(description="Your idempotency key: a retry with the same id and body releases nothing more")
-    amounts: dict[MemberRef, AmountIn] = Field(
+    amounts: MemberAmounts = Field(
         min_length=1,
         max_length=MAX_MEMBERS,
         description="Creditor (name or address) → units of its pending credit to release",
@@ -30,7 +38,7 @@ class ReleasePartialIn(Schema):
 
 class ReleaseProRataIn(Schema):
     id: RequestId
-    bps: int = Field(ge=1, le=10_000, description="Share of each pending credit, in basis points (rounded down)")
+    bps: JsonInt = Field(ge=1, le=10_000, description="Share of each pending credit, in basis points (rounded down)")
     creditors: list[MemberRef] | None = Field(
         default=None, min_length=1, max_length=MAX_MEMBERS, description="Only these creditors (default: all)"
     )
@@ -46,10 +54,10 @@ class HoldIn(Schema):
 
 class RefundIn(Schema):
     id: RequestId | None = Field(default=None, description="Required with cancel/refund")
-    cancel: dict[MemberRef, AmountIn] | None = Field(
+    cancel: MemberAmounts | None = Field(
         default=None, max_length=MAX_MEMBERS, description="Creditor → pending credit to cancel"
     )
-    refund: dict[MemberRef, AmountIn] | None = Field(
+    refund: MemberAmounts | None = Field(
         default=None, max_length=MAX_MEMBERS, description="Debtor → units returned to its balance (same total)"
     )
 
