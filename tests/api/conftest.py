@@ -25,7 +25,7 @@ from clearing.services import chain_sync, members
 from clearing.services.context import ServiceContext
 from clearing.services.signatures import SigningDomain, sign_obligation
 from clearing.settings import ApiSettings, ChainSettings, Settings
-from tests.conftest import OPERATOR, admit_member
+from tests.conftest import OPERATOR, admit_member, ledger_house
 
 OPERATOR_KEY = "cho_test-operator-key"
 AUDITOR_KEY = "cha_test-auditor-key"
@@ -81,19 +81,18 @@ class House:
         return self.client.get(path, headers=self.headers(who))
 
 
-def api_house(url: str, engine=None) -> ServiceContext:
+def api_house(database) -> ServiceContext:
     """The service without a chain: its outbox plans every chain call and leaves it planned."""
     settings = Settings(
-        database_url=url,
+        database_url=database.url,
         api=ApiSettings(operator_key=OPERATOR_KEY, auditor_key=AUDITOR_KEY, auth_cache_seconds=0),
         chain=ChainSettings(chain_id=DOMAIN.chain_id, verifying_contract=DOMAIN.verifying_contract),
     )
-    return build_service(settings, engine=engine, with_chain=False)
+    return ledger_house(database, settings)
 
 
-@pytest.fixture
-def house(db) -> House:
-    ctx = api_house(db.url, db.engine)
+def _three_members(database) -> Iterator[House]:
+    ctx = api_house(database)
     with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
         h = House(ctx=ctx, client=client)
         h.add("alpha")
@@ -103,14 +102,13 @@ def house(db) -> House:
 
 
 @pytest.fixture
-def sqlite_house(sqlite_db) -> House:
-    ctx = api_house(sqlite_db.url, sqlite_db.engine)
-    with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
-        h = House(ctx=ctx, client=client)
-        h.add("alpha")
-        h.add("beta")
-        h.add("gamma")
-        yield h
+def house(db) -> Iterator[House]:
+    yield from _three_members(db)
+
+
+@pytest.fixture
+def sqlite_house(sqlite_db) -> Iterator[House]:
+    yield from _three_members(sqlite_db)
 
 
 def chain_api_house(database, *, collateral: int = 10**12) -> tuple[ServiceContext, dict[str, str]]:
