@@ -1,14 +1,23 @@
 """Explainable credit score, tier and credit line.
 
 The score is a sum of integer factor contributions, so a member can see
-exactly why it has its tier:
+exactly why it has its tier (``docs/credit.md`` gives each rule and the
+backtest that tuned the defaults):
 
 - ``base``: every member starts with ``base_points``;
-- ``volume``: average monthly volume, linear up to ``volume_target``;
-- ``on-time``: share of settlements on time (basis points of ``on_time_points``);
+- ``volume``: average monthly volume: all ``volume_points`` at ``volume_target``
+  or more, an equal share less for each halving below it, none after
+  ``volume_halvings`` halvings (size is evidence, so it counts in doublings,
+  not linearly);
+- ``on-time``: share of settlements on time above ``on_time_floor_bps``,
+  scaled to ``on_time_points``, in full only after
+  ``on_time_full_settlements`` settlements (a few lucky ones prove little);
 - ``age``: account age, linear up to ``age_target_days``;
 - ``incidents``: disputes and complaints per settlement (negative, capped);
 - ``defaults``: a penalty per default (negative, capped);
+- ``trend``: the latest month's volume against the average of the earlier
+  months (``monthly_volumes`` is oldest first): a penalty per 1% of decline
+  (negative, capped; growth earns nothing);
 - ``floor``: only when the rest is negative, lifts the score to 0.
 
 Tier A needs ``score ≥ tier_a_min_score``, no defaults and at least
@@ -21,11 +30,17 @@ smaller, tier C none.
 >>> a = assess(CreditInputs(monthly_volumes=(900_000 * tok, 1_100_000 * tok), settled_on_time=990,
 ...                         settled_late=10, disputes=2, complaints=1, defaults=0, age_days=400))
 >>> a.score, a.tier, a.credit_line // tok
-(932, 'A', 300000)
+(908, 'A', 300000)
 >>> [(f.name, f.contribution) for f in a.factors]
-[('base', 250), ('volume', 250), ('on-time', 297), ('age', 150), ('incidents', -15), ('defaults', 0)]
+[('base', 250), ('volume', 150), ('on-time', 373), ('age', 150), ('incidents', -15), ('defaults', 0), ('trend', 0)]
 >>> sum(f.contribution for f in a.factors) == a.score
 True
+
+A member whose volume halved last month, with one settlement in ten carried:
+
+>>> b = assess(CreditInputs((400_000 * tok, 400_000 * tok, 200_000 * tok), 270, 30, 0, 0, 0, 400))
+>>> b.score, b.tier, [(f.name, f.value, f.contribution) for f in b.factors if f.name in ("on-time", "trend")]
+(503, 'B', [('on-time', 9000, 133), ('trend', -5000, -150)])
 """
 
 from __future__ import annotations
@@ -43,7 +58,7 @@ _TOKEN = 10**6
 
 @dataclass(frozen=True, slots=True)
 class CreditInputs:
-    """What the score is computed from (amounts in smallest token units)."""
+    """What the score is computed from (amounts in smallest token units; ``monthly_volumes`` oldest first)."""
 
     monthly_volumes: tuple[int, ...]
     settled_on_time: int
@@ -56,13 +71,16 @@ class CreditInputs:
 
 @dataclass(frozen=True, slots=True)
 class CreditConfig:
-    """Weights, thresholds and credit-line fractions (basis points)."""
+    """Weights, thresholds and credit-line fractions (basis points).
+
+    The defaults are the ones the backtest in ``docs/credit.md`` measured.
+    """
 
     base_points: int = 250
-    volume_points: int = 250
+    volume_points: int = 150
     #: Average monthly volume that earns all volume points (default 1M tokens of 6 decimals).
     volume_target: int = 1_000_000 * _TOKEN
-    on_time_points: int = 300
+    on_time_points: int = 400
     age_points: int = 150
     age_target_days: int = 365
     #: Points lost per 100 bps (1%) of disputes + complaints per settlement.
@@ -75,6 +93,15 @@ class CreditConfig:
     tier_b_min_score: int = 500
     tier_a_line_bps: int = 3_000
     tier_b_line_bps: int = 1_000
+    #: Halvings of ``volume_target`` after which volume earns nothing (points fall evenly per halving).
+    volume_halvings: int = 10
+    #: On-time share (bps) that earns no on-time points; the points grow linearly from it to 100%.
+    on_time_floor_bps: int = 8_500
+    #: Settlements needed for the full on-time points (fewer scale them down pro rata).
+    on_time_full_settlements: int = 50
+    #: Points lost per 1% by which the latest month's volume falls short of the earlier months' average.
+    trend_points_per_pct: int = 3
+    trend_cap: int = 150
 
     def validate(self) -> None:
         """Raise :class:`~clearing.domain.errors.InvalidConfig` if inconsistent.
@@ -88,9 +115,13 @@ class CreditConfig:
             value = getattr(self, name)
             if type(value) is not int or value < 0:
                 raise InvalidConfig(f"{name} must be an int ≥ 0, got {value!r}", field=name)
-        for name in ("volume_target", "age_target_days"):
+        for name in ("volume_target", "age_target_days", "volume_halvings", "on_time_full_settlements"):
             if getattr(self, name) == 0:
                 raise InvalidConfig(f"{name} must be > 0", field=name)
+        if self.on_time_floor_bps >= 10_000:
+            raise InvalidConfig(
+                f"on_time_floor_bps must be < 10000, got {self.on_time_floor_bps}", field="on_time_floor_bps"
+            )
         if self.tier_a_line_bps > MAX_TIER_A_LINE_BPS:
             raise InvalidConfig(
                 f"tier_a_line_bps must be ≤ {MAX_TIER_A_LINE_BPS} (30% of average monthly volume), "
@@ -134,6 +165,56 @@ def _validate(inputs: CreditInputs) -> None:
             raise InvalidCreditInputs(f"{name} must be an int ≥ 0, got {v!r}", field=name)
 
 
+def _volume_points(avg: int, c: CreditConfig) -> int:
+    """``volume_points`` less an equal share per halving of ``volume_target`` above ``avg``.
+
+    >>> c = CreditConfig()
+    >>> [_volume_points(c.volume_target // d, c) for d in (1, 2, 3, 1024, 1025)]
+    [150, 135, 120, 0, 0]
+    """
+    if avg >= c.volume_target:
+        return c.volume_points
+    if avg == 0:
+        return 0
+    halvings = (-(-c.volume_target // avg) - 1).bit_length()  # ceil(log2(target / avg)), exactly
+    return c.volume_points * max(0, c.volume_halvings - halvings) // c.volume_halvings
+
+
+def _trend_bps(vols: tuple[int, ...]) -> int:
+    """The latest month against the earlier months' average, in bps (negative: a decline).
+
+    >>> _trend_bps((100, 100, 50)), _trend_bps((0, 50)), _trend_bps((80,)), _trend_bps((100, 300))
+    (-5000, 0, 0, 20000)
+    """
+    if len(vols) < 2:
+        return 0
+    earlier = sum(vols[:-1]) // (len(vols) - 1)
+    if earlier == 0:
+        return 0
+    change = vols[-1] - earlier
+    return change * 10_000 // earlier if change >= 0 else -(-change * 10_000 // earlier)
+
+
+def _factors(inputs: CreditInputs, c: CreditConfig, avg: int) -> list[Factor]:
+    settled = inputs.settled_on_time + inputs.settled_late
+    on_time_bps = inputs.settled_on_time * 10_000 // settled if settled else 0
+    above = max(0, on_time_bps - c.on_time_floor_bps)
+    weight = min(settled, c.on_time_full_settlements)
+    on_time = c.on_time_points * above * weight // ((10_000 - c.on_time_floor_bps) * c.on_time_full_settlements)
+    incidents = inputs.disputes + inputs.complaints
+    incident_bps = incidents * 10_000 // max(1, settled) if incidents else 0
+    trend_bps = _trend_bps(inputs.monthly_volumes)
+    return [
+        Factor("base", 0, c.base_points),
+        Factor("volume", avg, _volume_points(avg, c)),
+        Factor("on-time", on_time_bps, on_time),
+        Factor("age", inputs.age_days, c.age_points * min(inputs.age_days, c.age_target_days) // c.age_target_days),
+        Factor("incidents", incident_bps, -min(c.incident_cap, incident_bps * c.incident_points_per_pct // 100)),
+        Factor("defaults", inputs.defaults, -min(c.default_cap, inputs.defaults * c.default_penalty)),
+        Factor("trend", trend_bps, -min(c.trend_cap, max(0, -trend_bps) * c.trend_points_per_pct // 100)),
+    ]
+
+
 def assess(inputs: CreditInputs, config: CreditConfig = CreditConfig()) -> CreditAssessment:
     """Score, tier and credit line, with each factor's contribution and the reasons.
 
@@ -145,26 +226,14 @@ def assess(inputs: CreditInputs, config: CreditConfig = CreditConfig()) -> Credi
     (251, 'C', 0)
     >>> bad = assess(CreditInputs((10**6,), 1, 9, 5, 5, 3, 30))
     >>> bad.score, [(f.name, f.contribution) for f in bad.factors][-1]
-    (0, ('floor', 558))
+    (0, ('floor', 588))
     """
     _validate(inputs)
     config.validate()
     c = config
     vols = inputs.monthly_volumes
     avg = sum(vols) // len(vols) if vols else 0
-    settled = inputs.settled_on_time + inputs.settled_late
-    on_time_bps = inputs.settled_on_time * 10_000 // settled if settled else 0
-    incidents = inputs.disputes + inputs.complaints
-    incident_bps = incidents * 10_000 // max(1, settled) if incidents else 0
-
-    factors = [
-        Factor("base", 0, c.base_points),
-        Factor("volume", avg, c.volume_points * min(avg, c.volume_target) // c.volume_target),
-        Factor("on-time", on_time_bps, c.on_time_points * on_time_bps // 10_000),
-        Factor("age", inputs.age_days, c.age_points * min(inputs.age_days, c.age_target_days) // c.age_target_days),
-        Factor("incidents", incident_bps, -min(c.incident_cap, incident_bps * c.incident_points_per_pct // 100)),
-        Factor("defaults", inputs.defaults, -min(c.default_cap, inputs.defaults * c.default_penalty)),
-    ]
+    factors = _factors(inputs, c, avg)
     raw = sum(f.contribution for f in factors)
     if raw < 0:
         factors.append(Factor("floor", raw, -raw))
