@@ -1,4 +1,4 @@
-"""`clearing bench gas|cycle`: each prints JSON with its in-run baseline."""
+"""`clearing bench gas|cycle|credit-backtest|credit`: each prints JSON with its in-run baseline or target."""
 
 from __future__ import annotations
 
@@ -33,3 +33,17 @@ def cycle(obligations: int, members: int, db_url: str | None) -> None:
     from clearing.bench.cycle import run
 
     click.echo(json.dumps(run(obligations=obligations, members=members, db_url=db_url), indent=2))
+
+
+@bench.command("credit-backtest")
+@click.option("--members", default=5_000, show_default=True, help="Members in the generated population.")
+@click.option("--months", default=12, show_default=True, help="Months simulated; the score is taken 3 before the end.")
+@click.option("--seed", default=1, show_default=True)
+@click.option("--window", default=3, show_default=True, help="Months of history the score reads (as the ledger's).")
+def credit_backtest(members: int, months: int, seed: int, window: int) -> None:
+    """AUC and default rate by tier of the credit score on a generated population (docs/credit.md)."""
+    from clearing.bench.credit_backtest import run
+
+    if members < 2 or months < 4 or window < 1:
+        raise click.BadParameter("need --members ≥ 2, --months ≥ 4 and --window ≥ 1")
+    click.echo(json.dumps(run(members=members, months=months, seed=seed, window=window), indent=2))
