@@ -1,0 +1,208 @@
+"""The credit score's inputs, read from the ledger with set-based SQL: one definition for every caller.
+
+:func:`gather_credit_inputs` builds :class:`~clearing.domain.credit.CreditInputs`
+for many members at once (the live rescoring service, ``clearing bench
+credit``, the backtest's definitions in ``docs/credit.md``). Months are
+30-day windows ending at ``as_of`` (excluded), oldest first; an obligation
+belongs to the month of its ``created_at``.
+
+- **monthly volume**: amounts of ``settled`` obligations the member was
+  debtor *or* creditor of (every route);
+- **settled on time / late**: the member's ``settled`` obligations as
+  debtor on the netting route. The ledger records a carry by moving the
+  obligation back to ``carried`` with no cycle; the next cut-off takes it
+  again and, once settled, it keeps only the cycle it *finally* settled in.
+  So an obligation settled late is one created before the cut-off of the
+  cycle preceding its own: it was eligible at an earlier cut-off and did not
+  settle there. Obligations that were ever held are in neither count (their
+  delay was the house's review, not the debtor's funding);
+- **disputes, complaints**: :func:`incident_counts` (none recorded yet);
+- **defaults**: 0 until defaults are recorded in the ledger;
+- **age**: whole days from ``members.created_at`` to ``as_of``.
+
+PostgreSQL sums the exact ``NUMERIC`` amounts in SQL; SQLite keeps amounts
+as text (``adapters/db/types.py``), so there the rows are read and summed in
+Python, with the same filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from clearing.adapters.db.models import Cycle, Hold, Member, Obligation
+from clearing.domain.credit import CreditInputs
+from clearing.domain.vocabulary import ObligationStatus, Route
+
+__all__ = ["DAYS_PER_MONTH", "month_bounds", "gather_credit_inputs", "incident_counts", "obligation_flags"]
+
+DAYS_PER_MONTH = 30
+
+
+def month_bounds(as_of: datetime, months: int) -> list[tuple[datetime, datetime]]:
+    """``[start, end)`` of each 30-day month ending at ``as_of``, oldest first.
+
+    >>> from datetime import UTC
+    >>> [(a.day, b.day) for a, b in month_bounds(datetime(2026, 3, 31, tzinfo=UTC), 2)]
+    [(30, 1), (1, 31)]
+    """
+    step = timedelta(days=DAYS_PER_MONTH)
+    return [(as_of - (months - k) * step, as_of - (months - k - 1) * step) for k in range(months)]
+
+
+def obligation_flags() -> tuple[Any, ColumnElement[bool], ColumnElement[bool]]:
+    """(obligations joined to their cycle's previous cut-off, on-time condition, late condition).
+
+    The previous cut-off is ``lag(cutoff_at)`` over cycles in id order (one
+    cycle is open at a time, so ids follow cut-offs). Exposed so a benchmark
+    can run exactly these conditions as bare SQL.
+    """
+    prev = select(Cycle.id, func.lag(Cycle.cutoff_at).over(order_by=Cycle.id).label("prev_cutoff")).subquery("prev")
+    joined = Obligation.__table__.outerjoin(prev, prev.c.id == Obligation.cycle_id)
+    netted = and_(
+        Obligation.route == Route.NET,
+        Obligation.cycle_id.is_not(None),
+        ~exists().where(Hold.obligation_id == Obligation.id),
+    )
+    late = and_(netted, prev.c.prev_cutoff.is_not(None), Obligation.created_at < prev.c.prev_cutoff)
+    on_time = and_(netted, or_(prev.c.prev_cutoff.is_(None), Obligation.created_at >= prev.c.prev_cutoff))
+    return joined, on_time, late
+
+
+def incident_counts(
+    session: Session, member_ids: Collection[int] | None, *, since: datetime, until: datetime
+) -> dict[int, tuple[int, int]]:
+    """(disputes, complaints) per member raised in ``[since, until)``; members with none are absent.
+
+    The ledger has no dispute or complaint table yet, so this is empty; when
+    one lands, its counts belong here (one GROUP BY each) and every caller
+    of :func:`gather_credit_inputs` gets them.
+    """
+    del session, member_ids, since, until
+    return {}
+
+
+def _window(as_of: datetime, months: int, member_ids: Collection[int] | None, side: Any) -> list[Any]:
+    start = as_of - timedelta(days=DAYS_PER_MONTH * months)
+    where = [
+        Obligation.status == ObligationStatus.SETTLED,
+        Obligation.created_at >= start,
+        Obligation.created_at < as_of,
+    ]
+    if member_ids is not None:
+        where.append(side.in_(list(member_ids)))
+    return where
+
+
+def _sums_in_sql(
+    session: Session, as_of: datetime, months: int, member_ids: Collection[int] | None
+) -> tuple[dict[int, list[int]], dict[int, tuple[int, int]]]:
+    """Volumes (debtor + creditor side) and on-time/late counts, aggregated by PostgreSQL."""
+    bounds = month_bounds(as_of, months)
+    joined, on_time, late = obligation_flags()
+
+    def by_month(side: Any) -> Select[Any]:
+        cols = [
+            func.sum(Obligation.amount).filter(and_(Obligation.created_at >= lo, Obligation.created_at < hi))
+            for lo, hi in bounds
+        ]
+        return select(side, *cols)
+
+    debtor = (
+        by_month(Obligation.debtor_id)
+        .add_columns(func.count().filter(on_time), func.count().filter(late))
+        .select_from(joined)
+        .where(*_window(as_of, months, member_ids, Obligation.debtor_id))
+        .group_by(Obligation.debtor_id)
+    )
+    creditor = (
+        by_month(Obligation.creditor_id)
+        .where(*_window(as_of, months, member_ids, Obligation.creditor_id))
+        .group_by(Obligation.creditor_id)
+    )
+    volumes: dict[int, list[int]] = {}
+    counts: dict[int, tuple[int, int]] = {}
+    for member, *row in session.execute(debtor):
+        volumes[member] = [int(v or 0) for v in row[:months]]
+        counts[member] = (int(row[months]), int(row[months + 1]))
+    for member, *row in session.execute(creditor):
+        mine = volumes.setdefault(member, [0] * months)
+        for k, v in enumerate(row):
+            mine[k] += int(v or 0)
+    return volumes, counts
+
+
+def _sums_in_python(
+    session: Session, as_of: datetime, months: int, member_ids: Collection[int] | None
+) -> tuple[dict[int, list[int]], dict[int, tuple[int, int]]]:
+    """The same as :func:`_sums_in_sql`, for databases that cannot sum amounts exactly (SQLite)."""
+    bounds = month_bounds(as_of, months)
+    joined, on_time, late = obligation_flags()
+    where = _window(as_of, months, None, None)
+    if member_ids is not None:
+        ids = list(member_ids)
+        where.append(or_(Obligation.debtor_id.in_(ids), Obligation.creditor_id.in_(ids)))
+    rows = session.execute(
+        select(Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.created_at, on_time, late)
+        .select_from(joined)
+        .where(*where)
+    )
+    wanted = None if member_ids is None else set(member_ids)
+    volumes: dict[int, list[int]] = {}
+    counts: dict[int, tuple[int, int]] = {}
+    for debtor, creditor, amount, created, is_on_time, is_late in rows:
+        k = next(i for i, (lo, hi) in enumerate(bounds) if lo <= created < hi)
+        for member in (debtor, creditor):
+            if wanted is None or member in wanted:
+                volumes.setdefault(member, [0] * months)[k] += amount
+        if wanted is None or debtor in wanted:
+            a, b = counts.get(debtor, (0, 0))
+            counts[debtor] = (a + bool(is_on_time), b + bool(is_late))
+    return volumes, counts
+
+
+def _ages(session: Session, as_of: datetime, member_ids: Collection[int] | None) -> dict[int, int]:
+    """Whole days since each member was created; with no ids, every member created before ``as_of``."""
+    chosen = Member.id.in_(list(member_ids)) if member_ids is not None else Member.created_at < as_of
+    query = select(Member.id, Member.created_at).where(chosen)
+    return {mid: max(0, (as_of - created).days) for mid, created in session.execute(query)}
+
+
+def gather_credit_inputs(
+    session: Session, member_ids: Collection[int] | None, *, as_of: datetime, months: int = 3
+) -> dict[int, CreditInputs]:
+    """Each member's inputs over the ``months`` 30-day months ending at ``as_of`` (all members if None).
+
+    Set-based: two aggregate statements over the obligations whatever the
+    number of members, plus one read of the members. Members with no
+    settled obligation get zero volumes and counts; unknown ids are absent.
+    """
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware (UTC)")
+    if months < 1:
+        raise ValueError(f"months must be ≥ 1, got {months}")
+    ages = _ages(session, as_of, member_ids)
+    pg = session.get_bind().dialect.name == "postgresql"
+    volumes, counts = (_sums_in_sql if pg else _sums_in_python)(session, as_of, months, member_ids)
+    since = as_of - timedelta(days=DAYS_PER_MONTH * months)
+    incidents: Mapping[int, tuple[int, int]] = incident_counts(session, member_ids, since=since, until=as_of)
+    zeros = [0] * months
+    out: dict[int, CreditInputs] = {}
+    for mid, age in ages.items():
+        on_time, late = counts.get(mid, (0, 0))
+        disputes, complaints = incidents.get(mid, (0, 0))
+        out[mid] = CreditInputs(
+            monthly_volumes=tuple(volumes.get(mid, zeros)),
+            settled_on_time=on_time,
+            settled_late=late,
+            disputes=disputes,
+            complaints=complaints,
+            defaults=0,
+            age_days=age,
+        )
+    return out
