@@ -47,3 +47,25 @@ def credit_backtest(members: int, months: int, seed: int, window: int) -> None:
     if members < 2 or months < 4 or window < 1:
         raise click.BadParameter("need --members ≥ 2, --months ≥ 4 and --window ≥ 1")
     click.echo(json.dumps(run(members=members, months=months, seed=seed, window=window), indent=2))
+
+
+@bench.command("credit")
+@click.option("--members", default=10_000, show_default=True)
+@click.option("--obligations", default=10_000_000, show_default=True)
+@click.option("--seed", default=7, show_default=True)
+@click.option("--repeats", default=3, show_default=True, help="Runs of each, alternating; the best counts.")
+@click.option(
+    "--pg-url",
+    default=None,
+    envvar="CLEARING_TEST_POSTGRES_URL",
+    show_envvar=True,
+    help="PostgreSQL server URL: a fresh database is made there, then dropped (default: postgres@127.0.0.1:5432/test).",
+)
+def credit(members: int, obligations: int, seed: int, repeats: int, pg_url: str | None) -> None:
+    """Rescoring every member from the ledger vs a bare SQL aggregate of the same inputs (PostgreSQL)."""
+    from clearing.bench.credit import run
+
+    if members < 2 or obligations < 1 or repeats < 1:
+        raise click.BadParameter("need --members ≥ 2, --obligations ≥ 1 and --repeats ≥ 1")
+    out = run(members=members, obligations=obligations, seed=seed, repeats=repeats, pg_url=pg_url)
+    click.echo(json.dumps(out, indent=2))

@@ -31,7 +31,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -39,7 +39,14 @@ from clearing.adapters.db.models import Cycle, Hold, Member, Obligation
 from clearing.domain.credit import CreditInputs
 from clearing.domain.vocabulary import ObligationStatus, Route
 
-__all__ = ["DAYS_PER_MONTH", "month_bounds", "gather_credit_inputs", "incident_counts", "obligation_flags"]
+__all__ = [
+    "DAYS_PER_MONTH",
+    "aggregate_statements",
+    "gather_credit_inputs",
+    "incident_counts",
+    "month_bounds",
+    "obligation_flags",
+]
 
 DAYS_PER_MONTH = 30
 
@@ -56,19 +63,19 @@ def month_bounds(as_of: datetime, months: int) -> list[tuple[datetime, datetime]
 
 
 def obligation_flags() -> tuple[Any, ColumnElement[bool], ColumnElement[bool]]:
-    """(obligations joined to their cycle's previous cut-off, on-time condition, late condition).
+    """(obligations joined to their cycle's previous cut-off and to holds, on-time condition, late condition).
 
     The previous cut-off is ``lag(cutoff_at)`` over cycles in id order (one
-    cycle is open at a time, so ids follow cut-offs). Exposed so a benchmark
-    can run exactly these conditions as bare SQL.
+    cycle is open at a time, so ids follow cut-offs). Holds are an outer join
+    to the distinct held ids rather than a correlated ``NOT EXISTS``: inside
+    an aggregate's ``FILTER`` that would run once per row.
     """
     prev = select(Cycle.id, func.lag(Cycle.cutoff_at).over(order_by=Cycle.id).label("prev_cutoff")).subquery("prev")
-    joined = Obligation.__table__.outerjoin(prev, prev.c.id == Obligation.cycle_id)
-    netted = and_(
-        Obligation.route == Route.NET,
-        Obligation.cycle_id.is_not(None),
-        ~exists().where(Hold.obligation_id == Obligation.id),
+    held = select(Hold.obligation_id).distinct().subquery("held")
+    joined = Obligation.__table__.outerjoin(prev, prev.c.id == Obligation.cycle_id).outerjoin(
+        held, held.c.obligation_id == Obligation.id
     )
+    netted = and_(Obligation.route == Route.NET, Obligation.cycle_id.is_not(None), held.c.obligation_id.is_(None))
     late = and_(netted, prev.c.prev_cutoff.is_not(None), Obligation.created_at < prev.c.prev_cutoff)
     on_time = and_(netted, or_(prev.c.prev_cutoff.is_(None), Obligation.created_at >= prev.c.prev_cutoff))
     return joined, on_time, late
@@ -99,10 +106,11 @@ def _window(as_of: datetime, months: int, member_ids: Collection[int] | None, si
     return where
 
 
-def _sums_in_sql(
-    session: Session, as_of: datetime, months: int, member_ids: Collection[int] | None
-) -> tuple[dict[int, list[int]], dict[int, tuple[int, int]]]:
-    """Volumes (debtor + creditor side) and on-time/late counts, aggregated by PostgreSQL."""
+def aggregate_statements(
+    as_of: datetime, months: int, member_ids: Collection[int] | None = None
+) -> tuple[Select[Any], Select[Any]]:
+    """The two statements PostgreSQL aggregates with: by debtor (a volume per month, then the on-time
+    and late counts) and by creditor (a volume per month). Public so a benchmark can run them bare."""
     bounds = month_bounds(as_of, months)
     joined, on_time, late = obligation_flags()
 
@@ -125,6 +133,14 @@ def _sums_in_sql(
         .where(*_window(as_of, months, member_ids, Obligation.creditor_id))
         .group_by(Obligation.creditor_id)
     )
+    return debtor, creditor
+
+
+def _sums_in_sql(
+    session: Session, as_of: datetime, months: int, member_ids: Collection[int] | None
+) -> tuple[dict[int, list[int]], dict[int, tuple[int, int]]]:
+    """Volumes (debtor + creditor side) and on-time/late counts, aggregated by PostgreSQL."""
+    debtor, creditor = aggregate_statements(as_of, months, member_ids)
     volumes: dict[int, list[int]] = {}
     counts: dict[int, tuple[int, int]] = {}
     for member, *row in session.execute(debtor):
