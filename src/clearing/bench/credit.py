@@ -179,7 +179,7 @@ def bare_aggregate(engine: Engine) -> dict[str, list[Any]]:
     """Every bare statement's rows."""
     params = {"as_of": AS_OF, "since": AS_OF - timedelta(days=30 * MONTHS)}
     with engine.connect() as conn:
-        return {name: conn.execute(text(sql), params).all() for name, sql in BARE.items()}
+        return {name: list(conn.execute(text(sql), params).all()) for name, sql in BARE.items()}
 
 
 def own_sql(engine: Engine) -> list[list[Any]]:
@@ -187,7 +187,7 @@ def own_sql(engine: Engine) -> list[list[Any]]:
     debtor, creditor = aggregate_statements(AS_OF, MONTHS)
     with engine.connect() as conn:
         members = conn.execute(text(BARE["members_created"]), {"as_of": AS_OF}).all()
-        return [conn.execute(debtor).all(), conn.execute(creditor).all(), members]
+        return [list(conn.execute(debtor).all()), list(conn.execute(creditor).all()), list(members)]
 
 
 def _inputs_from_bare(rows: dict[str, list[Any]]) -> dict[int, CreditInputs]:
@@ -218,7 +218,7 @@ def _measure(engine: Engine, repeats: int, progress: Progress) -> dict[str, Any]
     rescore_runs: list[float] = []
     gather_runs: list[float] = []
 
-    def rescore() -> dict[int, Any]:
+    def rescore() -> dict[str, Any]:
         with sessions() as s:
             t = time.perf_counter()
             inputs = gather_credit_inputs(s, None, as_of=AS_OF, months=MONTHS)

@@ -46,12 +46,12 @@ def auc(scores: Sequence[int], defaulted: Sequence[bool]) -> Fraction:
     if bad == 0 or good == 0:
         raise ValueError("AUC needs at least one member that defaulted and one that did not")
     ties: dict[int, list[int]] = {}
-    for s, d in zip(scores, defaulted, strict=True):
-        ties.setdefault(s, [0, 0])[bool(d)] += 1
+    for score, defaulted_ in zip(scores, defaulted, strict=True):
+        ties.setdefault(score, [0, 0])[1 if defaulted_ else 0] += 1
     twice_u = 0  # 2 × (pairs ranked right + half the tied pairs), kept integral
     below = 0
-    for s in sorted(ties):
-        g, d = ties[s]
+    for score in sorted(ties):
+        g, d = ties[score]
         twice_u += 2 * g * below + g * d
         below += d
     return Fraction(twice_u, 2 * bad * good)
