@@ -162,7 +162,7 @@ def test_post_settlement_dispute_upheld_reverses_it_in_the_next_cycle_once(house
     assert (d.phase, d.hold_id, d.obligation_status) == ("post-settlement", None, "settled")
     done = _resolve(house, d.id, "uphold", "double charge confirmed")
     rid = done.reversal_obligation_id
-    assert rid == f"reversal of dispute {d.id}"
+    assert rid == f"dispute-{d.id}-reversal"
     again = _resolve(house, d.id, "uphold", "pressed twice")  # a retry answers, never reverses twice
     assert again == done
     with pytest.raises(Conflict, match="already upheld"):
@@ -264,3 +264,14 @@ def test_two_parties_disputing_at_once_open_one_dispute(pg_db):
     with h.ctx.uow(read_only=True) as uow:
         assert uow.session.scalar(select(func.count()).select_from(Hold).where(Hold.rule == "dispute")) == 1
     _exact(h)
+
+
+def test_a_reversal_id_a_member_already_used_is_skipped(house):
+    _submit(house, "o1", "alpha", "gamma", 400_000)
+    _settle(house)
+    _submit(house, "dispute-1-reversal", "beta", "alpha", 5)  # a member's own id, by chance the derived one
+    d = _file(house, "alpha", "o1")
+    assert d.id == 1
+    rid = _resolve(house, d.id, "uphold").reversal_obligation_id
+    assert rid == "dispute-1-reversal-2" and obligations.get_any(house.ctx, rid).debtor == "gamma"
+    assert obligations.get_any(house.ctx, "dispute-1-reversal").debtor == "beta"

@@ -252,6 +252,17 @@ def resolve(ctx: ServiceContext, actor: Principal, dispute_id: int, *, decision:
     if decision not in OUTCOMES:
         raise ValidationError("decision is uphold or reject", field="decision")
     reason = require_reason(reason)
+    for attempt in range(3):
+        try:
+            return _resolve_once(ctx, actor, dispute_id, decision, reason)
+        except IntegrityError:
+            # A member's submission took the reversal's id meanwhile: redo, seeing it (the next id is taken).
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _resolve_once(ctx: ServiceContext, actor: Principal, dispute_id: int, decision: str, reason: str) -> DisputeView:
     with ctx.uow() as uow:
         s = uow.session
         d = s.get(Dispute, dispute_id)

@@ -11,11 +11,12 @@ check and nothing to hold for review):
 * the reserved sums move with that status and the debtor's next
   ``debtor_seq`` numbers it, so headroom and every process's velocity window
   see it (``adapters/db/reservations.py``, ``services/submission/history.py``);
-* its id, :func:`reversal_id`, is derived from the dispute and holds a space,
-  which a member's id cannot (printable ASCII without spaces): it collides
-  with no member's obligation, its Merkle leaf is its own, and recording it
-  twice is impossible (the primary key), so a resolution retried after a
-  crash finds the first reversal instead of making a second.
+* its id is :func:`reversal_id` (``dispute-7-reversal``), printable ASCII
+  without spaces like every obligation id, so every route and tool takes it;
+  should a member already have used that id, the next free ``-2``, ``-3``,
+  ... is taken. A resolution never records two: the caller holds the
+  dispute row locked and records the id on it in the same transaction (a
+  retried resolution finds it there).
 
 The next cut-off takes it like any accepted obligation.
 """
@@ -37,23 +38,26 @@ from clearing.domain.vocabulary import Route
 from clearing.services.submission.validate import body_hash
 
 
-def reversal_id(dispute_id: int) -> str:
-    """The reversing obligation's id: one per dispute, never a member's (member ids have no spaces).
+def reversal_id(dispute_id: int, attempt: int = 1) -> str:
+    """The reversing obligation's id: derived from the dispute; ``attempt`` > 1 when a member took the first.
 
-    >>> reversal_id(7)
-    'reversal of dispute 7'
+    >>> reversal_id(7), reversal_id(7, 2)
+    ('dispute-7-reversal', 'dispute-7-reversal-2')
     """
-    return f"reversal of dispute {dispute_id}"
+    return f"dispute-{dispute_id}-reversal" + (f"-{attempt}" if attempt > 1 else "")
 
 
 def reverse(s: Session, original: Obligation, *, dispute_id: int, submitted_by: int, now: datetime) -> str:
     """Record the obligation reversing ``original`` in the caller's transaction; returns its id.
 
-    ``submitted_by``: the member whose dispute asked for it. Idempotent: an existing reversal is returned as is.
+    ``submitted_by``: the member whose dispute asked for it. The caller holds the dispute locked and
+    calls this once per dispute. An id inserted by a member meanwhile fails the insert
+    (``IntegrityError``): the caller retries its transaction and this then takes the next id.
     """
-    oid = reversal_id(dispute_id)
-    if s.get(Obligation, oid) is not None:
-        return oid
+    attempt = 1
+    while s.get(Obligation, reversal_id(dispute_id, attempt)) is not None:
+        attempt += 1
+    oid = reversal_id(dispute_id, attempt)
     debtor_id, creditor_id, amount = original.creditor_id, original.debtor_id, original.amount
     members = lock_members(s, [debtor_id, creditor_id])
     debtor, creditor = members[debtor_id], members[creditor_id]

@@ -48,7 +48,7 @@ class DisputeOut(OutSchema):
     resolution: str | None = Field(description="The operator's reason, once resolved")
     resolver: str | None = Field(examples=["operator:key3"])
     reversal_obligation_id: str | None = Field(
-        examples=["reversal of dispute 7"],
+        examples=["dispute-7-reversal"],
         description="Post-settlement and upheld: the obligation reversing it (creditor owes debtor the amount)",
     )
     created_at: datetime
