@@ -125,6 +125,24 @@ class NotAParty(Forbidden):
     code = "not-a-party"
 
 
+class DisputeOpen(Conflict):
+    """The obligation already has an open dispute; ``values['dispute']`` is its id."""
+
+    code = "dispute-open"
+
+
+class NotDisputable(Conflict):
+    """The obligation is where no dispute can reach it (in a closed cycle not yet settled, annulled, refunded)."""
+
+    code = "not-disputable"
+
+
+class NotACounterparty(Forbidden):
+    """A complaint names a member the complainant never had an obligation with (or an obligation not between them)."""
+
+    code = "not-a-counterparty"
+
+
 class BatchRejected(ValidationError):
     """Some items of a batch are invalid; nothing was written.
 

@@ -44,9 +44,21 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/members/{name}/keys/{key_id}/rotate"): {"overlap_seconds": 60, "label": "ci"},
     ("post", "/pool/prepare-deposit"): {"lender": "0x" + "ab" * 20, "amount": "1"},
     ("post", "/pool/prepare-withdrawal"): {"lender": "0x" + "ab" * 20, "amount": "1", "to": "0x" + "cd" * 20},
+    ("post", "/obligations/{obligation_id}/disputes"): {"reason": "never delivered"},
+    ("post", "/disputes/{dispute_id}/resolve"): {"decision": "reject", "reason": "delivered"},
+    ("post", "/complaints"): {"against": "beta", "reason": "pays late", "obligation_id": "nul-1"},
+    ("post", "/complaints/{complaint_id}/resolve"): {"decision": "dismiss", "reason": "on time"},
 }
 #: A valid value for each path parameter, when another one is under test.
-PATH_VALUES = {"name": "alpha", "obligation_id": "nul-1", "cycle_id": "1", "hold_id": "1", "key_id": "1"}
+PATH_VALUES = {
+    "name": "alpha",
+    "obligation_id": "nul-1",
+    "cycle_id": "1",
+    "hold_id": "1",
+    "key_id": "1",
+    "dispute_id": "1",
+    "complaint_id": "1",
+}
 
 
 def _resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +111,8 @@ def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]
 
 
 def who(path: str) -> str:
-    return "alpha" if path.startswith("/obligations") or path.startswith("/members/me") else "operator"
+    member_routes = ("/obligations", "/members/me")
+    return "alpha" if path.startswith(member_routes) or path == "/complaints" else "operator"
 
 
 def url(path: str, **values: str) -> str:

@@ -13,6 +13,7 @@ from clearing.api import problems
 from clearing.api.routers import (
     audit,
     cycles,
+    disputes,
     eip712,
     holds,
     keys,
@@ -29,7 +30,8 @@ from clearing.services.submission import GroupCommitter
 DESCRIPTION = """
 Clearing house API. Members submit obligations (single or batch, idempotent by
 their own id), read their positions and headroom, and withdraw free collateral.
-Operators admit members, set tiers and limits, review holds and run cycles.
+Operators admit members, set tiers and limits, review holds, disputes and
+complaints, and run cycles.
 Auditors read cycles and proofs. Lenders read the pool and get the
 transactions their own wallets sign to lend and withdraw.
 
@@ -93,6 +95,14 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
             {"name": "members", "description": "Your account (member keys); admission and limits (operator keys)"},
             {"name": "keys", "description": "API keys: list, rotate with an overlap, revoke (members: their own)"},
             {"name": "holds", "description": "Review held obligations (operator keys)"},
+            {
+                "name": "disputes",
+                "description": "Parties dispute obligations before cut-off or after settlement; operators resolve",
+            },
+            {
+                "name": "complaints",
+                "description": "Members complain about counterparties; operators validate or dismiss",
+            },
             {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
             {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
             {"name": "audit", "description": "Merkle proofs and reconciliation (auditor or operator keys)"},
@@ -112,6 +122,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         members.router,
         keys.router,
         holds.router,
+        disputes.router,
         liquidity.router,
         cycles.router,
         releases.router,

@@ -9,15 +9,12 @@ same route the API documents, audited under the operator key, and keyed by
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
 import click
 
 from clearing.cli import cli
-
-_ENV = "CLEARING_API__OPERATOR_KEY"
+from clearing.commands.api_client import KEY_ENV, READS, call, connect
 
 
 @cli.group("cycles")
@@ -27,7 +24,7 @@ _ENV = "CLEARING_API__OPERATOR_KEY"
     default=None,
     help="The server (env CLEARING_API__URL; default http://CLEARING_API__HOST:CLEARING_API__PORT).",
 )
-@click.option("--key", envvar=_ENV, default=None, help=f"An operator API key (env {_ENV}).")
+@click.option("--key", envvar=KEY_ENV, default=None, help=f"An operator API key (env {KEY_ENV}).")
 @click.pass_context
 def cycles(ctx: click.Context, url: str | None, key: str | None) -> None:
     """Run cycles on the running server (`clearing serve`): settle, or commit and release later or in part.
@@ -36,40 +33,7 @@ def cycles(ctx: click.Context, url: str | None, key: str | None) -> None:
     CLEARING_API__OPERATOR_KEY. Prints the server's JSON answer; an error
     prints one line and exits 2 (request refused) or 1 (server or chain failed).
     """
-    if url is None:
-        from clearing.settings import get_settings
-
-        api = get_settings().api
-        url = f"http://{api.host}:{api.port}"
-    ctx.obj = {"url": url.rstrip("/"), "key": key}
-
-
-def _call(method: str, path: str, body: dict[str, Any] | None = None) -> None:
-    import httpx
-
-    obj = click.get_current_context().obj
-    if not obj["key"]:
-        raise click.UsageError(f"an operator key is needed: --key or {_ENV}")
-    try:
-        r = httpx.request(
-            method,
-            obj["url"] + path,
-            json=body,
-            headers={"Authorization": f"Bearer {obj['key']}"},
-            timeout=300,
-        )
-    except httpx.HTTPError as exc:
-        click.echo(f"error: cannot reach the server at {obj['url']}: {exc}", err=True)
-        sys.exit(1)
-    if r.status_code >= 400:
-        try:
-            problem = r.json()
-            detail = f"{problem.get('detail')} ({r.status_code} {problem.get('code')})"
-        except ValueError:
-            detail = f"{r.status_code} {r.text[:200]}"
-        click.echo(f"error: {detail}", err=True)
-        sys.exit(2 if r.status_code < 500 else 1)
-    click.echo(json.dumps(r.json(), indent=2))
+    connect(ctx, url, key)
 
 
 def _amounts(pairs: tuple[str, ...], option: str) -> dict[str, str]:
@@ -86,71 +50,71 @@ def _id(request_id: str | None) -> dict[str, str]:
     return {"id": request_id} if request_id else {}
 
 
-@cycles.command("list")
+@cycles.command("list", reads=READS)
 def list_cmd() -> None:
     """Recent cycles."""
-    _call("GET", "/cycles")
+    call("GET", "/cycles")
 
 
-@cycles.command("show")
+@cycles.command("show", reads=READS)
 @click.argument("cycle_id", type=click.IntRange(min=1))
 def show(cycle_id: int) -> None:
     """One cycle with its net positions."""
-    _call("GET", f"/cycles/{cycle_id}")
+    call("GET", f"/cycles/{cycle_id}")
 
 
-@cycles.command("open")
+@cycles.command("open", reads=READS)
 def open_cmd() -> None:
     """The open cycle (created if there is none)."""
-    _call("POST", "/cycles")
+    call("POST", "/cycles")
 
 
-@cycles.command("close")
+@cycles.command("close", reads=READS)
 @click.argument("cycle_id", type=click.IntRange(min=1))
 def close(cycle_id: int) -> None:
     """Cut-off: take eligible obligations into the cycle."""
-    _call("POST", f"/cycles/{cycle_id}/close")
+    call("POST", f"/cycles/{cycle_id}/close")
 
 
-@cycles.command("settle")
+@cycles.command("settle", reads=READS)
 @click.argument("cycle_id", type=click.IntRange(min=1))
 def settle(cycle_id: int) -> None:
     """Net and settle on chain in one call: creditors are paid at once."""
-    _call("POST", f"/cycles/{cycle_id}/settle")
+    call("POST", f"/cycles/{cycle_id}/settle")
 
 
-@cycles.command("commit")
+@cycles.command("commit", reads=READS)
 @click.argument("cycle_id", type=click.IntRange(min=1))
 def commit(cycle_id: int) -> None:
     """Net and commit into escrow: creditors are paid when you release."""
-    _call("POST", f"/cycles/{cycle_id}/commit")
+    call("POST", f"/cycles/{cycle_id}/commit")
 
 
-@cycles.command("escrow")
+@cycles.command("escrow", reads=READS)
 @click.argument("cycle_id", type=click.IntRange(min=1))
 def escrow(cycle_id: int) -> None:
     """The cycle's escrow on chain and the actions taken on it."""
-    _call("GET", f"/cycles/{cycle_id}/escrow")
+    call("GET", f"/cycles/{cycle_id}/escrow")
 
 
-@cycles.command("release")
+@cycles.command("release", reads=READS)
 @click.argument("cycle_id", type=click.IntRange(min=1))
 @click.option("--id", "request_id", default=None, help="Idempotency key (optional here).")
 def release(cycle_id: int, request_id: str | None) -> None:
     """Release every creditor's whole pending credit."""
-    _call("POST", f"/cycles/{cycle_id}/release", _id(request_id))
+    call("POST", f"/cycles/{cycle_id}/release", _id(request_id))
 
 
-@cycles.command("release-partial")
+@cycles.command("release-partial", reads=READS)
 @click.argument("cycle_id", type=click.IntRange(min=1))
 @click.option("--id", "request_id", required=True, help="Idempotency key: repeat it to retry safely.")
 @click.option("--amount", "amounts", multiple=True, required=True, help="CREDITOR=UNITS (repeatable).")
 def release_partial(cycle_id: int, request_id: str, amounts: tuple[str, ...]) -> None:
     """Release chosen amounts of chosen creditors' pending credit."""
-    _call("POST", f"/cycles/{cycle_id}/release/partial", {"id": request_id, "amounts": _amounts(amounts, "--amount")})
+    call("POST", f"/cycles/{cycle_id}/release/partial", {"id": request_id, "amounts": _amounts(amounts, "--amount")})
 
 
-@cycles.command("release-pro-rata")
+@cycles.command("release-pro-rata", reads=READS)
 @click.argument("cycle_id", type=click.IntRange(min=1))
 @click.option("--id", "request_id", required=True, help="Idempotency key: repeat it to retry safely.")
 @click.option("--bps", type=click.IntRange(1, 10_000), required=True, help="Share in basis points (5000 = half).")
@@ -160,19 +124,19 @@ def release_pro_rata(cycle_id: int, request_id: str, bps: int, creditors: tuple[
     body: dict[str, Any] = {"id": request_id, "bps": bps}
     if creditors:
         body["creditors"] = list(creditors)
-    _call("POST", f"/cycles/{cycle_id}/release/pro-rata", body)
+    call("POST", f"/cycles/{cycle_id}/release/pro-rata", body)
 
 
-@cycles.command("hold")
+@cycles.command("hold", reads=READS)
 @click.argument("cycle_id", type=click.IntRange(min=1))
 @click.option("--until", required=True, help="ISO 8601 time with zone, e.g. 2030-01-31T12:00:00Z.")
 @click.option("--id", "request_id", default=None, help="Idempotency key (optional here).")
 def hold(cycle_id: int, until: str, request_id: str | None) -> None:
     """Block releases and claims until a time (refunds stay possible)."""
-    _call("POST", f"/cycles/{cycle_id}/hold", {"until": until, **_id(request_id)})
+    call("POST", f"/cycles/{cycle_id}/hold", {"until": until, **_id(request_id)})
 
 
-@cycles.command("refund")
+@cycles.command("refund", reads=READS)
 @click.argument("cycle_id", type=click.IntRange(min=1))
 @click.option("--id", "request_id", default=None, help="Idempotency key (required with --cancel/--refund).")
 @click.option("--cancel", "cancel", multiple=True, help="CREDITOR=UNITS of pending credit to cancel (repeatable).")
@@ -182,4 +146,4 @@ def refund(cycle_id: int, request_id: str | None, cancel: tuple[str, ...], refun
     body: dict[str, Any] = _id(request_id)
     if cancel or refund:
         body |= {"cancel": _amounts(cancel, "--cancel"), "refund": _amounts(refund, "--refund")}
-    _call("POST", f"/cycles/{cycle_id}/refund", body)
+    call("POST", f"/cycles/{cycle_id}/refund", body)

@@ -16,7 +16,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["CycleState", "HoldStatus", "MemberStatus", "ObligationStatus", "Role", "Route", "TxState"]
+__all__ = [
+    "ComplaintState",
+    "CycleState",
+    "DisputePhase",
+    "DisputeState",
+    "HoldStatus",
+    "MemberStatus",
+    "ObligationStatus",
+    "Role",
+    "Route",
+    "TxState",
+]
 
 
 class MemberStatus(StrEnum):
@@ -48,6 +59,12 @@ class ObligationStatus(StrEnum):
     #: Its escrow (the cycle's, or its tier-C order's) closed with nothing released: the debtor got it back.
     REFUNDED = "refunded"
     CARRIED = "carried"
+    #: Kept out of netting by an open dispute (its hold names the dispute), like ``held``, but still
+    #: counted in its debtor's velocity window: it was taken on before the dispute, and a counted
+    #: obligation never stops counting (``domain/velocity.py``). Reserves nothing, as a held one.
+    DISPUTED = "disputed"
+    #: Annulled by an upheld dispute after the house had taken it on (a held one is ``rejected`` instead).
+    CANCELLED = "cancelled"
 
 
 class Route(StrEnum):
@@ -61,6 +78,29 @@ class HoldStatus(StrEnum):
     OPEN = "open"
     RELEASED = "released"
     REJECTED = "rejected"
+
+
+class DisputePhase(StrEnum):
+    """When a party disputed an obligation: before its cycle closed (it is held), or after it settled."""
+
+    PRE_CLOSE = "pre-close"
+    POST_SETTLEMENT = "post-settlement"
+
+
+class DisputeState(StrEnum):
+    """An open dispute is upheld or rejected by the operator, with a reason."""
+
+    OPEN = "open"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
+class ComplaintState(StrEnum):
+    """A complaint against a member is validated or dismissed by the operator, with a reason."""
+
+    OPEN = "open"
+    VALIDATED = "validated"
+    DISMISSED = "dismissed"
 
 
 class CycleState(StrEnum):

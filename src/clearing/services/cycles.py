@@ -35,6 +35,8 @@ from clearing.services.outbox import COMMIT, RELEASE, SETTLE, CrashHook, Outbox
 
 #: Obligations a cycle takes at cut-off (held, rejected and escrow ones stay out).
 ELIGIBLE = (S.ACCEPTED, S.QUEUED_BEYOND_HEADROOM, S.CARRIED)
+#: Waiting, but kept out of the cut-off by an open hold (a dispute's hold keeps some ``disputed``).
+_KEPT = (S.HELD, S.DISPUTED)
 #: ``IClearingHouse.CycleStatus.SETTLED``: the cycle's escrow is empty.
 CHAIN_SETTLED = 2
 #: The obligations table, for executemany UPDATEs by id (Core: one statement, many parameter sets).
@@ -78,14 +80,14 @@ def _deltas(s: Session, cycle_id: int) -> dict[str, int]:
 def _pending(s: Session, cycle_id: int) -> tuple[dict[str, int], int, int]:
     """An open cycle's waiting obligations: (count by status, count and value the cut-off would take).
 
-    Held ones are counted apart: they wait for review and stay out of the cut-off.
+    Held and disputed ones are counted apart: they wait for review and stay out of the cut-off.
     """
     waiting = (Obligation.route == Route.NET, or_(Obligation.cycle_id.is_(None), Obligation.cycle_id == cycle_id))
     counts = {
         str(st): int(n)
         for st, n in s.execute(
             select(Obligation.status, func.count())
-            .where(*waiting, Obligation.status.in_((*ELIGIBLE, S.HELD)))
+            .where(*waiting, Obligation.status.in_((*ELIGIBLE, *_KEPT)))
             .group_by(Obligation.status)
         )
     }
@@ -94,7 +96,7 @@ def _pending(s: Session, cycle_id: int) -> tuple[dict[str, int], int, int]:
         value = int(s.scalar(select(func.coalesce(func.sum(Obligation.amount), 0)).where(*taken)) or 0)
     else:  # SQLite stores amounts as decimal text: sum in Python
         value = sum(s.scalars(select(Obligation.amount).where(*taken)))
-    return counts, sum(n for st, n in counts.items() if st != S.HELD), value
+    return counts, sum(n for st, n in counts.items() if st not in _KEPT), value
 
 
 def _release_tx(s: Session, cycle_id: int) -> str | None:

@@ -6,6 +6,13 @@ hold rejects the obligation (and closes its other holds). The house releases
 by itself, on the scheduler (:func:`release_lapsed`): holds whose
 ``release_after`` has passed, and ``member-suspended`` holds once their
 member is resumed (``members.set_status`` re-evaluates those at once).
+
+A ``dispute`` hold keeps a disputed obligation out of netting until the
+operator resolves the dispute (``services/disputes.py``, through
+:func:`decide_hold`); it is never reviewed here and never lapses. It may
+hold an obligation that is ``disputed`` rather than ``held``: one the house
+had already taken on, which stays in its debtor's velocity window (see
+``ObligationStatus.DISPUTED``); rejected, such an obligation is ``cancelled``.
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ from clearing.services.keys import Principal
 AUTO_RELEASE = "system:auto-release"
 RESUME_RELEASE = "system:resume"
 MEMBER_SUSPENDED = "member-suspended"
+#: The rule of the hold a pre-close dispute puts on its obligation (its values name the dispute).
+DISPUTE = "dispute"
+#: Statuses an open hold keeps out of netting.
+KEPT = (S.HELD, S.DISPUTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +116,13 @@ def review(ctx: ServiceContext, actor: Principal, hold_id: int, *, decision: str
             raise NotFound(f"no hold {hold_id}", field="hold_id")
         if h.status != HoldStatus.OPEN:
             raise Conflict(f"hold {hold_id} was already {h.status}", field="hold_id", status=h.status)
+        if h.rule == DISPUTE:
+            dispute = (h.values or {}).get("dispute")
+            raise Conflict(
+                f"hold {hold_id} is dispute {dispute}'s: resolve the dispute (POST /disputes/{dispute}/resolve)",
+                field="hold_id",
+                dispute=dispute,
+            )
         status = _decide(s, [h], decision, reason, actor.actor)
         record_action(
             s,
@@ -119,6 +137,12 @@ def review(ctx: ServiceContext, actor: Principal, hold_id: int, *, decision: str
         return ReviewResult(hold=_row(h, o, names), decision=decision, obligation_status=status)
 
 
+def decide_hold(s: Session, hold: Hold, decision: str, reason: str, reviewer: str) -> str:
+    """Release or reject one open hold in the caller's transaction (its review row included, no audit entry);
+    returns the obligation's status after it. For services that own a hold's outcome (disputes)."""
+    return _decide(s, [hold], decision, reason, reviewer)
+
+
 def _decide(s: Session, holds: Sequence[Hold], decision: str, reason: str, reviewer: str) -> str:
     """Apply ``decision`` to holds of ONE obligation; returns the obligation's new status."""
     oid = holds[0].obligation_id
@@ -127,16 +151,18 @@ def _decide(s: Session, holds: Sequence[Hold], decision: str, reason: str, revie
         s.add(HoldReview(hold_id=h.id, reviewer=reviewer, decision=decision, reason=reason))
     s.flush()
     o = s.get(Obligation, oid)
-    if o is None or o.status != S.HELD:
+    if o is None or o.status not in KEPT:
         return o.status if o else "missing"
     if decision == "reject":
         for other in s.scalars(select(Hold).where(Hold.obligation_id == oid, Hold.status == HoldStatus.OPEN)):
             other.status = HoldStatus.REJECTED
-        transition(s, [oid], S.REJECTED)
-        return S.REJECTED
+        # A disputed obligation is counted in its debtor's velocity window: it may not become rejected.
+        final = S.CANCELLED if o.status == S.DISPUTED else S.REJECTED
+        transition(s, [oid], final)
+        return final
     still_open = s.scalar(select(Hold.id).where(Hold.obligation_id == oid, Hold.status == HoldStatus.OPEN).limit(1))
     if still_open is not None:
-        return S.HELD
+        return o.status
     # Released: the headroom check runs now, as at submission.
     members = lock_members(s, [o.debtor_id, o.creditor_id])
     debtor = members[o.debtor_id]

@@ -16,7 +16,8 @@ belongs to the month of its ``created_at``.
   cycle preceding its own: it was eligible at an earlier cut-off and did not
   settle there. Obligations that were ever held are in neither count (their
   delay was the house's review, not the debtor's funding);
-- **disputes, complaints**: :func:`incident_counts` (none recorded yet);
+- **disputes, complaints**: upheld disputes and validated complaints against
+  the member, filed in the window (:func:`~clearing.adapters.db.incidents.incident_counts`);
 - **defaults**: 0 until defaults are recorded in the ledger;
 - **age**: whole days from ``members.created_at`` to ``as_of``.
 
@@ -35,6 +36,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from clearing.adapters.db.incidents import incident_counts
 from clearing.adapters.db.models import Cycle, Hold, Member, Obligation
 from clearing.domain.credit import CreditInputs
 from clearing.domain.vocabulary import ObligationStatus, Route
@@ -43,7 +45,6 @@ __all__ = [
     "DAYS_PER_MONTH",
     "aggregate_statements",
     "gather_credit_inputs",
-    "incident_counts",
     "month_bounds",
     "obligation_flags",
 ]
@@ -79,19 +80,6 @@ def obligation_flags() -> tuple[Any, ColumnElement[bool], ColumnElement[bool]]:
     late = and_(netted, prev.c.prev_cutoff.is_not(None), Obligation.created_at < prev.c.prev_cutoff)
     on_time = and_(netted, or_(prev.c.prev_cutoff.is_(None), Obligation.created_at >= prev.c.prev_cutoff))
     return joined, on_time, late
-
-
-def incident_counts(
-    session: Session, member_ids: Collection[int] | None, *, since: datetime, until: datetime
-) -> dict[int, tuple[int, int]]:
-    """(disputes, complaints) per member raised in ``[since, until)``; members with none are absent.
-
-    The ledger has no dispute or complaint table yet, so this is empty; when
-    one lands, its counts belong here (one GROUP BY each) and every caller
-    of :func:`gather_credit_inputs` gets them.
-    """
-    del session, member_ids, since, until
-    return {}
 
 
 def _window(as_of: datetime, months: int, member_ids: Collection[int] | None, side: Any) -> list[Any]:

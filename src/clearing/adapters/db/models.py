@@ -21,11 +21,20 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clearing.adapters.db.types import Amount, UtcDateTime
-from clearing.domain.vocabulary import CycleState, HoldStatus, MemberStatus, Route, TxState
+from clearing.domain.vocabulary import (
+    ComplaintState,
+    CycleState,
+    DisputeState,
+    HoldStatus,
+    MemberStatus,
+    Route,
+    TxState,
+)
 
 #: Autoincrementing 64-bit key; SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -224,6 +233,62 @@ class HoldReview(Base):
     decision: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(1024))
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Dispute(Base):
+    """A party's dispute of an obligation, and the operator's resolution (see ``services/disputes.py``)."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (
+        Index(None, "against_id", "state"),
+        Index(None, "filed_by_id", "state"),
+        # At most one open dispute per obligation, whatever two requests race.
+        Index(
+            "uq_disputes_open_obligation",
+            "obligation_id",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    obligation_id: Mapped[str] = mapped_column(ForeignKey("obligations.id"), index=True)
+    filed_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    #: The obligation's other party.
+    against_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    reason: Mapped[str] = mapped_column(String(1024))
+    #: pre-close (the obligation is held by ``hold_id``) or post-settlement.
+    phase: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default=DisputeState.OPEN, index=True)
+    #: Pre-close: the hold (rule ``dispute``) that keeps the obligation out of netting.
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.id"))
+    resolution: Mapped[str | None] = mapped_column(String(1024))
+    #: The operator principal that resolved it, as the audit log names it.
+    resolver: Mapped[str | None] = mapped_column(String(128))
+    #: Post-settlement and upheld: the obligation that reverses it (creditor owes debtor the amount).
+    reversal_obligation_id: Mapped[str | None] = mapped_column(ForeignKey("obligations.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Complaint(Base):
+    """A member's complaint against a member it traded with, validated or dismissed by the operator."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index(None, "against_id", "state"), Index(None, "filed_by_id", "state"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    filed_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    against_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    #: The obligation it is about, if any (one between the two members).
+    obligation_id: Mapped[str | None] = mapped_column(ForeignKey("obligations.id"))
+    reason: Mapped[str] = mapped_column(String(1024))
+    state: Mapped[str] = mapped_column(String(16), default=ComplaintState.OPEN, index=True)
+    resolution: Mapped[str | None] = mapped_column(String(1024))
+    resolver: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class SettlementTx(Base):

@@ -27,6 +27,6 @@ class CycleOut(OutSchema):
         examples=[{"accepted": 12, "queued_beyond_headroom": 1, "carried": 2, "held": 1}],
         description=(
             "OPEN only: obligations waiting, by status. The cut-off takes accepted, queued_beyond_headroom and "
-            "carried ones; held ones wait for review"
+            "carried ones; held and disputed ones wait for review"
         ),
     )

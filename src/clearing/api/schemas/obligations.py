@@ -96,7 +96,10 @@ class ObligationOut(OutSchema):
     created_at: datetime
     status: str = Field(
         examples=["accepted"],
-        description=("accepted | held | queued_beyond_headroom | rejected | escrow | netted | settled | carried"),
+        description=(
+            "accepted | held | queued_beyond_headroom | rejected | escrow | netted | committed | settled | "
+            "refunded | carried | disputed (held by an open dispute) | cancelled (annulled by an upheld dispute)"
+        ),
     )
     route: str = Field(examples=["net"], description="net (multilateral netting) or escrow (tier C per-order escrow)")
     shortfall: AmountOut | None = Field(

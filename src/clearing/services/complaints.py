@@ -1,0 +1,184 @@
+"""Complaints: a member complains about a member it has traded with; the operator validates or dismisses it.
+
+Only a counterparty may complain: the two members must share an obligation
+(either way round, whatever became of it), and an obligation the complaint
+names must be between exactly those two. The operator validates or
+dismisses it with a reason; the same decision again answers the complaint
+as it stands, the other one is a 409. Filing and resolving are audited
+(``complaint.file``, ``complaint.validate``, ``complaint.dismiss``); both
+members read it, with the reasons, resolver and outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from clearing.adapters.db.models import Complaint, Member, Obligation
+from clearing.domain.vocabulary import ComplaintState, Role
+from clearing.errors import Conflict, NotACounterparty, NotAParty, NotFound, SameMember, UnknownMember, ValidationError
+from clearing.services.audit_log import record_action
+from clearing.services.context import ServiceContext
+from clearing.services.disputes import require_reason
+from clearing.services.keys import Principal
+
+#: What a resolution decides, and the state it leaves the complaint in.
+OUTCOMES = {"validate": ComplaintState.VALIDATED, "dismiss": ComplaintState.DISMISSED}
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintView:
+    id: int
+    filed_by: str
+    against: str
+    obligation_id: str | None
+    reason: str
+    state: str
+    resolution: str | None
+    resolver: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+_Filer, _Target = aliased(Member), aliased(Member)
+
+
+def _query() -> Select[Complaint, str, str]:
+    return (
+        select(Complaint, _Filer.name, _Target.name)
+        .join(_Filer, _Filer.id == Complaint.filed_by_id)
+        .join(_Target, _Target.id == Complaint.against_id)
+    )
+
+
+def _view(c: Complaint, filer: str, target: str) -> ComplaintView:
+    return ComplaintView(
+        id=c.id,
+        filed_by=filer,
+        against=target,
+        obligation_id=c.obligation_id,
+        reason=c.reason,
+        state=c.state,
+        resolution=c.resolution,
+        resolver=c.resolver,
+        created_at=c.created_at,
+        resolved_at=c.resolved_at,
+    )
+
+
+def _load(s: Session, complaint_id: int) -> ComplaintView | None:
+    row = s.execute(_query().where(Complaint.id == complaint_id).execution_options(populate_existing=True)).first()
+    return None if row is None else _view(*row)
+
+
+def file(
+    ctx: ServiceContext, me: Principal, *, against: str, reason: str, obligation_id: str | None = None
+) -> ComplaintView:
+    """``me`` complains about member ``against`` (a name), optionally about one obligation between them."""
+    if me.member_id is None:
+        raise NotAParty("only a member key files a complaint", field="authorization")
+    reason = require_reason(reason)
+    with ctx.uow() as uow:
+        s = uow.session
+        target = s.scalar(select(Member.id).where(Member.name == against))
+        if target is None:
+            raise UnknownMember(f"unknown member {against!r}", field="against", member=against)
+        if target == me.member_id:
+            raise SameMember("a member cannot complain about itself", field="against", member=against)
+        _require_counterparty(s, me.member_id, target, against, obligation_id)
+        c = Complaint(
+            filed_by_id=me.member_id,
+            against_id=target,
+            obligation_id=obligation_id,
+            reason=reason,
+            state=ComplaintState.OPEN,
+            created_at=ctx.clock(),
+        )
+        s.add(c)
+        s.flush()
+        record_action(
+            s,
+            me.actor,
+            "complaint.file",
+            {"complaint": c.id, "against": against, "obligation": obligation_id, "reason": reason},
+        )
+        uow.commit()
+        view = _load(s, c.id)
+    assert view is not None
+    return view
+
+
+def _require_counterparty(s: Session, me: int, target: int, name: str, obligation_id: str | None) -> None:
+    if obligation_id is not None:
+        o = s.get(Obligation, obligation_id)
+        if o is None or me not in (o.debtor_id, o.creditor_id):
+            raise NotFound(f"no obligation {obligation_id!r}", field="obligation_id", id=obligation_id)
+        if target not in (o.debtor_id, o.creditor_id):
+            raise NotACounterparty(
+                f"obligation {obligation_id!r} is not between you and {name}", field="obligation_id", member=name
+            )
+        return
+    between = or_(
+        and_(Obligation.debtor_id == me, Obligation.creditor_id == target),
+        and_(Obligation.debtor_id == target, Obligation.creditor_id == me),
+    )
+    if s.scalar(select(Obligation.id).where(between).limit(1)) is None:
+        raise NotACounterparty(
+            f"you have no obligation with {name}: only a counterparty may complain", field="against", member=name
+        )
+
+
+def resolve(ctx: ServiceContext, actor: Principal, complaint_id: int, *, decision: str, reason: str) -> ComplaintView:
+    """Validate or dismiss an open complaint, with a reason (operators; audited)."""
+    if actor.role != Role.OPERATOR:
+        raise NotAParty("only the operator resolves complaints", field="authorization")
+    if decision not in OUTCOMES:
+        raise ValidationError("decision is validate or dismiss", field="decision")
+    reason = require_reason(reason)
+    with ctx.uow() as uow:
+        s = uow.session
+        c = s.get(Complaint, complaint_id, with_for_update=True)
+        if c is None:
+            raise NotFound(f"no complaint {complaint_id}", field="complaint_id")
+        state = OUTCOMES[decision]
+        if c.state == ComplaintState.OPEN:
+            c.state, c.resolution, c.resolver, c.resolved_at = state, reason, actor.actor, ctx.clock()
+            record_action(s, actor.actor, f"complaint.{decision}", {"complaint": c.id, "reason": reason})
+            uow.commit()
+        elif c.state != state:
+            raise Conflict(f"complaint {complaint_id} was already {c.state}", field="complaint_id", state=c.state)
+        view = _load(s, complaint_id)
+    assert view is not None
+    return view
+
+
+def get(ctx: ServiceContext, who: Principal, complaint_id: int) -> ComplaintView:
+    """One complaint: a member sees those it filed or that are against it (404 otherwise); operators, auditors all."""
+    with ctx.uow(read_only=True) as uow:
+        view = _load(uow.session, complaint_id)
+    if view is None or (who.member_id is not None and who.member_name not in (view.filed_by, view.against)):
+        raise NotFound(f"no complaint {complaint_id}", field="complaint_id")
+    return view
+
+
+def list_complaints(
+    ctx: ServiceContext, who: Principal, *, state: str | None = None, member: str | None = None, limit: int = 500
+) -> list[ComplaintView]:
+    """Newest first. A member: those it filed or that are against it; operators and auditors: all, or one
+    member's (``member``: filed by it or against it). ``state``: only complaints in it."""
+    q = _query().order_by(Complaint.id.desc()).limit(limit)
+    if state:
+        q = q.where(Complaint.state == state)
+    with ctx.uow(read_only=True) as uow:
+        s = uow.session
+        party = who.member_id
+        if party is None and member is not None:
+            party = s.scalar(select(Member.id).where(Member.name == member))
+            if party is None:
+                return []
+        if party is not None:
+            q = q.where((Complaint.filed_by_id == party) | (Complaint.against_id == party))
+        return [_view(*row) for row in s.execute(q).all()]
