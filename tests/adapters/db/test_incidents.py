@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from clearing.adapters.db.credit_inputs import gather_credit_inputs
 from clearing.adapters.db.incidents import incident_counts
 from clearing.services import complaints, disputes
 from clearing.services import submission as obligations
@@ -65,3 +66,26 @@ def test_only_upheld_disputes_and_validated_complaints_count_against_their_targe
         # many ids: filtered over the grouped rows instead of an IN list, same answer
         many = incident_counts(s, [*ids.values(), *range(10_000, 12_000)])
         assert {k: v for k, v in many.items() if v != (0, 0)} == everyone and len(many) == 2003
+
+
+def test_the_credit_inputs_count_incidents_filed_in_their_window(db):
+    clock = Clock()
+    ctx = ledger_house(db, clock=clock)
+    m = {n: admit_member(ctx, n, collateral=10**9).principal for n in ("alpha", "beta")}
+    old = ObligationInput(id="old", debtor="alpha", creditor="beta", amount=10)
+    obligations.submit(ctx, m["alpha"], [old], batch=False)
+    d = disputes.file(ctx, m["beta"], "old", reason="r")
+    disputes.resolve(ctx, OPERATOR, d.id, decision="uphold", reason="r")
+    clock.t += timedelta(days=120)  # outside a 3-month window
+    new = ObligationInput(id="new", debtor="alpha", creditor="beta", amount=10)
+    obligations.submit(ctx, m["alpha"], [new], batch=False)
+    d = disputes.file(ctx, m["beta"], "new", reason="r")
+    disputes.resolve(ctx, OPERATOR, d.id, decision="uphold", reason="r")
+    c = complaints.file(ctx, m["beta"], against="alpha", reason="r")
+    complaints.resolve(ctx, OPERATOR, c.id, decision="validate", reason="r")
+
+    alpha, beta = m["alpha"].member_id, m["beta"].member_id
+    with ctx.uow(read_only=True) as uow:
+        got = gather_credit_inputs(uow.session, [alpha, beta], as_of=clock.t + timedelta(seconds=1), months=3)
+    assert (got[alpha].disputes, got[alpha].complaints) == (1, 1)
+    assert (got[beta].disputes, got[beta].complaints) == (0, 0)
