@@ -28,10 +28,10 @@ from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.domain.vocabulary import CycleState, Route, TxState
 from clearing.domain.vocabulary import ObligationStatus as S
-from clearing.errors import ChainError, Conflict, NotFound
+from clearing.errors import ChainError, NotFound
 from clearing.services import chain_sync, escrow_outcome
 from clearing.services.escrow_outcome import OPERATOR_RELEASE, operator_released
-from clearing.services.outbox import COMMIT, RELEASE, SETTLE, CrashHook, Outbox
+from clearing.services.outbox import COMMIT, RELEASE, SETTLE, CrashHook, Outbox, cycle_committed
 
 #: Obligations a cycle takes at cut-off (held, rejected and escrow ones stay out).
 ELIGIBLE = (S.ACCEPTED, S.QUEUED_BEYOND_HEADROOM, S.CARRIED)
@@ -369,10 +369,7 @@ class CycleService:
         args = c.house.commit_args(cycle_id, root, count, gross, deltas)
 
         def done() -> bool:
-            on_chain = c.house.cycle(cycle_id)
-            if on_chain.committed and on_chain.root != "0x" + root.hex():
-                raise Conflict(f"chain already holds cycle {cycle_id} with another root {on_chain.root}")
-            return on_chain.committed
+            return cycle_committed(c.house, cycle_id, root)
 
         # A cycle the operator releases is committed into escrow (commitCycle), never settled in one call.
         fn, kind = ("settleCycle", SETTLE) if self.one_step and not operator else ("commitCycle", COMMIT)
