@@ -420,7 +420,7 @@ class CycleService:
             raise ChainError(f"cycle {cycle_id} still holds escrow but no creditor has pending credit")
         with UnitOfWork.from_factory(self.sessions) as uow:
             s = uow.session
-            cycle = self._require(s, cycle_id)
+            cycle = self._require(s, cycle_id, lock=True)  # the cycle, then its members: as commit and net do
             if cycle.state == CycleState.COMMITTED:
                 reservations.transition_cycle(s, cycle_id, (S.NETTED,), S.SETTLED)
                 cycle.release_tx_hash = sent.tx_hash if sent and sent.tx_hash else _release_tx(s, cycle_id)
