@@ -4,9 +4,11 @@
 :func:`build_service`; nothing else wires services together. What it builds:
 the ledger (engine, sessions), API key resolution, the chain (contracts from
 the configured backend, or ones the caller deployed, or none for a
-ledger-only house whose chain calls stay planned), the chain writer, the
+ledger-only house whose chain calls stay planned), the outbox with the chain
+writer's lease (elected on PostgreSQL when workers share an rpc node), the
 cycle service, and the EIP-712 signing domain, all in one immutable
-:class:`~clearing.services.context.ServiceContext`.
+:class:`~clearing.services.context.ServiceContext`. ``clearing serve`` then
+runs the writer's loop (``services/writer.py``) beside it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from clearing.adapters.chain import backends
 from clearing.adapters.chain.deploy import Contracts, Deployment, deploy
+from clearing.adapters.db import lease as leases
 from clearing.adapters.db import migrate as run_migrations
 from clearing.adapters.db.engine import make_engine, make_session_factory, normalise_url
 from clearing.domain.risk import RiskConfig
@@ -32,9 +35,9 @@ from clearing.services import chain_sync, ledger_binding
 from clearing.services.context import ServiceContext, utc_now
 from clearing.services.cycles import CycleService
 from clearing.services.keys import KeyResolver
-from clearing.services.outbox import Outbox
+from clearing.services.outbox import Outbox, WriterPolicy
 from clearing.services.signatures import SigningDomain
-from clearing.settings import DATA_DIR, DatabaseSettings, Settings, get_settings
+from clearing.settings import DATA_DIR, DatabaseSettings, Settings, WriterSettings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,8 @@ def build_service(
     ``with_chain``, the configured backend's (``embedded``/``anvil`` start a fresh chain and
     deploy on it; ``rpc`` attaches to the deployment file); ``with_chain=False`` builds a
     ledger-only house. ``migrate`` upgrades the ledger first; ``recover`` sends chain calls left
-    planned, finishes cycles left mid-way and syncs the chain mirror (start-up recovery).
+    planned, finishes cycles left mid-way (if this process is the chain writer) and syncs the chain
+    mirror (start-up recovery).
 
     Whenever there is a chain, the ledger must belong to it (``services.ledger_binding``): the
     first chain attached is recorded, any other is refused with :class:`LedgerMismatch`.
@@ -79,11 +83,15 @@ def build_service(
     engine = engine or make_engine(db_url, settings=settings)
     sessions = make_session_factory(engine)
     fresh_chain = contracts is None and with_chain and settings.chain.backend in FRESH_CHAIN_BACKENDS
+    shared_chain = contracts is None and with_chain and settings.chain.backend == "rpc"
     if contracts is None and with_chain:
         contracts = open_contracts(settings)
     if contracts is not None:
         ledger_binding.bind(sessions, contracts, ledger=shown_url(db_url), fresh_chain=fresh_chain)
-    outbox = Outbox(sessions, contracts)
+    # Processes that share a node and a ledger (`serve --workers N`) elect one writer; a chain of this
+    # process's own (or one the caller deployed) has no other sender, so this process writes.
+    lease = writer_lease(db_url, contracts, settings.writer) if shared_chain and contracts is not None else None
+    outbox = Outbox(sessions, contracts, policy=writer_policy(settings.writer), lease=lease)
     if contracts is not None:
         domain: SigningDomain | None = SigningDomain(
             chain_id=contracts.chain.chain_id, verifying_contract=contracts.house.address
@@ -121,10 +129,30 @@ def build_service(
         clock=clock,
     )
     if recover and contracts is not None and cycles is not None:
-        outbox.resend_planned()
-        cycles.recover()
+        if outbox.is_writer():  # the others leave recovery to the writer
+            outbox.resend_planned()
+            cycles.recover()
+            outbox.mark_recovered()
         chain_sync.sync(sessions, contracts)
     return ctx
+
+
+def writer_policy(cfg: WriterSettings) -> WriterPolicy:
+    """The chain writer's timings from its settings."""
+    return WriterPolicy(
+        receipt_timeout=cfg.receipt_timeout_seconds,
+        replace_after=cfg.replace_after_seconds,
+        nonce_attempts=cfg.nonce_attempts,
+        wait_seconds=cfg.wait_seconds,
+        poll_seconds=cfg.poll_seconds,
+    )
+
+
+def writer_lease(db_url: str, contracts: Contracts, cfg: WriterSettings) -> leases.Lease:
+    """The chain writer's lease for the processes that send to one deployment from one ledger: an advisory
+    lock on PostgreSQL, always held on SQLite (one process)."""
+    name = f"clearing.chain-writer:{contracts.chain.chain_id}:{contracts.house.address.lower()}"
+    return leases.for_database(db_url, name, retry_seconds=cfg.lease_retry_seconds)
 
 
 def open_contracts(settings: Settings | None = None) -> Contracts:

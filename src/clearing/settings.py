@@ -69,7 +69,8 @@ class ApiSettings(BaseModel):
     #: Most submissions in one group commit, and groups in flight per process.
     group_commit_max: int = 1000
     group_commit_threads: int = 2
-    #: uvicorn worker processes for ``clearing serve``.
+    #: uvicorn worker processes for ``clearing serve`` (more than one: the rpc backend on PostgreSQL, where
+    #: every worker plans chain writes and one elected worker sends them).
     workers: int = 1
 
 
@@ -87,6 +88,26 @@ class EscrowSettings(BaseModel):
     dispute_window_seconds: int = Field(default=3 * 24 * 3600, ge=0, le=90 * 24 * 3600)
 
 
+class WriterSettings(BaseModel):
+    """The chain writer: the one process that signs and sends the house's transactions (``services/writer.py``)."""
+
+    #: Seconds between the writer's passes over pending outbox rows, and between a waiting request's looks.
+    poll_seconds: float = Field(default=0.2, gt=0, le=60)
+    #: Seconds a request waits for the writer (in another worker) to mine its row before answering 503.
+    wait_seconds: float = Field(default=60.0, gt=0)
+    #: Seconds one send waits for a receipt before leaving the row to the writer's next pass.
+    receipt_timeout_seconds: float = Field(default=60.0, gt=0)
+    #: Seconds a sent transaction may stay unmined before it is replaced (same nonce, fees at least +12.5%).
+    replace_after_seconds: float = Field(default=30.0, gt=0)
+    #: Sends in a row whose nonce another sender took (resynced from the chain, with backoff) before a pass
+    #: leaves the row for the next one.
+    nonce_attempts: int = Field(default=8, ge=1, le=100)
+    #: A row pending longer is reported stuck: ``GET /health`` (degraded), ``GET /outbox/stuck`` and a warning.
+    stuck_seconds: float = Field(default=300.0, gt=0)
+    #: Seconds between a worker's attempts to take the writer's lease over (PostgreSQL).
+    lease_retry_seconds: float = Field(default=1.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARING_", env_nested_delimiter="__", extra="ignore")
 
@@ -96,6 +117,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     cycle: CycleSettings = CycleSettings()
     escrow: EscrowSettings = EscrowSettings()
+    writer: WriterSettings = WriterSettings()
 
     @property
     def db_url(self) -> str:

@@ -110,3 +110,24 @@ def test_serve_on_rpc_refuses_a_ledger_of_another_anvil(tmp_path):
         ctx = build_service(Settings(database_url=url), with_chain=False)
         with ctx.uow(read_only=True) as uow:
             assert uow.session.scalar(select(func.count()).select_from(Member)) == 1
+
+
+def test_serve_refuses_more_workers_on_sqlite_in_one_line(tmp_path):
+    """Workers elect the chain writer with a PostgreSQL advisory lock: on SQLite each would send alone."""
+    env = clearing_env(
+        CLEARING_DATABASE_URL=f"sqlite:///{tmp_path / 'ledger.db'}",
+        CLEARING_CHAIN__BACKEND="rpc",
+        CLEARING_CHAIN__RPC_URL="http://127.0.0.1:9",
+    )
+    proc = subprocess.run(
+        [CLEARING_EXE, "serve", "--port", str(backends.free_port()), "--workers", "2"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "PostgreSQL" in line and "--workers 1" in line
+    assert not (tmp_path / "ledger.db").exists()

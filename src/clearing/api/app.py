@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 
 from clearing.api import problems
@@ -21,9 +23,12 @@ from clearing.api.routers import (
     members,
     obligations,
     orders,
+    outbox,
     pool,
     releases,
 )
+from clearing.api.schemas.outbox import HealthOut, OutboxHealthOut
+from clearing.services import writer
 from clearing.services.context import ServiceContext
 from clearing.services.submission import GroupCommitter
 
@@ -107,6 +112,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
             {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
             {"name": "audit", "description": "Merkle proofs and reconciliation (auditor or operator keys)"},
             {"name": "eip712", "description": "The EIP-712 domain and types debtors sign obligations under (public)"},
+            {"name": "outbox", "description": "Chain transactions the house has not seen mined yet (operator keys)"},
             {
                 "name": "pool",
                 "description": "The credit pool for lenders (no key: public chain data and unsigned calls)",
@@ -129,23 +135,57 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         pool.router,
         audit.router,
         eip712.router,
+        outbox.router,
         *(extra_routers or []),
     ):
         app.include_router(router)
+    app.state.health = (float("-inf"), None)
 
-    @app.get("/health", tags=["health"], summary="Liveness")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get(
+        "/health",
+        tags=["health"],
+        summary="Liveness, and whether chain transactions are stuck",
+        description="200 while the process serves. `status` is `degraded` when house transactions have been "
+        "pending longer than CLEARING_WRITER__STUCK_SECONDS (listed by GET /outbox/stuck) or the ledger did "
+        "not answer. The outbox figures are at most a second old.",
+        response_model=HealthOut,
+    )
+    async def health(request: Request) -> HealthOut:
+        ctx: ServiceContext = request.app.state.ctx
+        at, report = request.app.state.health
+        if report is None or time.monotonic() - at > HEALTH_CACHE_SECONDS:
+            report = await run_in_threadpool(_health, ctx)
+            request.app.state.health = (time.monotonic(), report)
+        return report.model_copy(update={"writer": ctx.outbox.writes_here()})
 
     return app
 
 
+#: /health reads the ledger at most this often per process (it stays as cheap as a no-op).
+HEALTH_CACHE_SECONDS = 1.0
+
+
+def _health(ctx: ServiceContext) -> HealthOut:
+    try:
+        h = writer.outbox_health(ctx)
+    except Exception as exc:  # the ledger is unreachable: still alive, but degraded
+        return HealthOut(status="degraded", writer=False, outbox=None, detail=f"the ledger did not answer: {exc}")
+    out = OutboxHealthOut(
+        pending=h.pending, stuck=h.stuck, oldest_seconds=h.oldest_seconds, stuck_after_seconds=h.stuck_after_seconds
+    )
+    detail = None if h.ok else f"{h.stuck} chain transaction(s) pending over {h.stuck_after_seconds} s"
+    return HealthOut(status="ok" if h.ok else "degraded", writer=False, outbox=out, detail=detail)
+
+
 def create_service_app() -> FastAPI:
-    """What `clearing serve` runs: ledger, chain, cycle settlement and the scheduler.
+    """What `clearing serve` runs (in each worker): ledger, chain, cycle settlement, the scheduler and
+    the chain writer's loop.
 
     Start-up finishes any cycle a crash left mid-way (``build_service``); the
     scheduler closes and settles cycles every ``CLEARING_CYCLE__CUTOFF_SECONDS``
-    (0: only operators close them) and keeps the on-chain mirror in sync.
+    (0: only operators close them) and keeps the on-chain mirror in sync; the
+    chain writer (one elected worker, ``services/writer.py``) sends what every
+    worker plans.
     """
     import atexit
 
@@ -155,5 +195,9 @@ def create_service_app() -> FastAPI:
     ctx = build_service(migrate=True, fresh_embedded_ledger=True)
     scheduler = Scheduler(ctx, cutoff_seconds=ctx.settings.cycle.cutoff_seconds)
     scheduler.start()
+    chain_writer = writer.ChainWriter(ctx)
+    chain_writer.start()
+    atexit.register(ctx.outbox.close)
     atexit.register(scheduler.stop)
+    atexit.register(chain_writer.stop)
     return create_app(ctx)

@@ -6,7 +6,7 @@ seed members with ample collateral and known counterparties, start
 load process (raw asyncio HTTP/1.1 keep-alive client, so the client costs
 little CPU). Phases:
 
-* ``noop``: ``GET /health`` — the no-op FastAPI request rate (baseline);
+* ``noop``: ``GET /health`` — the no-op FastAPI request rate (baseline; its ledger read is cached a second);
 * ``single``: ``POST /obligations`` from many connections, one obligation each;
 * ``batch``: ``POST /obligations/batch`` of ``batch_size`` obligations;
 * ``insert_baseline``: the same obligation rows inserted with a bare

@@ -13,7 +13,7 @@ from clearing.services.keys import Principal
 _CLI = Principal(role="operator", key_id=None, member_name="cli")
 
 
-@cli.command("serve", reads=("database", "chain", "api", "cycle"))
+@cli.command("serve", reads=("database", "chain", "api", "cycle", "writer"))
 @click.option("--host", default=None, envvar="CLEARING_API__HOST", show_envvar=True, help="Default: 127.0.0.1.")
 @click.option("--port", default=None, type=int, envvar="CLEARING_API__PORT", show_envvar=True, help="Default: 8000.")
 @click.option(
@@ -22,7 +22,8 @@ _CLI = Principal(role="operator", key_id=None, member_name="cli")
     type=int,
     envvar="CLEARING_API__WORKERS",
     show_envvar=True,
-    help="uvicorn worker processes (default: 1; more need the rpc backend).",
+    help="uvicorn worker processes (default: 1; more need the rpc backend and PostgreSQL: every worker "
+    "plans chain writes, one elected worker sends them).",
 )
 @click.option("--migrate/--no-migrate", default=True, show_default=True, help="Upgrade the ledger to head first.")
 @click.option("--log-level", default="warning", show_default=True)
@@ -31,7 +32,9 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
     import os
 
     import uvicorn
+    from sqlalchemy.engine import make_url
 
+    from clearing.adapters.db.engine import normalise_url
     from clearing.bootstrap import prepare_ledger
     from clearing.errors import ValidationError
     from clearing.settings import get_settings
@@ -42,6 +45,13 @@ def serve(host: str | None, port: int | None, workers: int | None, migrate: bool
         raise ValidationError(
             f"the {settings.chain.backend} chain lives inside one process: use --workers 1 "
             "or CLEARING_CHAIN__BACKEND=rpc",
+            field="workers",
+        )
+    if workers > 1 and make_url(normalise_url(settings.db_url)).get_backend_name() != "postgresql":
+        raise ValidationError(
+            "more than one worker needs the ledger on PostgreSQL (CLEARING_DATABASE_URL=postgresql://...): "
+            "the workers elect the one that sends chain transactions with a PostgreSQL advisory lock; "
+            "with SQLite use --workers 1",
             field="workers",
         )
     # Refuse a ledger of another chain here, in one line, before any worker starts; a fresh

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.chain.client import Event
 from clearing.adapters.chain.deploy import Contracts
+from clearing.adapters.db.lease import xact_lock
 from clearing.adapters.db.models import ChainEvent, Member, SettlementTx
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.amounts import as_json_values
@@ -37,10 +38,10 @@ class SyncResult:
 
 def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
     """Index new events of the house and the order escrow; refresh touched members."""
-    w3 = contracts.chain.w3
-    head = w3.eth.block_number
     with UnitOfWork.from_factory(sessions) as uow:
         s = uow.session
+        xact_lock(s, "clearing.chain-sync")  # workers sync one at a time: each sees what the last indexed
+        head = contracts.chain.w3.eth.block_number
         last = s.scalar(select(func.max(ChainEvent.block_number)))
         start = max(contracts.deployment.block, (last or 0))  # re-read the last block: dedup below
         seen = set(

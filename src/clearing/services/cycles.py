@@ -28,10 +28,10 @@ from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.domain.vocabulary import CycleState, Route, TxState
 from clearing.domain.vocabulary import ObligationStatus as S
-from clearing.errors import ChainError, Conflict, NotFound
+from clearing.errors import ChainError, NotFound
 from clearing.services import chain_sync, escrow_outcome
 from clearing.services.escrow_outcome import OPERATOR_RELEASE, operator_released
-from clearing.services.outbox import COMMIT, RELEASE, SETTLE, CrashHook, Outbox
+from clearing.services.outbox import COMMIT, RELEASE, SETTLE, CrashHook, Outbox, cycle_committed
 
 #: Obligations a cycle takes at cut-off (held, rejected and escrow ones stay out).
 ELIGIBLE = (S.ACCEPTED, S.QUEUED_BEYOND_HEADROOM, S.CARRIED)
@@ -371,10 +371,7 @@ class CycleService:
         args = c.house.commit_args(cycle_id, root, count, gross, deltas)
 
         def done() -> bool:
-            on_chain = c.house.cycle(cycle_id)
-            if on_chain.committed and on_chain.root != "0x" + root.hex():
-                raise Conflict(f"chain already holds cycle {cycle_id} with another root {on_chain.root}")
-            return on_chain.committed
+            return cycle_committed(c.house, cycle_id, root)
 
         # A cycle the operator releases is committed into escrow (commitCycle), never settled in one call.
         fn, kind = ("settleCycle", SETTLE) if self.one_step and not operator else ("commitCycle", COMMIT)
@@ -425,7 +422,7 @@ class CycleService:
             raise ChainError(f"cycle {cycle_id} still holds escrow but no creditor has pending credit")
         with UnitOfWork.from_factory(self.sessions) as uow:
             s = uow.session
-            cycle = self._require(s, cycle_id)
+            cycle = self._require(s, cycle_id, lock=True)  # the cycle, then its members: as commit and net do
             if cycle.state == CycleState.COMMITTED:
                 reservations.transition_cycle(s, cycle_id, (S.NETTED,), S.SETTLED)
                 cycle.release_tx_hash = sent.tx_hash if sent and sent.tx_hash else _release_tx(s, cycle_id)

@@ -69,8 +69,14 @@ def finish_cycle(s: Session, cycle_id: int, *, tx_hash: str | None = None) -> bo
     carried) if anything reached creditors or nothing was escrowed, REFUNDED
     if everything went back to debtors.
     """
-    cycle = s.get(Cycle, cycle_id, with_for_update=True)
+    # Look before locking: chain sync calls this for every CycleSettled, and most are cycles the cycle
+    # service settles itself, which hold their members' rows and then update the cycle's (a lock taken
+    # here first would deadlock with them).
+    cycle = s.get(Cycle, cycle_id)
     if cycle is None or cycle.state != CycleState.COMMITTED or not operator_released(cycle):
+        return False
+    s.refresh(cycle, with_for_update=True)
+    if cycle.state != CycleState.COMMITTED:
         return False
     released, refunded = escrow_totals(s, cycle_id)
     refunded_all = refunded > 0 and released == 0

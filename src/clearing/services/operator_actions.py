@@ -14,7 +14,7 @@ the chain with the state just before its own call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +30,7 @@ from clearing.errors import ChainReverted, Conflict, ServiceUnavailable, Validat
 from clearing.services import outbox
 from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
+from clearing.services.outbox import call_args
 
 #: Request ids: what a client may choose (printable, no spaces, bounded).
 MAX_REQUEST_ID = 128
@@ -114,47 +115,6 @@ def rows_of(s: Session, subject: Subject) -> list[SettlementTx]:
     if subject.obligation_id is not None:
         rows = [r for r in rows if (r.payload or {}).get("obligation_id") == subject.obligation_id]
     return list(rows)
-
-
-def json_args(args: Sequence[Any]) -> list[Any]:
-    """Contract arguments as JSON: ints as decimal strings, bytes as 0x-hex, lists element-wise.
-
-    >>> json_args([7, b"\\x01" * 32, ["0xAb", 5]])[::2]
-    ['7', ['0xAb', '5']]
-    """
-    out: list[Any] = []
-    for a in args:
-        if isinstance(a, bool):
-            raise TypeError("no boolean arguments here")
-        if isinstance(a, int):
-            out.append(str(a))
-        elif isinstance(a, bytes):
-            out.append("0x" + a.hex())
-        elif isinstance(a, (list, tuple)):
-            out.append(json_args(a))
-        else:
-            out.append(a)
-    return out
-
-
-def call_args(args: Sequence[Any]) -> list[Any]:
-    """The inverse of :func:`json_args` for the calls stored here: digit strings are ints, 32-byte hex is bytes,
-    anything else (addresses) stays a string.
-
-    >>> call_args(["7", "0x" + "01" * 32, ["0xAb", "5"]]) == [7, b"\\x01" * 32, ["0xAb", 5]]
-    True
-    """
-    out: list[Any] = []
-    for a in args:
-        if isinstance(a, list):
-            out.append(call_args(a))
-        elif isinstance(a, str) and a.lstrip("-").isdigit():
-            out.append(int(a))
-        elif isinstance(a, str) and a.startswith("0x") and len(a) == 66:
-            out.append(bytes.fromhex(a[2:]))
-        else:
-            out.append(a)
-    return out
 
 
 def _call_of(row: SettlementTx) -> Call:

@@ -26,7 +26,6 @@ the order closes, if the order on chain is this obligation's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from clearing.adapters.chain.client import UnsignedTx
 from clearing.adapters.chain.deploy import Contracts
-from clearing.adapters.chain.escrow_client import OrderEscrowClient, OrderState
+from clearing.adapters.chain.escrow_client import OrderState
 from clearing.adapters.db.models import Member, Obligation
 from clearing.domain.vocabulary import Role, Route
 from clearing.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -43,7 +42,8 @@ from clearing.services import chain_sync, operator_actions, outbox
 from clearing.services.context import ServiceContext
 from clearing.services.escrow_outcome import ORDER_CLOSED, order_id
 from clearing.services.keys import Principal
-from clearing.services.operator_actions import ActionView, Call, Subject, json_args
+from clearing.services.operator_actions import ActionView, Call, Subject
+from clearing.services.outbox import json_args
 
 ORDER_ACTIONS = (outbox.ORDER_RELEASE, outbox.ORDER_REFUND, outbox.ORDER_RESOLVE, outbox.ORDER_CLAIM)
 #: IOrderEscrow.OrderStatus, as this API names it.
@@ -290,7 +290,7 @@ def act(
         if part != "operator":
             call = _call(action, o, c.chain.timestamp(), amount, split)
             sender = o.debtor if part == "debtor" else o.creditor
-            tx = c.escrow.unsigned(call.fn, *operator_actions.call_args(call.args), sender=sender)
+            tx = c.escrow.unsigned(call.fn, *outbox.call_args(call.args), sender=sender)
             return OrderActionResult(order=_view(ctx, uow.session, c, o), transaction=tx)
     view = _operator_act(ctx, principal, obligation_id, action, amount=amount, split=split, request_id=request_id)
     chain_sync.sync(ctx.sessions, c)  # records the obligation settled or refunded once the order closes
@@ -336,19 +336,4 @@ def _operator_act(
             )
             uow.commit()
         oid = o.oid
-    return operator_actions.send(ctx, c.escrow, planned, _done(c.escrow, oid, planned.call))
-
-
-def _done(escrow: OrderEscrowClient, oid: bytes, call: Call) -> Callable[[], bool]:
-    """Whether the chain already shows the action's effect (monotonic totals, or the order closed)."""
-    expect = call.expect
-
-    def done() -> bool:
-        state = escrow.order(oid)
-        if "released" in expect:
-            return state.released >= int(expect["released"])
-        if "refunded" in expect:
-            return state.refunded >= int(expect["refunded"])
-        return state.status == ORDER_CLOSED
-
-    return done
+    return operator_actions.send(ctx, c.escrow, planned, outbox.order_action_done(c.escrow, oid, planned.call.expect))

@@ -41,7 +41,8 @@ from clearing.services.context import ServiceContext
 from clearing.services.cycles import CycleService, CycleView
 from clearing.services.escrow_outcome import OPERATOR_RELEASE, operator_released
 from clearing.services.keys import Principal
-from clearing.services.operator_actions import ActionView, Call, Subject, json_args
+from clearing.services.operator_actions import ActionView, Call, Subject
+from clearing.services.outbox import json_args
 
 #: Outbox kinds of the actions on a cycle.
 CYCLE_ACTIONS = (outbox.CYCLE_RELEASE, outbox.CYCLE_RELEASE_PRO_RATA, outbox.CYCLE_HOLD, outbox.CYCLE_REFUND)
@@ -363,7 +364,9 @@ def _act(
                 s, subject, request_id=request_id, request=full_request, call=call, actor=actor.actor, action=action
             )
             uow.commit()
-    view = operator_actions.send(ctx, c.house, planned, _done(c.house, cycle_id, planned.call))
+    view = operator_actions.send(
+        ctx, c.house, planned, outbox.cycle_action_done(c.house, cycle_id, planned.call.expect)
+    )
     chain_sync.sync(ctx.sessions, c)  # the members' mirror, and the cycle's end once its escrow is empty
     return ActionResult(view, escrow(ctx, cycle_id))
 
@@ -415,19 +418,6 @@ def _not_held(snap: _Snapshot, cycle_id: int) -> None:
             field="cycle_id",
             held_until=_iso(snap.held_until),
         )
-
-
-def _done(house: ClearingHouseClient, cycle_id: int, call: Call) -> Callable[[], bool]:
-    """Whether the chain already shows the action's effect (what its row's ``expect`` recorded)."""
-    expect = call.expect
-
-    def done() -> bool:
-        if "held_until" in expect:
-            return house.cycle(cycle_id).held_until == int(expect["held_until"])
-        pending_ok = all(house.pending_credit(cycle_id, a) <= int(v) for a, v in expect.get("pending", {}).items())
-        return pending_ok and all(house.cycle_debit(cycle_id, a) <= int(v) for a, v in expect.get("debit", {}).items())
-
-    return done
 
 
 def _strs(values: Mapping[str, int]) -> dict[str, str]:

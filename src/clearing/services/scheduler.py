@@ -4,7 +4,8 @@ Every tick releases the holds that have lapsed (``release_after`` passed, or
 a ``member-suspended`` hold whose member is active again); that needs only
 the ledger, so a ledger-only house (no chain) runs it too. With a chain, the
 tick also syncs the on-chain mirror, and every ``cutoff_seconds`` closes the
-open cycle and settles it; a failed settlement is logged and retried at the
+open cycle and settles it (in the chain writer's process only, so N workers
+cut off once); a failed settlement is logged and retried at the
 next tick (every step is safe to repeat). Each job fails alone: a chain that
 cannot be reached does not stop holds from being released.
 """
@@ -55,7 +56,8 @@ class Scheduler:
             return
         try:
             chain_sync.sync(self.ctx.sessions, self.contracts)
-            if self._next_cutoff is not None and time.monotonic() >= self._next_cutoff:
+            due = self._next_cutoff is not None and time.monotonic() >= self._next_cutoff
+            if due and self.ctx.outbox.is_writer():  # of many workers, the chain writer cuts off
                 self._next_cutoff = time.monotonic() + self.cutoff_seconds
                 view = self.cycles.settle()
                 log.info("scheduled cut-off: cycle %s %s", view.id, view.state)

@@ -28,6 +28,8 @@ from web3.exceptions import TransactionNotFound
 from clearing.errors import ChainError
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
+#: Fee fields of a transaction: EIP-1559's pair, or a legacy gas price.
+FEE_FIELDS = ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice")
 DEV_ACCOUNTS = 10
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
@@ -110,6 +112,19 @@ class Chain:
             return int(self.w3.eth.get_transaction_receipt(tx_hash)["blockNumber"])  # type: ignore[arg-type]
         except TransactionNotFound:
             return None
+
+    def mined_nonce(self, address: str) -> int:
+        """How many transactions of ``address`` are mined: a nonce below it is spent for good."""
+        return int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(address), "latest"))
+
+    def market_fees(self, legacy: bool) -> dict[str, int]:
+        """What a transaction offered now would pay: a gas price, or EIP-1559's tip and fee cap
+        (twice the pending base fee plus the tip, as web3 fills them in)."""
+        if legacy:
+            return {"gasPrice": int(self.w3.eth.gas_price)}
+        tip = int(self.w3.eth.max_priority_fee)
+        base = int(self.w3.eth.get_block("pending").get("baseFeePerGas") or 0)
+        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
 
     def timestamp(self) -> int:
         """The latest block's timestamp: the chain's "now" for holds, claims and dispute windows."""

@@ -23,7 +23,7 @@ from web3.exceptions import (
     Web3TypeError,
 )
 
-from clearing.adapters.chain.backends import Chain
+from clearing.adapters.chain.backends import FEE_FIELDS, Chain
 from clearing.adapters.chain.compile import ARTIFACTS_DIR, SHIPPED, load_artifact
 from clearing.errors import ChainError, ChainReverted
 
@@ -129,6 +129,17 @@ class TxResult:
 
     def named(self, name: str) -> list[Event]:
         return [e for e in self.events if e.name == name]
+
+
+@dataclass(frozen=True)
+class SignedCall:
+    """A call the house signed: bytes and hash (known before broadcast), and what a replacement needs."""
+
+    raw: str
+    tx_hash: str
+    nonce: int
+    gas: int
+    fees: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -252,19 +263,47 @@ class ContractClient:
         nonce: int | None = None,
     ) -> SignedTransaction:
         """A signed transaction whose hash is known before it is sent."""
-        acct = sender or self.default_sender
-        if acct is None:
+        return self._signed(fn_name, args, sender, gas, None, nonce)[1]
+
+    def sign_call(
+        self,
+        fn_name: str,
+        *args: Any,
+        nonce: int | None = None,
+        gas: int | None = None,
+        fees: dict[str, int] | None = None,
+    ) -> SignedCall:
+        """``fn_name(*args)`` signed by the default sender (at ``nonce``, else the counter's next, taken once the
+        call is known not to revert); gas and fees are the node's estimates unless given (a replacement's)."""
+        tx, signed = self._signed(fn_name, args, None, gas, fees, nonce)
+        return SignedCall(
+            raw="0x" + bytes(signed.raw_transaction).hex(),
+            tx_hash="0x" + bytes(signed.hash).hex(),
+            nonce=int(tx["nonce"]),
+            gas=int(tx["gas"]),
+            fees={k: int(tx[k]) for k in FEE_FIELDS if k in tx},
+        )
+
+    def _signed(
+        self,
+        fn_name: str,
+        args: Sequence[Any],
+        sender: LocalAccount | None,
+        gas: int | None,
+        fees: dict[str, int] | None,
+        nonce: int | None,
+    ) -> tuple[Any, SignedTransaction]:
+        if (acct := sender or self.default_sender) is None:
             raise ChainError("no signing account configured for the chain")
-        fn = getattr(self.contract.functions, fn_name)(*args)
-        params: dict[str, Any] = {"from": acct.address, "chainId": self.chain.chain_id}
+        params: dict[str, Any] = {"from": acct.address, "chainId": self.chain.chain_id, **(fees or {})}
         if gas is not None:
             params["gas"] = gas
-        try:
-            tx = fn.build_transaction(params)  # estimates gas: a revert surfaces here, decoded
+        try:  # estimates gas: a revert surfaces here, decoded
+            tx = getattr(self.contract.functions, fn_name)(*args).build_transaction(params)
         except _REVERTS as exc:
             raise _revert_from(exc) from None
         tx["nonce"] = nonce if nonce is not None else self.chain.nonces.next(acct.address)
-        return acct.sign_transaction(tx)
+        return tx, acct.sign_transaction(tx)
 
     def encode(self, fn_name: str, *args: Any) -> str:
         """Call data (0x-hex) of ``fn_name(*args)``."""
@@ -303,6 +342,17 @@ class ContractClient:
             receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05)
         except TimeExhausted as exc:
             raise ChainError(f"transaction {HexBytes(tx_hash).hex()} not mined within {timeout:.0f}s") from exc
+        return self._result(receipt)
+
+    def receipt(self, tx_hash: bytes | str) -> TxResult | None:
+        """The transaction's result if it is mined, else None (never waits); raises ChainReverted if it reverted."""
+        try:
+            receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return None
+        return self._result(receipt)
+
+    def _result(self, receipt: Any) -> TxResult:
         if receipt["status"] != 1:
             raise self._replay_revert(receipt)
         return TxResult(
