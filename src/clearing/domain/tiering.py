@@ -179,7 +179,8 @@ class Pin:
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """The member on chain: free collateral and credit drawn (``max(0, -balance)``)."""
+    """The member on chain: collateral it has posted (what bounds a provisional line) and credit drawn
+    (``max(0, -balance)``)."""
 
     collateral: int
     drawn: int
