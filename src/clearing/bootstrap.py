@@ -5,12 +5,14 @@
 the ledger (engine, sessions), API key resolution, the chain (contracts from
 the configured backend, or ones the caller deployed, or none for a
 ledger-only house whose chain calls stay planned), the chain writer, the
-cycle service, and the EIP-712 signing domain, all in one immutable
+cycle service (which rescores credit after every cycle it settles), and the
+EIP-712 signing domain, all in one immutable
 :class:`~clearing.services.context.ServiceContext`.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -28,7 +30,7 @@ from clearing.adapters.db import migrate as run_migrations
 from clearing.adapters.db.engine import make_engine, make_session_factory, normalise_url
 from clearing.domain.risk import RiskConfig
 from clearing.errors import ChainError
-from clearing.services import chain_sync, ledger_binding
+from clearing.services import chain_sync, credit, ledger_binding
 from clearing.services.context import ServiceContext, utc_now
 from clearing.services.cycles import CycleService
 from clearing.services.keys import KeyResolver
@@ -120,6 +122,8 @@ def build_service(
         cycles=cycles,
         clock=clock,
     )
+    if cycles is not None:  # every cycle settled rescores credit (volumes, on-time counts, drawings moved)
+        cycles.on_settled = functools.partial(credit.after_cycle, ctx)
     if recover and contracts is not None and cycles is not None:
         outbox.resend_planned()
         cycles.recover()

@@ -140,3 +140,10 @@ class BatchRejected(ValidationError):
         self.items = items
         #: Every bad item reuses an id with another body (the API answers 409, not 422).
         self.all_conflicts = all_conflicts
+
+
+class CreditLineAboveCap(ValidationError):
+    """A credit line asked above what the member may have: 30% of its average monthly volume (or its
+    provisional bound). ``values`` carry ``requested``, ``cap`` and ``average_monthly_volume``."""
+
+    code = "credit-line-above-cap"

@@ -1,8 +1,10 @@
-"""Background jobs of a running server: hold auto-release, chain sync, scheduled cut-offs.
+"""Background jobs of a running server: hold auto-release, credit rescoring, chain sync, scheduled cut-offs.
 
 Every tick releases the holds that have lapsed (``release_after`` passed, or
-a ``member-suspended`` hold whose member is active again); that needs only
-the ledger, so a ledger-only house (no chain) runs it too. With a chain, the
+a ``member-suspended`` hold whose member is active again), and every
+``credit.rescore_seconds`` rescores every member's credit (tiers and lines
+follow the score; their chain calls go through the outbox); both need only
+the ledger, so a ledger-only house (no chain) runs them too. With a chain, the
 tick also syncs the on-chain mirror, and every ``cutoff_seconds`` closes the
 open cycle and settles it; a failed settlement is logged and retried at the
 next tick (every step is safe to repeat). Each job fails alone: a chain that
@@ -16,7 +18,7 @@ import threading
 import time
 
 from clearing.errors import ServiceUnavailable
-from clearing.services import chain_sync, holds
+from clearing.services import chain_sync, credit, holds
 from clearing.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ class Scheduler:
         self.cutoff_seconds = cutoff_seconds
         self.sync_seconds = sync_seconds
         self._next_cutoff: float | None = None
+        self.rescore_seconds = ctx.settings.credit.rescore_seconds
+        self._next_rescore: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="clearing-scheduler", daemon=True)
 
@@ -52,9 +56,11 @@ class Scheduler:
         except Exception:  # keep serving; the next tick retries
             log.exception("hold auto-release failed")
         if self.contracts is None or self.cycles is None:
+            self._rescore()
             return
         try:
             chain_sync.sync(self.ctx.sessions, self.contracts)
+            self._rescore()  # after the sync: drawings of credit follow the fresh balances
             if self._next_cutoff is not None and time.monotonic() >= self._next_cutoff:
                 self._next_cutoff = time.monotonic() + self.cutoff_seconds
                 view = self.cycles.settle()
@@ -62,6 +68,23 @@ class Scheduler:
                 self.cycles.recover()
         except Exception:  # keep serving; the next tick retries
             log.exception("scheduler tick failed")
+
+    def _rescore(self) -> None:
+        """Rescore every member when ``credit.rescore_seconds`` have passed since the last time (the first
+        tick rescores at once); a failure is logged and retried at the next tick."""
+        if self.rescore_seconds <= 0 or (self._next_rescore is not None and time.monotonic() < self._next_rescore):
+            return
+        try:
+            result = credit.rescore(self.ctx, trigger="schedule")
+            self._next_rescore = time.monotonic() + self.rescore_seconds
+            if result.recorded:
+                log.info(
+                    "credit rescored: %d member(s) changed, %d tier migration(s)",
+                    result.recorded,
+                    len(result.migrations),
+                )
+        except Exception:  # keep serving; the next tick retries
+            log.exception("credit rescoring failed")
 
     def _run(self) -> None:
         self._next_cutoff = time.monotonic() + self.cutoff_seconds if self.cutoff_seconds > 0 else None
