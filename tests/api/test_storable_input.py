@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -44,6 +45,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/members/{name}/keys/{key_id}/rotate"): {"overlap_seconds": 60, "label": "ci"},
     ("post", "/pool/prepare-deposit"): {"lender": "0x" + "ab" * 20, "amount": "1"},
     ("post", "/pool/prepare-withdrawal"): {"lender": "0x" + "ab" * 20, "amount": "1", "to": "0x" + "cd" * 20},
+    ("post", "/members/{name}/credit/override"): {
+        "reason": "review",
+        "expires_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+        "tier": "B",
+    },
+    ("post", "/credit/rescore"): {"member": "alpha"},
 }
 #: A valid value for each path parameter, when another one is under test.
 PATH_VALUES = {"name": "alpha", "obligation_id": "nul-1", "cycle_id": "1", "hold_id": "1", "key_id": "1"}
