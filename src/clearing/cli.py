@@ -87,7 +87,7 @@ def audit() -> None:
     """Verify cycles, obligations and balances against the chain."""
 
 
-_COMMAND_MODULES = ("net", "contracts", "chain", "bench", "service", "audit", "demo", "dev", "cycles")
+_COMMAND_MODULES = ("net", "contracts", "chain", "bench", "service", "audit", "demo", "dev", "cycles", "credit")
 
 
 def load_commands() -> None:
