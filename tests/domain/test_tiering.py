@@ -234,3 +234,21 @@ def test_repaid_drawings_fold_into_on_time():
     assert assess(late).score == assess(x).score
     mixed = dataclasses.replace(x, settled_on_time=3, repaid_late=1)
     assert [f.value for f in assess(mixed).factors if f.name == "on-time"] == [7_500]
+
+
+@settings(max_examples=300, deadline=None)
+@given(inputs, st.sampled_from("ABC"), st.integers(0, 80), st.integers(0, 80))
+def test_the_next_tier_is_the_score_with_thresholds_shifted_by_the_margins(x, tier, up_margin, down_margin):
+    """A reference: demote to the tier of thresholds − demote margin, promote (at once here) to the tier of
+    thresholds + promote margin, each assessed in full (decide skips the assessments that cannot differ)."""
+    cfg = dataclasses.replace(CFG, promote_margin=up_margin, demote_margin=down_margin, promote_after_days=0)
+    cc = cfg.credit_config()
+
+    def shifted(d: int) -> str:
+        a, b = max(0, cc.tier_a_min_score + d), max(0, cc.tier_b_min_score + d)
+        return assess(x, dataclasses.replace(cc, tier_a_min_score=a, tier_b_min_score=b)).tier
+
+    rank = {"C": 0, "B": 1, "A": 2}
+    up, down = shifted(up_margin), shifted(-down_margin)
+    expected = down if rank[down] < rank[tier] else up if rank[up] > rank[tier] else tier
+    assert decide(x, TierState(tier), NOWHERE, config=cfg).tier == expected

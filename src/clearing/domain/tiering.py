@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from clearing.domain.credit import (
     MAX_TIER_A_LINE_BPS,
@@ -240,6 +241,7 @@ def chain_limit(credit_line: int, drawn: int) -> int:
     return max(credit_line, drawn)
 
 
+@lru_cache(maxsize=64)  # a rescoring shifts the same configuration for every member
 def _shifted(config: CreditConfig, delta: int) -> CreditConfig:
     return replace(
         config,
@@ -263,20 +265,57 @@ def _qualifying(state: TierState, target: str, age: int, cfg: TieringConfig) -> 
     return since, age - since >= cfg.promote_after_days
 
 
+class _Band:
+    """The tiers the score gives with every threshold raised by the promote margin (``up``) and lowered
+    by the demote margin (``down``), each assessed only when asked (a tier-A member never needs ``up``).
+
+    A score farther than the margin from every threshold gets the same tier either way (the thresholds
+    enter the tier only as ``score ≥ threshold``), so it is not assessed again: rescoring every member
+    costs one assessment each, two or three only near a threshold.
+    """
+
+    __slots__ = ("_a", "_inputs", "_cc", "_cfg", "_up", "_down")
+
+    def __init__(self, a: CreditAssessment, inputs: CreditInputs, cc: CreditConfig, cfg: TieringConfig) -> None:
+        self._a, self._inputs, self._cc, self._cfg = a, inputs, cc, cfg
+        self._up: str | None = None
+        self._down: str | None = None
+
+    def _shift(self, delta: int) -> str:
+        cc = self._cc
+        if all(abs(self._a.score - t) > abs(delta) for t in (cc.tier_a_min_score, cc.tier_b_min_score)):
+            return self._a.tier
+        return assess(self._inputs, _shifted(cc, delta)).tier
+
+    @property
+    def up(self) -> str:
+        if self._up is None:
+            self._up = self._shift(self._cfg.promote_margin)
+        return self._up
+
+    @property
+    def down(self) -> str:
+        if self._down is None:
+            self._down = self._shift(-self._cfg.demote_margin)
+        return self._down
+
+
 def _hysteresis(
-    state: TierState, score: int, age: int, up: str, down: str, cfg: TieringConfig, cc: CreditConfig
+    state: TierState, a: CreditAssessment, age: int, band: _Band, cfg: TieringConfig, cc: CreditConfig
 ) -> _Step:
-    """The next score tier from ``state.tier``: ``down`` (thresholds lowered) demotes at once, ``up``
-    (thresholds raised) promotes once it has held for ``promote_after_days``."""
-    cur = state.tier
+    """The next score tier from ``state.tier``: ``band.down`` (thresholds lowered) demotes at once,
+    ``band.up`` (thresholds raised) promotes once it has held for ``promote_after_days``."""
+    cur, score = state.tier, a.score
     threshold = {"A": cc.tier_a_min_score, "B": cc.tier_b_min_score, "C": 0}
-    if _rank(down) < _rank(cur):
+    if cur != "C" and _rank(band.down) < _rank(cur):
+        down = band.down
         floor = max(0, threshold[cur] - cfg.demote_margin)
         why = (
             f"demoted {cur} → {down}: score {score} (tier {cur} is kept down to {floor}, or while its conditions hold)"
         )
         return _Step(down, None, None, why)
-    if _rank(up) > _rank(cur):
+    if cur != "A" and _rank(band.up) > _rank(cur):
+        up = band.up
         bar = threshold[up] + cfg.promote_margin
         since, done = _qualifying(state, up, age, cfg)
         if done:
@@ -286,7 +325,7 @@ def _hysteresis(
             f"a promotion needs"
         )
         return _Step(cur, up, since, why)
-    if _rank(up) < _rank(cur):
+    if _rank(a.tier) < _rank(cur):
         return _Step(cur, None, None, f"tier {cur} kept: score {score} is inside the hysteresis band")
     return _Step(cur, None, None, f"tier {cur}: score {score}")
 
@@ -295,21 +334,20 @@ def _score_tier(
     inputs: CreditInputs, a: CreditAssessment, state: TierState, cfg: TieringConfig, cc: CreditConfig
 ) -> tuple[_Step, bool]:
     """The score tier and whether the line stays provisional."""
-    up = assess(inputs, _shifted(cc, cfg.promote_margin)).tier
-    down = assess(inputs, _shifted(cc, -cfg.demote_margin)).tier
+    band = _Band(a, inputs, cc, cfg)
     age = inputs.age_days
     if not state.provisional:
-        return _hysteresis(state, a.score, age, up, down, cfg, cc), False
+        return _hysteresis(state, a, age, band, cfg, cc), False
     prov = cfg.provisional_tier
     if inputs.defaults:
-        step = _hysteresis(replace(state, tier=prov), a.score, age, up, down, cfg, cc)
+        step = _hysteresis(replace(state, tier=prov), a, age, band, cfg, cc)
         why = f"provisional line withdrawn: {inputs.defaults} drawing(s) unpaid past the deadline; {step.reason}"
         return replace(step, reason=why), False
     if age >= cfg.provisional_days:
-        step = _hysteresis(replace(state, tier=prov), a.score, age, up, down, cfg, cc)
+        step = _hysteresis(replace(state, tier=prov), a, age, band, cfg, cc)
         why = f"provisional period of {cfg.provisional_days} days over, the score decides: {step.reason}"
         return replace(step, reason=why), False
-    if _rank(up) >= _rank(prov):
+    if _rank(band.up) >= _rank(prov):
         since, done = _qualifying(state, prov, age, cfg)
         if done:
             return _Step(

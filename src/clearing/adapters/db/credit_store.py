@@ -37,15 +37,22 @@ class Activity:
     settled_late: int = 0
 
 
+#: PostgreSQL: one scan. The inner aggregate groups by pair, month, status and carried-or-not (keys cost less
+#: per row than FILTERs, and month boundaries are constants bound from Python: ``now() - interval`` is only
+#: stable, so it would be computed per row); the outer one spreads each pair to its debtor and its creditor.
+#: Measured at about twice a bare ``GROUP BY debtor_id`` over the same table (1M rows, 1,000 members).
 _ACTIVITY_PG = """
-SELECT v.mid,
-       GREATEST(0, floor(extract(epoch FROM (%(now)s - o.created_at)) / 2592000))::int AS month,
-       (sum(o.amount) FILTER (WHERE o.status = 'settled'))::text,
-       count(*) FILTER (WHERE v.debtor AND o.status = 'settled' AND o.carried_cycles = 0),
-       count(*) FILTER (WHERE v.debtor AND (o.status = 'carried' OR (o.status = 'settled' AND o.carried_cycles > 0)))
-FROM obligations o
-CROSS JOIN LATERAL (VALUES (o.debtor_id, true), (o.creditor_id, false)) AS v(mid, debtor)
-WHERE o.status IN ('settled', 'carried') AND o.created_at > %(since)s {members}
+WITH p AS MATERIALIZED (
+  SELECT debtor_id, creditor_id, {month} AS month, status, carried_cycles > 0 AS carried, sum(amount) AS volume,
+         count(*) AS n
+  FROM obligations WHERE created_at > %(since)s {pairs}
+  GROUP BY 1, 2, 3, 4, 5)
+SELECT x.mid, p.month,
+       (sum(p.volume) FILTER (WHERE p.status = 'settled'))::text,
+       coalesce(sum(p.n) FILTER (WHERE x.debtor AND p.status = 'settled' AND NOT p.carried), 0),
+       coalesce(sum(p.n) FILTER (WHERE x.debtor AND (p.status = 'carried' OR (p.status = 'settled' AND p.carried))), 0)
+FROM p CROSS JOIN LATERAL (VALUES (p.debtor_id, true), (p.creditor_id, false)) AS x(mid, debtor)
+WHERE p.status IN ('settled', 'carried') {members}
 GROUP BY 1, 2
 """
 
@@ -56,16 +63,22 @@ def activity(s: Session, now: datetime, months: int, member_ids: Sequence[int] |
     out: dict[int, Activity] = defaultdict(Activity)
     conn = s.connection()
     if conn.dialect.name == "postgresql":
-        params: dict[str, object] = {"now": now, "since": since}
-        members = ""
+        params: dict[str, object] = {"since": since}
+        bounds = []
+        for k in range(1, months):  # month = how many of the boundaries now − 30k days it is at or before
+            params[f"b{k}"] = now - MONTH * k
+            bounds.append(f"(created_at <= %(b{k})s)::int")
+        pairs = members = ""
         if member_ids is not None:
-            members, params["ids"] = "AND v.mid = ANY(%(ids)s)", list(member_ids)
-        for mid, month, volume, on_time, late in conn.exec_driver_sql(_ACTIVITY_PG.format(members=members), params):
+            params["ids"] = list(member_ids)
+            pairs, members = "AND (debtor_id = ANY(%(ids)s) OR creditor_id = ANY(%(ids)s))", "AND x.mid = ANY(%(ids)s)"
+        sql = _ACTIVITY_PG.format(month=" + ".join(bounds) or "0", pairs=pairs, members=members)
+        for mid, month, volume, on_time, late in conn.exec_driver_sql(sql, params):
             a = out[mid]
-            if volume is not None and month < months:
+            if volume is not None:
                 a.volumes[month] = a.volumes.get(month, 0) + int(volume)
-            a.settled_on_time += on_time
-            a.settled_late += late
+            a.settled_on_time += int(on_time)
+            a.settled_late += int(late)
         return dict(out)
     q = select(
         Obligation.debtor_id,

@@ -40,6 +40,20 @@ from clearing.services.credit.policy import TRIGGERS, CreditPolicy, policy_of
 
 
 @dataclass(frozen=True, slots=True)
+class Previous:
+    """What a member's newest history row says, as rescoring compares it (no factors or inputs)."""
+
+    score: int
+    score_tier: str
+    tier: str
+    credit_line: int
+    chain_limit: int
+    source: str
+    state: dict[str, Any]
+    override_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     """One member assessed (nothing written yet)."""
 
@@ -49,7 +63,7 @@ class Evaluation:
     position: Position
     decision: Decision
     override_id: int | None
-    previous: CreditScore | None
+    previous: Previous | None
     member_tier: str
     member_line: int
     chain_credit_limit: int
@@ -78,7 +92,7 @@ def state_json(st: TierState) -> dict[str, Any]:
     )
 
 
-def state_of(row: CreditScore | None, member_tier: str, initial: TierState | None = None) -> TierState:
+def state_of(row: CreditScore | Previous | None, member_tier: str, initial: TierState | None = None) -> TierState:
     """The hysteresis state the member's latest history row left (a member never scored starts from its tier)."""
     if row is None:
         return initial or TierState(tier=member_tier if member_tier in ("A", "B", "C") else "C")
@@ -138,6 +152,30 @@ def latest(s: Session, member_ids: Sequence[int] | None = None) -> dict[int, Cre
     return {r.member_id: r for r in s.scalars(select(CreditScore).where(CreditScore.id.in_(newest.scalar_subquery())))}
 
 
+def previous(s: Session, member_ids: Sequence[int] | None = None) -> dict[int, Previous]:
+    """Each member's newest history row, only the columns rescoring compares (one query)."""
+    t = CreditScore
+    newest = select(func.max(t.id)).group_by(t.member_id)
+    if member_ids is not None:
+        newest = newest.where(t.member_id.in_(list(member_ids)))
+    q = select(
+        t.member_id, t.score, t.score_tier, t.tier, t.credit_line, t.chain_limit, t.source, t.state, t.override_id
+    ).where(t.id.in_(newest.scalar_subquery()))
+    return {
+        r.member_id: Previous(
+            score=r.score,
+            score_tier=r.score_tier,
+            tier=r.tier,
+            credit_line=r.credit_line,
+            chain_limit=r.chain_limit,
+            source=r.source,
+            state=r.state or {},
+            override_id=r.override_id,
+        )
+        for r in s.execute(q)
+    }
+
+
 def evaluate(
     s: Session,
     now: datetime,
@@ -163,7 +201,7 @@ def evaluate(
     activity = credit_store.activity(s, now, policy.months, member_ids)
     drawn = credit_store.draw_counts(s, now, member_ids)
     incidents = inputs.incident_counts(s, member_ids)
-    rows = latest(s, member_ids)
+    rows = previous(s, member_ids)
     pins = overrides.in_force(s, now, member_ids)
     out = []
     for m in members:
