@@ -147,3 +147,10 @@ class CreditLineAboveCap(ValidationError):
     provisional bound). ``values`` carry ``requested``, ``cap`` and ``average_monthly_volume``."""
 
     code = "credit-line-above-cap"
+
+
+class OverrideRefused(ValidationError):
+    """A well-formed override the policy refuses: nothing pinned, an expiry in the past or too far ahead,
+    a blank reason (its own code, so it is not mistaken for a malformed request)."""
+
+    code = "override-refused"

@@ -95,9 +95,12 @@ def test_operators_pin_and_unpin_and_every_change_is_audited(house):
 def test_bad_overrides_are_problems_naming_the_field(house):
     for body, field, code in (
         ({"credit_line": "777"}, "credit_line", "credit-line-above-cap"),  # beta has no volume: its cap is 0
-        ({}, "tier", "validation-error"),
-        ({"tier": "A", "expires_at": "2020-01-01T00:00:00Z"}, "expires_at", "validation-error"),
-        ({"tier": "A", "expires_at": _later(400)}, "expires_at", "validation-error"),
+        # well-formed but refused by the policy: a code of their own, not a malformed request's
+        ({}, "tier", "override-refused"),
+        ({"tier": "A", "expires_at": "2020-01-01T00:00:00Z"}, "expires_at", "override-refused"),
+        ({"tier": "A", "expires_at": _later(400)}, "expires_at", "override-refused"),
+        ({"tier": "A", "reason": " "}, "reason", "override-refused"),
+        # malformed
         ({"tier": "A", "expires_at": "2030-01-01T00:00:00"}, "expires_at", "validation-error"),  # no zone
         ({"tier": "D"}, "tier", "validation-error"),
         ({"tier": "A", "credit_line": "-1"}, "credit_line", "validation-error"),

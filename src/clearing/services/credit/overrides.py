@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import CreditOverride, Member
 from clearing.domain.tiering import TIERS, Pin
-from clearing.errors import CreditLineAboveCap, NotFound, ValidationError
+from clearing.errors import CreditLineAboveCap, NotFound, OverrideRefused
 from clearing.services.audit_log import record_action
 from clearing.services.credit.policy import SYSTEM
 
@@ -98,19 +98,19 @@ def check(
 ) -> None:
     """What an override request must be, before anything is read (each refusal names its field)."""
     if tier is None and credit_line is None:
-        raise ValidationError("an override pins a tier, a credit line or both", field="tier")
+        raise OverrideRefused("an override pins a tier, a credit line or both", field="tier")
     if tier is not None and tier not in TIERS:
-        raise ValidationError("tier must be one of A, B, C", field="tier", tier=tier)
+        raise OverrideRefused("tier must be one of A, B, C", field="tier", tier=tier)
     if credit_line is not None and credit_line < 0:
-        raise ValidationError("credit_line must be ≥ 0", field="credit_line")
+        raise OverrideRefused("credit_line must be ≥ 0", field="credit_line")
     if not reason.strip():
-        raise ValidationError("an override needs a reason", field="reason")
+        raise OverrideRefused("an override needs a reason", field="reason")
     if expires_at.tzinfo is None:
-        raise ValidationError("expires_at needs a time zone (e.g. Z)", field="expires_at")
+        raise OverrideRefused("expires_at needs a time zone (e.g. Z)", field="expires_at")
     if expires_at <= now:
-        raise ValidationError("expires_at must be in the future", field="expires_at", now=now.isoformat())
+        raise OverrideRefused("expires_at must be in the future", field="expires_at", now=now.isoformat())
     if expires_at > now + timedelta(days=max_days):
-        raise ValidationError(f"an override may last at most {max_days} days", field="expires_at", max_days=max_days)
+        raise OverrideRefused(f"an override may last at most {max_days} days", field="expires_at", max_days=max_days)
 
 
 def pin(
@@ -175,7 +175,7 @@ def pin(
 def end(s: Session, member: Member, actor: str, *, reason: str, now: datetime) -> CreditOverride:
     """End the member's override in force (404 when there is none)."""
     if not reason.strip():
-        raise ValidationError("ending an override needs a reason", field="reason")
+        raise OverrideRefused("ending an override needs a reason", field="reason")
     o = in_force(s, now, [member.id]).get(member.id)
     if o is None:
         raise NotFound(f"{member.name} has no override in force", field="name", name=member.name)
