@@ -26,6 +26,7 @@ from clearing.errors import CreditLineAboveCap, NotFound, ValidationError
 from clearing.services import chain_sync, credit, members
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
+from clearing.services.scheduler import Scheduler
 from clearing.services.submission import ObligationInput, get_any, submit
 from clearing.settings import Settings
 from tests.conftest import OPERATOR, ledger_house
@@ -476,3 +477,17 @@ def test_an_override_expires_and_can_be_ended(sqlite_db):
         triggers = list(uow.session.scalars(select(CreditScore.trigger).order_by(CreditScore.id)))
     assert actions == ["credit.override", "credit.override_expired", "credit.override", "credit.override_end"]
     assert triggers == ["admission", "override", "schedule", "override", "override"]
+
+
+def test_the_scheduler_rescores_ledger_only_houses_too(sqlite_db):
+    clock = Clock()
+    ctx = ledger_house(sqlite_db, clock=clock)
+    members.admit(ctx, OPERATOR, name="alpha", address="0x" + "aa" * 20)
+    clock.advance(31)  # provisional period over
+    scheduler = Scheduler(ctx, cutoff_seconds=0)
+    scheduler.tick()
+    assert credit.migrations(ctx)[0].trigger == "schedule"
+    clock.advance(31)
+    members.admit(ctx, OPERATOR, name="beta", address="0x" + "bb" * 20)
+    scheduler.tick()  # not due again for credit.rescore_seconds: nothing rescored
+    assert [h.trigger for h in credit.credit_of(ctx, credit.member_id_of(ctx, "beta")).history] == ["admission"]

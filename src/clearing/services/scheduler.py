@@ -55,19 +55,17 @@ class Scheduler:
                 log.info("released %d lapsed hold(s)", released)
         except Exception:  # keep serving; the next tick retries
             log.exception("hold auto-release failed")
-        if self.contracts is None or self.cycles is None:
-            self._rescore()
-            return
-        try:
-            chain_sync.sync(self.ctx.sessions, self.contracts)
-            self._rescore()  # after the sync: drawings of credit follow the fresh balances
-            if self._next_cutoff is not None and time.monotonic() >= self._next_cutoff:
-                self._next_cutoff = time.monotonic() + self.cutoff_seconds
-                view = self.cycles.settle()
-                log.info("scheduled cut-off: cycle %s %s", view.id, view.state)
-                self.cycles.recover()
-        except Exception:  # keep serving; the next tick retries
-            log.exception("scheduler tick failed")
+        if self.contracts is not None and self.cycles is not None:
+            try:
+                chain_sync.sync(self.ctx.sessions, self.contracts)
+                if self._next_cutoff is not None and time.monotonic() >= self._next_cutoff:
+                    self._next_cutoff = time.monotonic() + self.cutoff_seconds
+                    view = self.cycles.settle()
+                    log.info("scheduled cut-off: cycle %s %s", view.id, view.state)
+                    self.cycles.recover()
+            except Exception:  # keep serving; the next tick retries
+                log.exception("scheduler tick failed")
+        self._rescore()  # after the sync (drawings follow fresh balances); a chain that is down does not stop it
 
     def _rescore(self) -> None:
         """Rescore every member when ``credit.rescore_seconds`` have passed since the last time (the first

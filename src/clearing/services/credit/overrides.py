@@ -73,11 +73,15 @@ def in_force(s: Session, now: datetime, member_ids: Sequence[int] | None = None)
     return {o.member_id: o for o in s.scalars(q.order_by(CreditOverride.id))}
 
 
-def expire(s: Session, now: datetime) -> list[int]:
-    """End the overrides whose expiry has passed (audited as the house's own action); their member ids."""
-    rows = s.scalars(
-        select(CreditOverride).where(CreditOverride.ended_at.is_(None), CreditOverride.expires_at <= now)
-    ).all()
+def expire(s: Session, now: datetime, member_ids: Sequence[int] | None = None) -> list[int]:
+    """End the overrides whose expiry has passed (audited as the house's own action); their member ids.
+
+    Given ``member_ids``, only theirs: a member's pin ends in the rescoring that applies its end.
+    """
+    q = select(CreditOverride).where(CreditOverride.ended_at.is_(None), CreditOverride.expires_at <= now)
+    if member_ids is not None:
+        q = q.where(CreditOverride.member_id.in_(list(member_ids)))
+    rows = s.scalars(q).all()
     if not rows:
         return []
     names = dict(s.execute(select(Member.id, Member.name).where(Member.id.in_([o.member_id for o in rows]))).all())

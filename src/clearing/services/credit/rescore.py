@@ -336,7 +336,7 @@ def rescore_in(
 ) -> tuple[list[outbox.OutboxItem], RescoreResult]:
     """Rescore in the caller's unit of work (it commits, then sends the returned outbox rows)."""
     credit_store.lock_rescoring(s)
-    overrides.expire(s, now)
+    overrides.expire(s, now, member_ids)
     draws.track(s, now, policy.tiering.policies, member_ids)
     s.flush()
     return apply(s, evaluate(s, now, policy, member_ids, initial), trigger=trigger, now=now, policy=policy)
