@@ -491,3 +491,21 @@ def test_the_scheduler_rescores_ledger_only_houses_too(sqlite_db):
     members.admit(ctx, OPERATOR, name="beta", address="0x" + "bb" * 20)
     scheduler.tick()  # not due again for credit.rescore_seconds: nothing rescored
     assert [h.trigger for h in credit.credit_of(ctx, credit.member_id_of(ctx, "beta")).history] == ["admission"]
+
+
+def test_a_member_scored_before_credit_existed_is_assessed_on_read_and_migrated_by_the_next_rescoring(sqlite_db):
+    """A ledger upgraded from before migration 0004 has members without history: reading their credit assesses
+    them without writing; the next rescoring records them, the operator-typed tier as the one they leave."""
+    clock = Clock()
+    ctx = ledger_house(sqlite_db, clock=clock)
+    members.admit(ctx, OPERATOR, name="alpha", address="0x" + "aa" * 20)
+    with ctx.uow() as uow:
+        uow.session.execute(CreditScore.__table__.delete())
+        uow.session.execute(Member.__table__.update().values(tier="A"))  # as an operator once typed it
+        uow.commit()
+    aid = credit.member_id_of(ctx, "alpha")
+    fresh = credit.credit_of(ctx, aid)
+    assert not fresh.recorded and fresh.history == () and fresh.tier == "C"
+    assert credit.credit_of(ctx, aid).history == ()  # reading wrote nothing
+    assert credit.rescore(ctx).migrations == (("alpha", "A", "C"),)
+    assert credit.credit_of(ctx, aid).recorded
