@@ -8,23 +8,40 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearing.domain.credit import MAX_TIER_A_LINE_BPS, CreditInputs, assess, factor_rule, improvements
+from clearing.domain import credit, tiering
+from clearing.domain.credit import MAX_TIER_A_LINE_BPS, CreditConfig, CreditInputs, factor_rule, improvements
 from clearing.domain.errors import InvalidConfig
-from clearing.domain.tiering import (
-    Pin,
-    Position,
-    TieringConfig,
-    TierPolicy,
-    TierState,
-    decide,
-    line_cap,
-    provisional_line,
-)
+from clearing.domain.tiering import Pin, Position, TieringConfig, TierPolicy, TierState, line_cap, provisional_line
 
 TOK = 10**6
 MILLION = 1_000_000 * TOK
 CFG = TieringConfig()
 NOWHERE = Position(collateral=0, drawn=0)
+#: The score's weights these tests are written against, spelled out: the formula's defaults are the
+#: backtest's to tune, and hysteresis, caps and pins must hold whatever they are.
+CC = CreditConfig(
+    base_points=250,
+    volume_points=250,
+    volume_target=MILLION,
+    on_time_points=300,
+    age_points=150,
+    age_target_days=365,
+    incident_points_per_pct=50,
+    incident_cap=250,
+    default_penalty=300,
+    default_cap=600,
+    tier_a_min_score=750,
+    tier_a_min_age_days=180,
+    tier_b_min_score=500,
+)
+
+
+def assess(x: CreditInputs, config: CreditConfig = CC) -> credit.CreditAssessment:
+    return credit.assess(x, config)
+
+
+def decide(x, state, position, pin=None, config: TieringConfig = CFG) -> tiering.Decision:
+    return tiering.decide(x, state, position, pin, config, config.credit_config(CC))
 
 
 def scored(on_time_pct: int, *, volume: int = MILLION, age: int = 400, defaults: int = 0) -> CreditInputs:
@@ -218,8 +235,8 @@ def test_config_is_validated():
 @settings(max_examples=200, deadline=None)
 @given(inputs)
 def test_improvements_are_real_and_positive(x):
-    base = assess(x).score
-    for i in improvements(x):
+    base = assess(x).score  # the explicit weights; improvements re-score with them
+    for i in improvements(x, CC):
         assert i.points > 0 and i.action
         assert base + i.points <= 1000
     assert factor_rule("volume").startswith("volume: 250 points")
@@ -242,7 +259,7 @@ def test_the_next_tier_is_the_score_with_thresholds_shifted_by_the_margins(x, ti
     """A reference: demote to the tier of thresholds − demote margin, promote (at once here) to the tier of
     thresholds + promote margin, each assessed in full (decide skips the assessments that cannot differ)."""
     cfg = dataclasses.replace(CFG, promote_margin=up_margin, demote_margin=down_margin, promote_after_days=0)
-    cc = cfg.credit_config()
+    cc = cfg.credit_config(CC)
 
     def shifted(d: int) -> str:
         a, b = max(0, cc.tier_a_min_score + d), max(0, cc.tier_b_min_score + d)
