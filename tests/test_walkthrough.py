@@ -155,8 +155,15 @@ def _check(outputs: list[str], stderr: str, workdir: Path) -> None:
 
     *submitted, me = json_values(obligations)
     assert me["member"]["liquidity"]["collateral"] == "5000000", me
-    opened, settled, verified, *_ = json_values(cycle)
+    opened, settled, verified, *rest = json_values(cycle)
     assert opened["id"] == 1
+    [credit] = [v for v in rest if isinstance(v, dict) and "score" in v]  # rescored after the cycle settled
+    assert (credit["member"], credit["tier"], credit["source"]) == (
+        "alpha-games",
+        "A",
+        "override",
+    )  # pinned at admission
+    assert "cycle" in [h["trigger"] for h in credit["history"]]
     assert settled["state"] == "SETTLED"
     assert settled["positions"] == {"alpha-games": "-1000000", "beta-cards": "1000000"}
     assert verified["ok"] is True, verified

@@ -6,13 +6,15 @@ the ledger (engine, sessions), API key resolution, the chain (contracts from
 the configured backend, or ones the caller deployed, or none for a
 ledger-only house whose chain calls stay planned), the outbox with the chain
 writer's lease (elected on PostgreSQL when workers share an rpc node), the
-cycle service, and the EIP-712 signing domain, all in one immutable
+cycle service (which rescores credit after every cycle it settles), and the
+EIP-712 signing domain, all in one immutable
 :class:`~clearing.services.context.ServiceContext`. ``clearing serve`` then
 runs the writer's loop (``services/writer.py``) beside it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -31,7 +33,7 @@ from clearing.adapters.db import migrate as run_migrations
 from clearing.adapters.db.engine import make_engine, make_session_factory, normalise_url
 from clearing.domain.risk import RiskConfig
 from clearing.errors import ChainError
-from clearing.services import chain_sync, ledger_binding
+from clearing.services import chain_sync, credit, ledger_binding
 from clearing.services.context import ServiceContext, utc_now
 from clearing.services.cycles import CycleService
 from clearing.services.keys import KeyResolver
@@ -128,6 +130,8 @@ def build_service(
         cycles=cycles,
         clock=clock,
     )
+    if cycles is not None:  # every cycle settled rescores credit (volumes, on-time counts, drawings moved)
+        cycles.on_settled = functools.partial(credit.after_cycle, ctx)
     if recover and contracts is not None and cycles is not None:
         if outbox.is_writer():  # the others leave recovery to the writer
             outbox.resend_planned()

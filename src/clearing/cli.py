@@ -87,7 +87,19 @@ def audit() -> None:
     """Verify cycles, obligations and balances against the chain."""
 
 
-_COMMAND_MODULES = ("net", "contracts", "chain", "bench", "service", "audit", "demo", "dev", "cycles", "disputes")
+_COMMAND_MODULES = (
+    "net",
+    "contracts",
+    "chain",
+    "bench",
+    "service",
+    "audit",
+    "demo",
+    "dev",
+    "cycles",
+    "disputes",
+    "credit",
+)
 
 
 def load_commands() -> None:

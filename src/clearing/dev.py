@@ -23,12 +23,16 @@ def admit_funded_member(
     account: LocalAccount,
     *,
     name: str,
-    tier: str,
     collateral: int,
-    credit_line: int = 0,
+    tier: str | None = None,
+    credit_line: int | None = None,
     tier_reasons: list[str] | None = None,
 ) -> Principal:
-    """Admit a member through the service (on chain too), post its collateral from its own key; its principal."""
+    """Admit a member through the service (on chain too), post its collateral from its own key; its principal.
+
+    ``tier`` pins a tier for the provisional period and ``credit_line`` bounds the provisional line
+    (``members.admit``); tiers and lines otherwise follow the credit score.
+    """
     admitted = members.admit(
         ctx, operator, name=name, address=account.address, tier=tier, credit_line=credit_line, tier_reasons=tier_reasons
     )

@@ -158,3 +158,17 @@ class BatchRejected(ValidationError):
         self.items = items
         #: Every bad item reuses an id with another body (the API answers 409, not 422).
         self.all_conflicts = all_conflicts
+
+
+class CreditLineAboveCap(ValidationError):
+    """A credit line asked above what the member may have: 30% of its average monthly volume (or its
+    provisional bound). ``values`` carry ``requested``, ``cap`` and ``average_monthly_volume``."""
+
+    code = "credit-line-above-cap"
+
+
+class OverrideRefused(ValidationError):
+    """A well-formed override the policy refuses: nothing pinned, an expiry in the past or too far ahead,
+    a blank reason (its own code, so it is not mistaken for a malformed request)."""
+
+    code = "override-refused"

@@ -108,6 +108,40 @@ class WriterSettings(BaseModel):
     lease_retry_seconds: float = Field(default=1.0, gt=0)
 
 
+class TierPolicySettings(BaseModel):
+    #: The tier's credit line as basis points of average monthly volume (tier A at most 3000: 30%).
+    line_bps: int = Field(ge=0, le=10_000)
+    #: An absolute cap on the tier's line (token units); None: only the fraction caps it.
+    line_cap: int | None = Field(default=None, ge=0)
+    #: Days within which each drawing of credit must be repaid (and the drawn part after a cut).
+    repayment_days: int = Field(ge=1)
+
+
+class CreditSettings(BaseModel):
+    #: Seconds between rescorings of every member by the scheduler (each settled cycle rescores too);
+    #: 0: only after cycles and on request.
+    rescore_seconds: int = Field(default=3600, ge=0)
+    #: Months (30-day windows) of history the volume factor and the line average.
+    months: int = Field(default=3, ge=1, le=24)
+    #: Hysteresis: promote once the score has stayed at threshold + margin for ``promote_after_days``;
+    #: demote at threshold − margin, at once.
+    promote_margin: int = Field(default=25, ge=0)
+    demote_margin: int = Field(default=25, ge=0)
+    promote_after_days: int = Field(default=14, ge=0)
+    #: New members: this tier and a line of at most ``provisional_line_cap`` and
+    #: ``provisional_collateral_bps`` of their collateral, for ``provisional_days`` or until the score confirms it.
+    provisional_tier: str = Field(default="B", pattern="^[ABC]$")
+    provisional_days: int = Field(default=30, ge=0)
+    provisional_line_cap: int = Field(default=10_000_000_000, ge=0)
+    provisional_collateral_bps: int = Field(default=5_000, ge=0, le=10_000)
+    #: Overrides must expire within this many days; PATCH /members/{name}/limits pins for the default.
+    override_max_days: int = Field(default=365, ge=1)
+    override_default_days: int = Field(default=30, ge=1)
+    tier_a: TierPolicySettings = TierPolicySettings(line_bps=3_000, repayment_days=14)
+    tier_b: TierPolicySettings = TierPolicySettings(line_bps=1_000, repayment_days=7)
+    tier_c: TierPolicySettings = TierPolicySettings(line_bps=0, line_cap=0, repayment_days=3)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARING_", env_nested_delimiter="__", extra="ignore")
 
@@ -118,6 +152,7 @@ class Settings(BaseSettings):
     cycle: CycleSettings = CycleSettings()
     escrow: EscrowSettings = EscrowSettings()
     writer: WriterSettings = WriterSettings()
+    credit: CreditSettings = CreditSettings()
 
     @property
     def db_url(self) -> str:

@@ -111,14 +111,21 @@ def sqlite_house(sqlite_db) -> Iterator[House]:
     yield from _three_members(sqlite_db)
 
 
-def chain_api_house(database, *, collateral: int = 10**12) -> tuple[ServiceContext, dict[str, str]]:
+def chain_api_house(
+    database, *, collateral: int = 10**12, auth_failure_limit: str = ApiSettings().auth_failure_limit
+) -> tuple[ServiceContext, dict[str, str]]:
     """The whole service on a fresh in-process chain (cycles, audit and EIP-712 answer as in production),
     with members alpha and beta (dev accounts 1 and 2) funded on chain; their API keys by name."""
     chain = backends.embedded()
     contracts = Contracts.attach(chain, deploy(chain, network="embedded"))
     settings = Settings(
         database_url=database.url,
-        api=ApiSettings(operator_key=OPERATOR_KEY, auditor_key=AUDITOR_KEY, auth_cache_seconds=0),
+        api=ApiSettings(
+            operator_key=OPERATOR_KEY,
+            auditor_key=AUDITOR_KEY,
+            auth_cache_seconds=0,
+            auth_failure_limit=auth_failure_limit,
+        ),
     )
     ctx = build_service(settings, engine=database.engine, contracts=contracts)
     keys = {}

@@ -30,7 +30,16 @@ def test_admit_returns_a_working_key_once(house):
     assert bad.status_code == 422
     assert "member.admit" in audit_actions(house)
     kinds = {(t.kind, t.amount) for t in house.planned()}
-    assert ("register_member", None) in kinds and ("set_credit_limit", 5000) in kinds
+    # The line asked at admission is provisional, bounded by policy and by collateral: none is posted yet.
+    assert ("register_member", None) in kinds and not any(kind == "set_credit_limit" for kind, _ in kinds)
+    credit = house.get("operator", "/members/delta-video/credit").json()
+    assert (credit["tier"], credit["source"], credit["provisional"], credit["line"]["amount"]) == (
+        "B",
+        "override",
+        True,
+        "0",
+    )
+    assert credit["override"]["tier"] == "B" and credit["history"][0]["trigger"] == "admission"
 
 
 def test_members_cannot_use_operator_endpoints(house):
@@ -44,21 +53,29 @@ def test_members_cannot_use_operator_endpoints(house):
 def test_suspend_resume_and_limits_are_audited(house):
     assert house.post("operator", "/members/beta/suspend", {"reason": "kyc"}).json()["status"] == "suspended"
     assert house.post("operator", "/members/beta/resume", {"reason": "kyc ok"}).json()["status"] == "active"
+    # A line above the member's cap (30% of its average monthly volume: beta has none) is refused, naming it.
+    over = {"reason": "review", "tier": "B", "credit_line": "777", "single_order_limit": "50"}
+    r = house.client.patch("/members/beta/limits", json=over, headers=house.headers("operator"))
+    assert r.status_code == 422 and r.json()["code"] == "credit-line-above-cap", r.text
+    assert (r.json()["field"], r.json()["values"]["cap"], r.json()["values"]["requested"]) == (
+        "credit_line",
+        "0",
+        "777",
+    )
     r = house.client.patch(
         "/members/beta/limits",
-        json={"reason": "review", "tier": "B", "credit_line": "777", "single_order_limit": "50"},
+        json={"reason": "review", "tier": "B", "credit_line": "0", "single_order_limit": "50"},
         headers=house.headers("operator"),
     )
     assert r.status_code == 200, r.text
     m = r.json()
-    assert (m["tier"], m["credit_line"], m["single_order_limit"]) == ("B", "777", "50")
-    assert "review" in m["tier_reasons"][0]
-    assert audit_actions(house)[-3:] == ["member.suspend", "member.resume", "member.limits"]
+    assert (m["tier"], m["credit_line"], m["single_order_limit"]) == ("B", "0", "50")
+    assert "review" in m["tier_reasons"][0]  # the tier is pinned: the pin's reason comes first
+    assert audit_actions(house)[-4:] == ["member.suspend", "member.resume", "credit.override", "member.limits"]
     beta = members.get(house.ctx, "beta").id
-    assert [(t.kind, t.amount) for t in house.planned() if t.member_id == beta][-3:] == [
+    assert [(t.kind, t.amount) for t in house.planned() if t.member_id == beta][-2:] == [
         ("suspend_member", None),
         ("resume_member", None),
-        ("set_credit_limit", 777),
     ]
     assert house.post("operator", "/members/nobody/suspend", {"reason": "x"}).status_code == 404
 

@@ -3,6 +3,8 @@ the pool's total, drawn part and utilisation follow on chain."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 LENT = 2_000_000
 
 
@@ -24,9 +26,17 @@ def test_lender_deposits_and_withdraws_with_prepared_transactions(settling_house
     pool = h.client.get("/pool").json()
     assert (pool["total"], pool["drawn"], pool["available"], pool["utilisation_bps"]) == (str(LENT), "0", str(LENT), 0)
 
-    # A member draws on the pool through its credit line: utilisation follows.
-    h.add("alpha", 1, credit=500_000)
+    # A member draws on the pool through its credit line: utilisation follows. A member without history
+    # earns no line, so the operator pins one, explicitly above the 30% cap (issue 9).
+    h.add("alpha", 1)
     h.add("beta", 2)
+    pin = {"credit_line": "500000", "above_cap": True, "reason": "pool test", "expires_at": "2099-01-01T00:00:00Z"}
+    r = h.post("operator", "/members/alpha/credit/override", pin)
+    assert r.status_code == 422 and r.json()["field"] == "expires_at"  # beyond the longest override allowed
+    pin["expires_at"] = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    r = h.post("operator", "/members/alpha/credit/override", pin)
+    assert r.status_code == 201 and r.json()["line"]["amount"] == "500000", r.text
+    h.sync()
     r = h.post("alpha", "/obligations", {"id": "l-1", "debtor": "alpha", "creditor": "beta", "amount": "500000"})
     assert r.json()["obligation"]["status"] == "accepted", r.text
     cid = h.post("operator", "/cycles").json()["id"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -48,6 +49,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/disputes/{dispute_id}/resolve"): {"decision": "reject", "reason": "delivered"},
     ("post", "/complaints"): {"against": "beta", "reason": "pays late", "obligation_id": "nul-1"},
     ("post", "/complaints/{complaint_id}/resolve"): {"decision": "dismiss", "reason": "on time"},
+    ("post", "/members/{name}/credit/override"): {
+        "reason": "review",
+        "expires_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+        "tier": "B",
+    },
+    ("post", "/credit/rescore"): {"member": "alpha"},
 }
 #: A valid value for each path parameter, when another one is under test.
 PATH_VALUES = {

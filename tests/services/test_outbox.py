@@ -4,13 +4,14 @@ repeated and crashed dispatches, superseded rows, withdrawals completed by chain
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from clearing.adapters.chain import backends
 from clearing.adapters.db.models import SettlementTx
-from clearing.services import audit, chain_sync, members, outbox
+from clearing.services import audit, chain_sync, credit, members, outbox
 from clearing.services import submission as obligations
 from clearing.services.cycles import CycleService
 from clearing.services.keys import Principal
@@ -149,6 +150,13 @@ def test_stored_transaction_whose_nonce_was_taken_is_signed_anew_on_anvil(sqlite
         chain.close()
 
 
+def _pin_line(house, line: int) -> None:
+    until = datetime.now(UTC) + timedelta(days=7)
+    credit.override(
+        house.ctx, OPERATOR, "beta", tier=None, credit_line=line, above_cap=True, reason="pin", expires_at=until
+    )
+
+
 def test_an_older_row_never_undoes_a_newer_one(db_url):
     house = build_house(db_url, backends.embedded(), SPEC)
     beta = house.keys["beta"].address
@@ -156,11 +164,12 @@ def test_an_older_row_never_undoes_a_newer_one(db_url):
     # a process without the chain: rows stay planned
     house.ctx = dataclasses.replace(house.ctx, outbox=outbox.Outbox(house.ctx.sessions, None))
     members.set_status(house.ctx, OPERATOR, "beta", suspended=True, reason="kyc")
-    members.set_limits(house.ctx, OPERATOR, "beta", reason="more", credit_line=1_500_000)
+    # beta has no history: a line is an operator's pin above the 30% cap, said explicitly (issue 9)
+    _pin_line(house, 1_500_000)
     assert [r.state for r in _rows(house, outbox.SUSPEND_MEMBER)] == ["planned"]
     house.ctx = dataclasses.replace(house.ctx, outbox=chain_outbox)
     members.set_status(house.ctx, OPERATOR, "beta", suspended=False, reason="kyc ok")
-    members.set_limits(house.ctx, OPERATOR, "beta", reason="less", credit_line=500_000)
+    _pin_line(house, 500_000)
 
     # Start-up recovery finds the older planned rows: the newer ones already carry the member's state.
     assert chain_outbox.resend_planned() == 2

@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 from clearing.api import problems
 from clearing.api.routers import (
     audit,
+    credit,
     cycles,
     disputes,
     eip712,
@@ -35,8 +36,9 @@ from clearing.services.submission import GroupCommitter
 DESCRIPTION = """
 Clearing house API. Members submit obligations (single or batch, idempotent by
 their own id), read their positions and headroom, and withdraw free collateral.
-Operators admit members, set tiers and limits, review holds, disputes and
-complaints, and run cycles.
+Operators admit members, pin tiers and lines, set limits, review holds,
+disputes and complaints, and run cycles. Tiers and credit lines follow each
+member's credit score, computed from the ledger.
 Auditors read cycles and proofs. Lenders read the pool and get the
 transactions their own wallets sign to lend and withdraw.
 
@@ -99,6 +101,11 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
             },
             {"name": "members", "description": "Your account (member keys); admission and limits (operator keys)"},
             {"name": "keys", "description": "API keys: list, rotate with an overlap, revoke (members: their own)"},
+            {
+                "name": "credit",
+                "description": "Credit earned from the ledger: score, tier, line and why (members: their own); "
+                "scores, tier migrations, overrides (operator keys)",
+            },
             {"name": "holds", "description": "Review held obligations (operator keys)"},
             {
                 "name": "disputes",
@@ -125,6 +132,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
     for router in (
         obligations.router,
         orders.router,
+        credit.router,
         members.router,
         keys.router,
         holds.router,

@@ -1,9 +1,12 @@
 """`clearing demo`: the whole house on the embedded default, end to end.
 
-Members with different tiers, collateral and credit; a lender funding the
-credit pool; a few hundred obligations including one held by a risk rule and
-one beyond headroom; a cycle closed, netted, committed and released on chain;
-then the audit. Exit 0 only if the audit passes.
+First seven months of history on a clock the demo moves (``demo_credit``): one
+member earns tier A and a credit line set on chain, another defaults and falls
+to tier C. Then, today: members with different tiers, collateral and
+provisional credit; a lender funding the credit pool; a few hundred
+obligations including one held by a risk rule and one beyond headroom; a
+cycle closed, netted, committed and released on chain; then the audit. Exit 0
+only if the audit passes and the credit story ends as told.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from clearing.cli import cli
 if TYPE_CHECKING:  # the CLI starts fast: the service is imported when the demo runs
     from eth_account.signers.local import LocalAccount
 
+    from clearing.commands.demo_credit import Story
     from clearing.services.context import ServiceContext
     from clearing.services.cycles import CycleView
     from clearing.services.keys import Principal
 
 PLATFORMS = [
-    # name, tier, collateral, credit line (token units, 6 decimals)
+    # name, tier (pinned for the provisional period), collateral, most of a provisional line (token units, 6 decimals)
     ("cardhub", "A", 40_000_000_000, 20_000_000_000),
     ("topupnow", "A", 30_000_000_000, 15_000_000_000),
     ("streamplus", "B", 25_000_000_000, 5_000_000_000),
@@ -42,24 +46,35 @@ def _say(msg: str) -> None:
     click.echo(f"demo: {msg}", err=True)
 
 
-@cli.command("demo", reads=("api", "cycle"))
+@cli.command("demo", reads=("api", "cycle", "credit"))
 @click.option("--obligations", "count", default=300, show_default=True)
 @click.option("--seed", default=2026, show_default=True)
 @click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")
 def demo(count: int, seed: int, db_url: str | None) -> None:
     """Run members, obligations, a settled cycle and an audit on the embedded chain."""
+    from clearing.adapters.chain import backends
+    from clearing.adapters.chain.deploy import Contracts, deploy
     from clearing.bootstrap import build_service
+    from clearing.commands import demo_credit
     from clearing.settings import ChainSettings, Settings
 
     t0 = time.perf_counter()
     if db_url is None:
         db_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='clearing-demo-')) / 'ledger.db'}"
     _say(f"ledger at {db_url}")
+    chain = backends.embedded(num_accounts=demo_credit.ACCOUNTS)  # the platforms, a lender, the credit story
+    clock = demo_credit.start_clock()
     ctx = build_service(
-        Settings(database_url=db_url, chain=ChainSettings(backend="embedded")), migrate=True, progress=_say
+        Settings(database_url=db_url, chain=ChainSettings(backend="embedded")),
+        contracts=Contracts.attach(chain, deploy(chain, network="embedded")),
+        migrate=True,
+        progress=_say,
+        clock=clock,
     )
     assert ctx.contracts is not None and ctx.cycles is not None
     _say(f"contracts deployed on the in-process chain: house {ctx.contracts.deployment.clearing_house}")
+    _fund_pool(ctx)
+    story = demo_credit.run(ctx, clock, _say)
     keys, principals = _admit_platforms(ctx)
     _submit(ctx, principals, count, random.Random(seed))
     _escrow_order(ctx, keys)
@@ -68,14 +83,14 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
         f"cycle {view.id}: {view.state}, {view.settled}/{view.obligations} settled, "
         f"value {view.settled_value} of {view.gross}, root {view.root}"
     )
-    _audit(ctx, keys, view, t0)
+    _audit(ctx, keys, view, t0, story)
 
 
 def _admit_platforms(ctx: ServiceContext) -> tuple[dict[str, LocalAccount], dict[str, Principal]]:
     """Each platform is admitted and posts collateral from its own key; a lender funds the pool."""
     from clearing.dev import admit_funded_member
     from clearing.domain.vocabulary import Role
-    from clearing.services import chain_sync
+    from clearing.services import chain_sync, credit, members
     from clearing.services.keys import Principal
 
     c = ctx.contracts
@@ -83,18 +98,35 @@ def _admit_platforms(ctx: ServiceContext) -> tuple[dict[str, LocalAccount], dict
     operator = Principal(role=Role.OPERATOR, key_id=None)
     keys = {name: c.chain.accounts[i + 1] for i, (name, *_rest) in enumerate(PLATFORMS)}
     principals = {}
-    for name, tier, collateral, credit in PLATFORMS:
+    for name, tier, collateral, credit_line in PLATFORMS:
         principals[name] = admit_funded_member(
-            ctx, c, operator, keys[name], name=name, tier=tier, collateral=collateral, credit_line=credit,
-            tier_reasons=[f"demo: tier {tier}"],
-        )  # fmt: skip
+            ctx,
+            c,
+            operator,
+            keys[name],
+            name=name,
+            tier=tier,
+            collateral=collateral,
+            credit_line=credit_line,
+            tier_reasons=[f"demo: tier {tier} for the provisional period"],
+        )
+    chain_sync.sync(ctx.sessions, c)
+    credit.rescore(ctx, trigger="schedule")  # provisional lines, now that collateral is posted
+    chain_sync.sync(ctx.sessions, c)
+    lines = {name: members.get(ctx, name).credit_line for name, *_ in PLATFORMS}
+    _say(f"{len(PLATFORMS)} members admitted and funded today; provisional lines {lines}")
+    return keys, principals
+
+
+def _fund_pool(ctx: ServiceContext) -> None:
+    """A lender funds the credit pool from its own wallet (the members' lines draw on it)."""
+    c = ctx.contracts
+    assert c is not None
     lender = c.chain.accounts[9]
     c.token.mint(lender.address, 50_000_000_000)
     c.token.approve(c.house.address, 50_000_000_000, sender=lender)
     c.house.pool_deposit(50_000_000_000, sender=lender)
-    chain_sync.sync(ctx.sessions, c)
-    _say(f"{len(PLATFORMS)} members admitted and funded; lender pool {c.house.pool_total()}")
-    return keys, principals
+    _say(f"lender pool {c.house.pool_total()}")
 
 
 def _submit(ctx: ServiceContext, principals: dict[str, Principal], count: int, rng: random.Random) -> None:
@@ -154,8 +186,9 @@ def _escrow_order(ctx: ServiceContext, keys: dict[str, LocalAccount]) -> None:
     )
 
 
-def _audit(ctx: ServiceContext, keys: dict[str, LocalAccount], view: CycleView, t0: float) -> None:
-    """Reconcile ledger and chain, verify one proof against the on-chain root; exit 1 if either fails."""
+def _audit(ctx: ServiceContext, keys: dict[str, LocalAccount], view: CycleView, t0: float, story: Story) -> None:
+    """Reconcile ledger and chain, verify one proof against the on-chain root; exit 1 if either fails
+    (or if the credit story did not end as told)."""
     from clearing.services import audit
     from clearing.services.submission import get_any
 
@@ -178,11 +211,15 @@ def _audit(ctx: ServiceContext, keys: dict[str, LocalAccount], view: CycleView, 
         "balances": {n: str(c.house.balance_of(keys[n].address)) for n, *_ in PLATFORMS},
         "audit": report.to_dict(),
         "proof_verified_on_chain": proof_ok,
+        "credit": story.summary,
         "elapsed_s": round(time.perf_counter() - t0, 1),
     }
     click.echo(json.dumps(summary, indent=2))
     if not (report.ok and proof_ok):
         _say(f"AUDIT FAILED: {report.mismatches[:1] or 'proof did not verify'}")
+        sys.exit(1)
+    if not story.ok:
+        _say(f"CREDIT STORY FAILED: {json.dumps(story.summary)}")
         sys.exit(1)
     _say(
         f"audit passed: {report.checks} checks over {report.cycles_checked} cycle(s), {report.members_checked} members"

@@ -12,6 +12,8 @@ backtest that tuned the defaults):
 - ``on-time``: share of settlements on time above ``on_time_floor_bps``,
   scaled to ``on_time_points``, in full only after
   ``on_time_full_settlements`` settlements (a few lucky ones prove little);
+  settlements count obligations settled in their first cycle against those
+  carried, and credit drawn repaid by its deadline against credit repaid after it;
 - ``age``: account age, linear up to ``age_target_days``;
 - ``incidents``: disputes and complaints per settlement (negative, capped);
 - ``defaults``: a penalty per default (negative, capped);
@@ -45,11 +47,21 @@ A member whose volume halved last month, with one settlement in ten carried:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from clearing.domain.errors import InvalidConfig, InvalidCreditInputs
 
-__all__ = ["CreditInputs", "CreditConfig", "Factor", "CreditAssessment", "assess", "MAX_TIER_A_LINE_BPS"]
+__all__ = [
+    "CreditInputs",
+    "CreditConfig",
+    "Factor",
+    "CreditAssessment",
+    "Improvement",
+    "assess",
+    "factor_rule",
+    "improvements",
+    "MAX_TIER_A_LINE_BPS",
+]
 
 #: Tier A's credit line may never exceed 30% of average monthly volume.
 MAX_TIER_A_LINE_BPS = 3_000
@@ -67,6 +79,9 @@ class CreditInputs:
     complaints: int
     defaults: int
     age_days: int
+    #: Credit drawings repaid by their deadline, and after it (they count with on-time settlement).
+    repaid_on_time: int = 0
+    repaid_late: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +174,16 @@ def _validate(inputs: CreditInputs) -> None:
     for v in inputs.monthly_volumes:
         if type(v) is not int or v < 0:
             raise InvalidCreditInputs(f"monthly volumes must be ints ≥ 0, got {v!r}", field="monthly_volumes")
-    for name in ("settled_on_time", "settled_late", "disputes", "complaints", "defaults", "age_days"):
+    for name in (
+        "settled_on_time",
+        "settled_late",
+        "disputes",
+        "complaints",
+        "defaults",
+        "age_days",
+        "repaid_on_time",
+        "repaid_late",
+    ):
         v = getattr(inputs, name)
         if type(v) is not int or v < 0:
             raise InvalidCreditInputs(f"{name} must be an int ≥ 0, got {v!r}", field=name)
@@ -197,9 +221,11 @@ def _trend_bps(vols: tuple[int, ...]) -> int:
 
 def _factors(inputs: CreditInputs, c: CreditConfig, avg: int) -> list[Factor]:
     settled = inputs.settled_on_time + inputs.settled_late
-    on_time_bps = inputs.settled_on_time * 10_000 // settled if settled else 0
+    # Repayments of drawn credit are settlements too: by the deadline or after it.
+    paid = settled + inputs.repaid_on_time + inputs.repaid_late
+    on_time_bps = (inputs.settled_on_time + inputs.repaid_on_time) * 10_000 // paid if paid else 0
     above = max(0, on_time_bps - c.on_time_floor_bps)
-    weight = min(settled, c.on_time_full_settlements)
+    weight = min(paid, c.on_time_full_settlements)
     on_time = c.on_time_points * above * weight // ((10_000 - c.on_time_floor_bps) * c.on_time_full_settlements)
     incidents = inputs.disputes + inputs.complaints
     incident_bps = incidents * 10_000 // max(1, settled) if incidents else 0
@@ -269,3 +295,101 @@ def assess(inputs: CreditInputs, config: CreditConfig = CreditConfig()) -> Credi
     if strongest and strongest[0].contribution < 0:
         reasons.append(f"largest deduction: {strongest[0].name} ({strongest[0].contribution})")
     return CreditAssessment(score, tier, credit_line, tuple(factors), tuple(reasons))
+
+
+# --------------------------------------------------------------------------- explanations
+#: How each factor earns its points, as the member reads it (filled in with the configuration's numbers).
+_RULES = {
+    "base": "every member starts with {base_points} points",
+    "volume": "{volume_points} points at an average monthly volume of {volume_target} or more, an equal share "
+    "less for each halving below it, none after {volume_halvings} halvings",
+    "on-time": "{on_time_points} points × (share on time − {on_time_floor_bps} bps) / (10000 − {on_time_floor_bps}) "
+    "bps, scaled down below {on_time_full_settlements} settlements (on time: obligations settled in their first "
+    "cycle, credit repaid by its deadline)",
+    "age": "{age_points} points × account age in days / {age_target_days} (capped at {age_points})",
+    "incidents": "−{incident_points_per_pct} points per 1% of disputes and complaints per settlement "
+    "(at most −{incident_cap})",
+    "defaults": "−{default_penalty} points per default: credit drawn and unpaid past its deadline "
+    "(at most −{default_cap})",
+    "trend": "−{trend_points_per_pct} points per 1% by which the latest month's volume falls short of the "
+    "earlier months' average (at most −{trend_cap})",
+    "floor": "the score is never below 0",
+}
+
+
+def factor_rule(name: str, config: CreditConfig = CreditConfig()) -> str:
+    """The rule that gives factor ``name`` its points, with the configuration's numbers.
+
+    >>> factor_rule("age")
+    'age: 150 points × account age in days / 365 (capped at 150)'
+    """
+    rule = _RULES.get(name)
+    if rule is None:
+        return f"{name}: see clearing.domain.credit"
+    fields = {f: getattr(config, f) for f in config.__dataclass_fields__}
+    return f"{name}: {rule.format(**fields)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Improvement:
+    """One thing that would raise the score, and by how many points (computed by re-scoring, not guessed)."""
+
+    factor: str
+    action: str
+    points: int
+
+
+def improvements(inputs: CreditInputs, config: CreditConfig = CreditConfig()) -> tuple[Improvement, ...]:
+    """What would raise the score, most points first: each lever is re-scored with :func:`assess`,
+    so the answer follows the formula whatever its weights.
+
+    >>> x = CreditInputs((400_000 * 10**6,), settled_on_time=8, settled_late=2, disputes=0, complaints=0,
+    ...                  defaults=1, age_days=90)
+    >>> [(i.factor, i.points) for i in improvements(x)]
+    [('defaults', 278), ('volume', 150), ('age', 114), ('on-time', 30)]
+    """
+    base = assess(inputs, config).score
+    c = config
+    settled = inputs.settled_on_time + inputs.settled_late
+    levers: list[tuple[str, str, CreditInputs]] = []
+    if inputs.defaults:
+        levers.append(
+            (
+                "defaults",
+                f"repay the {inputs.defaults} drawing(s) past their deadline",
+                replace(inputs, defaults=0, repaid_late=inputs.repaid_late + inputs.defaults),
+            )
+        )
+    vols = inputs.monthly_volumes
+    avg = sum(vols) // len(vols) if vols else 0
+    if avg < c.volume_target:
+        months = len(vols) or 1
+        levers.append(
+            (
+                "volume",
+                f"raise average monthly volume from {avg} to {c.volume_target}",
+                replace(inputs, monthly_volumes=(c.volume_target,) * months),
+            )
+        )
+    more = max(10, settled)
+    levers.append(
+        (
+            "on-time",
+            f"settle the next {more} obligations in their first cycle and repay drawn credit by its deadline",
+            replace(inputs, settled_on_time=inputs.settled_on_time + more),
+        )
+    )
+    if inputs.age_days < c.age_target_days:
+        wait = c.age_target_days - inputs.age_days
+        action = f"keep trading: in {wait} days the account is {c.age_target_days} days old"
+        levers.append(("age", action, replace(inputs, age_days=c.age_target_days)))
+    if inputs.disputes or inputs.complaints:
+        levers.append(
+            (
+                "incidents",
+                "no new disputes or complaints: each settlement without one dilutes those on record",
+                replace(inputs, settled_on_time=inputs.settled_on_time + max(10, 4 * settled)),
+            )
+        )
+    out = [Improvement(f, action, assess(x, config).score - base) for f, action, x in levers]
+    return tuple(sorted((i for i in out if i.points > 0), key=lambda i: -i.points))

@@ -9,6 +9,7 @@ reading the chain; the contract refuses a second commit of a cycle id.
 from __future__ import annotations
 
 import builtins
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,12 +34,16 @@ from clearing.services import chain_sync, escrow_outcome
 from clearing.services.escrow_outcome import OPERATOR_RELEASE, operator_released
 from clearing.services.outbox import COMMIT, RELEASE, SETTLE, CrashHook, Outbox, cycle_committed
 
+log = logging.getLogger(__name__)
+
 #: Obligations a cycle takes at cut-off (held, rejected and escrow ones stay out).
 ELIGIBLE = (S.ACCEPTED, S.QUEUED_BEYOND_HEADROOM, S.CARRIED)
 #: Waiting, but kept out of the cut-off by an open hold (a dispute's hold keeps some ``disputed``).
 _KEPT = (S.HELD, S.DISPUTED)
 #: ``IClearingHouse.CycleStatus.SETTLED``: the cycle's escrow is empty.
 CHAIN_SETTLED = 2
+#: States in which :meth:`CycleService.settle` leaves a cycle it has finished.
+_ENDED = (CycleState.SETTLED, CycleState.PARTIAL, CycleState.ABORTED)
 #: The obligations table, for executemany UPDATEs by id (Core: one statement, many parameter sets).
 _OBLIGATIONS = cast(Table, Obligation.__table__)
 
@@ -139,6 +144,7 @@ class CycleService:
         crash_hook: CrashHook | None = None,
         outbox: Outbox | None = None,
         progress: Callable[[str], None] | None = None,
+        on_settled: Callable[[int], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self._contracts = contracts
@@ -152,6 +158,9 @@ class CycleService:
         #: Cycle steps send through ``Outbox.call`` with this service's contracts.
         self.outbox = outbox or Outbox(sessions, None, crash_hook=crash_hook)
         self.progress = progress or (lambda _msg: None)
+        #: Called with the cycle id when :meth:`settle` ends a cycle (settled, partial or aborted): the
+        #: composition root rescores credit there. Its failure is logged; the cycle stays settled.
+        self.on_settled = on_settled
 
     @property
     def contracts(self) -> Contracts:
@@ -295,7 +304,13 @@ class CycleService:
             # Reservations move with the statuses (the domain's rules), set-based for the
             # whole cycle; the deferred few then leave it through reservations.transition.
             reservations.transition_cycle(s, cycle.id, ELIGIBLE, S.NETTED, shortfall=None)
-            reservations.transition(s, [o.id for o in obs if o.id not in settled], S.CARRIED, cycle_id=None)
+            reservations.transition(
+                s,
+                [o.id for o in obs if o.id not in settled],
+                S.CARRIED,
+                cycle_id=None,
+                carried_cycles=Obligation.carried_cycles + 1,  # the credit score counts carried obligations as late
+            )
             conn = s.connection()
             if leaf_rows:
                 conn.execute(
@@ -437,6 +452,7 @@ class CycleService:
         if cycle_id is None:
             cycle_id = self.close().id
         view = self.get(cycle_id)
+        was = view.state
         if view.state == CycleState.OPEN:
             view = self.close(cycle_id)
         if view.state == CycleState.CLOSED:
@@ -449,7 +465,17 @@ class CycleService:
             view = self.release(cycle_id)
             # Settled obligations stop reserving headroom; the mirror must catch up now.
             chain_sync.sync(self.sessions, self.contracts)
+        if view.state in _ENDED and was != view.state:
+            self._settled(cycle_id)
         return view
+
+    def _settled(self, cycle_id: int) -> None:
+        if self.on_settled is None:
+            return
+        try:
+            self.on_settled(cycle_id)
+        except Exception:  # the cycle is settled whatever the hook does; the scheduler rescores again
+            log.exception("after-settlement hook failed for cycle %s", cycle_id)
 
     def _await_operator(self, cycle_id: int) -> CycleView:
         """A cycle the operator releases is never released here; record it finished if its escrow is

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from eth_utils.address import is_hex_address, to_checksum_address
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clearing.adapters.chain.client import UnsignedTx
+from clearing.adapters.db.credit_store import lock_rescoring
 from clearing.adapters.db.models import Member, Obligation, SettlementTx
 from clearing.adapters.db.reservations import lock_members
 from clearing.domain.amounts import as_json_values
@@ -26,7 +27,7 @@ from clearing.domain.risk import member_limits
 from clearing.domain.vocabulary import MemberStatus, Role
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, InsufficientHeadroom, NotFound, ValidationError
-from clearing.services import holds, outbox
+from clearing.services import credit, holds, outbox
 from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal, create_api_key
@@ -139,22 +140,30 @@ def admit(
     *,
     name: str,
     address: str,
-    tier: str = "C",
-    credit_line: int = 0,
+    tier: str | None = None,
+    credit_line: int | None = None,
     tier_reasons: list[str] | None = None,
     single_order_limit: int | None = None,
 ) -> Admitted:
-    """Create a member and its first API key (returned once, stored hashed)."""
+    """Create a member and its first API key (returned once, stored hashed), and score it.
+
+    The new member starts provisional (``services.credit``): the policy's provisional tier and a
+    line bounded by policy and by its collateral, which the score later confirms or withdraws.
+    ``tier`` pins a tier for the provisional period (an override, audited); ``credit_line`` is the
+    most the provisional line may be (None: the policy's bound). ``tier_reasons`` explain the pin.
+    """
     if not NAME_RE.match(name):
         raise ValidationError(
             "name must be a slug: lowercase letters, digits and inner hyphens, at most 64", field="name", name=name
         )
     if not is_hex_address(address):
         raise ValidationError("address must be a 20-byte 0x-hex EVM address", field="address", address=address)
-    if tier not in TIERS:
+    if tier is not None and tier not in TIERS:
         raise ValidationError(f"tier must be one of {', '.join(TIERS)}", field="tier", tier=tier)
+    if credit_line is not None and credit_line < 0:
+        raise ValidationError("credit_line must be ≥ 0", field="credit_line")
     address = to_checksum_address(address)
-    reasons = tier_reasons or [f"tier {tier} set at admission by {actor.actor}"]
+    policy, now = credit.policy_of(ctx.settings), ctx.clock()
     items: list[outbox.OutboxItem] = []
     with ctx.uow() as uow:
         s = uow.session
@@ -165,10 +174,10 @@ def admit(
         m = Member(
             name=name,
             address=address,
-            tier=tier,
-            tier_reasons=reasons,
+            tier=tier or policy.tiering.provisional_tier,
+            tier_reasons=[],
             status=MemberStatus.ACTIVE,
-            credit_line=credit_line,
+            credit_line=0,
             single_order_limit=single_order_limit,
             limit_overrides={},
             chain_balance=0,
@@ -177,6 +186,7 @@ def admit(
             reserved_debit=0,
             reserved_credit=0,
             pending_withdrawal=0,
+            created_at=now,
         )
         s.add(m)
         try:
@@ -185,13 +195,15 @@ def admit(
             raise Conflict("a member with this name or address already exists", field="name", name=name) from None
         _, key = create_api_key(s, role=Role.MEMBER, member_id=m.id, label="admission")
         items.append(outbox.plan(s, outbox.REGISTER_MEMBER, member_id=m.id, payload={"address": address}))
-        if credit_line:
-            items.append(outbox.plan(s, outbox.SET_CREDIT_LIMIT, member_id=m.id, amount=credit_line))
         record_action(
             s,
             actor.actor,
             "member.admit",
             {"member": name, "address": address, "tier": tier, "credit_line": credit_line},
+        )
+        reason = "; ".join(tier_reasons or [])
+        items += credit.admitted(
+            s, policy, now, m, actor.actor, tier=tier, requested_line=credit_line, reason=reason or None
         )
         uow.commit()
         view = view_of(m)
@@ -248,8 +260,17 @@ def set_limits(
     clear_single_order_limit: bool = False,
     limit_overrides: dict[str, int | None] | None = None,
     tier_reasons: list[str] | None = None,
+    expires_at: datetime | None = None,
 ) -> MemberView:
-    """Set tier and/or limits; a credit-line change is queued for the chain (outbox).
+    """Pin tier and/or credit line, and set the member's own risk limits (audited).
+
+    Tiers and lines follow the score (``services.credit``): ``tier`` and ``credit_line`` here pin
+    them as an operator override until ``expires_at`` (default: ``credit.override_default_days``
+    from now), with ``reason`` (and ``tier_reasons``) as its reason. A line above the member's cap
+    (30% of its average monthly volume, or its provisional bound) is refused
+    (:class:`~clearing.errors.CreditLineAboveCap`, naming ``credit_line``): exceeding the cap takes
+    an explicit ``above_cap`` override (``POST /members/{name}/credit/override``). A line change
+    reaches the chain through the outbox.
 
     ``limit_overrides`` merges into the member's own limits (keys:
     :data:`clearing.domain.risk.MEMBER_LIMITS`); a key set to None goes back to the tier's value.
@@ -267,18 +288,29 @@ def set_limits(
         )
     member_limits(None, {k: 0 if v is None else v for k, v in (limit_overrides or {}).items()})  # every key checked
     items: list[outbox.OutboxItem] = []
+    policy, now = credit.policy_of(ctx.settings), ctx.clock()
     with ctx.uow() as uow:
         s = uow.session
+        pinning = tier is not None or credit_line is not None
+        if pinning:  # rescoring locks first, then member rows: the same order here
+            lock_rescoring(s)
         m = _get(s, name, lock=True)
         before = _limits_of(m)
-        if tier is not None and tier != m.tier:
-            m.tier = tier
-            m.tier_reasons = tier_reasons or [f"tier {tier} set by {actor.actor}: {reason}"]
-        elif tier_reasons:
-            m.tier_reasons = tier_reasons
-        if credit_line is not None and credit_line != m.credit_line:
-            m.credit_line = credit_line
-            items.append(outbox.plan(s, outbox.SET_CREDIT_LIMIT, member_id=m.id, amount=credit_line))
+        if pinning:
+            why = "; ".join([reason, *(tier_reasons or [])])
+            until = expires_at or now + timedelta(days=policy.override_default_days)
+            items += credit.pin_in(
+                s,
+                policy,
+                now,
+                m,
+                actor.actor,
+                tier=tier,
+                credit_line=credit_line,
+                above_cap=False,
+                reason=why,
+                expires_at=until,
+            )
         if clear_single_order_limit:
             m.single_order_limit = None
         elif single_order_limit is not None:

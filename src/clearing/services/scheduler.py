@@ -1,8 +1,11 @@
-"""Background jobs of a running server: hold auto-release, chain sync, scheduled cut-offs.
+"""Background jobs of a running server: hold auto-release, credit rescoring, chain sync, scheduled cut-offs.
 
 Every tick releases the holds that have lapsed (``release_after`` passed, or
-a ``member-suspended`` hold whose member is active again); that needs only
-the ledger, so a ledger-only house (no chain) runs it too. With a chain, the
+a ``member-suspended`` hold whose member is active again), and every
+``credit.rescore_seconds`` rescores every member's credit (tiers and lines
+follow the score; their chain calls go through the outbox; the chain writer's
+process only, so N workers rescore once); both need only
+the ledger, so a ledger-only house (no chain) runs them too. With a chain, the
 tick also syncs the on-chain mirror, and every ``cutoff_seconds`` closes the
 open cycle and settles it (in the chain writer's process only, so N workers
 cut off once); a failed settlement is logged and retried at the
@@ -17,7 +20,7 @@ import threading
 import time
 
 from clearing.errors import ServiceUnavailable
-from clearing.services import chain_sync, holds
+from clearing.services import chain_sync, credit, holds
 from clearing.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,8 @@ class Scheduler:
         self.cutoff_seconds = cutoff_seconds
         self.sync_seconds = sync_seconds
         self._next_cutoff: float | None = None
+        self.rescore_seconds = ctx.settings.credit.rescore_seconds
+        self._next_rescore: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="clearing-scheduler", daemon=True)
 
@@ -52,18 +57,37 @@ class Scheduler:
                 log.info("released %d lapsed hold(s)", released)
         except Exception:  # keep serving; the next tick retries
             log.exception("hold auto-release failed")
-        if self.contracts is None or self.cycles is None:
+        if self.contracts is not None and self.cycles is not None:
+            try:
+                chain_sync.sync(self.ctx.sessions, self.contracts)
+                due = self._next_cutoff is not None and time.monotonic() >= self._next_cutoff
+                if due and self.ctx.outbox.is_writer():  # of many workers, the chain writer cuts off
+                    self._next_cutoff = time.monotonic() + self.cutoff_seconds
+                    view = self.cycles.settle()
+                    log.info("scheduled cut-off: cycle %s %s", view.id, view.state)
+                    self.cycles.recover()
+            except Exception:  # keep serving; the next tick retries
+                log.exception("scheduler tick failed")
+        self._rescore()  # after the sync (drawings follow fresh balances); a chain that is down does not stop it
+
+    def _rescore(self) -> None:
+        """Rescore every member when ``credit.rescore_seconds`` have passed since the last time (the first
+        tick rescores at once); a failure is logged and retried at the next tick."""
+        if self.rescore_seconds <= 0 or (self._next_rescore is not None and time.monotonic() < self._next_rescore):
+            return
+        if not self.ctx.outbox.is_writer():  # of many workers, the chain writer rescores (once, not N times)
             return
         try:
-            chain_sync.sync(self.ctx.sessions, self.contracts)
-            due = self._next_cutoff is not None and time.monotonic() >= self._next_cutoff
-            if due and self.ctx.outbox.is_writer():  # of many workers, the chain writer cuts off
-                self._next_cutoff = time.monotonic() + self.cutoff_seconds
-                view = self.cycles.settle()
-                log.info("scheduled cut-off: cycle %s %s", view.id, view.state)
-                self.cycles.recover()
+            result = credit.rescore(self.ctx, trigger="schedule")
+            self._next_rescore = time.monotonic() + self.rescore_seconds
+            if result.recorded:
+                log.info(
+                    "credit rescored: %d member(s) changed, %d tier migration(s)",
+                    result.recorded,
+                    len(result.migrations),
+                )
         except Exception:  # keep serving; the next tick retries
-            log.exception("scheduler tick failed")
+            log.exception("credit rescoring failed")
 
     def _run(self) -> None:
         self._next_cutoff = time.monotonic() + self.cutoff_seconds if self.cutoff_seconds > 0 else None

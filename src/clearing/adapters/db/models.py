@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -198,6 +199,9 @@ class Obligation(Base):
     #: 1, 2, 3, ... per debtor, assigned under the debtor's row lock (NULL before migration 0002); a held
     #: obligation takes the debtor's next number again when released, as it then joins the velocity window.
     debtor_seq: Mapped[int | None] = mapped_column(BigInteger)
+    #: How many cycles carried it (0: settled, or will settle, in the first cycle that took it); the credit
+    #: score counts obligations settled in their first cycle as on time.
+    carried_cycles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -358,3 +362,82 @@ class LedgerBinding(Base):
     house: Mapped[str] = mapped_column(String(42))
     deployment_block: Mapped[int] = mapped_column(BigInteger)
     bound_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CreditScore(Base):
+    """The credit history: one row per assessment that changed something of a member (score, tier,
+    line, limit on chain, or the hysteresis state), saying what changed, when and why."""
+
+    __tablename__ = "credit_scores"
+    __table_args__ = (Index(None, "member_id", "id"), Index(None, "tier_from"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: What ran it: schedule, cycle, admission, override, manual.
+    trigger: Mapped[str] = mapped_column(String(16))
+    score: Mapped[int] = mapped_column(Integer)
+    #: Where the score (with hysteresis) puts the member; ``tier`` is what applies (a pin may differ).
+    score_tier: Mapped[str] = mapped_column(String(1))
+    tier: Mapped[str] = mapped_column(String(1))
+    #: The tier before, when this assessment changed it (a tier migration); else NULL.
+    tier_from: Mapped[str | None] = mapped_column(String(1))
+    credit_line: Mapped[int] = mapped_column(Amount)
+    #: The limit planned on chain: max(credit_line, drawn).
+    chain_limit: Mapped[int] = mapped_column(Amount)
+    #: score, provisional or override.
+    source: Mapped[str] = mapped_column(String(16))
+    formula: Mapped[str] = mapped_column(String(512))
+    #: [{"name", "value", "points", "rule"}], amounts as decimal strings.
+    factors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: The score's inputs as gathered from the ledger (amounts as decimal strings).
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Hysteresis state: pending_tier, streak, provisional, provisional_request.
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Names of what changed against the member's previous row (score, tier, credit_line, chain_limit, state, ...).
+    changed: Mapped[list[str]] = mapped_column(JSON, default=list)
+    override_id: Mapped[int | None] = mapped_column(ForeignKey("credit_overrides.id"))
+
+
+class CreditOverride(Base):
+    """An operator's pin of a member's tier and/or line, with a reason and an expiry (audited)."""
+
+    __tablename__ = "credit_overrides"
+    __table_args__ = (Index(None, "member_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    tier: Mapped[str | None] = mapped_column(String(1))
+    credit_line: Mapped[int | None] = mapped_column(Amount)
+    #: The pinned line may exceed 30% of average monthly volume (said explicitly by the operator).
+    above_cap: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(String(512))
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: When it stopped applying (ended by an operator, replaced, or expired); NULL while in force.
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(128))
+    end_reason: Mapped[str | None] = mapped_column(String(512))
+
+
+class CreditDraw(Base):
+    """Credit a member drew (its on-chain balance went further below zero), due by ``due_at``.
+
+    Repayments (the balance rising back) pay the oldest drawings first; one repaid after its
+    deadline counts as late, one still unpaid past it as a default (until a later issue declares them).
+    """
+
+    __tablename__ = "credit_draws"
+    __table_args__ = (Index(None, "member_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    amount: Mapped[int] = mapped_column(Amount)
+    outstanding: Mapped[int] = mapped_column(Amount)
+    drawn_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    repaid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: open or repaid.
+    status: Mapped[str] = mapped_column(String(16), default="open")

@@ -113,6 +113,9 @@ def list_members(ctx: ContextDep, op: Operator) -> list[MemberOut]:
     response_model=AdmittedOut,
     status_code=status.HTTP_201_CREATED,
     summary="Admit a member (operator); returns its API key once",
+    description="The member starts provisional: the policy's provisional tier (or the tier given, pinned for the "
+    "provisional period) and a line bounded by policy and by its collateral, which the score then confirms or "
+    "withdraws. See GET /members/{name}/credit.",
     responses=problem_responses(401, 403, 409, 422),
 )
 def admit(body: AdmitIn, ctx: ContextDep, op: Operator) -> AdmittedOut:
@@ -122,7 +125,7 @@ def admit(body: AdmitIn, ctx: ContextDep, op: Operator) -> AdmittedOut:
         name=body.name,
         address=body.address,
         tier=body.tier,
-        credit_line=body.credit_line or 0,
+        credit_line=body.credit_line,
         tier_reasons=body.tier_reasons,
         single_order_limit=body.single_order_limit,
     )
@@ -161,8 +164,11 @@ def resume(name: MemberNameParam, body: StatusIn, ctx: ContextDep, op: Operator)
 @router.patch(
     "/{name}/limits",
     response_model=MemberOut,
-    summary="Set tier and limits (operator, audited)",
-    description="A credit-line change is queued for the chain; headroom uses min(ledger line, on-chain limit).",
+    summary="Pin tier and line, set limits (operator, audited)",
+    description="Tiers and lines follow the credit score: tier and credit_line here pin them as an override until "
+    "expires_at (see POST /members/{name}/credit/override). A credit_line above the member's cap (30% of its average "
+    "monthly volume, or its provisional bound) is 422 credit-line-above-cap naming credit_line. A line change is "
+    "queued for the chain; headroom uses min(ledger line, on-chain limit).",
     responses=problem_responses(401, 403, 404, 422),
 )
 def set_limits(name: MemberNameParam, body: LimitsIn, ctx: ContextDep, op: Operator) -> MemberOut:
@@ -178,6 +184,7 @@ def set_limits(name: MemberNameParam, body: LimitsIn, ctx: ContextDep, op: Opera
             clear_single_order_limit=body.clear_single_order_limit,
             limit_overrides=body.limit_overrides,
             tier_reasons=body.tier_reasons,
+            expires_at=body.expires_at,
         )
     )
 

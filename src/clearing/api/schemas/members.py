@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from clearing.api.schemas.common import AmountIn, AmountOut, LimitIn, OutSchema, RequestId, Schema, UnsignedTxOut
 
@@ -61,8 +61,16 @@ class MeOut(OutSchema):
 class AdmitIn(Schema):
     name: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", examples=["alpha-games"])
     address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x1111111111111111111111111111111111111111"])
-    tier: str = Field(default="C", pattern=r"^[ABC]$")
-    credit_line: LimitIn | None = None
+    tier: str | None = Field(
+        default=None,
+        pattern=r"^[ABC]$",
+        description="Pins a tier for the provisional period (an override); default: the policy's provisional tier, "
+        "then the score decides",
+    )
+    credit_line: LimitIn | None = Field(
+        default=None,
+        description="The most the provisional line may be; it is also bounded by policy and by collateral posted",
+    )
     single_order_limit: LimitIn | None = None
     tier_reasons: list[str] | None = None
 
@@ -78,9 +86,23 @@ class StatusIn(Schema):
 
 class LimitsIn(Schema):
     reason: str = Field(min_length=1, max_length=512, examples=["quarterly review"])
-    tier: str | None = Field(default=None, pattern=r"^[ABC]$")
+    tier: str | None = Field(
+        default=None,
+        pattern=r"^[ABC]$",
+        description="Pins the tier as an operator override (until expires_at); tiers otherwise follow the score",
+    )
     tier_reasons: list[str] | None = None
-    credit_line: LimitIn | None = None
+    credit_line: LimitIn | None = Field(
+        default=None,
+        description="Pins the line as an operator override (until expires_at); above the member's cap (30% of its "
+        "average monthly volume, or its provisional bound) it is 422 credit-line-above-cap",
+    )
+    # strict=False: JSON has no datetime type, so an RFC 3339 string is the only way to send one
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        strict=False,
+        description="When a pinned tier or line stops applying (default: credit.override_default_days from now)",
+    )
     single_order_limit: LimitIn | None = None
     clear_single_order_limit: bool = False
     limit_overrides: dict[str, LimitIn | None] | None = Field(

@@ -1,0 +1,33 @@
+"""`clearing demo` end to end: seven months of credit history, then today's cycle and the audit (issue 9)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.conftest import CLEARING_EXE, clearing_env
+
+
+@pytest.mark.slow
+def test_the_demo_shows_a_member_earning_tier_a_and_another_falling_to_c(tmp_path):
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    proc = subprocess.run(
+        [CLEARING_EXE, "demo", "--obligations", "40", "--db", db],
+        env=clearing_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    out = json.loads(proc.stdout)
+    assert out["audit"]["ok"] and out["proof_verified_on_chain"]
+    loot, gem = out["credit"]["lootbox"], out["credit"]["gemshop"]
+    assert loot["tier"] == "A" and int(loot["credit_line"]) > 0 and loot["chain_limit"] == loot["credit_line"]
+    assert loot["formula"].startswith("30% × average monthly volume of the last 3 months")
+    assert loot["migrations"] == ["B→A (schedule)"]
+    assert gem["tier"] == "C" and gem["credit_line"] == "0" and gem["chain_limit"] == gem["drawn"] != "0"
+    assert gem["migrations"] == ["B→C (schedule)"]
+    assert "day 200: lootbox tier A" in proc.stderr
