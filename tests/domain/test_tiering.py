@@ -21,15 +21,20 @@ NOWHERE = Position(collateral=0, drawn=0)
 #: backtest's to tune, and hysteresis, caps and pins must hold whatever they are.
 CC = CreditConfig(
     base_points=250,
-    volume_points=250,
+    volume_points=150,
     volume_target=MILLION,
-    on_time_points=300,
+    volume_halvings=10,
+    on_time_points=400,
+    on_time_floor_bps=8_500,
+    on_time_full_settlements=50,
     age_points=150,
     age_target_days=365,
     incident_points_per_pct=50,
     incident_cap=250,
     default_penalty=300,
     default_cap=600,
+    trend_points_per_pct=3,
+    trend_cap=150,
     tier_a_min_score=750,
     tier_a_min_age_days=180,
     tier_b_min_score=500,
@@ -44,14 +49,16 @@ def decide(x, state, position, pin=None, config: TieringConfig = CFG) -> tiering
     return tiering.decide(x, state, position, pin, config, config.credit_config(CC))
 
 
-def scored(on_time_pct: int, *, volume: int = MILLION, age: int = 400, defaults: int = 0) -> CreditInputs:
-    """250 base + 250 volume (at 1M) + 150 age (at 365 days) + 3 points per % on time."""
-    return CreditInputs((volume,) * 3, on_time_pct, 100 - on_time_pct, 0, 0, defaults, age)
+def scored(on_time: int, *, volume: int = MILLION, age: int = 400, defaults: int = 0) -> CreditInputs:
+    """``on_time`` of 1,000 settlements on time, steady volume: 250 base + 150 volume (at 1M) + 150 age
+    (at 365 days) + 400 × (share on time − 85%) / 15%, about 2.7 points per settlement above 850."""
+    return CreditInputs((volume,) * 3, on_time, 1_000 - on_time, 0, 0, defaults, age)
 
 
 def test_the_helper_scores_as_expected():
-    assert assess(scored(26)).score == 728 and assess(scored(41)).score == 773
-    assert assess(scored(42)).score == 776 and assess(scored(8)).score == 674
+    assert assess(scored(916)).score == 726 and assess(scored(934)).score == 774
+    assert assess(scored(935)).score == 776 and assess(scored(915)).score == 723
+    assert assess(scored(1_000)).score == 950 and assess(scored(850)).score == 550
 
 
 def run(state: TierState, seq: list[CreditInputs], position: Position = NOWHERE, every: int = 7, **kw) -> list[str]:
@@ -65,22 +72,22 @@ def run(state: TierState, seq: list[CreditInputs], position: Position = NOWHERE,
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(26, 41), min_size=1, max_size=30))
+@given(st.lists(st.integers(916, 934), min_size=1, max_size=30))
 def test_scores_inside_the_band_never_move_the_tier(pcts):
-    """Every score between 728 and 773 is inside A's band (750 ± 25): an A stays A, a B stays B."""
+    """Every score between 726 and 774 is inside A's band (750 ± 25): an A stays A, a B stays B."""
     seq = [scored(p) for p in pcts]
     assert run(TierState("A"), seq) == ["A"] * len(seq)
     assert run(TierState("B"), seq) == ["B"] * len(seq)
 
 
 def test_a_score_crossing_the_threshold_back_and_forth_does_not_flap():
-    seq = [scored(p) for p in (30, 37, 30, 37, 30, 37)]  # 740, 761, 740, ...: across 750 every time
+    seq = [scored(p) for p in (920, 930, 920, 930, 920, 930)]  # 736, 763, 736, ...: across 750 every time
     assert {assess(x).tier for x in seq} == {"A", "B"}  # the bare score would flap
     assert run(TierState("B"), seq) == ["B"] * 6
 
 
 def test_promotion_needs_the_score_to_hold_above_the_margin_for_days():
-    high, mid = scored(60), scored(30)  # 830 and 740
+    high, mid = scored(955), scored(920)  # 830 and 736
     first = decide(high, TierState("B"), NOWHERE)
     assert (first.tier, first.state.pending_tier, first.state.pending_since) == ("B", "A", 400)
     assert any("earning tier A" in r for r in first.reasons)
@@ -96,20 +103,20 @@ def test_promotion_needs_the_score_to_hold_above_the_margin_for_days():
 
 
 def test_demotion_is_immediate_below_the_margin_and_a_default_ends_tier_a():
-    assert run(TierState("A"), [scored(24)]) == ["B"]  # 722 < 725
-    d = decide(scored(100, defaults=1), TierState("A"), NOWHERE)  # 950 − 300 = 650, and a default
+    assert run(TierState("A"), [scored(915)]) == ["B"]  # 723 < 725
+    d = decide(scored(1_000, defaults=1), TierState("A"), NOWHERE)  # 950 − 300 = 650, and a default
     assert d.tier == "B" and "demoted A → B" in d.reasons[0]
     assert run(TierState("A"), [scored(0, volume=0, defaults=2)]) == ["C"]
 
 
 def test_the_line_follows_the_tier_policy_and_the_cap_holds():
-    a = decide(scored(100), TierState("A"), NOWHERE)
+    a = decide(scored(1_000), TierState("A"), NOWHERE)
     assert a.credit_line == 3 * MILLION // 10 == a.line_cap and a.chain_limit == a.credit_line
     assert a.formula == f"30% × average monthly volume of the last 3 months ({MILLION}) = {a.credit_line}"
-    b = decide(scored(30), TierState("B"), NOWHERE)
+    b = decide(scored(920), TierState("B"), NOWHERE)
     assert b.credit_line == MILLION // 10
     capped = dataclasses.replace(CFG, policies={**CFG.policies, "B": TierPolicy(1_000, 5 * TOK, 7)})
-    b2 = decide(scored(30), TierState("B"), NOWHERE, config=capped)
+    b2 = decide(scored(920), TierState("B"), NOWHERE, config=capped)
     assert b2.credit_line == 5 * TOK and "capped by tier B's policy" in b2.formula
     c = decide(scored(0, volume=0), TierState("C"), NOWHERE)
     assert (c.tier, c.credit_line) == ("C", 0)
@@ -183,7 +190,7 @@ def test_a_provisional_line_is_bounded_by_policy_and_collateral_and_the_score_co
     assert asked.credit_line == 500 * TOK and asked.state.provisional_request == 500 * TOK
     assert decide(new, state, NOWHERE).credit_line == 0  # nothing posted, nothing lent
     # the score confirms the provisional tier once it has qualified for promote_after_days
-    good = CreditInputs((300_000 * TOK,), 20, 0, 0, 0, 0, age_days=10)  # 250 + 75 + 300 + 4 = 629 ≥ 525
+    good = CreditInputs((300_000 * TOK,), 20, 0, 0, 0, 0, age_days=10)  # 250 + 120 + 160 + 4 = 534 ≥ 525
     one = decide(good, state, Position(10**9 * TOK, 0))
     assert one.state.provisional and one.state.pending_since == 10
     two = decide(dataclasses.replace(good, age_days=24), one.state, Position(10**9 * TOK, 0))
@@ -204,7 +211,7 @@ def test_a_default_withdraws_a_provisional_line_and_the_period_ends():
 
 
 def test_pins_override_tier_and_line_within_the_cap_unless_above_cap():
-    x = scored(100)  # tier A, line 300,000 tokens, cap the same
+    x = scored(1_000)  # tier A, line 300,000 tokens, cap the same
     low = decide(x, TierState("A"), NOWHERE, Pin(credit_line=1_000, reason="risk review"))
     assert low.credit_line == 1_000 and low.tier == "A" and "pinned" in low.formula
     high = decide(x, TierState("A"), NOWHERE, Pin(credit_line=9 * MILLION, reason="x"))
@@ -219,7 +226,7 @@ def test_pins_override_tier_and_line_within_the_cap_unless_above_cap():
 def test_config_is_validated():
     with pytest.raises(InvalidConfig, match="30%"):
         decide(
-            scored(50),
+            scored(950),
             TierState("A"),
             NOWHERE,
             config=dataclasses.replace(CFG, policies={**CFG.policies, "A": TierPolicy(3_001, None, 14)}),
@@ -239,16 +246,23 @@ def test_improvements_are_real_and_positive(x):
     for i in improvements(x, CC):
         assert i.points > 0 and i.action
         assert base + i.points <= 1000
-    assert factor_rule("volume").startswith("volume: 250 points")
+    assert factor_rule("volume", CC).startswith("volume: 150 points at an average monthly volume of")
+    assert factor_rule("trend", CC).startswith("trend: −3 points per 1%")
     assert factor_rule("mystery") == "mystery: see clearing.domain.credit"
 
 
 def test_repaid_drawings_fold_into_on_time():
     x = CreditInputs((), 0, 0, 0, 0, 0, 0)
-    on_time = dataclasses.replace(x, repaid_on_time=4)
-    late = dataclasses.replace(x, repaid_late=4)
-    assert assess(on_time).score - assess(x).score == 300
+    on_time = dataclasses.replace(x, repaid_on_time=50)
+    late = dataclasses.replace(x, repaid_late=50)
+    assert assess(on_time).score - assess(x).score == 400  # 50 repayments by the deadline: the full on-time points
+    assert assess(dataclasses.replace(x, repaid_on_time=4)).score - assess(x).score == 32  # 4 of the 50
     assert assess(late).score == assess(x).score
+    # a repayment counts like a settlement: the same share and count, the same points
+    settled = dataclasses.replace(x, settled_on_time=45, settled_late=5)
+    repaid = dataclasses.replace(x, settled_on_time=45, repaid_late=5)
+    assert assess(repaid).score == assess(settled).score
+    assert assess(repaid).score < assess(dataclasses.replace(x, settled_on_time=45)).score  # repaying late costs
     mixed = dataclasses.replace(x, settled_on_time=3, repaid_late=1)
     assert [f.value for f in assess(mixed).factors if f.name == "on-time"] == [7_500]
 

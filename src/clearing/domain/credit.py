@@ -343,14 +343,25 @@ def improvements(inputs: CreditInputs, config: CreditConfig = CreditConfig()) ->
     """What would raise the score, most points first: each lever is re-scored with :func:`assess`,
     so the answer follows the formula whatever its weights.
 
-    >>> x = CreditInputs((400_000 * 10**6,), settled_on_time=8, settled_late=2, disputes=0, complaints=0,
-    ...                  defaults=1, age_days=90)
+    A member 90 days old with one default, 20 settlements (2 late) and volume halved last month:
+
+    >>> tok = 10**6
+    >>> x = CreditInputs((400_000 * tok, 400_000 * tok, 200_000 * tok), settled_on_time=18, settled_late=2,
+    ...                  disputes=0, complaints=0, defaults=1, age_days=90)
+    >>> assess(x).score
+    9
     >>> [(i.factor, i.points) for i in improvements(x)]
-    [('defaults', 278), ('volume', 150), ('age', 114), ('on-time', 30)]
+    [('defaults', 254), ('on-time', 240), ('volume', 180), ('trend', 150), ('age', 114)]
+    >>> [i.action for i in improvements(x) if i.factor in ("on-time", "trend")]  # doctest: +NORMALIZE_WHITESPACE
+    ['settle the next 30 obligations in their first cycle and repay drawn credit by its deadline',
+     "keep the latest month's volume at the earlier months' level (400000000000, not 200000000000)"]
+
+    Levers overlap (raising volume to the target also flattens the fall), so their points do not add up.
     """
     base = assess(inputs, config).score
     c = config
     settled = inputs.settled_on_time + inputs.settled_late
+    paid = settled + inputs.repaid_on_time + inputs.repaid_late
     levers: list[tuple[str, str, CreditInputs]] = []
     if inputs.defaults:
         levers.append(
@@ -371,7 +382,18 @@ def improvements(inputs: CreditInputs, config: CreditConfig = CreditConfig()) ->
                 replace(inputs, monthly_volumes=(c.volume_target,) * months),
             )
         )
-    more = max(10, settled)
+    if _trend_bps(vols) < 0:
+        earlier = sum(vols[:-1]) // (len(vols) - 1)
+        levers.append(
+            (
+                "trend",
+                f"keep the latest month's volume at the earlier months' level ({earlier}, not {vols[-1]})",
+                replace(inputs, monthly_volumes=(*vols[:-1], earlier)),
+            )
+        )
+    # Enough settlements to matter: the on-time points reach their full weight only at
+    # on_time_full_settlements, and a few on time barely move a long record's share.
+    more = max(10, paid, c.on_time_full_settlements - paid)
     levers.append(
         (
             "on-time",
