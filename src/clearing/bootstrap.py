@@ -105,6 +105,7 @@ def build_service(
             fifo=settings.cycle.fifo,
             outbox=outbox,
             progress=progress or (lambda m: logging.getLogger("clearing.cycles").info(m)),
+            clock=clock,
         )
     else:
         domain, cycles = signing_domain_from_settings(settings), None

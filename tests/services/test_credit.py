@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from clearing.adapters.chain import backends
 from clearing.adapters.chain.deploy import Contracts, deploy
-from clearing.adapters.db.models import AuditLog, CreditDraw, CreditScore, Member, Obligation
+from clearing.adapters.db.models import AuditLog, CreditDraw, CreditScore, Cycle, Member, Obligation
 from clearing.bootstrap import build_service
 from clearing.dev import admit_funded_member
 from clearing.domain.credit import CreditInputs, assess
@@ -25,6 +25,7 @@ from clearing.domain.vocabulary import Role
 from clearing.errors import CreditLineAboveCap, NotFound, ValidationError
 from clearing.services import chain_sync, credit, members
 from clearing.services.context import ServiceContext
+from clearing.services.credit.rescore import inputs_from_json
 from clearing.services.keys import Principal
 from clearing.services.scheduler import Scheduler
 from clearing.services.submission import ObligationInput, get_any, submit
@@ -80,6 +81,7 @@ class CreditHouse:
         return [r.obligation.status for r in submit(self.ctx, self.principals[debtor], items, batch=True)]
 
     def settle(self) -> str:
+        self.clock.advance(1 / 24)  # the cycle cuts off an hour after the trades it takes
         state = self.ctx.cycles.settle().state  # the cycle service rescores credit after it
         self.sync()  # the limits it sent reach the mirror (the scheduler syncs every 2 s)
         return state
@@ -117,9 +119,9 @@ def _drawings(h: CreditHouse, name: str) -> list:
 
 
 def test_inputs_are_gathered_from_the_ledger_exactly(db):
-    """Volume per 30-day month as debtor and creditor (settled only, exact past 2^63), on-time against
-    carried, drawings repaid by / after their deadline, defaults, age: one rescoring, checked against a
-    recomputation from the rows."""
+    """Volume per 30-day month as debtor and creditor (settled only, exact past 2^63), on time against
+    late (eligible at an earlier cut-off than the one that settled it: docs/credit.md), drawings repaid
+    by / after their deadline, defaults, age: one rescoring, checked against a recomputation from the rows."""
     clock = Clock()
     ctx = ledger_house(db, clock=clock)
     for name in ("alpha", "beta", "gamma"):
@@ -127,19 +129,24 @@ def test_inputs_are_gathered_from_the_ledger_exactly(db):
     clock.advance(100)
     now = clock()
     big = 2**70 + 7
+    # three settled cycles, cut off 50, 10 and 0.5 days ago (ids follow cut-offs)
+    cuts = [now - timedelta(days=50), now - timedelta(days=10), now - timedelta(hours=12)]
     rows = [
-        # (debtor, creditor, amount, status, carried_cycles, days ago)
-        ("alpha", "beta", big, "settled", 0, 1),
-        ("alpha", "beta", 500, "settled", 2, 20),
-        ("beta", "alpha", 300, "settled", 0, 35),
-        ("alpha", "gamma", 70, "carried", 1, 40),
-        ("gamma", "alpha", 11, "accepted", 0, 5),  # not settled: no volume, not on time or late
+        # (debtor, creditor, amount, status, cycle that settled it (0, 1, 2 or None), days ago)
+        ("alpha", "beta", big, "settled", 2, 1),  # after the previous cut-off: on time
+        ("alpha", "beta", 500, "settled", 2, 20),  # eligible at the cut-off 10 days ago, settled after: late
+        ("beta", "alpha", 300, "settled", 1, 35),  # on time
+        ("alpha", "gamma", 70, "carried", None, 40),  # not settled (yet): neither on time nor late
+        ("gamma", "alpha", 11, "accepted", None, 5),  # not settled: no volume, not on time or late
         ("alpha", "beta", 9, "settled", 0, 99),  # month 3: outside the 3 months
     ]
     with ctx.uow() as uow:
         s = uow.session
         ids = dict(s.execute(select(Member.name, Member.id)).all())
-        for k, (d, c, amount, status, carried, ago) in enumerate(rows):
+        cycles = [Cycle(state="SETTLED", opened_at=cut - timedelta(days=1), cutoff_at=cut) for cut in cuts]
+        s.add_all(cycles)
+        s.flush()
+        for k, (d, c, amount, status, cycle, ago) in enumerate(rows):
             s.add(
                 Obligation(
                     id=f"seed-{k}",
@@ -150,7 +157,7 @@ def test_inputs_are_gathered_from_the_ledger_exactly(db):
                     body_hash="0" * 64,
                     status=status,
                     route="net",
-                    carried_cycles=carried,
+                    cycle_id=None if cycle is None else cycles[cycle].id,
                     created_at=now - timedelta(days=ago),
                 )
             )
@@ -185,7 +192,7 @@ def test_inputs_are_gathered_from_the_ledger_exactly(db):
             volume[c][ago // 30] += amount
     expected = {
         "alpha": CreditInputs(
-            tuple(volume["alpha"][m] for m in (2, 1, 0)), 1, 2, 0, 0, 1, 100, repaid_on_time=1, repaid_late=1
+            tuple(volume["alpha"][m] for m in (2, 1, 0)), 1, 1, 0, 0, 1, 100, repaid_on_time=1, repaid_late=1
         ),
         "beta": CreditInputs(tuple(volume["beta"][m] for m in (2, 1, 0)), 1, 0, 0, 0, 0, 100),
         "gamma": CreditInputs(tuple(volume["gamma"][m] for m in (2, 1, 0)), 0, 0, 0, 0, 0, 100),
@@ -198,6 +205,13 @@ def test_inputs_are_gathered_from_the_ledger_exactly(db):
         assert view.score == assess(x, credit.policy_of(ctx.settings).score).score, name
         values = {f.name: f.value for f in view.factors}
         assert values["volume"] == sum(x.monthly_volumes) // 3 and values["age"] == 100
+    with ctx.uow() as uow:  # the recorded inputs are exactly the recomputation
+        newest = select(CreditScore.inputs).order_by(CreditScore.id.desc())
+        recorded = {
+            n: inputs_from_json(uow.session.scalars(newest.where(CreditScore.member_id == i)).first())
+            for n, i in ids.items()
+        }
+    assert recorded == expected
     alpha = credit.credit_of(ctx, credit.member_id_of(ctx, "alpha"))
     assert alpha.line.average_monthly_volume == (big + 800) // 3
     assert [(d.status, d.overdue) for d in alpha.line.draws][:2] == [("open", True), ("open", False)]
@@ -254,7 +268,8 @@ def test_a_provisional_line_is_bounded_by_policy_and_collateral(db):
 
 
 def test_a_member_falls_to_c_on_a_default_then_earns_tier_a_and_its_line_reaches_the_chain(db):
-    """C by the score (a drawing unpaid past its deadline), back to B on volume, then A after 180 days:
+    """C by the score (a drawing unpaid past its deadline), back to B on volume and the orders it settled on
+    time (its own go to escrow in tier C and do not count), then A after 180 days of trading both ways:
     the line is 30% of the average monthly volume of the last 3 months, and the chain's limit is the line."""
     clock = Clock()
     h = credit_house(db, clock)
@@ -263,8 +278,8 @@ def test_a_member_falls_to_c_on_a_default_then_earns_tier_a_and_its_line_reaches
     h.rescore()
     assert h.chain_limit("alpha") == 10_000 * TOK  # provisional: min(10,000 cap, 50% of 20,000)
 
-    clock.advance(1)  # day 1: alpha pays 25,000 with 20,000 of collateral: it draws 5,000 of credit
-    assert h.owe("alpha", "beta", [1_000 * TOK, 24_000 * TOK]) == ["accepted", "accepted"]
+    clock.advance(1)  # day 1: alpha pays 25,000 in 25 orders with 20,000 of collateral: it draws 5,000 of credit
+    assert h.owe("alpha", "beta", [1_000 * TOK] * 25) == ["accepted"] * 25
     assert h.settle() == "SETTLED"
     [drawing] = _drawings(h, "alpha")
     assert (drawing.amount, drawing.due_at) == (5_000 * TOK, clock() + timedelta(days=7))  # tier B's window

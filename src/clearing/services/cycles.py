@@ -145,8 +145,12 @@ class CycleService:
         outbox: Outbox | None = None,
         progress: Callable[[str], None] | None = None,
         on_settled: Callable[[int], None] | None = None,
+        clock: Callable[[], datetime] = _now,
     ) -> None:
         self.sessions = sessions
+        #: The house's clock for cut-off times: the credit score compares them with obligations' creation
+        #: times (an obligation created before an earlier cut-off settled late), so both read one clock.
+        self.clock = clock
         self._contracts = contracts
         self.solver_budget_s = solver_budget_s
         self.fifo = fifo
@@ -250,7 +254,7 @@ class CycleService:
                     .values(cycle_id=cycle.id)
                 ),
             ).rowcount
-            cycle.closed_at = cycle.cutoff_at = _now()
+            cycle.closed_at = cycle.cutoff_at = self.clock()
             cycle.detail = {**(cycle.detail or {}), "obligations": taken}
             _transition(s, cycle, CycleState.CLOSED, obligations=taken)
             s.flush()
@@ -304,13 +308,7 @@ class CycleService:
             # Reservations move with the statuses (the domain's rules), set-based for the
             # whole cycle; the deferred few then leave it through reservations.transition.
             reservations.transition_cycle(s, cycle.id, ELIGIBLE, S.NETTED, shortfall=None)
-            reservations.transition(
-                s,
-                [o.id for o in obs if o.id not in settled],
-                S.CARRIED,
-                cycle_id=None,
-                carried_cycles=Obligation.carried_cycles + 1,  # the credit score counts carried obligations as late
-            )
+            reservations.transition(s, [o.id for o in obs if o.id not in settled], S.CARRIED, cycle_id=None)
             conn = s.connection()
             if leaf_rows:
                 conn.execute(

@@ -9,7 +9,7 @@ import pytest
 
 from clearing.adapters.db import UnitOfWork, credit_inputs
 from clearing.adapters.db.credit_inputs import gather_credit_inputs
-from clearing.adapters.db.models import Cycle, Hold, Member, Obligation
+from clearing.adapters.db.models import CreditDraw, Cycle, Hold, Member, Obligation
 from clearing.domain.credit import CreditInputs
 
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
@@ -110,6 +110,45 @@ def test_some_members_and_other_windows(ledger):
     one = _gather(ledger, [1], months=1)[1]
     assert one.monthly_volumes == (BIG + 7 + 11 + 17 + 19,) and (one.settled_on_time, one.settled_late) == (1, 1)
     assert _gather(ledger, [1], months=4)[1].monthly_volumes == (37, 31, 52, BIG + 54)
+
+
+def test_drawings_of_credit_as_of_a_date(ledger):
+    """Repaid by / after the deadline, and defaults (due before as_of, not repaid by it), from every drawing
+    made by as_of: what the member knew at as_of, whatever happened after."""
+
+    def draw(member: int, drawn: float, due: float, repaid: float | None) -> CreditDraw:
+        at = AS_OF - drawn * DAY
+        back = None if repaid is None else AS_OF - repaid * DAY
+        return CreditDraw(
+            member_id=member,
+            amount=BIG,
+            outstanding=BIG if back is None or back > AS_OF else 0,
+            drawn_at=at,
+            due_at=AS_OF - due * DAY,
+            repaid_at=back,
+            status="open" if back is None else "repaid",
+        )
+
+    with UnitOfWork.from_factory(ledger.sessions) as uow:
+        uow.session.add_all(
+            [
+                draw(1, 200, 193, 195),  # repaid on time, long ago: still counts
+                draw(1, 20, 13, 10),  # repaid late
+                draw(1, 20, 13, None),  # unpaid past its deadline: a default
+                draw(1, 5, -2, None),  # not yet due
+                draw(1, 20, 13, -1),  # repaid after as_of: at as_of, a default
+                draw(1, -1, -8, None),  # drawn after as_of: nowhere
+                draw(2, 10, 3, 3),  # repaid at its deadline: on time
+            ]
+        )
+        uow.commit()
+    got = _gather(ledger)
+    one, two = got[1], got[2]
+    assert (one.repaid_on_time, one.repaid_late, one.defaults) == (1, 1, 2)
+    assert (two.repaid_on_time, two.repaid_late, two.defaults) == (1, 0, 0)
+    assert (got[3].repaid_on_time, got[3].repaid_late, got[3].defaults) == (0, 0, 0)
+    with UnitOfWork.from_factory(ledger.sessions, read_only=True) as uow:
+        assert credit_inputs.drawing_counts(uow.session, [2, 3], as_of=AS_OF) == {2: (1, 0, 0)}
 
 
 def test_refuses_naive_times_and_empty_windows(ledger):

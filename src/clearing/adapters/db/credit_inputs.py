@@ -1,8 +1,8 @@
 """The credit score's inputs, read from the ledger with set-based SQL: one definition for every caller.
 
 :func:`gather_credit_inputs` builds :class:`~clearing.domain.credit.CreditInputs`
-for many members at once (the live rescoring service, ``clearing bench
-credit``, the backtest's definitions in ``docs/credit.md``). Months are
+for many members at once (the live rescoring service ``services/credit/rescore.py``,
+``clearing bench credit``, the backtest's definitions in ``docs/credit.md``). Months are
 30-day windows ending at ``as_of`` (excluded), oldest first; an obligation
 belongs to the month of its ``created_at``.
 
@@ -18,7 +18,11 @@ belongs to the month of its ``created_at``.
   delay was the house's review, not the debtor's funding);
 - **disputes, complaints**: upheld disputes and validated complaints against
   the member, filed in the window (:func:`~clearing.adapters.db.incidents.incident_counts`);
-- **defaults**: 0 until defaults are recorded in the ledger;
+- **drawings of credit** (``credit_draws``, every drawing made by ``as_of``, not only the window's:
+  a default is history the score keeps): **repaid on time** / **repaid late**,
+  repaid by ``as_of`` by / after the deadline (the score counts them with the
+  settlements); **defaults**, due before ``as_of`` and not repaid by it
+  (:func:`drawing_counts`);
 - **age**: whole days from ``members.created_at`` to ``as_of``.
 
 PostgreSQL sums the exact ``NUMERIC`` amounts in SQL; SQLite keeps amounts
@@ -37,13 +41,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from clearing.adapters.db.incidents import incident_counts
-from clearing.adapters.db.models import Cycle, Hold, Member, Obligation
+from clearing.adapters.db.models import CreditDraw, Cycle, Hold, Member, Obligation
 from clearing.domain.credit import CreditInputs
 from clearing.domain.vocabulary import ObligationStatus, Route
 
 __all__ = [
     "DAYS_PER_MONTH",
     "aggregate_statements",
+    "drawing_counts",
     "gather_credit_inputs",
     "month_bounds",
     "obligation_flags",
@@ -177,14 +182,41 @@ def _ages(session: Session, as_of: datetime, member_ids: Collection[int] | None)
     return {mid: max(0, (as_of - created).days) for mid, created in session.execute(query)}
 
 
+def drawing_counts(
+    session: Session, member_ids: Collection[int] | None, *, as_of: datetime
+) -> dict[int, tuple[int, int, int]]:
+    """Per member with drawings: (repaid by the deadline, repaid after it, unpaid past it), as of ``as_of``.
+
+    One ``GROUP BY`` over counts and dates (exact on every database). A repayment at ``as_of`` itself
+    counts as made (rescoring records repayments at its own time, then reads them).
+    """
+    d = CreditDraw
+    repaid = and_(d.status == "repaid", d.repaid_at <= as_of)
+    q = (
+        select(
+            d.member_id,
+            func.count().filter(repaid, d.repaid_at <= d.due_at),
+            func.count().filter(repaid, d.repaid_at > d.due_at),
+            func.count().filter(d.due_at < as_of, ~repaid),
+        )
+        .where(d.drawn_at <= as_of)
+        .group_by(d.member_id)
+    )
+    if member_ids is not None:
+        q = q.where(d.member_id.in_(list(member_ids)))
+    return {int(m): (int(a), int(b), int(c)) for m, a, b, c in session.execute(q)}
+
+
 def gather_credit_inputs(
     session: Session, member_ids: Collection[int] | None, *, as_of: datetime, months: int = 3
 ) -> dict[int, CreditInputs]:
     """Each member's inputs over the ``months`` 30-day months ending at ``as_of`` (all members if None).
 
-    Set-based: two aggregate statements over the obligations whatever the
-    number of members, plus one read of the members. Members with no
-    settled obligation get zero volumes and counts; unknown ids are absent.
+    Set-based, whatever the number of members: two aggregate statements over
+    the obligations, one read of the members, two grouped counts of incidents
+    and one of drawings. Members with no settled obligation get zero volumes
+    and counts; unknown ids, and with ``member_ids`` None members created at
+    or after ``as_of``, are absent.
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
@@ -195,18 +227,22 @@ def gather_credit_inputs(
     volumes, counts = (_sums_in_sql if pg else _sums_in_python)(session, as_of, months, member_ids)
     since = as_of - timedelta(days=DAYS_PER_MONTH * months)
     incidents: Mapping[int, tuple[int, int]] = incident_counts(session, member_ids, since=since, until=as_of)
+    drawings = drawing_counts(session, member_ids, as_of=as_of)
     zeros = [0] * months
     out: dict[int, CreditInputs] = {}
     for mid, age in ages.items():
         on_time, late = counts.get(mid, (0, 0))
         disputes, complaints = incidents.get(mid, (0, 0))
+        repaid_on_time, repaid_late, defaults = drawings.get(mid, (0, 0, 0))
         out[mid] = CreditInputs(
             monthly_volumes=tuple(volumes.get(mid, zeros)),
             settled_on_time=on_time,
             settled_late=late,
             disputes=disputes,
             complaints=complaints,
-            defaults=0,
+            defaults=defaults,
             age_days=age,
+            repaid_on_time=repaid_on_time,
+            repaid_late=repaid_late,
         )
     return out

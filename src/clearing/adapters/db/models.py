@@ -199,9 +199,6 @@ class Obligation(Base):
     #: 1, 2, 3, ... per debtor, assigned under the debtor's row lock (NULL before migration 0002); a held
     #: obligation takes the debtor's next number again when released, as it then joins the velocity window.
     debtor_seq: Mapped[int | None] = mapped_column(BigInteger)
-    #: How many cycles carried it (0: settled, or will settle, in the first cycle that took it); the credit
-    #: score counts obligations settled in their first cycle as on time.
-    carried_cycles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -5,7 +5,8 @@ One rescoring is one ledger transaction (serialised across processes: ``credit_s
 1. overrides past their expiry end (audited as the house's own action);
 2. drawings of credit follow the balance mirror (``draws.track``): new drawings get their deadline,
    repayments pay the oldest first;
-3. the inputs of every member come from a few set-based queries (``inputs``, ``credit_store``);
+3. the inputs of every member come from the ledger's one set-based reading
+   (``adapters/db/credit_inputs.gather_credit_inputs``, through ``inputs``);
 4. :func:`clearing.domain.tiering.decide` gives tier, line and on-chain limit, with hysteresis, the
    provisional line of new members and the operator's pin;
 5. what changed is applied: the member row (tier, reasons, line: the risk rules and the headroom check
@@ -198,16 +199,12 @@ def evaluate(
         mq = mq.where(Member.id.in_(list(member_ids)))
     members = s.execute(mq).all()
     posted = credit_store.posted_collateral(s, None if member_ids is None else [m.address for m in members])
-    activity = credit_store.activity(s, now, policy.months, member_ids)
-    drawn = credit_store.draw_counts(s, now, member_ids)
-    incidents = inputs.incident_counts(s, member_ids)
+    gathered = inputs.credit_inputs(s, now, policy.months, member_ids, (m.id for m in members))
     rows = previous(s, member_ids)
     pins = overrides.in_force(s, now, member_ids)
     out = []
     for m in members:
-        x = inputs.credit_inputs(
-            m.created_at, now, policy.months, activity.get(m.id), drawn.get(m.id), incidents.get(m.id)
-        )
+        x = gathered[m.id]
         prev = rows.get(m.id)
         state = state_of(prev, m.tier, (initial or {}).get(m.id))
         # Collateral is what the member posted (deposits less withdrawals), or its free balance if larger:

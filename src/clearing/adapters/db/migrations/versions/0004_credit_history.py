@@ -1,7 +1,7 @@
-"""Credit that members earn: score history, operator overrides, credit drawings, carried count per obligation
+"""Credit that members earn: score history, operator overrides, credit drawings
 
 Revision ID: 0004_credit_history
-Revises: 0003_api_key_lifecycle
+Revises: 0004_disputes
 Create Date: 2026-12-08
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from clearing.adapters.db import types as ctypes
 
 revision = "0004_credit_history"
-down_revision = "0003_api_key_lifecycle"
+down_revision = "0004_disputes"
 branch_labels = None
 depends_on = None
 
@@ -21,10 +21,6 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("obligations", schema=None) as batch_op:
-        # A server default: existing rows (and COPY, which names its columns) get 0 without a rewrite on PostgreSQL.
-        batch_op.add_column(sa.Column("carried_cycles", sa.Integer(), server_default="0", nullable=False))
-
     op.create_table(
         "credit_overrides",
         sa.Column("id", _ID, nullable=False),
@@ -98,5 +94,3 @@ def downgrade() -> None:
     op.drop_table("credit_draws")
     op.drop_table("credit_scores")
     op.drop_table("credit_overrides")
-    with op.batch_alter_table("obligations", schema=None) as batch_op:
-        batch_op.drop_column("carried_cycles")
