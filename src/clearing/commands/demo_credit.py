@@ -80,6 +80,7 @@ def run(ctx: ServiceContext, clock: DemoClock, say: Callable[[str], None]) -> St
         clock.now = start + timedelta(days=day)
         if day in TRADE_DAYS:
             _trade(ctx, who, day)
+            clock.now += timedelta(hours=1)  # the cycle cuts off an hour after the trades: its rescoring sees them
             ctx.cycles.settle()  # rescores credit after it
         else:
             credit.rescore(ctx, trigger="schedule")
