@@ -1,6 +1,6 @@
 """Credit that members earn: an explainable score from the ledger sets each tier and line, on chain.
 
-- ``inputs``: the score's inputs for many members, from a few set-based queries;
+- ``inputs``: the score's inputs for many members, through ``adapters/db/credit_inputs`` (the one reading);
 - ``draws``: drawings of credit and their repayment deadlines, followed from the balance mirror;
 - ``rescore``: assess, apply (member rows, history, the chain's limit through the outbox);
 - ``overrides``: operator pins with a reason and an expiry, audited;
