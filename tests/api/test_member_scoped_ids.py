@@ -186,3 +186,22 @@ def test_an_obligation_recorded_before_scoping_settles_and_proves_under_its_old_
         uow.commit()
     report = h.get("auditor", "/audit/verify").json()
     assert report["ok"] is False and "not the key of its id and submitter" in report["mismatches"][0], report
+
+
+def test_a_creditor_submission_is_keyed_by_the_creditor(house):
+    """The submitter, not the debtor: beta submits with alpha's signature, so the id is beta's."""
+    h = house
+    body = {"id": X, "debtor": "alpha", "creditor": "beta", "amount": "70"}
+    signed = body | {"signature": h.sign("alpha", id=X, creditor="beta", amount=70)}
+    r = h.post("beta", "/obligations", signed)
+    assert r.status_code == 201, r.text
+    assert r.json()["obligation"]["submitter"] == "beta"
+    assert r.json()["obligation"]["obligation_key"] == _key(h.accounts["beta"].address, X)
+    # alpha's ids are its own: the same body under the same id is alpha's obligation, another key (README: an
+    # obligation is submitted by one of its parties; both submitting it records it twice)
+    mine = h.post("alpha", "/obligations", body)
+    assert mine.status_code == 201 and mine.json()["obligation"]["obligation_key"] == _key(
+        h.accounts["alpha"].address, X
+    )
+    assert h.get("alpha", f"/obligations/{X}").json()["submitter"] == "alpha"
+    assert h.get("beta", f"/obligations/{X}").json()["submitter"] == "beta"
