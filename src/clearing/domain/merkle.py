@@ -100,16 +100,18 @@ def encode_obligation_key(submitter: str, obligation_id: str) -> bytes:
     (128, '40', '05')
     """
     data = _check_id(obligation_id)
-    pad = -len(data) % 32
-    return b"".join(
-        (
-            bytes(12) + _address(submitter, "submitter"),
-            (64).to_bytes(32, "big"),
-            len(data).to_bytes(32, "big"),
-            data,
-            bytes(pad),
-        )
-    )
+    n = len(data)
+    # Runs once per submitted obligation, under the member locks: constant words and padded addresses are reused.
+    return b"".join((_address_word(submitter), _OFFSET_0X40, n.to_bytes(32, "big"), data, bytes(-n % 32)))
+
+
+#: The string's offset in ``abi.encode(address, string)``: two head words.
+_OFFSET_0X40 = (64).to_bytes(32, "big")
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _address_word(submitter: str) -> bytes:
+    return bytes(12) + _address(submitter, "submitter")
 
 
 def obligation_key(submitter: str, obligation_id: str) -> bytes:
