@@ -5,8 +5,9 @@ The order id is the obligation's key, the one its Merkle leaf would use:
 the UTF-8 id for obligations recorded before ids were scoped to their
 submitter (``escrow_outcome.order_id``, the one place it is read). An
 obligation is named by its id and, where several members used that id, its
-submitter (:mod:`clearing.services.obligation_lookup`). Funding is the debtor's own pair of transactions: ``approve`` of
-the escrow on the token (only when the allowance is short), then
+submitter (:mod:`clearing.services.obligation_lookup`). Funding is the
+debtor's own pair of transactions: ``approve`` of the escrow on the token
+(only when the allowance is short), then
 ``fund(orderId, creditor, amount, disputeWindow)`` with the house's dispute
 window. After that each party acts as the contract allows:
 
