@@ -166,6 +166,8 @@ class CyclePosition(Base):
 class Obligation(Base):
     __tablename__ = "obligations"
     __table_args__ = (
+        #: Ids are the submitting member's idempotency keys: unique per submitter, not across members.
+        UniqueConstraint("id", "submitted_by"),
         Index(None, "debtor_id", "status"),
         Index(None, "creditor_id", "status"),
         Index(None, "debtor_id", "created_at"),
@@ -174,8 +176,13 @@ class Obligation(Base):
         Index(None, "cycle_id"),
     )
 
-    #: Chosen by the client; the idempotency key.
-    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: The obligation's identity in the ledger and on chain (0x-hex ``bytes32``): its Merkle leaf's
+    #: ``obligationKey`` and its tier-C order id. ``keccak256(abi.encode(address submitter, string id))``
+    #: (``clearing.domain.merkle.obligation_key``); rows recorded before migration 0004 keep
+    #: ``keccak256(utf8(id))``, the key their committed roots were built with.
+    obligation_key: Mapped[str] = mapped_column(String(66), primary_key=True)
+    #: Chosen by the submitting member: its idempotency key, unique per submitter (``submitted_by``).
+    id: Mapped[str] = mapped_column(String(128))
     debtor_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     creditor_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     amount: Mapped[int] = mapped_column(Amount)
@@ -219,7 +226,7 @@ class Hold(Base):
     __tablename__ = "holds"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    obligation_id: Mapped[str] = mapped_column(ForeignKey("obligations.id"), index=True)
+    obligation_key: Mapped[str] = mapped_column(ForeignKey("obligations.obligation_key"), index=True)
     rule: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(String(512))
     values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
