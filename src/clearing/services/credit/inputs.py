@@ -43,7 +43,7 @@ def incident_counts(s: Session, member_ids: Sequence[int] | None = None) -> dict
             func.count().filter(rule.in_(DISPUTE_RULES)),
             func.count().filter(rule.in_(COMPLAINT_RULES)),
         )
-        .join(Obligation, Obligation.id == Hold.obligation_id)
+        .join(Obligation, Obligation.obligation_key == Hold.obligation_key)
         .where(rule.in_((*DISPUTE_RULES, *COMPLAINT_RULES)))
         .group_by(Obligation.debtor_id)
     )
