@@ -256,7 +256,7 @@ class Dispute(Base):
         # At most one open dispute per obligation, whatever two requests race.
         Index(
             "uq_disputes_open_obligation",
-            "obligation_id",
+            "obligation_key",
             unique=True,
             sqlite_where=text("state = 'open'"),
             postgresql_where=text("state = 'open'"),
@@ -264,7 +264,8 @@ class Dispute(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    obligation_id: Mapped[str] = mapped_column(ForeignKey("obligations.id"), index=True)
+    #: The disputed obligation's key (its identity: an id is unique only per submitter).
+    obligation_key: Mapped[str] = mapped_column(ForeignKey("obligations.obligation_key"), index=True)
     filed_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     #: The obligation's other party.
     against_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
@@ -278,7 +279,8 @@ class Dispute(Base):
     #: The operator principal that resolved it, as the audit log names it.
     resolver: Mapped[str | None] = mapped_column(String(128))
     #: Post-settlement and upheld: the obligation that reverses it (creditor owes debtor the amount).
-    reversal_obligation_id: Mapped[str | None] = mapped_column(ForeignKey("obligations.id"))
+    #: Its key; the filer submitted it, with id ``dispute-N-reversal`` (``services/reversals.py``).
+    reversal_obligation_key: Mapped[str | None] = mapped_column(ForeignKey("obligations.obligation_key"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -292,8 +294,8 @@ class Complaint(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     filed_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     against_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    #: The obligation it is about, if any (one between the two members).
-    obligation_id: Mapped[str | None] = mapped_column(ForeignKey("obligations.id"))
+    #: The key of the obligation it is about, if any (one between the two members).
+    obligation_key: Mapped[str | None] = mapped_column(ForeignKey("obligations.obligation_key"))
     reason: Mapped[str] = mapped_column(String(1024))
     state: Mapped[str] = mapped_column(String(16), default=ComplaintState.OPEN, index=True)
     resolution: Mapped[str | None] = mapped_column(String(1024))

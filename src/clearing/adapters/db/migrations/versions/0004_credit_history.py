@@ -13,7 +13,7 @@ from alembic import op
 from clearing.adapters.db import types as ctypes
 
 revision = "0004_credit_history"
-down_revision = "0003_api_key_lifecycle"
+down_revision = "0004_disputes"
 branch_labels = None
 depends_on = None
 
