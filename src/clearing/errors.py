@@ -102,9 +102,15 @@ class InsufficientHeadroom(Conflict):
 
 
 class ObligationConflict(Conflict):
-    """An obligation id was already used with a different body (idempotency key reuse)."""
+    """The submitting member already used this obligation id with a different body (idempotency key reuse)."""
 
     code = "obligation-conflict"
+
+
+class AmbiguousObligation(ValidationError):
+    """An obligation id used by several submitting members, looked up without naming which one (``submitter``)."""
+
+    code = "ambiguous-obligation"
 
 
 class ReleaseRefused(ValidationError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from clearing.adapters.db.models import AuditLog
+from clearing.domain.merkle import obligation_key
 
 
 def _owe(h, oid: str, debtor: str, creditor: str, amount: int) -> dict:
@@ -18,6 +19,10 @@ def _settle(h) -> dict:
     r = h.post("operator", f"/cycles/{cycle}/settle", None)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def _key(h, submitter: str, oid: str) -> str:
+    return "0x" + obligation_key(h.accounts[submitter].address, oid).hex()
 
 
 def _obligation(h, who: str, oid: str) -> dict:
@@ -39,6 +44,7 @@ def test_pre_close_dispute_over_http_holds_then_returns_to_netting(chain_house):
         "alpha",
         "250000",
     )
+    assert (d["obligation_id"], d["submitter"], d["obligation_key"]) == ("o1", "alpha", _key(h, "alpha", "o1"))
     o = _obligation(h, "alpha", "o1")  # the other party sees it held, naming the dispute
     assert o["status"] == "disputed" and [(x["rule"], x["values"]) for x in o["holds"]] == [
         ("dispute", {"dispute": str(d["id"])})
@@ -69,6 +75,7 @@ def test_post_settlement_dispute_upheld_settles_its_reversal_in_the_next_cycle(c
     again = h.post("operator", f"/disputes/{d['id']}/resolve", body)
     assert first.status_code == again.status_code == 200 and first.json() == again.json()
     rid = first.json()["reversal_obligation_id"]
+    assert first.json()["reversal_obligation_key"] == _key(h, "alpha", rid)  # alpha filed: alpha submitted it
     rev = _obligation(h, "beta", rid)
     assert (rev["debtor"], rev["creditor"], rev["amount"], rev["status"]) == ("beta", "alpha", "250000", "accepted")
     other = h.post("operator", f"/disputes/{d['id']}/resolve", {"decision": "reject", "reason": "oops"})
@@ -97,7 +104,11 @@ def test_who_may_file_read_and_resolve(house):
     assert [x["id"] for x in house.get("beta", "/disputes?state=open").json()] == [d["id"]]
     assert [x["id"] for x in house.get("operator", "/disputes?member=alpha").json()] == [d["id"]]
     assert house.get("operator", "/disputes?state=upheld").json() == []
-    assert house.get("auditor", f"/disputes/{d['id']}").status_code == 200
+    seen = house.get("auditor", f"/disputes/{d['id']}")
+    assert seen.status_code == 200 and (seen.json()["submitter"], seen.json()["obligation_key"]) == (
+        "alpha",
+        _key(house, "alpha", "o1"),
+    )
 
     url = f"/disputes/{d['id']}/resolve"
     assert house.post("alpha", url, {"decision": "uphold", "reason": "x"}).status_code == 403
@@ -115,6 +126,7 @@ def test_complaints_over_http(house):
     assert r.status_code == 201, r.text
     c = r.json()
     assert (c["filed_by"], c["against"], c["state"], c["obligation_id"]) == ("beta", "alpha", "open", "o1")
+    assert (c["obligation_submitter"], c["obligation_key"]) == ("alpha", _key(house, "alpha", "o1"))
     stranger = house.post("gamma", "/complaints", {"against": "alpha", "reason": "x"})
     assert stranger.status_code == 403 and stranger.json()["code"] == "not-a-counterparty"
     unknown = house.post("beta", "/complaints", {"against": "nobody", "reason": "x"})
@@ -134,3 +146,21 @@ def test_complaints_over_http(house):
     with house.ctx.uow(read_only=True) as uow:
         actions = [a.action for a in uow.session.scalars(select(AuditLog).order_by(AuditLog.id))]
     assert actions[-2:] == ["complaint.file", "complaint.validate"]
+
+
+def test_an_id_two_members_used_names_the_disputing_members_own_else_takes_submitter(house):
+    _owe(house, "X", "alpha", "gamma", 10)
+    _owe(house, "X", "beta", "gamma", 20)
+    ambiguous = house.post("gamma", "/obligations/X/disputes", {"reason": "x"})
+    assert ambiguous.status_code == 422 and ambiguous.json()["field"] == "submitter"
+    d = house.post("gamma", "/obligations/X/disputes?submitter=beta", {"reason": "short delivery"})
+    assert d.status_code == 201, d.text
+    assert (d.json()["submitter"], d.json()["amount"], d.json()["against"]) == ("beta", "20", "beta")
+    mine = house.post("alpha", "/obligations/X/disputes", {"reason": "wrong amount"})  # alpha's own "X"
+    assert mine.status_code == 201 and mine.json()["obligation_key"] == _key(house, "alpha", "X")
+    assert house.post("alpha", "/obligations/X/disputes?submitter=beta", {"reason": "x"}).status_code == 404
+    assert [x["obligation_key"] for x in house.get("operator", "/disputes").json()] == [
+        _key(house, "alpha", "X"),
+        _key(house, "beta", "X"),
+    ]
+    assert house.get("beta", "/obligations/X").json()["status"] == "disputed"

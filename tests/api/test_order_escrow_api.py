@@ -3,12 +3,18 @@ and release, refund, dispute, ruling and claim by whoever the contract allows.""
 
 from __future__ import annotations
 
+from eth_abi import encode
 from eth_utils import keccak
 from sqlalchemy import select
 
 from clearing.adapters.db.models import AuditLog
 
 SHOP, BUYER, OTHER = "cardhub", "voucherly", "gamma"
+
+
+def _order_id(h, submitter: str, oid: str) -> bytes:
+    """keccak256(abi.encode(address submitter, string id)), computed here with eth_abi, not the house's code."""
+    return keccak(encode(["address", "string"], [h.accounts[submitter].address, oid]))
 
 
 def _house(h) -> None:
@@ -41,7 +47,7 @@ def test_debtor_funds_then_parties_release_refund_dispute_and_the_operator_rules
     _house(h)
     c = h.contracts
     order = _order(h, "e-1", 250_000)
-    assert order["order_id"] == "0x" + keccak(text="e-1").hex()
+    assert order["order_id"] == "0x" + _order_id(h, BUYER, "e-1").hex() and order["submitter"] == BUYER
     assert (order["state"], order["remaining"]) == ("unfunded", "0")
     assert [t["to"] for t in order["funding"]] == [c.token.address, c.escrow.address]
     assert h.get(OTHER, "/obligations/e-1/escrow").status_code == 404
@@ -51,7 +57,7 @@ def test_debtor_funds_then_parties_release_refund_dispute_and_the_operator_rules
     _fund(h, order)
     order = h.get(SHOP, "/obligations/e-1/escrow").json()
     assert (order["state"], order["remaining"], order["funding"]) == ("funded", "250000", [])
-    assert c.escrow.order(keccak(text="e-1")).creditor == h.accounts[SHOP].address
+    assert c.escrow.order(_order_id(h, BUYER, "e-1")).creditor == h.accounts[SHOP].address
     shop_tokens = c.token.balance_of(h.accounts[SHOP].address)
 
     _send(h, h.post(BUYER, "/obligations/e-1/escrow/release", {"amount": "100000"}), BUYER)
@@ -110,7 +116,7 @@ def test_an_order_funded_for_another_creditor_or_amount_never_settles_the_obliga
     c = h.contracts
     buyer = h.accounts[BUYER]
     _order(h, "e-4", 50_000)
-    oid = keccak(text="e-4")
+    oid = _order_id(h, BUYER, "e-4")
     c.token.approve(c.escrow.address, 1, sender=buyer)
     c.escrow.fund(oid, h.accounts[OTHER].address, 1, 0, sender=buyer)  # 1 unit to someone else
     assert h.get(BUYER, "/obligations/e-4/escrow").json()["state"] == "mismatch"

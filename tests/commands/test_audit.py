@@ -87,3 +87,27 @@ def test_an_audit_never_creates_a_ledger(tmp_path):
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("error: no ledger at sqlite:///.clearing/clearing.db") and "CLEARING_DATABASE_URL" in line
     assert not (tmp_path / ".clearing").exists()
+
+
+@pytest.mark.anvil
+def test_prove_names_the_submitter_of_an_id_two_members_used(tmp_path):
+    """Ids are scoped to their submitter (issue 8 item 10): `prove` refuses in one line to guess between two
+    members' equal ids; with --submitter the proof carries the submitter and checks out on chain."""
+    with backends.spawn_anvil() as chain:
+        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+        migrate(url)
+        house = build_house(url, chain, [("alpha", "A", 10**9, 0), ("beta", "A", 10**9, 0)])
+        submit(house.ctx, house.principals["alpha"], [ObligationInput("o-1", "alpha", "beta", 1000)], batch=False)
+        submit(house.ctx, house.principals["beta"], [ObligationInput("o-1", "beta", "alpha", 400)], batch=False)
+        assert house.ctx.cycles.settle().state == "SETTLED"
+        env = clearing_env(CLEARING_DATABASE_URL=url)
+        proc = _audit(tmp_path, env, "prove", "o-1")
+        assert proc.returncode == 2 and proc.stdout == ""
+        (line,) = proc.stderr.strip().splitlines()
+        assert line.startswith("error: obligation id 'o-1' was used by 2 members (alpha, beta)") and "submitter" in line
+        proof = _audit(tmp_path, env, "prove", "o-1", "--submitter", "beta", "--out", "p.json")
+        assert proof.returncode == 0, proof.stderr
+        p = json.loads(proof.stdout)
+        assert (p["submitter"], p["amount"], p["key_scheme"]) == (house.keys["beta"].address, "400", "submitter")
+        checked = _audit(tmp_path, clearing_env(), "check-proof", "p.json", "--rpc-url", chain.rpc_url)
+        assert checked.returncode == 0 and checked.stdout.startswith("proof valid"), checked.stderr

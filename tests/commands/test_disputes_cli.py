@@ -36,7 +36,9 @@ def test_operator_lists_and_resolves_from_the_command_line(sqlite_db):
     with serve(create_app(ctx)) as url:
         listed = _clearing(url, "disputes", "list")
         assert listed.returncode == 0, listed.stderr
-        assert [x["id"] for x in json.loads(listed.stdout)] == [d.id]
+        assert [
+            (x["id"], x["obligation_id"], x["submitter"], x["obligation_key"]) for x in json.loads(listed.stdout)
+        ] == [(d.id, "o1", "alpha", d.obligation_key)]
         done = _clearing(url, "disputes", "resolve", str(d.id), "--reject", "--reason", "delivery logs match")
         assert done.returncode == 0, done.stderr
         assert (json.loads(done.stdout)["state"], json.loads(done.stdout)["obligation_status"]) == (

@@ -29,6 +29,11 @@ contract MerkleCheck {
         return MerkleProof.verify(proof, root, leaf(cycleId, obligationKey, debtor, creditor, amount));
     }
 
+    /// @notice The obligation key of an id scoped to its submitter: keccak256(abi.encode(submitter, id)).
+    function obligationKey(address submitter, string calldata id) external pure returns (bytes32) {
+        return keccak256(abi.encode(submitter, id));
+    }
+
     /// @notice OZ's verifier alone, for raw leaves.
     function verifyLeaf(bytes32[] calldata proof, bytes32 root, bytes32 leafHash) external pure returns (bool) {
         return MerkleProof.verify(proof, root, leafHash);

@@ -16,8 +16,10 @@ from clearing.domain.merkle import (
     LEAF_ENCODING,
     MerkleTree,
     encode_leaf,
+    encode_obligation_key,
     hash_pair,
     leaf_hash,
+    legacy_obligation_key,
     obligation_key,
     obligation_leaf,
     verify_proof,
@@ -32,13 +34,43 @@ addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())
 leaf_fields = st.tuples(
     st.integers(0, 2**64 - 1), st.text(min_size=1, max_size=20), addresses, addresses, st.integers(0, 2**256 - 1)
 )
+#: Ids of any length and script: the string's padding and UTF-8 length are where an encoder goes wrong.
+ids = st.text(min_size=1, max_size=80)
+
+
+def reference_key(submitter, oid):
+    """Independent: eth_abi's ``abi.encode(address, string)``."""
+    return eth_utils.keccak(eth_abi.encode(["address", "string"], [submitter, oid]))
 
 
 def reference_leaf(cycle_id, oid, debtor, creditor, amount):
-    """Independent: eth_abi + eth_utils, not our hand-rolled encoder."""
-    key = eth_utils.keccak(text=oid)
+    """Independent: eth_abi + eth_utils, not our hand-rolled encoder (the debtor submitted it)."""
+    key = reference_key(debtor, oid)
     enc = eth_abi.encode(list(LEAF_ENCODING), [cycle_id, key, debtor, creditor, amount])
     return eth_utils.keccak(eth_utils.keccak(enc))
+
+
+@settings(max_examples=200, deadline=None)
+@given(addresses, ids)
+def test_obligation_key_matches_eth_abi(submitter, oid):
+    assert encode_obligation_key(submitter, oid) == eth_abi.encode(["address", "string"], [submitter, oid])
+    assert obligation_key(submitter, oid) == reference_key(submitter, oid)
+
+
+def test_obligation_key_is_scoped_to_the_submitter():
+    a, b = "0x" + "ab" * 20, "0x" + "cd" * 20
+    assert obligation_key(a, "X") != obligation_key(b, "X") != obligation_key(b, "Y")
+    assert obligation_key(a, "X") == obligation_key(a.upper().replace("0X", "0x"), "X")  # the address, not its text
+    # the key of obligations recorded before migration 0004 is unchanged
+    assert legacy_obligation_key("ord-1") == eth_utils.keccak(text="ord-1")
+    assert legacy_obligation_key("X") not in (obligation_key(a, "X"), obligation_key(b, "X"))
+    for bad in ("", None):
+        with pytest.raises(errors.InvalidLeaf):
+            obligation_key(a, bad)
+        with pytest.raises(errors.InvalidLeaf):
+            legacy_obligation_key(bad)
+    with pytest.raises(errors.InvalidAddress):
+        obligation_key("0x12", "X")
 
 
 def reference_root(leaves):
@@ -56,15 +88,16 @@ def reference_root(leaves):
 @given(leaf_fields)
 def test_leaf_matches_eth_abi(fields):
     cycle_id, oid, debtor, creditor, amount = fields
-    assert leaf_hash(cycle_id, obligation_key(oid), debtor, creditor, amount) == reference_leaf(*fields)
-    assert encode_leaf(cycle_id, obligation_key(oid), debtor, creditor, amount) == eth_abi.encode(
-        list(LEAF_ENCODING), [cycle_id, obligation_key(oid), debtor, creditor, amount]
+    key = obligation_key(debtor, oid)
+    assert leaf_hash(cycle_id, key, debtor, creditor, amount) == reference_leaf(*fields)
+    assert encode_leaf(cycle_id, key, debtor, creditor, amount) == eth_abi.encode(
+        list(LEAF_ENCODING), [cycle_id, key, debtor, creditor, amount]
     )
 
 
 def test_checksummed_and_lower_addresses_give_the_same_leaf():
     addr = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
-    key = obligation_key("o")
+    key = obligation_key(addr, "o")
     assert leaf_hash(1, key, addr, addr.lower(), 1) == leaf_hash(
         1, key, addr.lower(), addr.upper().replace("0X", "0x"), 1
     )
@@ -82,7 +115,7 @@ def test_checksummed_and_lower_addresses_give_the_same_leaf():
 )
 def test_bad_address(debtor):
     with pytest.raises(errors.InvalidAddress):
-        leaf_hash(1, obligation_key("o"), debtor, "0x" + "00" * 20, 1)
+        leaf_hash(1, legacy_obligation_key("o"), debtor, "0x" + "00" * 20, 1)
 
 
 @pytest.mark.parametrize(
@@ -133,7 +166,8 @@ def test_ten_thousand_leaves_fast():
     addrs = ["0x" + rnd.randbytes(20).hex() for _ in range(50)]
     t = time.perf_counter()
     leaves = [
-        leaf_hash(9, obligation_key(f"o{i}"), addrs[i % 50], addrs[(i + 1) % 50], 10**20 + i) for i in range(10_000)
+        leaf_hash(9, obligation_key(addrs[i % 50], f"o{i}"), addrs[i % 50], addrs[(i + 1) % 50], 10**20 + i)
+        for i in range(10_000)
     ]
     tree = MerkleTree(leaves)
     proofs = [tree.proof(leaf) for leaf in leaves]
@@ -162,27 +196,33 @@ def _vector_obligations():
     return out
 
 
+def _submitter(i: int, o: Obligation) -> str:
+    """Odd vectors were submitted by their creditor (with the debtor's signature), even ones by their debtor."""
+    return o.creditor if i % 2 else o.debtor
+
+
 def _vectors():
     obs = _vector_obligations()
-    leaves = [obligation_leaf(42, o) for o in obs]
+    leaves = [obligation_leaf(42, o, _submitter(i, o)) for i, o in enumerate(obs)]
     tree = MerkleTree(leaves)
     return {
         "description": "clearing.domain.merkle test vectors: OZ StandardMerkleTree, leaf encoding "
         + json.dumps(list(LEAF_ENCODING))
-        + ", obligationKey = keccak256(utf8(id))",
+        + ", obligationKey = keccak256(abi.encode(address submitter, string id))",
         "cycleId": 42,
         "root": "0x" + tree.root.hex(),
         "obligations": [
             {
                 "id": o.id,
-                "obligationKey": "0x" + obligation_key(o.id).hex(),
+                "submitter": _submitter(i, o),
+                "obligationKey": "0x" + obligation_key(_submitter(i, o), o.id).hex(),
                 "debtor": o.debtor,
                 "creditor": o.creditor,
                 "amount": str(o.amount),
                 "leaf": "0x" + leaf.hex(),
                 "proof": ["0x" + p.hex() for p in tree.proof(leaf)],
             }
-            for o, leaf in zip(obs, leaves, strict=True)
+            for i, (o, leaf) in enumerate(zip(obs, leaves, strict=True))
         ],
     }
 
@@ -218,6 +258,8 @@ def test_vectors_verify_on_chain(merkle_check):
     root = bytes.fromhex(vec["root"][2:])
     for item in vec["obligations"]:
         key = bytes.fromhex(item["obligationKey"][2:])
+        submitter = eth_utils.to_checksum_address(item["submitter"])
+        assert merkle_check.functions.obligationKey(submitter, item["id"]).call() == key  # Solidity's abi.encode
         proof = [bytes.fromhex(p[2:]) for p in item["proof"]]
         debtor = eth_utils.to_checksum_address(item["debtor"])
         creditor = eth_utils.to_checksum_address(item["creditor"])

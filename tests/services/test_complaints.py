@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from clearing.adapters.db.models import AuditLog
+from clearing.domain.merkle import obligation_key
 from clearing.errors import ClearingError, Conflict, NotACounterparty, NotFound, SameMember, UnknownMember
 from clearing.services import complaints
 from clearing.services import submission as obligations
@@ -28,9 +29,10 @@ def test_a_counterparty_complains_and_the_operator_resolves(ctx):
     obligations.submit(ctx, alpha, [ObligationInput(id="o1", debtor="alpha", creditor="beta", amount=5)], batch=False)
 
     c = complaints.file(ctx, beta, against="alpha", reason="pays late every week")  # as creditor
-    assert (c.filed_by, c.against, c.state, c.obligation_id) == ("beta", "alpha", "open", None)
+    assert (c.filed_by, c.against, c.state, c.obligation_id, c.obligation_key) == ("beta", "alpha", "open", None, None)
     c2 = complaints.file(ctx, alpha, against="beta", reason="wrong cards sent", obligation_id="o1")  # as debtor
-    assert c2.obligation_id == "o1"
+    assert (c2.obligation_id, c2.obligation_submitter) == ("o1", "alpha")
+    assert c2.obligation_key == "0x" + obligation_key(str(alpha.member_address), "o1").hex()
 
     with pytest.raises(NotACounterparty):
         complaints.file(ctx, gamma, against="alpha", reason="never traded")
@@ -74,3 +76,21 @@ def test_a_counterparty_complains_and_the_operator_resolves(ctx):
         (OPERATOR.actor, "complaint.validate"),
         (OPERATOR.actor, "complaint.dismiss"),
     ]
+
+
+def test_an_obligation_id_names_the_complainants_own_else_the_one_against_submitted(ctx):
+    """alpha and gamma each use id "X" with beta; beta names "X" in complaints about each of them."""
+    alpha = admit_member(ctx, "alpha", collateral=10**9).principal
+    beta = admit_member(ctx, "beta", collateral=10**9).principal
+    gamma = admit_member(ctx, "gamma", collateral=10**9).principal
+    for p, debtor in ((alpha, "alpha"), (gamma, "gamma")):
+        obligations.submit(ctx, p, [ObligationInput(id="X", debtor=debtor, creditor="beta", amount=5)], batch=False)
+
+    about_gamma = complaints.file(ctx, beta, against="gamma", reason="late", obligation_id="X")
+    about_alpha = complaints.file(ctx, beta, against="alpha", reason="late", obligation_id="X")
+    assert (about_gamma.obligation_submitter, about_alpha.obligation_submitter) == ("gamma", "alpha")
+    assert about_gamma.obligation_key != about_alpha.obligation_key
+    mine = complaints.file(ctx, alpha, against="beta", reason="wrong cards", obligation_id="X")  # alpha's own
+    assert mine.obligation_key == about_alpha.obligation_key
+    with pytest.raises(NotACounterparty):  # alpha's own "X" is with beta, not gamma
+        complaints.file(ctx, alpha, against="gamma", reason="x", obligation_id="X")

@@ -192,13 +192,15 @@ def test_tier_c_obligation_settles_through_its_order_escrow(db_url):
     from clearing.domain.merkle import obligation_key
     from clearing.services import chain_sync
 
+    order = obligation_key(zeta.address, "c-1")  # zeta submitted it: keccak256(abi.encode(zeta, "c-1"))
+    assert obligations.get_any(house.ctx, "c-1").obligation_key == "0x" + order.hex()
     c.token.mint(zeta.address, 70_000)
     c.token.approve(c.escrow.address, 70_000, sender=zeta)
-    c.escrow.fund(obligation_key("c-1"), alpha.address, 70_000, 600, sender=zeta)
+    c.escrow.fund(order, alpha.address, 70_000, 600, sender=zeta)
     chain_sync.sync(house.ctx.sessions, c)
     assert obligations.get_any(house.ctx, "c-1").status == "escrow"  # funded, window still open
     c.chain.advance_time(601)
-    c.escrow.claim(obligation_key("c-1"))
+    c.escrow.claim(order)
     chain_sync.sync(house.ctx.sessions, c)
     assert obligations.get_any(house.ctx, "c-1").status == "settled"
     assert c.token.balance_of(alpha.address) == 70_000

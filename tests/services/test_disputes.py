@@ -11,8 +11,17 @@ from sqlalchemy import func, select
 from clearing.adapters.chain import backends
 from clearing.adapters.db.models import AuditLog, Hold, Member, Obligation
 from clearing.adapters.db.reservations import reservation_mismatches
+from clearing.domain.merkle import obligation_key
 from clearing.domain.risk import RiskConfig
-from clearing.errors import ClearingError, Conflict, DisputeOpen, NotDisputable, NotFound, ValidationError
+from clearing.errors import (
+    AmbiguousObligation,
+    ClearingError,
+    Conflict,
+    DisputeOpen,
+    NotDisputable,
+    NotFound,
+    ValidationError,
+)
 from clearing.services import audit, disputes, holds
 from clearing.services import submission as obligations
 from clearing.services.cycles import CycleService
@@ -38,8 +47,12 @@ def _submit(house: House, oid: str, debtor: str, creditor: str, amount: int) -> 
     return r.obligation.status
 
 
-def _status(house: House, oid: str) -> str:
-    return obligations.get_any(house.ctx, oid).status
+def _status(house: House, oid: str, submitter: str | None = None) -> str:
+    return obligations.get_any(house.ctx, oid, submitter).status
+
+
+def _key(house: House, submitter: str, oid: str) -> str:
+    return "0x" + obligation_key(house.keys[submitter].address, oid).hex()
 
 
 def _settle(house: House):
@@ -66,8 +79,10 @@ def _actions(house: House) -> list[tuple[str, str, dict]]:
         return [(a.actor, a.action, a.payload) for a in uow.session.scalars(select(AuditLog).order_by(AuditLog.id))]
 
 
-def _file(house: House, who: str, oid: str, reason: str = "goods never arrived") -> disputes.DisputeView:
-    return disputes.file(house.ctx, house.principals[who], oid, reason=reason)
+def _file(
+    house: House, who: str, oid: str, reason: str = "goods never arrived", submitter: str | None = None
+) -> disputes.DisputeView:
+    return disputes.file(house.ctx, house.principals[who], oid, reason=reason, submitter=submitter)
 
 
 def _resolve(house: House, dispute_id: int, decision: str, reason: str = "checked the logs") -> disputes.DisputeView:
@@ -77,7 +92,7 @@ def _resolve(house: House, dispute_id: int, decision: str, reason: str = "checke
 def test_pre_close_dispute_holds_the_obligation_out_of_netting_and_rejection_returns_it(house):
     assert _submit(house, "o1", "alpha", "gamma", 400_000) == "accepted"
     assert _reserved(house, "alpha") == (400_000, 0)
-    d = _file(house, "gamma", "o1")  # the creditor disputes
+    d = _file(house, "gamma", "o1")  # the creditor disputes the debtor's submission
     assert (d.phase, d.state, d.filed_by, d.against, d.obligation_status) == (
         "pre-close",
         "open",
@@ -85,6 +100,7 @@ def test_pre_close_dispute_holds_the_obligation_out_of_netting_and_rejection_ret
         "alpha",
         "disputed",
     )
+    assert (d.obligation_id, d.submitter, d.obligation_key) == ("o1", "alpha", _key(house, "alpha", "o1"))
     [hold] = [h for h in holds.list_holds(house.ctx) if h.obligation_id == "o1"]
     assert hold.id == d.hold_id and hold.rule == "dispute" and hold.values == {"dispute": str(d.id)}
     assert _reserved(house, "alpha") == (0, 0)  # as a held obligation: nothing reserved
@@ -163,12 +179,14 @@ def test_post_settlement_dispute_upheld_reverses_it_in_the_next_cycle_once(house
     done = _resolve(house, d.id, "uphold", "double charge confirmed")
     rid = done.reversal_obligation_id
     assert rid == f"dispute-{d.id}-reversal"
+    assert done.reversal_obligation_key == _key(house, "alpha", rid)  # the filer submitted it
     again = _resolve(house, d.id, "uphold", "pressed twice")  # a retry answers, never reverses twice
     assert again == done
     with pytest.raises(Conflict, match="already upheld"):
         _resolve(house, d.id, "reject")
     rev = obligations.get_any(house.ctx, rid)
     assert (rev.debtor, rev.creditor, rev.amount, rev.status) == ("gamma", "alpha", 400_000, "accepted")
+    assert (rev.submitter, rev.obligation_key) == ("alpha", done.reversal_obligation_key)
     assert _reserved(house, "gamma") == (400_000, 0) and _reserved(house, "alpha") == (0, 400_000)
     _exact(house)
     with house.ctx.uow(read_only=True) as uow:
@@ -266,12 +284,49 @@ def test_two_parties_disputing_at_once_open_one_dispute(pg_db):
     _exact(h)
 
 
-def test_a_reversal_id_a_member_already_used_is_skipped(house):
+def test_a_reversal_id_is_scoped_to_the_filer_and_only_its_own_ids_are_skipped(house):
     _submit(house, "o1", "alpha", "gamma", 400_000)
+    _submit(house, "o2", "gamma", "beta", 400_000)
     _settle(house)
-    _submit(house, "dispute-1-reversal", "beta", "alpha", 5)  # a member's own id, by chance the derived one
-    d = _file(house, "alpha", "o1")
-    assert d.id == 1
-    rid = _resolve(house, d.id, "uphold").reversal_obligation_id
-    assert rid == "dispute-1-reversal-2" and obligations.get_any(house.ctx, rid).debtor == "gamma"
-    assert obligations.get_any(house.ctx, "dispute-1-reversal").debtor == "beta"
+    _submit(house, "dispute-1-reversal", "beta", "alpha", 5)  # another member's id: no collision any more
+    _submit(house, "dispute-2-reversal", "beta", "gamma", 5)  # the filer's own id, by chance the derived one
+    d1, d2 = _file(house, "alpha", "o1"), _file(house, "beta", "o2")
+    assert (d1.id, d2.id) == (1, 2)
+    r1, r2 = _resolve(house, d1.id, "uphold"), _resolve(house, d2.id, "uphold")
+    assert (r1.reversal_obligation_id, r1.reversal_obligation_key) == (
+        "dispute-1-reversal",
+        _key(house, "alpha", "dispute-1-reversal"),
+    )
+    assert (r2.reversal_obligation_id, r2.reversal_obligation_key) == (
+        "dispute-2-reversal-2",
+        _key(house, "beta", "dispute-2-reversal-2"),
+    )
+    with pytest.raises(AmbiguousObligation):  # alpha's reversal and beta's own obligation share the id
+        obligations.get_any(house.ctx, "dispute-1-reversal")
+    assert obligations.get_any(house.ctx, "dispute-1-reversal", "alpha").debtor == "gamma"
+    assert obligations.get_any(house.ctx, "dispute-1-reversal", "beta").debtor == "beta"
+    assert obligations.get_any(house.ctx, "dispute-2-reversal-2").debtor == "beta"
+    _exact(house)
+
+
+def test_two_members_with_the_same_id_dispute_only_their_own_obligation(house):
+    """alpha and beta each use id "X" with gamma: alpha disputes its "X", and only that one is held."""
+    _submit(house, "X", "alpha", "gamma", 400_000)
+    _submit(house, "X", "beta", "gamma", 50_000)
+    d = _file(house, "alpha", "X")
+    assert (d.submitter, d.obligation_key, d.against) == ("alpha", _key(house, "alpha", "X"), "gamma")
+    assert [(h.submitter, h.obligation_key) for h in holds.list_holds(house.ctx)] == [
+        ("alpha", _key(house, "alpha", "X"))
+    ]
+    assert (_status(house, "X", "alpha"), _status(house, "X", "beta")) == ("disputed", "accepted")
+    with pytest.raises(AmbiguousObligation):  # gamma is a party to both and submitted neither: it must say which
+        _file(house, "gamma", "X")
+    with pytest.raises(DisputeOpen):
+        _file(house, "gamma", "X", submitter="alpha")
+
+    view = _settle(house)
+    assert view.state == "SETTLED" and view.obligations == 1
+    assert (_status(house, "X", "alpha"), _status(house, "X", "beta")) == ("disputed", "settled")
+    assert _resolve(house, d.id, "uphold").obligation_status == "cancelled"
+    assert _status(house, "X", "beta") == "settled"
+    _exact(house)

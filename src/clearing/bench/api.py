@@ -319,6 +319,8 @@ def _insert_baseline(url: str, members: list[dict[str, str]], seconds: float, ba
     """Bare driver executemany of the same obligation rows, one durable commit per batch."""
     from datetime import UTC, datetime
 
+    from clearing.domain.merkle import keccak256
+
     ids = [m["id"] for m in members]
     rng = random.Random(7)
     now = datetime.now(UTC)
@@ -327,8 +329,8 @@ def _insert_baseline(url: str, members: list[dict[str, str]], seconds: float, ba
     t_end = time.perf_counter() + seconds
     t0 = time.perf_counter()
     columns = (
-        "id, debtor_id, creditor_id, amount, reference, on_behalf_of, created_at, submitted_by, body_hash, "
-        "signature, status, route, shortfall, cycle_id, leaf, updated_at"
+        "obligation_key, id, debtor_id, creditor_id, amount, reference, on_behalf_of, created_at, submitted_by, "
+        "body_hash, signature, status, route, shortfall, cycle_id, leaf, updated_at"
     )
     if url.startswith("sqlite"):
         import sqlite3
@@ -336,16 +338,18 @@ def _insert_baseline(url: str, members: list[dict[str, str]], seconds: float, ba
         conn = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        sql = f"INSERT INTO obligations ({columns}) VALUES ({','.join('?' * 16)})"
+        sql = f"INSERT INTO obligations ({columns}) VALUES ({','.join('?' * 17)})"
         ts = now.replace(tzinfo=None).isoformat(" ")
         while time.perf_counter() < t_end:
             rows = []
             for i in range(batch_size):
                 d = rng.choice(ids)
                 c = rng.choice([x for x in ids[:3] if x != d] or [ids[-1]])
+                oid = f"base-{run}-{total + i}"
                 rows.append(
                     (
-                        f"base-{run}-{total + i}",
+                        "0x" + keccak256(oid.encode()).hex(),  # as the service keys each row
+                        oid,
                         d,
                         c,
                         str(rng.randint(1, 10**6)),
@@ -372,15 +376,17 @@ def _insert_baseline(url: str, members: list[dict[str, str]], seconds: float, ba
         import psycopg
 
         conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
-        sql = f"INSERT INTO obligations ({columns}) VALUES ({','.join(['%s'] * 16)})"
+        sql = f"INSERT INTO obligations ({columns}) VALUES ({','.join(['%s'] * 17)})"
         while time.perf_counter() < t_end:
             rows = []
             for i in range(batch_size):
                 d = rng.choice(ids)
                 c = rng.choice([x for x in ids[:3] if x != d] or [ids[-1]])
+                oid = f"base-{run}-{total + i}"
                 rows.append(
                     (
-                        f"base-{run}-{total + i}",
+                        "0x" + keccak256(oid.encode()).hex(),  # as the service keys each row
+                        oid,
                         d,
                         c,
                         rng.randint(1, 10**6),

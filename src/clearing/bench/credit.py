@@ -69,11 +69,12 @@ SELECT k, CASE WHEN k > :span THEN 'OPEN' ELSE 'SETTLED' END,
 FROM generate_series(1, :span + 1) AS k
 """
 # Each row's random draws happen once in the inner query (volatile functions keep it from being flattened).
+# obligation_key is the row number in hex: unique, which is all the bench needs (nothing here goes on chain).
 _OBLIGATIONS = """
-INSERT INTO obligations (id, debtor_id, creditor_id, amount, reference, created_at, submitted_by, body_hash,
-                         status, route, cycle_id, updated_at)
-SELECT 'o' || lpad(i::text, 10, '0'), d, (d + floor(r_creditor * (:n - 1))::int) % :n + 1, amount, '', ts, d,
-       repeat('0', 64),
+INSERT INTO obligations (obligation_key, id, debtor_id, creditor_id, amount, reference, created_at, submitted_by,
+                         body_hash, status, route, cycle_id, updated_at)
+SELECT '0x' || lpad(to_hex(i), 64, '0'), 'o' || lpad(i::text, 10, '0'), d,
+       (d + floor(r_creditor * (:n - 1))::int) % :n + 1, amount, '', ts, d, repeat('0', 64),
        CASE WHEN r_status < 0.02 THEN 'rejected' WHEN settles_in > :span THEN 'carried' ELSE 'settled' END,
        'net',
        CASE WHEN r_status < 0.02 OR settles_in > :span THEN NULL ELSE settles_in END,
@@ -95,7 +96,8 @@ FROM (
 _WINDOW = "o.status = 'settled' AND o.created_at >= :since AND o.created_at < :as_of"
 _PREV = "LEFT JOIN (SELECT id, lag(cutoff_at) OVER (ORDER BY id) AS prev_cutoff FROM cycles) p ON p.id = o.cycle_id"
 _NETTED = (
-    "o.route = 'net' AND o.cycle_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.obligation_id = o.id)"
+    "o.route = 'net' AND o.cycle_id IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.obligation_key = o.obligation_key)"
 )
 #: The bare aggregate: one GROUP BY per input; ``back`` is 0 for the latest 30-day month.
 BARE = {

@@ -80,7 +80,9 @@ def run(*, obligations: int = 10_000, members: int = 50, db_url: str | None = No
             for k, ((d, cr), amt) in enumerate(pairs)
         ]
         positions = net_positions(obs)
-        root = MerkleTree([leaf_hash(10**6, obligation_key(o.id), o.debtor, o.creditor, o.amount) for o in obs]).root
+        root = MerkleTree(
+            [leaf_hash(10**6, obligation_key(o.debtor, o.id), o.debtor, o.creditor, o.amount) for o in obs]
+        ).root
         with _progress.step("baseline: the same cycle shape straight through the contract"):
             t = time.perf_counter()
             c.house.commit_cycle(10**6, root, len(obs), sum(o.amount for o in obs), positions)

@@ -53,7 +53,9 @@ def _settle(c: Contracts, cycle_id: int, obs: list[Obligation]) -> dict[str, int
     gross = sum(o.amount for o in obs)
     out = {}
     for cid in (cycle_id, cycle_id + 1):
-        root = MerkleTree([leaf_hash(cid, obligation_key(o.id), o.debtor, o.creditor, o.amount) for o in obs]).root
+        root = MerkleTree(
+            [leaf_hash(cid, obligation_key(o.debtor, o.id), o.debtor, o.creditor, o.amount) for o in obs]
+        ).root
         if cid == cycle_id:
             out["commit"] = c.house.commit_cycle(cid, root, len(obs), gross, positions).gas_used
             credits = {m: d for m, d in positions.items() if d > 0}

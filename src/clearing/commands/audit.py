@@ -72,12 +72,18 @@ def verify_cmd(cycle: int | None) -> None:
 
 @audit.command("prove", reads=("database", "CLEARING_CHAIN__DEPLOYMENT"))
 @click.argument("obligation_id")
+@click.option(
+    "--submitter",
+    help="The member that submitted it (name or 0x address): ids are unique per submitter, so an id several "
+    "members used needs it.",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Write the proof here as well.")
-def prove_cmd(obligation_id: str, out: Path | None) -> None:
+def prove_cmd(obligation_id: str, submitter: str | None, out: Path | None) -> None:
     """Print the Merkle proof of a settled obligation against its cycle root.
 
     Needs only the ledger: chain id and house come from the chain it is bound to (else from
-    CLEARING_CHAIN__DEPLOYMENT, default deployments/localhost.json).
+    CLEARING_CHAIN__DEPLOYMENT, default deployments/localhost.json). The proof names the submitter's
+    address: the leaf's obligation key is keccak256(abi.encode(address submitter, string id)).
     """
     from clearing.adapters.chain.deploy import Deployment
     from clearing.bootstrap import deployment_path
@@ -91,7 +97,7 @@ def prove_cmd(obligation_id: str, out: Path | None) -> None:
     else:
         dep = Deployment.load(deployment_path())
         chain_id, house = dep.chain_id, dep.clearing_house
-    proof = svc.prove(sessions, chain_id, house, obligation_id)
+    proof = svc.prove(sessions, chain_id, house, obligation_id, submitter)
     text = json.dumps(proof.to_dict(), indent=2)
     if out:
         out.write_text(text + "\n")

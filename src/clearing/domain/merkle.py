@@ -4,8 +4,15 @@ Leaf: ``keccak256(keccak256(abi.encode(uint64 cycleId, bytes32 obligationKey,
 address debtor, address creditor, uint256 amount)))`` — the double hash of
 OpenZeppelin's ``StandardMerkleTree`` with leaf encoding
 ``["uint64", "bytes32", "address", "address", "uint256"]``, so auditors can
-rebuild the tree and proofs with OZ's JavaScript library. ``obligationKey``
-is ``keccak256`` of the UTF-8 obligation id.
+rebuild the tree and proofs with OZ's JavaScript library.
+
+``obligationKey`` names the obligation on chain (leaves, tier-C order ids).
+Obligation ids are chosen by, and unique per, the submitting member, so the
+key binds both: ``keccak256(abi.encode(address submitter, string id))``
+(:func:`obligation_key`). Obligations recorded before ids were scoped to their
+submitter (ledger migration 0004) keep the key they were committed with,
+``keccak256`` of the UTF-8 id (:func:`legacy_obligation_key`), so roots
+already on chain stay verifiable.
 
 Tree: OZ's layout. Leaves are sorted by hash and stored at the end of a flat
 array of ``2n − 1`` nodes (``tree[len − 1 − i] = leaves[i]``); node ``i``
@@ -14,11 +21,11 @@ children in sorted order (commutative), as ``MerkleProof.verify`` expects.
 
 >>> a = "0x" + "11" * 20
 >>> b = "0x" + "22" * 20
->>> leaves = [leaf_hash(7, obligation_key(f"ord-{i}"), a, b, 100 + i) for i in range(5)]
+>>> leaves = [leaf_hash(7, obligation_key(a, f"ord-{i}"), a, b, 100 + i) for i in range(5)]
 >>> tree = MerkleTree(leaves)
 >>> len(tree.root), all(verify_proof(tree.proof(l), tree.root, l) for l in leaves)
 (32, True)
->>> verify_proof(tree.proof(leaves[0]), tree.root, leaf_hash(7, obligation_key("ord-0"), a, b, 101))
+>>> verify_proof(tree.proof(leaves[0]), tree.root, leaf_hash(7, obligation_key(a, "ord-0"), a, b, 101))
 False
 """
 
@@ -57,6 +64,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 __all__ = [
     "keccak256",
     "obligation_key",
+    "legacy_obligation_key",
+    "encode_obligation_key",
     "encode_leaf",
     "leaf_hash",
     "obligation_leaf",
@@ -72,15 +81,65 @@ _UINT64_MAX = 2**64 - 1
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def obligation_key(obligation_id: str) -> bytes:
-    """``keccak256`` of the UTF-8 obligation id: its 32-byte on-chain key.
-
-    >>> obligation_key("ord-1").hex()[:16]
-    'ad6de6e2b7aef867'
-    """
+def _check_id(obligation_id: str) -> bytes:
     if not isinstance(obligation_id, str) or not obligation_id:
         raise InvalidLeaf(f"obligation id must be a non-empty string, got {obligation_id!r}", field="id")
-    return keccak256(obligation_id.encode("utf-8"))
+    return obligation_id.encode("utf-8")
+
+
+def encode_obligation_key(submitter: str, obligation_id: str) -> bytes:
+    """``abi.encode(address submitter, string id)``: the preimage of :func:`obligation_key`.
+
+    Head: the address in one word, then the string's offset (0x40); tail: the
+    UTF-8 length in one word, then the bytes, right-padded with zeros to a
+    multiple of 32. Hand-rolled like :func:`encode_leaf`; the tests check it
+    against ``eth_abi`` and Solidity's ``abi.encode``.
+
+    >>> enc = encode_obligation_key("0x" + "ab" * 20, "ord-1")
+    >>> len(enc), enc[32:64].hex()[-2:], enc[64:96].hex()[-2:]
+    (128, '40', '05')
+    """
+    data = _check_id(obligation_id)
+    n = len(data)
+    # Runs once per submitted obligation, under the member locks: constant words and padded addresses are reused.
+    return b"".join((_address_word(submitter), _OFFSET_0X40, n.to_bytes(32, "big"), data, bytes(-n % 32)))
+
+
+#: The string's offset in ``abi.encode(address, string)``: two head words.
+_OFFSET_0X40 = (64).to_bytes(32, "big")
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _address_word(submitter: str) -> bytes:
+    return bytes(12) + _address(submitter, "submitter")
+
+
+def obligation_key(submitter: str, obligation_id: str) -> bytes:
+    """An obligation's 32-byte on-chain key: ``keccak256(abi.encode(address submitter, string id))``.
+
+    ``submitter`` is the address of the member that submitted it (ids are
+    unique per submitter, so two members may use the same id and still get
+    two keys). In ethers: ``keccak256(AbiCoder.defaultAbiCoder().encode(["address",
+    "string"], [submitter, id]))``; with cast: ``cast keccak $(cast abi-encode
+    "f(address,string)" SUBMITTER ID)``.
+
+    >>> a, b = "0x" + "ab" * 20, "0x" + "cd" * 20
+    >>> obligation_key(a, "ord-1") == obligation_key(b, "ord-1"), len(obligation_key(a, "ord-1"))
+    (False, 32)
+    """
+    return keccak256(encode_obligation_key(submitter, obligation_id))
+
+
+def legacy_obligation_key(obligation_id: str) -> bytes:
+    """The key of obligations recorded before ids were scoped to their submitter: ``keccak256`` of the UTF-8 id.
+
+    Such obligations keep it (ledger migration 0004 stored it), so roots
+    committed with it stay verifiable; new obligations use :func:`obligation_key`.
+
+    >>> legacy_obligation_key("ord-1").hex()[:16]
+    'ad6de6e2b7aef867'
+    """
+    return keccak256(_check_id(obligation_id))
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -135,20 +194,21 @@ def encode_leaf(cycle_id: int, obligation_key: bytes, debtor: str, creditor: str
 def leaf_hash(cycle_id: int, obligation_key: bytes, debtor: str, creditor: str, amount: int) -> bytes:
     """The committed leaf: ``keccak256(keccak256(abi.encode(...)))``.
 
-    >>> leaf_hash(1, obligation_key("x"), "0x" + "ab" * 20, "0x" + "cd" * 20, 10).hex()[:16]
+    >>> leaf_hash(1, legacy_obligation_key("x"), "0x" + "ab" * 20, "0x" + "cd" * 20, 10).hex()[:16]
     '351c65a5be0edca0'
     """
     return keccak256(keccak256(encode_leaf(cycle_id, obligation_key, debtor, creditor, amount)))
 
 
-def obligation_leaf(cycle_id: int, obligation: Obligation) -> bytes:
-    """:func:`leaf_hash` of an obligation whose members are addresses.
+def obligation_leaf(cycle_id: int, obligation: Obligation, submitter: str) -> bytes:
+    """:func:`leaf_hash` of an obligation whose members are addresses, submitted by ``submitter`` (an address).
 
     >>> o = Obligation("x", "0x" + "ab" * 20, "0x" + "cd" * 20, 10)
-    >>> obligation_leaf(1, o) == leaf_hash(1, obligation_key("x"), o.debtor, o.creditor, 10)
+    >>> obligation_leaf(1, o, o.debtor) == leaf_hash(1, obligation_key(o.debtor, "x"), o.debtor, o.creditor, 10)
     True
     """
-    return leaf_hash(cycle_id, obligation_key(obligation.id), obligation.debtor, obligation.creditor, obligation.amount)
+    key = obligation_key(submitter, obligation.id)
+    return leaf_hash(cycle_id, key, obligation.debtor, obligation.creditor, obligation.amount)
 
 
 def hash_pair(a: bytes, b: bytes) -> bytes:
@@ -159,7 +219,7 @@ def hash_pair(a: bytes, b: bytes) -> bytes:
 class MerkleTree:
     """OZ ``StandardMerkleTree`` layout over already-hashed 32-byte leaves.
 
-    Leaves are sorted and must be distinct (a cycle's obligation ids are
+    Leaves are sorted and must be distinct (a cycle's obligation keys are
     unique, so a repeat is a bug upstream). One leaf: the root is the leaf
     and its proof is empty. Building 10,000 leaves takes a few tens of ms.
 

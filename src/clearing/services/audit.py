@@ -3,7 +3,12 @@ chain events alone; check roots, net deltas and every balance.
 
 The chain side trusts nothing the service stored: it replays the house's
 events from the deployment block. A settled obligation edited in the
-database changes the recomputed root, so ``verify`` names that cycle.
+database changes the recomputed root, so ``verify`` names that cycle; an
+obligation key that is not the key of its submitter and id is named too.
+
+Leaves use each obligation's key: ``keccak256(abi.encode(address submitter,
+string id))``, or ``keccak256(utf8(id))`` for obligations recorded before ids
+were scoped to their submitter (their proofs say ``"key_scheme": "legacy"``).
 
 Unlike the other services, these functions take the ledger's sessions and the
 contracts, not a ``ServiceContext``: an audit reads those two and nothing of
@@ -24,16 +29,21 @@ from clearing.adapters.chain.client import ClearingHouseClient, Event
 from clearing.adapters.chain.deploy import Contracts
 from clearing.adapters.db.models import Cycle, CyclePosition, Member, Obligation
 from clearing.adapters.db.uow import UnitOfWork
-from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key, verify_proof
+from clearing.domain.merkle import MerkleTree, leaf_hash, legacy_obligation_key, obligation_key, verify_proof
 from clearing.domain.netting import net_positions
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.domain.vocabulary import CycleState
 from clearing.domain.vocabulary import ObligationStatus as S
-from clearing.errors import Conflict, NotFound, ValidationError
+from clearing.errors import ClearingError, Conflict, NotFound, ValidationError
+from clearing.services import obligation_lookup
 
 COMMITTED_STATES = (CycleState.COMMITTED, CycleState.SETTLED, CycleState.PARTIAL, CycleState.REFUNDED)
 #: Statuses of the obligations under a committed cycle's root (refunded ones stay under it).
 UNDER_ROOT = (S.NETTED, S.COMMITTED, S.SETTLED, S.REFUNDED)
+#: ``key_scheme`` of a proof: ``keccak256(abi.encode(address submitter, string id))``.
+SUBMITTER_SCHEME = "submitter"
+#: ``key_scheme`` of a proof of an obligation recorded before ids were scoped: ``keccak256(utf8(id))``.
+LEGACY_SCHEME = "legacy"
 
 #: How each event moves a member's signed balance (replayed from the chain alone).
 BALANCE_EFFECTS: dict[str, tuple[str, int]] = {
@@ -106,13 +116,27 @@ def replay_balances(events: list[Event]) -> dict[str, int]:
     return dict(balances)
 
 
-def _cycle_obligations(s: Session, cycle_id: int, addr: dict[int, str]) -> list[DomainObligation]:
-    rows = s.scalars(select(Obligation).where(Obligation.cycle_id == cycle_id, Obligation.status.in_(UNDER_ROOT))).all()
-    return [DomainObligation(o.id, addr[o.debtor_id], addr[o.creditor_id], o.amount) for o in rows]
+def key_scheme(key: str, obligation_id: str, submitter: str) -> str | None:
+    """How ``key`` derives from the obligation's id and its submitter's address; None: it does not."""
+    if key == "0x" + obligation_key(submitter, obligation_id).hex():
+        return SUBMITTER_SCHEME
+    if key == "0x" + legacy_obligation_key(obligation_id).hex():
+        return LEGACY_SCHEME
+    return None
+
+
+def _cycle_rows(s: Session, cycle_id: int) -> list[Obligation]:
+    return list(s.scalars(select(Obligation).where(Obligation.cycle_id == cycle_id, Obligation.status.in_(UNDER_ROOT))))
+
+
+def _domain(rows: list[Obligation], addr: dict[int, str]) -> list[DomainObligation]:
+    """The domain's view of a cycle's obligations: ids are their keys (unique; ids are so per submitter only)."""
+    return [DomainObligation(o.obligation_key, addr[o.debtor_id], addr[o.creditor_id], o.amount) for o in rows]
 
 
 def cycle_tree(cycle_id: int, obs: list[DomainObligation]) -> tuple[MerkleTree, dict[str, bytes]]:
-    leaves = {o.id: leaf_hash(cycle_id, obligation_key(o.id), o.debtor, o.creditor, o.amount) for o in obs}
+    """The cycle's tree over obligations whose ``id`` is their 0x-hex key; leaves by key."""
+    leaves = {o.id: leaf_hash(cycle_id, bytes.fromhex(o.id[2:]), o.debtor, o.creditor, o.amount) for o in obs}
     return MerkleTree(list(leaves.values())), leaves
 
 
@@ -133,7 +157,14 @@ def verify(sessions: sessionmaker[Session], contracts: Contracts, cycle_id: int 
                 raise NotFound(f"cycle {cycle_id} not found", field="cycle")
         for cycle in s.scalars(q):
             rep.cycles_checked += 1
-            obs = _cycle_obligations(s, cycle.id, addr)
+            rows = _cycle_rows(s, cycle.id)
+            for o in rows:
+                rep.check(
+                    key_scheme(o.obligation_key, o.id, addr[o.submitted_by]) is not None,
+                    f"cycle {cycle.id}: obligation {o.id!r} has key {o.obligation_key}, "
+                    f"not the key of its id and submitter {addr[o.submitted_by]}",
+                )
+            obs = _domain(rows, addr)
             rep.obligations_checked += len(obs)
             tree, _ = cycle_tree(cycle.id, obs)
             root = "0x" + tree.root.hex()
@@ -189,7 +220,16 @@ def verify(sessions: sessionmaker[Session], contracts: Contracts, cycle_id: int 
 
 @dataclass(frozen=True)
 class ObligationProof:
+    """What an outside verifier needs: the leaf's fields, how the key derives, the path and the root.
+
+    ``obligation_key`` is ``keccak256(abi.encode(address submitter, string obligation_id))`` when
+    ``key_scheme`` is ``submitter``, ``keccak256(utf8(obligation_id))`` when it is ``legacy``.
+    """
+
     obligation_id: str
+    #: Address of the member that submitted it (ids are unique per submitter).
+    submitter: str
+    key_scheme: str
     cycle_id: int
     obligation_key: str
     debtor: str
@@ -210,15 +250,16 @@ def prove(
     deployment_chain_id: int,
     house_address: str,
     obligation_id: str,
-    *,
-    member_id: int | None = None,
+    submitter: str | None = None,
 ) -> ObligationProof:
-    """The Merkle proof of one settled obligation against its cycle's root."""
+    """The Merkle proof of one settled obligation against its cycle's root.
+
+    ``submitter`` (member name or address) names whose ``obligation_id`` it is; needed only
+    where several members used that id.
+    """
     with UnitOfWork.from_factory(sessions, read_only=True) as uow:
         s = uow.session
-        o = s.get(Obligation, obligation_id)
-        if o is None or (member_id is not None and member_id not in (o.debtor_id, o.creditor_id)):
-            raise NotFound(f"obligation {obligation_id!r} not found", field="obligation_id")
+        o = obligation_lookup.find(s, obligation_lookup.HOUSE, obligation_id, submitter, field="obligation_id")
         if o.status not in UNDER_ROOT or o.cycle_id is None:
             raise Conflict(
                 f"obligation {obligation_id!r} is {o.status}, not in a committed cycle", field="obligation_id"
@@ -229,12 +270,14 @@ def prove(
                 f"obligation {obligation_id!r}: its cycle {o.cycle_id} is not committed yet", field="obligation_id"
             )
         addr = {m.id: m.address for m in s.scalars(select(Member))}
-        tree, leaves = cycle_tree(cycle.id, _cycle_obligations(s, cycle.id, addr))
-        leaf = leaves[o.id]
+        tree, leaves = cycle_tree(cycle.id, _domain(_cycle_rows(s, cycle.id), addr))
+        leaf = leaves[o.obligation_key]
         return ObligationProof(
             obligation_id=o.id,
+            submitter=addr[o.submitted_by],
+            key_scheme=key_scheme(o.obligation_key, o.id, addr[o.submitted_by]) or "unknown",
             cycle_id=cycle.id,
-            obligation_key="0x" + obligation_key(o.id).hex(),
+            obligation_key=o.obligation_key,
             debtor=addr[o.debtor_id],
             creditor=addr[o.creditor_id],
             amount=str(o.amount),
@@ -246,16 +289,31 @@ def prove(
         )
 
 
+def _proof_key(proof: dict[str, Any]) -> bytes:
+    """The key a proof's id (and submitter) derive to; proofs made before ``key_scheme`` existed are legacy."""
+    scheme = proof.get("key_scheme", SUBMITTER_SCHEME if "submitter" in proof else LEGACY_SCHEME)
+    if scheme == SUBMITTER_SCHEME:
+        return obligation_key(proof["submitter"], proof["obligation_id"])
+    if scheme == LEGACY_SCHEME:
+        return legacy_obligation_key(proof["obligation_id"])
+    raise ValueError(f"key_scheme must be {SUBMITTER_SCHEME!r} or {LEGACY_SCHEME!r}, got {scheme!r}")
+
+
 def check_proof(house: ClearingHouseClient, proof: dict[str, Any]) -> list[str]:
     """Verify a proof with nothing but the chain; returns the failures (empty: valid)."""
     try:
         cid, amount = int(proof["cycle_id"]), int(proof["amount"])
-        key = obligation_key(proof["obligation_id"])
+        key = _proof_key(proof)
         path = [bytes.fromhex(p.removeprefix("0x")) for p in proof["proof"]]
         debtor, creditor = proof["debtor"], proof["creditor"]
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, ClearingError) as exc:
         raise ValidationError(f"malformed proof file: {exc}", field="proof") from None
     failures = []
+    stated = proof.get("obligation_key")
+    if stated is not None and str(stated).lower() != "0x" + key.hex():
+        failures.append(
+            f"obligation_key {stated} is not the key of obligation {proof['obligation_id']!r} and its submitter"
+        )
     leaf = leaf_hash(cid, key, debtor, creditor, amount)
     chain_root = bytes.fromhex(house.cycle(cid).root.removeprefix("0x"))
     if chain_root == b"\x00" * 32:

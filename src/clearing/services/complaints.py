@@ -2,11 +2,18 @@
 
 Only a counterparty may complain: the two members must share an obligation
 (either way round, whatever became of it), and an obligation the complaint
-names must be between exactly those two. The operator validates or
-dismisses it with a reason; the same decision again answers the complaint
-as it stands, the other one is a 409. Filing and resolving are audited
-(``complaint.file``, ``complaint.validate``, ``complaint.dismiss``); both
-members read it, with the reasons, resolver and outcome.
+names must be between exactly those two. The complainant names it by its id
+as its ``GET /obligations/{id}`` finds it (its own submission first, else the
+one it is a party to: :mod:`clearing.services.obligation_lookup`; where
+several counterparties used the id, the one the member complained about
+submitted). Ids are unique per submitter only, so the complaint records the
+obligation's key, and its views show the id, the key and the submitter.
+
+The operator validates or dismisses it with a reason; the same decision
+again answers the complaint as it stands, the other one is a 409. Filing and
+resolving are audited (``complaint.file``, ``complaint.validate``,
+``complaint.dismiss``); both members read it, with the reasons, resolver and
+outcome.
 """
 
 from __future__ import annotations
@@ -19,7 +26,17 @@ from sqlalchemy.orm import Session, aliased
 
 from clearing.adapters.db.models import Complaint, Member, Obligation
 from clearing.domain.vocabulary import ComplaintState, Role
-from clearing.errors import Conflict, NotACounterparty, NotAParty, NotFound, SameMember, UnknownMember, ValidationError
+from clearing.errors import (
+    AmbiguousObligation,
+    Conflict,
+    NotACounterparty,
+    NotAParty,
+    NotFound,
+    SameMember,
+    UnknownMember,
+    ValidationError,
+)
+from clearing.services import obligation_lookup
 from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
 from clearing.services.disputes import require_reason
@@ -34,7 +51,10 @@ class ComplaintView:
     id: int
     filed_by: str
     against: str
+    #: The obligation it is about, if any: its id (unique per submitter), key and submitter's name.
     obligation_id: str | None
+    obligation_key: str | None
+    obligation_submitter: str | None
     reason: str
     state: str
     resolution: str | None
@@ -43,23 +63,27 @@ class ComplaintView:
     resolved_at: datetime | None
 
 
-_Filer, _Target = aliased(Member), aliased(Member)
+_Filer, _Target, _Submitter = aliased(Member), aliased(Member), aliased(Member)
 
 
-def _query() -> Select[Complaint, str, str]:
+def _query() -> Select[Complaint, str, str, str | None, str | None]:
     return (
-        select(Complaint, _Filer.name, _Target.name)
+        select(Complaint, _Filer.name, _Target.name, Obligation.id, _Submitter.name)
         .join(_Filer, _Filer.id == Complaint.filed_by_id)
         .join(_Target, _Target.id == Complaint.against_id)
+        .outerjoin(Obligation, Obligation.obligation_key == Complaint.obligation_key)
+        .outerjoin(_Submitter, _Submitter.id == Obligation.submitted_by)
     )
 
 
-def _view(c: Complaint, filer: str, target: str) -> ComplaintView:
+def _view(c: Complaint, filer: str, target: str, obligation_id: str | None, submitter: str | None) -> ComplaintView:
     return ComplaintView(
         id=c.id,
         filed_by=filer,
         against=target,
-        obligation_id=c.obligation_id,
+        obligation_id=obligation_id,
+        obligation_key=c.obligation_key,
+        obligation_submitter=submitter,
         reason=c.reason,
         state=c.state,
         resolution=c.resolution,
@@ -77,7 +101,10 @@ def _load(s: Session, complaint_id: int) -> ComplaintView | None:
 def file(
     ctx: ServiceContext, me: Principal, *, against: str, reason: str, obligation_id: str | None = None
 ) -> ComplaintView:
-    """``me`` complains about member ``against`` (a name), optionally about one obligation between them."""
+    """``me`` complains about member ``against`` (a name), optionally about one obligation between them.
+
+    ``obligation_id`` is found as ``me``'s ``GET /obligations/{id}`` finds it (404 if ``me`` is no party).
+    """
     if me.member_id is None:
         raise NotAParty("only a member key files a complaint", field="authorization")
     reason = require_reason(reason)
@@ -88,11 +115,12 @@ def file(
             raise UnknownMember(f"unknown member {against!r}", field="against", member=against)
         if target == me.member_id:
             raise SameMember("a member cannot complain about itself", field="against", member=against)
-        _require_counterparty(s, me.member_id, target, against, obligation_id)
+        o = None if obligation_id is None else _find(s, me, obligation_id, against)
+        _require_counterparty(s, me.member_id, target, against, o)
         c = Complaint(
             filed_by_id=me.member_id,
             against_id=target,
-            obligation_id=obligation_id,
+            obligation_key=None if o is None else o.obligation_key,
             reason=reason,
             state=ComplaintState.OPEN,
             created_at=ctx.clock(),
@@ -103,7 +131,13 @@ def file(
             s,
             me.actor,
             "complaint.file",
-            {"complaint": c.id, "against": against, "obligation": obligation_id, "reason": reason},
+            {
+                "complaint": c.id,
+                "against": against,
+                "obligation": obligation_id,
+                "obligation_key": c.obligation_key,
+                "reason": reason,
+            },
         )
         uow.commit()
         view = _load(s, c.id)
@@ -111,14 +145,22 @@ def file(
     return view
 
 
-def _require_counterparty(s: Session, me: int, target: int, name: str, obligation_id: str | None) -> None:
-    if obligation_id is not None:
-        o = s.get(Obligation, obligation_id)
-        if o is None or me not in (o.debtor_id, o.creditor_id):
-            raise NotFound(f"no obligation {obligation_id!r}", field="obligation_id", id=obligation_id)
+def _find(s: Session, me: Principal, obligation_id: str, against: str) -> Obligation:
+    """The obligation ``me`` names: its own submission with that id, else the one it is a party to; where
+    several counterparties used the id, the one ``against`` submitted (the complaint is about that member)."""
+    try:
+        return obligation_lookup.find(s, me, obligation_id, field="obligation_id")
+    except AmbiguousObligation:
+        return obligation_lookup.find(s, me, obligation_id, against, field="obligation_id")
+
+
+def _require_counterparty(s: Session, me: int, target: int, name: str, o: Obligation | None) -> None:
+    """``o`` (found as ``me`` sees it, so ``me`` is a party) is between ``me`` and ``target``; or, without
+    one, they share some obligation."""
+    if o is not None:
         if target not in (o.debtor_id, o.creditor_id):
             raise NotACounterparty(
-                f"obligation {obligation_id!r} is not between you and {name}", field="obligation_id", member=name
+                f"obligation {o.id!r} is not between you and {name}", field="obligation_id", member=name
             )
         return
     between = or_(

@@ -25,7 +25,7 @@ from clearing.adapters.db.models import Cycle, CyclePosition, CycleTransition, M
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.adapters.stdout_guard import quiet_native_stdout
 from clearing.domain.liquidity import select_settlement
-from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
+from clearing.domain.merkle import MerkleTree, leaf_hash
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.domain.vocabulary import CycleState, Route, TxState
 from clearing.domain.vocabulary import ObligationStatus as S
@@ -44,7 +44,7 @@ _KEPT = (S.HELD, S.DISPUTED)
 CHAIN_SETTLED = 2
 #: States in which :meth:`CycleService.settle` leaves a cycle it has finished.
 _ENDED = (CycleState.SETTLED, CycleState.PARTIAL, CycleState.ABORTED)
-#: The obligations table, for executemany UPDATEs by id (Core: one statement, many parameter sets).
+#: The obligations table, for executemany UPDATEs by key (Core: one statement, many parameter sets).
 _OBLIGATIONS = cast(Table, Obligation.__table__)
 
 
@@ -277,12 +277,16 @@ class CycleService:
             rows = s.scalars(
                 select(Obligation)
                 .where(Obligation.cycle_id == cycle.id, Obligation.status.in_(ELIGIBLE))
-                .order_by(Obligation.created_at, Obligation.id)
+                .order_by(Obligation.created_at, Obligation.id, Obligation.obligation_key)
             ).all()
+            # The domain's id is the obligation key: ids are unique per submitter only, keys across the ledger.
             obs = [
-                DomainObligation(o.id, members[o.debtor_id].address, members[o.creditor_id].address, o.amount)
+                DomainObligation(
+                    o.obligation_key, members[o.debtor_id].address, members[o.creditor_id].address, o.amount
+                )
                 for o in rows
             ]
+            named = {o.obligation_key: (o.id, members[o.submitted_by].name) for o in rows}
             debtors = {o.debtor for o in obs}
             t0 = time.perf_counter()
             available = c.house.available_of_many(sorted(debtors))
@@ -298,13 +302,13 @@ class CycleService:
             carried: dict[str, int] = {}
             for o in obs:
                 if o.id in settled:
-                    leaf = leaf_hash(cycle.id, obligation_key(o.id), o.debtor, o.creditor, o.amount)
+                    leaf = leaf_hash(cycle.id, bytes.fromhex(o.id[2:]), o.debtor, o.creditor, o.amount)
                     leaves.append(leaf)
-                    leaf_rows.append({"oid": o.id, "leaf": "0x" + leaf.hex()})
+                    leaf_rows.append({"key": o.id, "leaf": "0x" + leaf.hex()})
                     continue
                 carried[o.debtor] = carried.get(o.debtor, 0) + o.amount
                 if o.id in deferred:
-                    short_rows.append({"oid": o.id, "shortfall": deferred[o.id].shortfall})
+                    short_rows.append({"key": o.id, "shortfall": deferred[o.id].shortfall})
             # Reservations move with the statuses (the domain's rules), set-based for the
             # whole cycle; the deferred few then leave it through reservations.transition.
             reservations.transition_cycle(s, cycle.id, ELIGIBLE, S.NETTED, shortfall=None)
@@ -312,13 +316,15 @@ class CycleService:
             conn = s.connection()
             if leaf_rows:
                 conn.execute(
-                    update(_OBLIGATIONS).where(_OBLIGATIONS.c.id == bindparam("oid")).values(leaf=bindparam("leaf")),
+                    update(_OBLIGATIONS)
+                    .where(_OBLIGATIONS.c.obligation_key == bindparam("key"))
+                    .values(leaf=bindparam("leaf")),
                     leaf_rows,
                 )
             if short_rows:
                 conn.execute(
                     update(_OBLIGATIONS)
-                    .where(_OBLIGATIONS.c.id == bindparam("oid"))
+                    .where(_OBLIGATIONS.c.obligation_key == bindparam("key"))
                     .values(shortfall=bindparam("shortfall")),
                     short_rows,
                 )
@@ -343,7 +349,14 @@ class CycleService:
                 "method": plan.method,
                 "optimality_gap": plan.optimality_gap,
                 "deferred": [
-                    {"id": d.id, "reason": d.reason, "debtor": d.debtor, "shortfall": str(d.shortfall)}
+                    {
+                        "id": named[d.id][0],
+                        "submitter": named[d.id][1],
+                        "obligation_key": d.id,
+                        "reason": d.reason,
+                        "debtor": d.debtor,
+                        "shortfall": str(d.shortfall),
+                    }
                     for d in plan.deferred[:1000]
                 ],
             }

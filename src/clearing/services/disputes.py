@@ -16,6 +16,13 @@ Two phases, decided by where the obligation stands when the dispute is filed:
   owes the debtor the same amount) is recorded for the next cycle
   (``services/reversals.py``). Rejected: nothing moves.
 
+A party names the obligation by its id as a member reads it
+(:mod:`clearing.services.obligation_lookup`): its own submission with that
+id first, else the one with that id it is a party to (``submitter`` picks
+one where several counterparties used the id); 404 otherwise. Ids are
+unique per submitter only, so a dispute records the obligation's
+``obligation_key`` and its views show the id, the key and the submitter.
+
 One open dispute per obligation (409 ``dispute-open``, and a unique index
 over open disputes); one upheld post-settlement dispute per obligation. Only
 the operator resolves, always with a reason; resolving again with the same
@@ -46,7 +53,7 @@ from clearing.domain.amounts import as_json_values
 from clearing.domain.vocabulary import CycleState, DisputePhase, DisputeState, HoldStatus, Role
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, DisputeOpen, NotAParty, NotDisputable, NotFound, ValidationError
-from clearing.services import reversals
+from clearing.services import obligation_lookup, reversals
 from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
 from clearing.services.holds import DISPUTE, decide_hold
@@ -75,7 +82,12 @@ class DisputeView:
     """A dispute with the obligation it is about (the one shape this service hands out)."""
 
     id: int
+    #: The obligation's id, as its submitter chose it (unique per submitter).
     obligation_id: str
+    #: The obligation's key (0x-hex): unique across members.
+    obligation_key: str
+    #: Name of the member that submitted the obligation.
+    submitter: str
     debtor: str
     creditor: str
     amount: int
@@ -88,16 +100,20 @@ class DisputeView:
     hold_id: int | None
     resolution: str | None
     resolver: str | None
+    #: Post-settlement and upheld: the reversing obligation's id (submitted by the filer) and key.
     reversal_obligation_id: str | None
+    reversal_obligation_key: str | None
     created_at: datetime
     resolved_at: datetime | None
 
 
-def _view(d: Dispute, o: Obligation, debtor: str, creditor: str) -> DisputeView:
+def _view(d: Dispute, o: Obligation, debtor: str, creditor: str, reversal_id: str | None) -> DisputeView:
     filer, other = (debtor, creditor) if d.filed_by_id == o.debtor_id else (creditor, debtor)
     return DisputeView(
         id=d.id,
         obligation_id=o.id,
+        obligation_key=o.obligation_key,
+        submitter=debtor if o.submitted_by == o.debtor_id else creditor,  # the submitter is always a party
         debtor=debtor,
         creditor=creditor,
         amount=o.amount,
@@ -110,21 +126,23 @@ def _view(d: Dispute, o: Obligation, debtor: str, creditor: str) -> DisputeView:
         hold_id=d.hold_id,
         resolution=d.resolution,
         resolver=d.resolver,
-        reversal_obligation_id=d.reversal_obligation_id,
+        reversal_obligation_id=reversal_id,
+        reversal_obligation_key=d.reversal_obligation_key,
         created_at=d.created_at,
         resolved_at=d.resolved_at,
     )
 
 
-_Debtor, _Creditor = aliased(Member), aliased(Member)
+_Debtor, _Creditor, _Reversal = aliased(Member), aliased(Member), aliased(Obligation)
 
 
-def _query() -> Select[Dispute, Obligation, str, str]:
+def _query() -> Select[Dispute, Obligation, str, str, str | None]:
     return (
-        select(Dispute, Obligation, _Debtor.name, _Creditor.name)
-        .join(Obligation, Obligation.id == Dispute.obligation_id)
+        select(Dispute, Obligation, _Debtor.name, _Creditor.name, _Reversal.id)
+        .join(Obligation, Obligation.obligation_key == Dispute.obligation_key)
         .join(_Debtor, _Debtor.id == Obligation.debtor_id)
         .join(_Creditor, _Creditor.id == Obligation.creditor_id)
+        .outerjoin(_Reversal, _Reversal.obligation_key == Dispute.reversal_obligation_key)
     )
 
 
@@ -136,25 +154,31 @@ def _load(s: Session, dispute_id: int) -> DisputeView | None:
 # ----------------------------------------------------------------------------- filing
 
 
-def file(ctx: ServiceContext, me: Principal, obligation_id: str, *, reason: str) -> DisputeView:
-    """A party (debtor or creditor) disputes an obligation; anyone else gets 404, as for reading it."""
+def file(
+    ctx: ServiceContext, me: Principal, obligation_id: str, *, reason: str, submitter: str | None = None
+) -> DisputeView:
+    """A party (debtor or creditor) disputes an obligation; anyone else gets 404, as for reading it.
+
+    ``obligation_id`` is found as the member's ``GET /obligations/{id}`` finds it: its own submission
+    with that id first, else the one with that id it is a party to (``submitter``, a name or address,
+    picks one where its counterparties submitted several).
+    """
     if me.member_id is None:
         raise NotAParty("only a party's member key disputes an obligation", field="authorization")
     reason = require_reason(reason)
     try:
         with ctx.uow() as uow:
             s = uow.session
-            o = s.get(Obligation, obligation_id)
-            if o is None or me.member_id not in (o.debtor_id, o.creditor_id):
-                raise NotFound(f"no obligation {obligation_id!r}", field="obligation_id", id=obligation_id)
-            lock_members(s, [o.debtor_id, o.creditor_id])
-            o = s.get(Obligation, obligation_id, with_for_update=True, populate_existing=True)
+            found = obligation_lookup.find(s, me, obligation_id, submitter, field="obligation_id")
+            key = found.obligation_key
+            lock_members(s, [found.debtor_id, found.creditor_id])
+            o = s.get(Obligation, key, with_for_update=True, populate_existing=True)
             assert o is not None  # obligations are never deleted
-            _refuse_open(s, o.id)
+            _refuse_open(s, o)
             phase = _phase(s, o)
             now = ctx.clock()
             d = Dispute(
-                obligation_id=o.id,
+                obligation_key=key,
                 filed_by_id=me.member_id,
                 against_id=o.creditor_id if me.member_id == o.debtor_id else o.debtor_id,
                 reason=reason,
@@ -170,7 +194,7 @@ def file(ctx: ServiceContext, me: Principal, obligation_id: str, *, reason: str)
                 s,
                 me.actor,
                 "dispute.file",
-                {"dispute": d.id, "obligation": o.id, "phase": phase, "hold": d.hold_id, "reason": reason},
+                {"dispute": d.id, **_names(s, o), "phase": phase, "hold": d.hold_id, "reason": reason},
             )
             uow.commit()
             view = _load(s, d.id)
@@ -182,13 +206,21 @@ def file(ctx: ServiceContext, me: Principal, obligation_id: str, *, reason: str)
     return view
 
 
-def _refuse_open(s: Session, obligation_id: str) -> None:
+def _names(s: Session, o: Obligation) -> dict[str, str]:
+    """How the audit log names an obligation: its id, its submitter and its key (as hold reviews do)."""
+    submitter = s.scalar(select(Member.name).where(Member.id == o.submitted_by))
+    return {"obligation": o.id, "submitter": str(submitter), "obligation_key": o.obligation_key}
+
+
+def _refuse_open(s: Session, o: Obligation) -> None:
     open_id = s.scalar(
-        select(Dispute.id).where(Dispute.obligation_id == obligation_id, Dispute.state == DisputeState.OPEN).limit(1)
+        select(Dispute.id)
+        .where(Dispute.obligation_key == o.obligation_key, Dispute.state == DisputeState.OPEN)
+        .limit(1)
     )
     if open_id is not None:
         raise DisputeOpen(
-            f"obligation {obligation_id!r} already has an open dispute ({open_id})",
+            f"obligation {o.id!r} already has an open dispute ({open_id})",
             field="obligation_id",
             dispute=open_id,
         )
@@ -198,7 +230,9 @@ def _phase(s: Session, o: Obligation) -> str:
     """Which dispute the obligation can take now, or why none (a 409 saying where it stands)."""
     if o.status == S.SETTLED:
         upheld = s.scalar(
-            select(Dispute.id).where(Dispute.obligation_id == o.id, Dispute.state == DisputeState.UPHELD).limit(1)
+            select(Dispute.id)
+            .where(Dispute.obligation_key == o.obligation_key, Dispute.state == DisputeState.UPHELD)
+            .limit(1)
         )
         if upheld is not None:
             raise NotDisputable(
@@ -234,11 +268,19 @@ def _hold(s: Session, o: Obligation, d: Dispute, me: Principal, now: datetime) -
     """Hold the obligation naming the dispute; one the house had taken on becomes ``disputed``."""
     [hold] = store.insert_holds(
         s,
-        [(o.id, DISPUTE, f"disputed by {me.member_name} (dispute {d.id})", as_json_values({"dispute": d.id}), None)],
+        [
+            (
+                o.obligation_key,
+                DISPUTE,
+                f"disputed by {me.member_name} (dispute {d.id})",
+                as_json_values({"dispute": d.id}),
+                None,
+            )
+        ],
         now,
     )
     if o.status != S.HELD:
-        transition(s, [o.id], S.DISPUTED)
+        transition(s, [o.obligation_key], S.DISPUTED)
     return hold.id
 
 
@@ -256,7 +298,7 @@ def resolve(ctx: ServiceContext, actor: Principal, dispute_id: int, *, decision:
         try:
             return _resolve_once(ctx, actor, dispute_id, decision, reason)
         except IntegrityError:
-            # A member's submission took the reversal's id meanwhile: redo, seeing it (the next id is taken).
+            # The filer's own submission took the reversal's id meanwhile: redo, seeing it (the next id is taken).
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
@@ -268,11 +310,11 @@ def _resolve_once(ctx: ServiceContext, actor: Principal, dispute_id: int, decisi
         d = s.get(Dispute, dispute_id)
         if d is None:
             raise NotFound(f"no dispute {dispute_id}", field="dispute_id")
-        o = s.get(Obligation, d.obligation_id)
+        o = s.get(Obligation, d.obligation_key)
         assert o is not None  # a dispute's obligation is never deleted
         lock_members(s, [o.debtor_id, o.creditor_id])
         d = s.get(Dispute, dispute_id, with_for_update=True, populate_existing=True)
-        o = s.get(Obligation, o.id, with_for_update=True, populate_existing=True)
+        o = s.get(Obligation, o.obligation_key, with_for_update=True, populate_existing=True)
         assert d is not None and o is not None
         state = OUTCOMES[decision]
         if d.state != DisputeState.OPEN:
@@ -285,21 +327,24 @@ def _resolve_once(ctx: ServiceContext, actor: Principal, dispute_id: int, decisi
         if d.phase == DisputePhase.PRE_CLOSE:
             _decide_hold(s, d, decision, reason, actor.actor)
         elif state == DisputeState.UPHELD:
-            d.reversal_obligation_id = reversals.reverse(s, o, dispute_id=d.id, submitted_by=d.filed_by_id, now=now)
+            d.reversal_obligation_key = reversals.reverse(s, o, dispute_id=d.id, submitted_by=d.filed_by_id, now=now)
         d.state, d.resolution, d.resolver, d.resolved_at = state, reason, actor.actor, now
         s.flush()
-        o = s.get(Obligation, o.id, populate_existing=True)
+        o = s.get(Obligation, d.obligation_key, populate_existing=True)
+        assert o is not None
+        reversal = s.get(Obligation, d.reversal_obligation_key) if d.reversal_obligation_key else None
         record_action(
             s,
             actor.actor,
             f"dispute.{decision}",
             {
                 "dispute": d.id,
-                "obligation": d.obligation_id,
+                **_names(s, o),
                 "phase": d.phase,
                 "reason": reason,
-                "obligation_status": o.status if o else None,
-                "reversal": d.reversal_obligation_id,
+                "obligation_status": o.status,
+                "reversal": reversal.id if reversal else None,
+                "reversal_key": d.reversal_obligation_key,
             },
         )
         uow.commit()

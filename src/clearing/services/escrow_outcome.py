@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from clearing.adapters.chain.escrow_client import OrderState
 from clearing.adapters.db import reservations
 from clearing.adapters.db.models import ChainEvent, Cycle, CycleTransition, Member, Obligation
-from clearing.domain.merkle import obligation_key
 from clearing.domain.vocabulary import CycleState, Route
 from clearing.domain.vocabulary import ObligationStatus as S
 
@@ -37,11 +36,13 @@ def operator_released(cycle: Cycle) -> bool:
 
 
 def order_id(obligation: Obligation) -> bytes:
-    """The on-chain order id of a tier-C obligation (``keccak256`` of its id, as a Merkle leaf's key).
+    """The on-chain order id of a tier-C obligation: its ``obligation_key``, the key a Merkle leaf would use.
 
-    The one place the derivation lives: funding, actions and chain sync all call this.
+    ``keccak256(abi.encode(address submitter, string id))``, or ``keccak256(utf8(id))`` for obligations
+    recorded before ids were scoped to their submitter (``clearing.domain.merkle``). The one place
+    funding, actions and chain sync read it from.
     """
-    return obligation_key(obligation.id)
+    return bytes.fromhex(obligation.obligation_key.removeprefix("0x"))
 
 
 def escrow_totals(s: Session, cycle_id: int) -> tuple[int, int]:
@@ -111,15 +112,15 @@ def close_orders(s: Session, closed: Iterable[str], read_order: Callable[[bytes]
     debtor paying a different order must not look settled). The outcome is
     ``settled`` if anything reached the creditor, else ``refunded``.
     """
-    wanted = set(closed)
+    wanted = sorted({c.lower() for c in closed})
     if not wanted:
         return 0
-    open_rows = s.scalars(select(Obligation).where(Obligation.route == Route.ESCROW, Obligation.status == S.ESCROW))
-    hits = []
-    for o in open_rows:
-        oid = order_id(o)
-        if "0x" + oid.hex() in wanted:
-            hits.append((o, oid))
+    open_rows = s.scalars(
+        select(Obligation).where(
+            Obligation.route == Route.ESCROW, Obligation.status == S.ESCROW, Obligation.obligation_key.in_(wanted)
+        )
+    )
+    hits = [(o, order_id(o)) for o in open_rows]
     if not hits:
         return 0
     addresses = dict(
@@ -134,10 +135,10 @@ def close_orders(s: Session, closed: Iterable[str], read_order: Callable[[bytes]
     for o, oid in hits:
         state = read_order(oid)
         if (state.debtor, state.creditor, state.amount) != (addresses[o.debtor_id], addresses[o.creditor_id], o.amount):
-            log.warning("order %s closed but does not match obligation %s: left in escrow", oid.hex(), o.id)
+            log.warning("order %s closed but does not match obligation %r: left in escrow", oid.hex(), o.id)
             continue
         if state.status == ORDER_CLOSED:
-            (settled if state.released > 0 else refunded).append(o.id)
+            (settled if state.released > 0 else refunded).append(o.obligation_key)
     reservations.transition(s, settled, S.SETTLED)
     reservations.transition(s, refunded, S.REFUNDED)
     return len(settled) + len(refunded)

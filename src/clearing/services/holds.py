@@ -50,7 +50,12 @@ class HoldView:
     """A hold with the obligation it keeps out of netting (the one shape services hand out)."""
 
     id: int
+    #: The obligation's id, as its submitter chose it (unique per submitter).
     obligation_id: str
+    #: Name of the member that submitted the obligation.
+    submitter: str
+    #: The obligation's key (0x-hex): unique across members.
+    obligation_key: str
     debtor: str
     creditor: str
     amount: int
@@ -69,10 +74,12 @@ class ReviewResult:
     obligation_status: str
 
 
-def hold_view(h: Hold, amount: int, debtor: str, creditor: str) -> HoldView:
+def hold_view(h: Hold, obligation_id: str, submitter: str, amount: int, debtor: str, creditor: str) -> HoldView:
     return HoldView(
         id=h.id,
-        obligation_id=h.obligation_id,
+        obligation_id=obligation_id,
+        submitter=submitter,
+        obligation_key=h.obligation_key,
         debtor=debtor,
         creditor=creditor,
         amount=amount,
@@ -86,7 +93,7 @@ def hold_view(h: Hold, amount: int, debtor: str, creditor: str) -> HoldView:
 
 
 def _row(h: Hold, o: Obligation, names: dict[int, str]) -> HoldView:
-    return hold_view(h, o.amount, names[o.debtor_id], names[o.creditor_id])
+    return hold_view(h, o.id, names[o.submitted_by], o.amount, names[o.debtor_id], names[o.creditor_id])
 
 
 def list_holds(ctx: ServiceContext, *, status: str | None = HoldStatus.OPEN, limit: int = 500) -> list[HoldView]:
@@ -94,7 +101,7 @@ def list_holds(ctx: ServiceContext, *, status: str | None = HoldStatus.OPEN, lim
         s = uow.session
         q = (
             select(Hold, Obligation)
-            .join(Obligation, Obligation.id == Hold.obligation_id)
+            .join(Obligation, Obligation.obligation_key == Hold.obligation_key)
             .order_by(Hold.id)
             .limit(limit)
         )
@@ -124,16 +131,23 @@ def review(ctx: ServiceContext, actor: Principal, hold_id: int, *, decision: str
                 dispute=dispute,
             )
         status = _decide(s, [h], decision, reason, actor.actor)
+        o = s.get(Obligation, h.obligation_key)
+        assert o is not None  # a hold's obligation is never deleted
+        names = dict(s.execute(select(Member.id, Member.name)).all())
         record_action(
             s,
             actor.actor,
             f"hold.{decision}",
-            {"hold": hold_id, "obligation": h.obligation_id, "rule": h.rule, "reason": reason},
+            {
+                "hold": hold_id,
+                "obligation": o.id,
+                "submitter": names[o.submitted_by],
+                "obligation_key": o.obligation_key,
+                "rule": h.rule,
+                "reason": reason,
+            },
         )
         uow.commit()
-        o = s.get(Obligation, h.obligation_id)
-        assert o is not None  # a hold's obligation is never deleted
-        names = dict(s.execute(select(Member.id, Member.name)).all())
         return ReviewResult(hold=_row(h, o, names), decision=decision, obligation_status=status)
 
 
@@ -145,7 +159,7 @@ def decide_hold(s: Session, hold: Hold, decision: str, reason: str, reviewer: st
 
 def _decide(s: Session, holds: Sequence[Hold], decision: str, reason: str, reviewer: str) -> str:
     """Apply ``decision`` to holds of ONE obligation; returns the obligation's new status."""
-    oid = holds[0].obligation_id
+    oid = holds[0].obligation_key
     for h in holds:
         h.status = HoldStatus.RELEASED if decision == "release" else HoldStatus.REJECTED
         s.add(HoldReview(hold_id=h.id, reviewer=reviewer, decision=decision, reason=reason))
@@ -154,13 +168,13 @@ def _decide(s: Session, holds: Sequence[Hold], decision: str, reason: str, revie
     if o is None or o.status not in KEPT:
         return o.status if o else "missing"
     if decision == "reject":
-        for other in s.scalars(select(Hold).where(Hold.obligation_id == oid, Hold.status == HoldStatus.OPEN)):
+        for other in s.scalars(select(Hold).where(Hold.obligation_key == oid, Hold.status == HoldStatus.OPEN)):
             other.status = HoldStatus.REJECTED
         # A disputed obligation is counted in its debtor's velocity window: it may not become rejected.
         final = S.CANCELLED if o.status == S.DISPUTED else S.REJECTED
         transition(s, [oid], final)
         return final
-    still_open = s.scalar(select(Hold.id).where(Hold.obligation_id == oid, Hold.status == HoldStatus.OPEN).limit(1))
+    still_open = s.scalar(select(Hold.id).where(Hold.obligation_key == oid, Hold.status == HoldStatus.OPEN).limit(1))
     if still_open is not None:
         return o.status
     # Released: the headroom check runs now, as at submission.
@@ -216,7 +230,7 @@ def release_resumed(ctx: ServiceContext, member_id: int | None = None) -> int:
         s = uow.session
         q = (
             select(Hold)
-            .join(Obligation, Obligation.id == Hold.obligation_id)
+            .join(Obligation, Obligation.obligation_key == Hold.obligation_key)
             .where(Hold.status == HoldStatus.OPEN, Hold.rule == MEMBER_SUSPENDED)
             .order_by(Hold.id)
             .with_for_update(of=Hold, skip_locked=True)
@@ -246,9 +260,9 @@ def _release_all(s: Session, holds: Sequence[Hold], reason: str, reviewer: str) 
         return
     by_obligation: dict[str, list[Hold]] = {}
     for h in holds:
-        by_obligation.setdefault(h.obligation_id, []).append(h)
+        by_obligation.setdefault(h.obligation_key, []).append(h)
     parties = s.execute(
-        select(Obligation.debtor_id, Obligation.creditor_id).where(Obligation.id.in_(list(by_obligation)))
+        select(Obligation.debtor_id, Obligation.creditor_id).where(Obligation.obligation_key.in_(list(by_obligation)))
     ).all()
     lock_members(s, {m for pair in parties for m in pair})
     for group in by_obligation.values():

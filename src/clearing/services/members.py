@@ -57,6 +57,8 @@ class MemberView:
 @dataclass(frozen=True, slots=True)
 class CarriedObligation:
     id: str
+    #: Who submitted it (ids are unique per submitter): the member itself, or its creditor.
+    submitter: str
     creditor: str
     amount: int
     shortfall: int | None
@@ -383,7 +385,13 @@ def overview(ctx: ServiceContext, member_id: int) -> MemberOverview:
         )
         names = dict(s.execute(select(Member.id, Member.name)).all())
         carried = tuple(
-            CarriedObligation(id=o.id, creditor=names[o.creditor_id], amount=o.amount, shortfall=o.shortfall)
+            CarriedObligation(
+                id=o.id,
+                submitter=names[o.submitted_by],
+                creditor=names[o.creditor_id],
+                amount=o.amount,
+                shortfall=o.shortfall,
+            )
             for o in s.scalars(
                 select(Obligation)
                 .where(Obligation.debtor_id == member_id, Obligation.status == S.CARRIED)

@@ -53,11 +53,16 @@ class ActionView:
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """What actions are keyed on: a cycle, or a tier-C order (its obligation id; ``member_id`` its debtor)."""
+    """What actions are keyed on: a cycle, or a tier-C order (its obligation's key; ``member_id`` its debtor).
+
+    ``obligation_id`` is the order's obligation id as its submitter chose it: recorded with the action
+    for people to read; the key (unique across members) is what actions are matched on.
+    """
 
     kinds: tuple[str, ...]
     cycle_id: int | None = None
     obligation_id: str | None = None
+    obligation_key: str | None = None
     member_id: int | None = None
 
 
@@ -112,8 +117,8 @@ def rows_of(s: Session, subject: Subject) -> list[SettlementTx]:
     if subject.member_id is not None:
         q = q.where(SettlementTx.member_id == subject.member_id)
     rows = s.scalars(q).all()
-    if subject.obligation_id is not None:
-        rows = [r for r in rows if (r.payload or {}).get("obligation_id") == subject.obligation_id]
+    if subject.obligation_key is not None:
+        rows = [r for r in rows if (r.payload or {}).get("obligation_key") == subject.obligation_key]
     return list(rows)
 
 
@@ -171,13 +176,22 @@ def plan(
             "fn": call.fn,
             "args": call.args,
             "expect": call.expect,
-            **({"obligation_id": subject.obligation_id} if subject.obligation_id is not None else {}),
+            **(_order_of(subject) if subject.obligation_key is not None else {}),
             **(extra or {}),
         },
     )
-    subject_key = {"cycle": subject.cycle_id} if subject.cycle_id is not None else {"obligation": subject.obligation_id}
+    subject_key = (
+        {"cycle": subject.cycle_id}
+        if subject.cycle_id is not None
+        else {"obligation": subject.obligation_id, "obligation_key": subject.obligation_key}
+    )
     record_action(s, actor, action, {**subject_key, "id": request_id, "request": request, "outbox_id": item.id})
     return Planned(item.id, call, None)
+
+
+def _order_of(subject: Subject) -> dict[str, Any]:
+    """How an order action's outbox row names its order: the key it is matched on, and the id people read."""
+    return {"obligation_id": subject.obligation_id, "obligation_key": subject.obligation_key}
 
 
 def send(ctx: ServiceContext, client: ContractClient, planned: Planned, done: Callable[[], bool]) -> ActionView:

@@ -1,9 +1,13 @@
 """Tier-C orders: each obligation of a tier-C debtor is prepaid into its own escrow, from the debtor's wallet.
 
-The order id is ``keccak256`` of the obligation id's UTF-8 bytes, the key its
-Merkle leaf would use (``escrow_outcome.order_id``, the one place it is
-derived). Funding is the debtor's own pair of transactions: ``approve`` of
-the escrow on the token (only when the allowance is short), then
+The order id is the obligation's key, the one its Merkle leaf would use:
+``keccak256(abi.encode(address submitter, string id))``, or ``keccak256`` of
+the UTF-8 id for obligations recorded before ids were scoped to their
+submitter (``escrow_outcome.order_id``, the one place it is read). An
+obligation is named by its id and, where several members used that id, its
+submitter (:mod:`clearing.services.obligation_lookup`). Funding is the
+debtor's own pair of transactions: ``approve`` of the escrow on the token
+(only when the allowance is short), then
 ``fund(orderId, creditor, amount, disputeWindow)`` with the house's dispute
 window. After that each party acts as the contract allows:
 
@@ -37,8 +41,8 @@ from clearing.adapters.chain.deploy import Contracts
 from clearing.adapters.chain.escrow_client import OrderState
 from clearing.adapters.db.models import Member, Obligation
 from clearing.domain.vocabulary import Role, Route
-from clearing.errors import Conflict, Forbidden, NotFound, ValidationError
-from clearing.services import chain_sync, operator_actions, outbox
+from clearing.errors import Conflict, Forbidden, ValidationError
+from clearing.services import chain_sync, obligation_lookup, operator_actions, outbox
 from clearing.services.context import ServiceContext
 from clearing.services.escrow_outcome import ORDER_CLOSED, order_id
 from clearing.services.keys import Principal
@@ -67,6 +71,8 @@ _KIND = {
 @dataclass(frozen=True, slots=True)
 class OrderView:
     obligation_id: str
+    #: Name of the member that submitted the obligation (ids are unique per submitter).
+    submitter: str
     order_id: str
     debtor: str
     creditor: str
@@ -132,12 +138,11 @@ def _contracts(ctx: ServiceContext) -> Contracts:
     return operator_actions.require_chain(ctx)
 
 
-def _load(s: Session, c: Contracts, principal: Principal, obligation_id: str, *, lock: bool = False) -> _Order:
+def _load(
+    s: Session, c: Contracts, principal: Principal, obligation_id: str, submitter: str | None, *, lock: bool = False
+) -> _Order:
     """The caller's tier-C obligation and its order; 404 for a member that is not a party (no existence leak)."""
-    ob = s.get(Obligation, obligation_id, with_for_update=lock)
-    member = principal.member_id
-    if ob is None or (member is not None and member not in (ob.debtor_id, ob.creditor_id)):
-        raise NotFound(f"no obligation {obligation_id!r}", field="obligation_id", id=obligation_id)
+    ob = obligation_lookup.find(s, principal, obligation_id, submitter, field="obligation_id", lock=lock)
     if ob.route != Route.ESCROW:
         raise Conflict(
             f"obligation {obligation_id!r} is netted in cycles, not prepaid into an order escrow (tier C only)",
@@ -145,7 +150,7 @@ def _load(s: Session, c: Contracts, principal: Principal, obligation_id: str, *,
         )
     rows = s.execute(
         select(Member.id, Member.name, Member.address).where(Member.id.in_((ob.debtor_id, ob.creditor_id)))
-    )
+    )  # the submitter is one of the two
     names, addresses = {}, {}
     for mid, name, address in rows:
         names[mid], addresses[mid] = name, address
@@ -168,6 +173,7 @@ def _view(ctx: ServiceContext, s: Session, c: Contracts, o: _Order) -> OrderView
     actions = operator_actions.rows_of(s, _subject(o.ob))
     return OrderView(
         obligation_id=o.ob.id,
+        submitter=o.names[o.ob.submitted_by],
         order_id="0x" + o.oid.hex(),
         debtor=o.names[o.ob.debtor_id],
         creditor=o.names[o.ob.creditor_id],
@@ -187,14 +193,17 @@ def _view(ctx: ServiceContext, s: Session, c: Contracts, o: _Order) -> OrderView
 
 
 def _subject(ob: Obligation) -> Subject:
-    return Subject(kinds=ORDER_ACTIONS, obligation_id=ob.id, member_id=ob.debtor_id)
+    return Subject(kinds=ORDER_ACTIONS, obligation_id=ob.id, obligation_key=ob.obligation_key, member_id=ob.debtor_id)
 
 
-def get(ctx: ServiceContext, principal: Principal, obligation_id: str) -> OrderView:
-    """The order of a tier-C obligation: its state on chain, and the funding transactions while unfunded."""
+def get(ctx: ServiceContext, principal: Principal, obligation_id: str, submitter: str | None = None) -> OrderView:
+    """The order of a tier-C obligation: its state on chain, and the funding transactions while unfunded.
+
+    ``submitter`` (member name or address) names whose ``obligation_id`` it is where several members used it.
+    """
     c = _contracts(ctx)
     with ctx.uow(read_only=True) as uow:
-        return _view(ctx, uow.session, c, _load(uow.session, c, principal, obligation_id))
+        return _view(ctx, uow.session, c, _load(uow.session, c, principal, obligation_id, submitter))
 
 
 def _part(principal: Principal, o: _Order) -> str:
@@ -274,6 +283,7 @@ def act(
     amount: int | None = None,
     split: tuple[int, int] | None = None,
     request_id: str | None = None,
+    submitter: str | None = None,
 ) -> OrderActionResult:
     """``action`` on a tier-C order by whoever the contract allows: a member gets its transaction, the operator's
     is sent. ``amount`` (release, refund; default all that remains), ``split`` (resolve: to creditor, to debtor)."""
@@ -281,7 +291,8 @@ def act(
         raise ValidationError(f"unknown action {action!r}", field="action")
     c = _contracts(ctx)
     with ctx.uow(read_only=True) as uow:
-        o = _load(uow.session, c, principal, obligation_id)
+        o = _load(uow.session, c, principal, obligation_id, submitter)
+        submitter = o.names[o.ob.submitted_by]  # named from here on: later reads find this very obligation
         part = _part(principal, o)
         if part not in WHO[action]:
             raise Forbidden(
@@ -292,15 +303,18 @@ def act(
             sender = o.debtor if part == "debtor" else o.creditor
             tx = c.escrow.unsigned(call.fn, *outbox.call_args(call.args), sender=sender)
             return OrderActionResult(order=_view(ctx, uow.session, c, o), transaction=tx)
-    view = _operator_act(ctx, principal, obligation_id, action, amount=amount, split=split, request_id=request_id)
+    view = _operator_act(
+        ctx, principal, obligation_id, submitter, action, amount=amount, split=split, request_id=request_id
+    )
     chain_sync.sync(ctx.sessions, c)  # records the obligation settled or refunded once the order closes
-    return OrderActionResult(order=get(ctx, principal, obligation_id), action=view)
+    return OrderActionResult(order=get(ctx, principal, obligation_id, submitter), action=view)
 
 
 def _operator_act(
     ctx: ServiceContext,
     principal: Principal,
     obligation_id: str,
+    submitter: str,
     action: str,
     *,
     amount: int | None,
@@ -320,7 +334,7 @@ def _operator_act(
     c = _contracts(ctx)
     with ctx.uow() as uow:
         s = uow.session
-        o = _load(s, c, principal, obligation_id, lock=True)
+        o = _load(s, c, principal, obligation_id, submitter, lock=True)
         subject = _subject(o.ob)
         planned = operator_actions.find(s, subject, request_id, request)
         if planned is None:

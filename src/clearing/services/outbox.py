@@ -60,7 +60,6 @@ from clearing.adapters.db.lease import AlwaysHeld, Lease
 from clearing.adapters.db.models import Member, SettlementTx
 from clearing.adapters.db.reservations import lock_members
 from clearing.adapters.db.uow import UnitOfWork
-from clearing.domain.merkle import obligation_key
 from clearing.domain.vocabulary import TxState
 from clearing.errors import ChainError, ChainReverted, Conflict, NotFound, ServiceUnavailable
 from clearing.services.escrow_outcome import ORDER_CLOSED
@@ -319,8 +318,9 @@ def resolve(contracts: Contracts, item: OutboxItem) -> ChainCall | None:
         return ChainCall(house, fn, args, lambda: house.cycle(cycle_id).escrowed == 0)
     if item.kind in CYCLE_ACTION_KINDS and cycle_id is not None:
         return ChainCall(house, fn, args, cycle_action_done(house, cycle_id, expect))
-    if item.kind in ORDER_ACTION_KINDS and "obligation_id" in p:
-        oid = obligation_key(str(p["obligation_id"]))
+    if item.kind in ORDER_ACTION_KINDS and "obligation_key" in p:
+        # The order id is the obligation's key (migration 0004_member_scoped_ids gave older rows theirs).
+        oid = bytes.fromhex(str(p["obligation_key"]).removeprefix("0x"))
         return ChainCall(contracts.escrow, fn, args, order_action_done(contracts.escrow, oid, expect))
     return None
 

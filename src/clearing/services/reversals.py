@@ -11,12 +11,16 @@ check and nothing to hold for review):
 * the reserved sums move with that status and the debtor's next
   ``debtor_seq`` numbers it, so headroom and every process's velocity window
   see it (``adapters/db/reservations.py``, ``services/submission/history.py``);
-* its id is :func:`reversal_id` (``dispute-7-reversal``), printable ASCII
-  without spaces like every obligation id, so every route and tool takes it;
-  should a member already have used that id, the next free ``-2``, ``-3``,
-  ... is taken. A resolution never records two: the caller holds the
-  dispute row locked and records the id on it in the same transaction (a
-  retried resolution finds it there).
+* the member that filed the dispute submits it, so ids stay scoped to their
+  submitter: its id is :func:`reversal_id` (``dispute-7-reversal``),
+  printable ASCII without spaces like every obligation id, so every route
+  and tool takes it, and its key is the filer's
+  :func:`~clearing.domain.merkle.obligation_key` of that id, as submission
+  computes it. Only the filer's own ids can collide with it: should the
+  filer already have used that id, the next free ``-2``, ``-3``, ... is
+  taken. A resolution never records two: the caller holds the dispute row
+  locked and records the key on it in the same transaction (a retried
+  resolution finds it there).
 
 The next cut-off takes it like any accepted obligation.
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db import obligation_store as store
@@ -32,6 +37,7 @@ from clearing.adapters.db.models import Obligation
 from clearing.adapters.db.obligation_store import ObligationRow
 from clearing.adapters.db.reservations import lock_members, write_reserved
 from clearing.domain.headroom import liquidity_of, reservation_delta
+from clearing.domain.merkle import obligation_key
 from clearing.domain.risk import settlement_route
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.domain.vocabulary import Route
@@ -39,7 +45,7 @@ from clearing.services.submission.validate import body_hash
 
 
 def reversal_id(dispute_id: int, attempt: int = 1) -> str:
-    """The reversing obligation's id: derived from the dispute; ``attempt`` > 1 when a member took the first.
+    """The reversing obligation's id: derived from the dispute; ``attempt`` > 1 when the filer had used the first.
 
     >>> reversal_id(7), reversal_id(7, 2)
     ('dispute-7-reversal', 'dispute-7-reversal-2')
@@ -48,19 +54,25 @@ def reversal_id(dispute_id: int, attempt: int = 1) -> str:
 
 
 def reverse(s: Session, original: Obligation, *, dispute_id: int, submitted_by: int, now: datetime) -> str:
-    """Record the obligation reversing ``original`` in the caller's transaction; returns its id.
+    """Record the obligation reversing ``original`` in the caller's transaction; returns its ``obligation_key``.
 
-    ``submitted_by``: the member whose dispute asked for it. The caller holds the dispute locked and
-    calls this once per dispute. An id inserted by a member meanwhile fails the insert
-    (``IntegrityError``): the caller retries its transaction and this then takes the next id.
+    ``submitted_by``: the member whose dispute asked for it (a party of ``original``, so of the reversal
+    too). The caller holds the dispute locked and calls this once per dispute. The same id submitted by
+    that member meanwhile fails the insert (``IntegrityError``): the caller retries its transaction and
+    this then takes the next id.
     """
-    attempt = 1
-    while s.get(Obligation, reversal_id(dispute_id, attempt)) is not None:
-        attempt += 1
-    oid = reversal_id(dispute_id, attempt)
     debtor_id, creditor_id, amount = original.creditor_id, original.debtor_id, original.amount
     members = lock_members(s, [debtor_id, creditor_id])
     debtor, creditor = members[debtor_id], members[creditor_id]
+    first = reversal_id(dispute_id)
+    taken = select(Obligation.id).where(Obligation.submitted_by == submitted_by, Obligation.id.startswith(first))
+    used = set(s.scalars(taken))
+    attempt = 1
+    while reversal_id(dispute_id, attempt) in used:
+        attempt += 1
+    oid = reversal_id(dispute_id, attempt)
+    filer = members[submitted_by].address
+    key = "0x" + obligation_key(filer, oid).hex()
     route = settlement_route(debtor.tier)
     shortfall = None
     if route == Route.ESCROW:
@@ -89,6 +101,7 @@ def reverse(s: Session, original: Obligation, *, dispute_id: int, submitted_by: 
                 route,
                 shortfall,
                 seq,
+                key,
             )  # fmt: skip
         ],
         now,
@@ -107,4 +120,4 @@ def reverse(s: Session, original: Obligation, *, dispute_id: int, submitted_by: 
         ],
     )
     store.insert_counterparties(s, {(debtor_id, creditor_id)}, now)
-    return oid
+    return key

@@ -46,7 +46,7 @@ def test_cycle_commit_release_and_proofs(contracts):
         Obligation("x3", d.address, a.address, 100),
     ]
     deltas = net_positions(obs)
-    leaves = [leaf_hash(5, obligation_key(o.id), o.debtor, o.creditor, o.amount) for o in obs]
+    leaves = [leaf_hash(5, obligation_key(o.debtor, o.id), o.debtor, o.creditor, o.amount) for o in obs]
     tree = MerkleTree(leaves)
     res = c.house.commit_cycle(5, tree.root, 3, 1_100, deltas)
     assert res.named("CycleCommitted")[0].args["escrowed"] == sum(-v for v in deltas.values() if v < 0)
@@ -59,10 +59,17 @@ def test_cycle_commit_release_and_proofs(contracts):
         assert c.house.balance_of(m) == 10_000 + v
     assert c.house.cycle(5).escrowed == 0 and c.house.cycle(5).status == 2  # SETTLED
     for o, leaf in zip(obs, leaves, strict=True):
-        assert c.house.verify_obligation(5, obligation_key(o.id), o.debtor, o.creditor, o.amount, tree.proof(leaf))
+        assert c.house.verify_obligation(
+            5, obligation_key(o.debtor, o.id), o.debtor, o.creditor, o.amount, tree.proof(leaf)
+        )
     tampered = obs[0]
     assert not c.house.verify_obligation(
-        5, obligation_key(tampered.id), tampered.debtor, tampered.creditor, tampered.amount + 1, tree.proof(leaves[0])
+        5,
+        obligation_key(tampered.debtor, tampered.id),
+        tampered.debtor,
+        tampered.creditor,
+        tampered.amount + 1,
+        tree.proof(leaves[0]),
     )
     _house_conserves(c)
 

@@ -11,18 +11,28 @@ from clearing.adapters.db import UnitOfWork, credit_inputs
 from clearing.adapters.db.credit_inputs import gather_credit_inputs
 from clearing.adapters.db.models import CreditDraw, Cycle, Hold, Member, Obligation
 from clearing.domain.credit import CreditInputs
+from clearing.domain.merkle import obligation_key
 
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
 BIG = 2**100  # past 2^64: sums must be exact
 
 
+def _address(n: int) -> str:
+    return "0x" + f"{n:040x}"
+
+
 def _member(n: int, age_days: int) -> Member:
-    return Member(id=n, name=f"m{n}", address="0x" + f"{n:040x}", created_at=AS_OF - age_days * DAY)
+    return Member(id=n, name=f"m{n}", address=_address(n), created_at=AS_OF - age_days * DAY)
+
+
+def _key(oid: str, submitter: int) -> str:
+    return "0x" + obligation_key(_address(submitter), oid).hex()
 
 
 def _ob(oid: str, d: int, c: int, amount: int, days_ago: float, status="settled", cycle=None, route="net"):
     return Obligation(
+        obligation_key=_key(oid, d),
         id=oid,
         debtor_id=d,
         creditor_id=c,
@@ -77,7 +87,7 @@ def ledger(db):
             ]
         )
         s.flush()
-        s.add(Hold(obligation_id="g", rule="single-order-limit", message="held", status="released"))
+        s.add(Hold(obligation_key=_key("g", 1), rule="single-order-limit", message="held", status="released"))
         uow.commit()
     return db
 

@@ -61,21 +61,25 @@ def test_unit_of_work_rolls_back_without_commit(db):
         assert uow.session.scalars(select(Member)).all() == []
 
 
-def test_obligation_id_is_unique(db):
+def test_obligation_id_is_unique_per_submitter(db):
     with UnitOfWork.from_factory(db.sessions) as uow:
         a, b = _member("a", 5), _member("b", 6)
         uow.session.add_all([a, b])
         uow.session.flush()
         row = dict(debtor_id=a.id, creditor_id=b.id, amount=BIG, submitted_by=a.id, body_hash="h", status="accepted")
-        uow.session.add(Obligation(id="o-1", **row))
+        uow.session.add(Obligation(id="o-1", obligation_key="0x" + "01" * 32, **row))
         uow.commit()
-    with UnitOfWork.from_factory(db.sessions) as uow:
-        uow.session.add(Obligation(id="o-1", **row))
+    with UnitOfWork.from_factory(db.sessions) as uow:  # the same submitter cannot reuse it, whatever the key
+        uow.session.add(Obligation(id="o-1", obligation_key="0x" + "02" * 32, **row))
         with pytest.raises(IntegrityError):
             uow.session.flush()
+    with UnitOfWork.from_factory(db.sessions) as uow:  # the other party may use it for its own obligation
+        uow.session.add(Obligation(id="o-1", obligation_key="0x" + "03" * 32, **(row | {"submitted_by": b.id})))
+        uow.commit()
     with UnitOfWork.from_factory(db.sessions, read_only=True) as uow:
-        o = uow.session.get(Obligation, "o-1")
+        o = uow.session.get(Obligation, "0x" + "01" * 32)
         assert o.amount == BIG and o.created_at.tzinfo is UTC or o.created_at.utcoffset().total_seconds() == 0
+        assert len(uow.session.scalars(select(Obligation).where(Obligation.id == "o-1")).all()) == 2
 
 
 def test_audit_log_is_append_only(db):

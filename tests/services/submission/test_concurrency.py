@@ -96,14 +96,29 @@ def test_large_identical_batches_race_through_copy(pg_db):
 @pytest.mark.postgres
 def test_same_id_different_bodies_race_one_wins_rest_conflict(pg_db):
     ctx = _ctx(pg_db)
-    ps = [_member(ctx, f"d{i}", 10**6) for i in range(8)]
+    d = _member(ctx, "d", 10**6)
     _member(ctx, "cr", 0)
-    results = _run(8, lambda i: osvc.submit(ctx, ps[i], [_ob("contested", f"d{i}", "cr", 5 + i)], batch=False))
+    results = _run(8, lambda i: osvc.submit(ctx, d, [_ob("contested", "d", "cr", 5 + i)], batch=False))
     wins = [r for r in results if not isinstance(r, Exception)]
     losses = [r for r in results if isinstance(r, Exception)]
     assert len(wins) == 1 and len(losses) == 7
     assert all(isinstance(e, ObligationConflict) for e in losses), losses
     assert _count(ctx) == 1
+    _consistent(ctx)
+
+
+@pytest.mark.postgres
+def test_same_id_from_many_members_at_once_is_one_obligation_each(pg_db):
+    """Ids are scoped to their submitter: members racing for one id never collide (issue 8 item 10)."""
+    ctx = _ctx(pg_db)
+    ps = [_member(ctx, f"d{i}", 10**6) for i in range(8)]
+    _member(ctx, "cr", 0)
+    results = _run(8, lambda i: osvc.submit(ctx, ps[i], [_ob("contested", f"d{i}", "cr", 5 + i)], batch=False))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert [r[0].replayed for r in results] == [False] * 8
+    assert sorted(r[0].obligation.submitter for r in results) == sorted(f"d{i}" for i in range(8))
+    assert len({r[0].obligation.obligation_key for r in results}) == 8
+    assert _count(ctx, id="contested") == 8
     _consistent(ctx)
 
 

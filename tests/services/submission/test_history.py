@@ -71,8 +71,10 @@ def _velocity_holds_match_the_rows(ctx: ServiceContext, events: list[tuple[str, 
             )
         ).all()
         holds: dict[str, dict[str, dict]] = {}
-        for h in s.scalars(select(Hold)):
-            holds.setdefault(h.obligation_id, {})[h.rule] = h.values
+        for oid, h in s.execute(
+            select(Obligation.id, Hold).join(Hold, Hold.obligation_key == Obligation.obligation_key)
+        ):
+            holds.setdefault(oid, {})[h.rule] = h.values
     by_id = {r[0]: r for r in rows}
     counted: dict[int, list[tuple[int, int]]] = {}
     for kind, oid in events if events is not None else [("submit", r[0]) for r in rows]:

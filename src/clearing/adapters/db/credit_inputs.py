@@ -77,11 +77,11 @@ def obligation_flags() -> tuple[Any, ColumnElement[bool], ColumnElement[bool]]:
     an aggregate's ``FILTER`` that would run once per row.
     """
     prev = select(Cycle.id, func.lag(Cycle.cutoff_at).over(order_by=Cycle.id).label("prev_cutoff")).subquery("prev")
-    held = select(Hold.obligation_id).distinct().subquery("held")
+    held = select(Hold.obligation_key).distinct().subquery("held")
     joined = Obligation.__table__.outerjoin(prev, prev.c.id == Obligation.cycle_id).outerjoin(
-        held, held.c.obligation_id == Obligation.id
+        held, held.c.obligation_key == Obligation.obligation_key
     )
-    netted = and_(Obligation.route == Route.NET, Obligation.cycle_id.is_not(None), held.c.obligation_id.is_(None))
+    netted = and_(Obligation.route == Route.NET, Obligation.cycle_id.is_not(None), held.c.obligation_key.is_(None))
     late = and_(netted, prev.c.prev_cutoff.is_not(None), Obligation.created_at < prev.c.prev_cutoff)
     on_time = and_(netted, or_(prev.c.prev_cutoff.is_(None), Obligation.created_at >= prev.c.prev_cutoff))
     return joined, on_time, late

@@ -166,6 +166,8 @@ class CyclePosition(Base):
 class Obligation(Base):
     __tablename__ = "obligations"
     __table_args__ = (
+        #: Ids are the submitting member's idempotency keys: unique per submitter, not across members.
+        UniqueConstraint("id", "submitted_by"),
         Index(None, "debtor_id", "status"),
         Index(None, "creditor_id", "status"),
         Index(None, "debtor_id", "created_at"),
@@ -174,8 +176,13 @@ class Obligation(Base):
         Index(None, "cycle_id"),
     )
 
-    #: Chosen by the client; the idempotency key.
-    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: The obligation's identity in the ledger and on chain (0x-hex ``bytes32``): its Merkle leaf's
+    #: ``obligationKey`` and its tier-C order id. ``keccak256(abi.encode(address submitter, string id))``
+    #: (``clearing.domain.merkle.obligation_key``); rows recorded before migration 0004 keep
+    #: ``keccak256(utf8(id))``, the key their committed roots were built with.
+    obligation_key: Mapped[str] = mapped_column(String(66), primary_key=True)
+    #: Chosen by the submitting member: its idempotency key, unique per submitter (``submitted_by``).
+    id: Mapped[str] = mapped_column(String(128))
     debtor_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     creditor_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     amount: Mapped[int] = mapped_column(Amount)
@@ -216,7 +223,7 @@ class Hold(Base):
     __tablename__ = "holds"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    obligation_id: Mapped[str] = mapped_column(ForeignKey("obligations.id"), index=True)
+    obligation_key: Mapped[str] = mapped_column(ForeignKey("obligations.obligation_key"), index=True)
     rule: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(String(512))
     values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -246,7 +253,7 @@ class Dispute(Base):
         # At most one open dispute per obligation, whatever two requests race.
         Index(
             "uq_disputes_open_obligation",
-            "obligation_id",
+            "obligation_key",
             unique=True,
             sqlite_where=text("state = 'open'"),
             postgresql_where=text("state = 'open'"),
@@ -254,7 +261,8 @@ class Dispute(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    obligation_id: Mapped[str] = mapped_column(ForeignKey("obligations.id"), index=True)
+    #: The disputed obligation's key (its identity: an id is unique only per submitter).
+    obligation_key: Mapped[str] = mapped_column(ForeignKey("obligations.obligation_key"), index=True)
     filed_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     #: The obligation's other party.
     against_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
@@ -268,7 +276,8 @@ class Dispute(Base):
     #: The operator principal that resolved it, as the audit log names it.
     resolver: Mapped[str | None] = mapped_column(String(128))
     #: Post-settlement and upheld: the obligation that reverses it (creditor owes debtor the amount).
-    reversal_obligation_id: Mapped[str | None] = mapped_column(ForeignKey("obligations.id"))
+    #: Its key; the filer submitted it, with id ``dispute-N-reversal`` (``services/reversals.py``).
+    reversal_obligation_key: Mapped[str | None] = mapped_column(ForeignKey("obligations.obligation_key"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -282,8 +291,8 @@ class Complaint(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     filed_by_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     against_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    #: The obligation it is about, if any (one between the two members).
-    obligation_id: Mapped[str | None] = mapped_column(ForeignKey("obligations.id"))
+    #: The key of the obligation it is about, if any (one between the two members).
+    obligation_key: Mapped[str | None] = mapped_column(ForeignKey("obligations.obligation_key"))
     reason: Mapped[str] = mapped_column(String(1024))
     state: Mapped[str] = mapped_column(String(16), default=ComplaintState.OPEN, index=True)
     resolution: Mapped[str | None] = mapped_column(String(1024))

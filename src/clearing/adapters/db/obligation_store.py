@@ -37,12 +37,12 @@ __all__ = [
     "insert_obligations",
     "known_counterparties",
     "lock_members",
-    "stored_body_hashes",
+    "stored_obligations",
     "uses_copy",
     "window_buckets",
 ]
 
-try:  # COPY bypasses SQLAlchemy, so a duplicate id surfaces as the driver's error
+try:  # COPY bypasses SQLAlchemy, so a duplicate (id, submitter) surfaces as the driver's error
     from psycopg.errors import IntegrityError as DriverIntegrityError
 except ImportError:  # pragma: no cover - psycopg is a dependency
 
@@ -95,6 +95,8 @@ class ObligationRow(NamedTuple):
     route: str
     shortfall: int | None
     debtor_seq: int
+    #: 0x-hex ``keccak256(abi.encode(address submitter, string id))``: the row's key.
+    obligation_key: str
 
 
 _MEMBER_COLUMNS = (
@@ -122,7 +124,9 @@ _LOCK_MEMBERS = (
     .order_by(Member.id)
     .with_for_update()
 )
-_EXISTING = select(Obligation.id, Obligation.body_hash).where(Obligation.id.in_(bindparam("ids", expanding=True)))
+_EXISTING = select(Obligation.submitted_by, Obligation.id, Obligation.obligation_key, Obligation.body_hash).where(
+    Obligation.id.in_(bindparam("ids", expanding=True))
+)
 _INSERT_OBLIGATION = insert(Obligation.__table__)
 _KNOWN_COUNTERPARTIES = (
     select(Counterparty.debtor_id, Counterparty.creditor_id, Member.name)
@@ -143,11 +147,16 @@ def lock_members(conn: Connection, ids: list[int]) -> list[LockedMember]:
     return [LockedMember(*row) for row in conn.execute(_LOCK_MEMBERS, {"ids": ids})]
 
 
-def stored_body_hashes(conn: Connection, ids: list[str]) -> dict[str, str]:
-    """Body hash of each of ``ids`` already in the ledger."""
-    if not ids:
+def stored_obligations(conn: Connection, wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tuple[str, str]]:
+    """``(key, body hash)`` of each ``(submitting member id, obligation id)`` of ``wanted`` already in the ledger.
+
+    Ids are unique per submitter only: another member's row with the same id is not one of these.
+    """
+    pairs = set(wanted)
+    if not pairs:
         return {}
-    return {oid: h for oid, h in conn.execute(_EXISTING, {"ids": ids}).all()}
+    rows = conn.execute(_EXISTING, {"ids": sorted({oid for _, oid in pairs})}).all()
+    return {(by, oid): (key, h) for by, oid, key, h in rows if (by, oid) in pairs}
 
 
 def known_counterparties(conn: Connection, debtor_ids: list[int]) -> list[tuple[int, int, str]]:
@@ -171,12 +180,13 @@ def _row_dict(r: ObligationRow, now: datetime) -> dict[str, Any]:
         route,
         shortfall,
         debtor_seq,
+        key,
     ) = r
     return {
-        "id": oid, "debtor_id": debtor_id, "creditor_id": creditor_id, "amount": amount, "reference": reference,
-        "on_behalf_of": on_behalf_of, "submitted_by": submitted_by, "body_hash": h, "signature": signature,
-        "status": status, "route": route, "shortfall": shortfall, "debtor_seq": debtor_seq, "created_at": now,
-        "updated_at": now, "cycle_id": None, "leaf": None,
+        "obligation_key": key, "id": oid, "debtor_id": debtor_id, "creditor_id": creditor_id, "amount": amount,
+        "reference": reference, "on_behalf_of": on_behalf_of, "submitted_by": submitted_by, "body_hash": h,
+        "signature": signature, "status": status, "route": route, "shortfall": shortfall, "debtor_seq": debtor_seq,
+        "created_at": now, "updated_at": now, "cycle_id": None, "leaf": None,
     }  # fmt: skip
 
 
@@ -191,10 +201,10 @@ def insert_obligations(conn: Connection, rows: Sequence[ObligationRow], now: dat
 def insert_holds(
     session: Session, holds: Iterable[tuple[str, str, str, dict[str, Any], datetime | None]], now: datetime
 ) -> list[Hold]:
-    """Hold rows ``(obligation id, rule, message, values, release_after)``, flushed so they have ids."""
+    """Hold rows ``(obligation key, rule, message, values, release_after)``, flushed so they have ids."""
     objs = [
         Hold(
-            obligation_id=oid,
+            obligation_key=key,
             rule=rule,
             message=message,
             values=values,
@@ -202,7 +212,7 @@ def insert_holds(
             status=HoldStatus.OPEN,
             created_at=now,
         )
-        for oid, rule, message, values, release_after in holds
+        for key, rule, message, values, release_after in holds
     ]
     if objs:
         session.add_all(objs)
@@ -229,6 +239,7 @@ COPY_THRESHOLD = 64
 #: Rows per chunk sent to the COPY stream (about 40 kB).
 _COPY_CHUNK = 256
 _COPY_COLUMNS = (
+    "obligation_key",
     "id",
     "debtor_id",
     "creditor_id",
@@ -300,10 +311,11 @@ class CopySink:
             route,
             shortfall,
             debtor_seq,
+            key,
         ) = row
         ts, null = self._ts, "\\N"
         self._lines.append(
-            f"{_copy_text(oid)}\t{debtor_id}\t{creditor_id}\t{amount}\t{_copy_text(reference)}\t"
+            f"{key}\t{_copy_text(oid)}\t{debtor_id}\t{creditor_id}\t{amount}\t{_copy_text(reference)}\t"
             f"{_copy_text(on_behalf_of)}\t{ts}\t{submitted_by}\t{h}\t{_copy_text(signature)}\t{status}\t"
             f"{route}\t{null if shortfall is None else shortfall}\t{null}\t{null}\t{ts}\t{debtor_seq}\n"
         )

@@ -137,26 +137,25 @@ def lock_members(session: Session, member_ids: Iterable[int]) -> dict[int, Membe
     return {m.id: m for m in rows}
 
 
-def transition(session: Session, obligation_ids: Sequence[str], new_status: str, **fields: Any) -> int:
-    """Move obligations to ``new_status`` (setting ``fields`` too), keeping reservations exact.
+def transition(session: Session, obligation_keys: Sequence[str], new_status: str, **fields: Any) -> int:
+    """Move obligations (by ``obligation_key``) to ``new_status``, setting ``fields`` too; reservations stay exact.
 
     Also keeps the velocity windows exact: an obligation released from a hold joins its debtor's
     window and gets the debtor's next ``debtor_seq``; a counted obligation may never become held
     or rejected (``ValueError``). Returns how many rows changed. The caller's unit of work commits.
     """
     new_status = S(new_status)
-    if not obligation_ids:
+    if not obligation_keys:
         return 0
+    columns = (Obligation.obligation_key, Obligation.debtor_id, Obligation.creditor_id, Obligation.amount)
     rows = session.execute(
-        select(Obligation.id, Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status).where(
-            Obligation.id.in_(list(obligation_ids))
-        )
+        select(*columns, Obligation.status).where(Obligation.obligation_key.in_(list(obligation_keys)))
     ).all()
     lock_members(session, {r.debtor_id for r in rows} | {r.creditor_id for r in rows})
     # Re-read under the member locks: a concurrent transition may have moved them.
     rows = session.execute(
-        select(Obligation.id, Obligation.debtor_id, Obligation.creditor_id, Obligation.amount, Obligation.status)
-        .where(Obligation.id.in_(list(obligation_ids)))
+        select(*columns, Obligation.status)
+        .where(Obligation.obligation_key.in_(list(obligation_keys)))
         .with_for_update()
     ).all()
     debit: dict[int, int] = defaultdict(int)
@@ -167,14 +166,14 @@ def transition(session: Session, obligation_ids: Sequence[str], new_status: str,
         debit[r.debtor_id] += d * r.amount
         credit[r.creditor_id] += c * r.amount
         if r.status in UNCOUNTED and new_status not in UNCOUNTED:
-            joining[r.debtor_id].append(r.id)
+            joining[r.debtor_id].append(r.obligation_key)
         elif r.status not in UNCOUNTED and new_status in UNCOUNTED:
             # Cached velocity windows only ever gain rows; one that left would be counted for good.
-            raise ValueError(f"obligation {r.id!r} is {r.status}: it cannot become {new_status}")
+            raise ValueError(f"obligation {r.obligation_key} is {r.status}: it cannot become {new_status}")
     if rows:
         session.execute(
             update(Obligation)
-            .where(Obligation.id.in_([r.id for r in rows]))
+            .where(Obligation.obligation_key.in_([r.obligation_key for r in rows]))
             .values(status=new_status, **fields)
             .execution_options(synchronize_session=False)
         )
@@ -191,7 +190,7 @@ _BUMP_SEQ = (
 )
 _SET_DEBTOR_SEQ = (
     update(Obligation.__table__)
-    .where(Obligation.__table__.c.id == bindparam("oid"))
+    .where(Obligation.__table__.c.obligation_key == bindparam("key"))
     .values(debtor_seq=bindparam("seq"))
 )
 
@@ -205,9 +204,9 @@ def _renumber(session: Session, joining: Mapping[int, list[str]]) -> None:
     """
     conn = session.connection()
     params = []
-    for debtor_id, ids in sorted(joining.items()):
-        last = conn.execute(_BUMP_SEQ, {"mid": debtor_id, "n": len(ids)}).scalar_one()
-        params += [{"oid": oid, "seq": last - len(ids) + k} for k, oid in enumerate(sorted(ids), start=1)]
+    for debtor_id, keys in sorted(joining.items()):
+        last = conn.execute(_BUMP_SEQ, {"mid": debtor_id, "n": len(keys)}).scalar_one()
+        params += [{"key": key, "seq": last - len(keys) + k} for k, key in enumerate(sorted(keys), start=1)]
     if params:
         conn.execute(_SET_DEBTOR_SEQ, params)
 

@@ -16,7 +16,7 @@ from clearing.api.schemas.disputes import (
     ResolveComplaintIn,
     ResolveDisputeIn,
 )
-from clearing.api.schemas.text import MemberNameParam, ObligationIdParam, RowId
+from clearing.api.schemas.text import MemberNameParam, ObligationIdParam, RowId, SubmitterParam
 from clearing.services import complaints, disputes
 
 router = APIRouter()
@@ -36,12 +36,20 @@ _MEMBER = Query(None, description="Operators and auditors: only this member's (f
         "Before its cycle's cut-off the obligation is held (a hold with rule `dispute` names the dispute) "
         "until the operator resolves it; once settled, an upheld dispute records a reversing obligation for "
         "the next cycle. 409 `dispute-open` while another dispute of it is open; 409 `not-disputable` when "
-        "it is past its cut-off but not settled, or annulled. Someone else's obligation is 404."
+        "it is past its cut-off but not settled, or annulled. Someone else's obligation is 404. Ids are unique "
+        "per submitting member: the id names your own submission with it, else the one your counterparty "
+        "submitted (`submitter` names which where several did), as `GET /obligations/{id}` finds it."
     ),
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-def file_dispute(obligation_id: ObligationIdParam, body: DisputeIn, ctx: ContextDep, me: CurrentMember) -> DisputeOut:
-    return DisputeOut.model_validate(disputes.file(ctx, me, obligation_id, reason=body.reason))
+def file_dispute(
+    obligation_id: ObligationIdParam,
+    body: DisputeIn,
+    ctx: ContextDep,
+    me: CurrentMember,
+    submitter: SubmitterParam | None = None,
+) -> DisputeOut:
+    return DisputeOut.model_validate(disputes.file(ctx, me, obligation_id, reason=body.reason, submitter=submitter))
 
 
 @router.get(
@@ -99,7 +107,8 @@ def resolve_dispute(dispute_id: RowId, body: ResolveDisputeIn, ctx: ContextDep, 
     summary="Complain about a member you have traded with, with a reason",
     description=(
         "`against` must share an obligation with you (403 `not-a-counterparty` otherwise); `obligation_id`, "
-        "if given, must be one between you two."
+        "if given, must be one between you two: your own submission with that id, else the one `against` "
+        "submitted."
     ),
     responses=problem_responses(401, 403, 404, 422),
 )

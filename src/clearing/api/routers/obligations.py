@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from clearing.api.deps import ContextDep, CurrentMember, GroupDep
+from clearing.api.deps import ContextDep, CurrentMember, GroupDep, PrincipalDep
 from clearing.api.schemas.common import problem_responses
 from clearing.api.schemas.holds import HoldOut
 from clearing.api.schemas.obligations import (
@@ -20,7 +20,7 @@ from clearing.api.schemas.obligations import (
     ObligationOut,
     SubmitOut,
 )
-from clearing.api.schemas.text import ObligationIdParam
+from clearing.api.schemas.text import ObligationIdParam, SubmitterParam
 from clearing.errors import ValidationError
 from clearing.services import submission as svc
 from clearing.services.holds import HoldView
@@ -48,12 +48,13 @@ def _out(view: svc.ObligationView) -> ObligationOut:
     "",
     response_model=SubmitOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Submit one obligation (idempotent by id)",
+    summary="Submit one obligation (idempotent by id, per member)",
     description=(
-        "The debtor submits, or the creditor with the debtor's EIP-712 signature. 201 when recorded; "
-        "200 with the stored obligation when the same id and body were recorded before; 409 when the id "
-        "was used with another body. Outcome in `obligation.status`: accepted, held (with holds), escrow "
-        "(tier C), or queued_beyond_headroom (with `shortfall`)."
+        "The debtor submits, or the creditor with the debtor's EIP-712 signature. The id is yours: unique among "
+        "the obligations you submit, whatever other members use. 201 when recorded; 200 with the stored "
+        "obligation when you recorded the same id and body before; 409 when you used the id with another body. "
+        "Outcome in `obligation.status`: accepted, held (with holds), escrow (tier C), or queued_beyond_headroom "
+        "(with `shortfall`)."
     ),
     responses={
         200: {"model": SubmitOut, "description": "A retry: the first result"},
@@ -80,10 +81,10 @@ def _json(model: BaseModel, status_code: int = 200) -> Response:
     summary="Submit up to 10,000 obligations in one transaction",
     description=(
         "All or nothing for request errors: any malformed item, unknown member, missing/bad signature or "
-        "reused id rejects the whole batch (422, or 409 if every problem is an id conflict) and the problem's "
-        "`errors` list every bad item with its index. Business outcomes are per item: accepted, held, escrow, "
-        "queued_beyond_headroom (with shortfall). Items already recorded with the same body come back with "
-        "`replayed: true`."
+        "id you reused with another body rejects the whole batch (422, or 409 if every problem is an id "
+        "conflict) and the problem's `errors` list every bad item with its index. Business outcomes are per "
+        "item: accepted, held, escrow, queued_beyond_headroom (with shortfall). Items you already recorded "
+        "with the same body come back with `replayed: true`."
     ),
     responses=problem_responses(401, 403, 409, 422, 503),
 )
@@ -119,8 +120,16 @@ def _hold(h: HoldView) -> HoldOut:
 @router.get(
     "/{obligation_id}",
     response_model=ObligationOut,
-    summary="One of your obligations (as debtor or creditor)",
-    responses=problem_responses(401, 403, 404),
+    summary="One obligation by its id: a member's own (as debtor or creditor); any for operators and auditors",
+    description=(
+        "Ids are unique per submitting member. A member finds the obligation it submitted with that id, else "
+        "the one its counterparty submitted with it (`submitter` names which where there are several); others' "
+        "obligations are 404. Operators and auditors name the submitter (`submitter`, name or address) where "
+        "several members used the id: without it that is a 422 naming `submitter`, listing them."
+    ),
+    responses=problem_responses(401, 403, 404, 422),
 )
-def get_obligation(obligation_id: ObligationIdParam, ctx: ContextDep, me: CurrentMember) -> ObligationOut:
-    return _out(svc.get_for_member(ctx, me, obligation_id))
+def get_obligation(
+    obligation_id: ObligationIdParam, ctx: ContextDep, who: PrincipalDep, submitter: SubmitterParam | None = None
+) -> ObligationOut:
+    return _out(svc.get(ctx, who, obligation_id, submitter))

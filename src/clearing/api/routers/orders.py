@@ -16,6 +16,7 @@ from clearing.api.deps import ContextDep, PrincipalDep
 from clearing.api.schemas.common import UnsignedTxOut, problem_responses
 from clearing.api.schemas.orders import ClaimIn, OrderActionOut, OrderAmountIn, OrderOut, ResolveIn
 from clearing.api.schemas.releases import ActionOut
+from clearing.api.schemas.text import SubmitterParam
 from clearing.services import order_escrow as svc
 
 router = APIRouter(prefix="/obligations", tags=["escrow"])
@@ -27,6 +28,7 @@ _ACT = problem_responses(401, 403, 404, 409, 422, 502, 503)
 def order_out(o: svc.OrderView) -> OrderOut:
     return OrderOut(
         obligation_id=o.obligation_id,
+        submitter=o.submitter,
         order_id=o.order_id,
         debtor=o.debtor,
         creditor=o.creditor,
@@ -59,8 +61,10 @@ def _result(r: svc.OrderActionResult) -> OrderActionOut:
     summary="A tier-C obligation's order escrow: its state on chain, and while unfunded the debtor's transactions",
     responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
-def get_order(obligation_id: ObligationId, ctx: ContextDep, who: PrincipalDep) -> OrderOut:
-    return order_out(svc.get(ctx, who, obligation_id))
+def get_order(
+    obligation_id: ObligationId, ctx: ContextDep, who: PrincipalDep, submitter: SubmitterParam | None = None
+) -> OrderOut:
+    return order_out(svc.get(ctx, who, obligation_id, submitter))
 
 
 @router.post(
@@ -74,9 +78,10 @@ def release(
     ctx: ContextDep,
     who: PrincipalDep,
     body: Annotated[OrderAmountIn | None, Body()] = None,
+    submitter: SubmitterParam | None = None,
 ) -> OrderActionOut:
     b = body or OrderAmountIn()
-    return _result(svc.act(ctx, who, obligation_id, "release", amount=b.amount, request_id=b.id))
+    return _result(svc.act(ctx, who, obligation_id, "release", amount=b.amount, request_id=b.id, submitter=submitter))
 
 
 @router.post(
@@ -90,9 +95,10 @@ def refund(
     ctx: ContextDep,
     who: PrincipalDep,
     body: Annotated[OrderAmountIn | None, Body()] = None,
+    submitter: SubmitterParam | None = None,
 ) -> OrderActionOut:
     b = body or OrderAmountIn()
-    return _result(svc.act(ctx, who, obligation_id, "refund", amount=b.amount, request_id=b.id))
+    return _result(svc.act(ctx, who, obligation_id, "refund", amount=b.amount, request_id=b.id, submitter=submitter))
 
 
 @router.post(
@@ -101,8 +107,10 @@ def refund(
     summary="Dispute the order before its deadline (the debtor's wallet): claims stop until the operator rules",
     responses=_ACT,
 )
-def dispute(obligation_id: ObligationId, ctx: ContextDep, who: PrincipalDep) -> OrderActionOut:
-    return _result(svc.act(ctx, who, obligation_id, "dispute"))
+def dispute(
+    obligation_id: ObligationId, ctx: ContextDep, who: PrincipalDep, submitter: SubmitterParam | None = None
+) -> OrderActionOut:
+    return _result(svc.act(ctx, who, obligation_id, "dispute", submitter=submitter))
 
 
 @router.post(
@@ -111,9 +119,15 @@ def dispute(obligation_id: ObligationId, ctx: ContextDep, who: PrincipalDep) -> 
     summary="Rule on a disputed order (operator): split what remains between creditor and debtor",
     responses=_ACT,
 )
-def resolve(obligation_id: ObligationId, body: ResolveIn, ctx: ContextDep, who: PrincipalDep) -> OrderActionOut:
+def resolve(
+    obligation_id: ObligationId,
+    body: ResolveIn,
+    ctx: ContextDep,
+    who: PrincipalDep,
+    submitter: SubmitterParam | None = None,
+) -> OrderActionOut:
     split = (body.to_creditor, body.to_debtor)
-    return _result(svc.act(ctx, who, obligation_id, "resolve", split=split, request_id=body.id))
+    return _result(svc.act(ctx, who, obligation_id, "resolve", split=split, request_id=body.id, submitter=submitter))
 
 
 @router.post(
@@ -123,6 +137,11 @@ def resolve(obligation_id: ObligationId, body: ResolveIn, ctx: ContextDep, who: 
     responses=_ACT,
 )
 def claim(
-    obligation_id: ObligationId, ctx: ContextDep, who: PrincipalDep, body: Annotated[ClaimIn | None, Body()] = None
+    obligation_id: ObligationId,
+    ctx: ContextDep,
+    who: PrincipalDep,
+    body: Annotated[ClaimIn | None, Body()] = None,
+    submitter: SubmitterParam | None = None,
 ) -> OrderActionOut:
-    return _result(svc.act(ctx, who, obligation_id, "claim", request_id=body.id if body else None))
+    request_id = body.id if body else None
+    return _result(svc.act(ctx, who, obligation_id, "claim", request_id=request_id, submitter=submitter))

@@ -28,7 +28,11 @@ class DisputeOut(OutSchema):
     """A dispute, the obligation it is about, and its outcome once resolved."""
 
     id: int
-    obligation_id: str = Field(examples=["ord-2026-000123"])
+    obligation_id: str = Field(examples=["ord-2026-000123"], description="The submitter's id for it")
+    obligation_key: str = Field(
+        description="The obligation's key (0x-hex bytes32): ids are unique per submitter, the key across members"
+    )
+    submitter: str = Field(examples=["alpha-games"], description="The member that submitted the obligation")
     debtor: str = Field(examples=["alpha-games"])
     creditor: str = Field(examples=["beta-cards"])
     amount: AmountOut
@@ -49,8 +53,10 @@ class DisputeOut(OutSchema):
     resolver: str | None = Field(examples=["operator:key3"])
     reversal_obligation_id: str | None = Field(
         examples=["dispute-7-reversal"],
-        description="Post-settlement and upheld: the obligation reversing it (creditor owes debtor the amount)",
+        description="Post-settlement and upheld: the obligation reversing it (creditor owes debtor the amount), "
+        "submitted by the member that filed the dispute",
     )
+    reversal_obligation_key: str | None = Field(description="The reversing obligation's key")
     created_at: datetime
     resolved_at: datetime | None
 
@@ -68,7 +74,8 @@ class ComplaintIn(Schema):
         min_length=1,
         max_length=128,
         examples=["ord-2026-000123"],
-        description="An obligation between you and that member, if the complaint is about one",
+        description="An obligation between you and that member, if the complaint is about one: found as "
+        "GET /obligations/{id} finds it (your own submission with that id first, else the one `against` submitted)",
     )
 
 
@@ -76,7 +83,11 @@ class ComplaintOut(OutSchema):
     id: int
     filed_by: str = Field(examples=["alpha-games"])
     against: str = Field(examples=["beta-cards"])
-    obligation_id: str | None
+    obligation_id: str | None = Field(description="The obligation it is about, if any: the submitter's id for it")
+    obligation_key: str | None = Field(description="That obligation's key (0x-hex bytes32)")
+    obligation_submitter: str | None = Field(
+        examples=["alpha-games"], description="The member that submitted that obligation"
+    )
     reason: str
     state: Literal["open", "validated", "dismissed"]
     resolution: str | None = Field(description="The operator's reason, once resolved")

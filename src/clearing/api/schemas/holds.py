@@ -13,6 +13,8 @@ class HoldOut(OutSchema):
 
     id: int
     obligation_id: str
+    submitter: str = Field(description="The member that submitted the obligation (ids are unique per submitter)")
+    obligation_key: str
     debtor: str
     creditor: str
     amount: AmountOut

@@ -41,6 +41,7 @@ class MemberOut(OutSchema):
 
 class CarriedOut(OutSchema):
     id: str
+    submitter: str = Field(description="The member that submitted it: ids are unique per submitter")
     creditor: str
     amount: AmountOut
     shortfall: AmountOut | None = None

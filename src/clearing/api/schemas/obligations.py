@@ -18,7 +18,10 @@ class ObligationIn(Schema):
         max_length=128,
         pattern=r"^[\x21-\x7e]+$",
         examples=[_EX_ID],
-        description="Client-chosen id (printable ASCII, no spaces); retries with the same id are safe",
+        description=(
+            "Your id for it (printable ASCII, no spaces): unique among the obligations you submit, whatever "
+            "ids other members use; retries with the same id are safe"
+        ),
     )
     debtor: str = Field(
         min_length=1,
@@ -85,7 +88,14 @@ class BatchIn(Schema):
 
 
 class ObligationOut(OutSchema):
-    id: str = Field(examples=[_EX_ID])
+    id: str = Field(examples=[_EX_ID], description="The submitter's id for it (unique per submitter)")
+    submitter: str = Field(examples=["alpha-games"], description="The member that submitted it")
+    obligation_key: str = Field(
+        description=(
+            "Its key on chain (0x-hex bytes32; Merkle leaf, tier-C order id): keccak256(abi.encode(address "
+            "submitter, string id)), or keccak256 of the id's UTF-8 bytes if recorded before ids were scoped"
+        )
+    )
     debtor: str = Field(examples=["alpha-games"])
     creditor: str = Field(examples=["beta-cards"])
     debtor_address: str

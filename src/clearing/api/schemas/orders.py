@@ -12,7 +12,13 @@ from clearing.api.schemas.releases import ActionOut
 
 class OrderOut(OutSchema):
     obligation_id: str
-    order_id: str = Field(description="keccak256 of the obligation id's UTF-8 bytes (0x-hex bytes32)")
+    submitter: str = Field(description="The member that submitted the obligation (ids are unique per submitter)")
+    order_id: str = Field(
+        description=(
+            "The obligation's key (0x-hex bytes32): keccak256(abi.encode(address submitter, string id)); "
+            "keccak256 of the id's UTF-8 bytes for obligations recorded before ids were scoped to their submitter"
+        )
+    )
     debtor: str
     creditor: str
     debtor_address: str

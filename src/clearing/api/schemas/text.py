@@ -84,6 +84,23 @@ class NoNul:
 ObligationIdParam = Annotated[str, NoNul("obligation_id")]
 MemberNameParam = Annotated[str, NoNul("name")]
 
+#: ``?submitter=``: the member that submitted an obligation, by name or 0x address. Obligation ids are
+#: unique per submitting member, so an id several members used needs it (for a member, it defaults to
+#: itself). The pattern admits every member name and address, and no NUL.
+SubmitterParam = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?|0[xX][0-9a-fA-F]{40})$",
+        description=(
+            "The member that submitted the obligation (name or 0x address): ids are unique per submitter. "
+            "Needed only where several members used the id; a member's own submission is found without it."
+        ),
+        examples=["alpha-games"],
+    ),
+]
+
 #: A ledger row id (cycle, hold) in a path or query: positive and within BIGINT.
 RowId = Annotated[int, Field(ge=1, le=INT64_MAX)]
 

@@ -9,7 +9,7 @@ durable commit.
 """
 
 from clearing.services.submission.group_commit import GroupCommitter
-from clearing.services.submission.queries import get_any, get_for_member
+from clearing.services.submission.queries import get, get_any
 from clearing.services.submission.service import submit, submit_group
 from clearing.services.submission.types import ObligationInput, ObligationView, SubmitResult
 from clearing.services.submission.validate import body_hash
@@ -20,8 +20,8 @@ __all__ = [
     "ObligationView",
     "SubmitResult",
     "body_hash",
+    "get",
     "get_any",
-    "get_for_member",
     "submit",
     "submit_group",
 ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from clearing.adapters.db.obligation_store import LockedMember, ObligationRow
 from clearing.domain import risk
 from clearing.domain.headroom import liquidity_of, reservation_delta
+from clearing.domain.merkle import obligation_key
 from clearing.domain.types import Obligation as DomainObligation
 from clearing.domain.vocabulary import MemberStatus, Route
 from clearing.domain.vocabulary import ObligationStatus as S
@@ -28,6 +29,7 @@ class Decisions:
     """What one call records: obligation rows, their holds, first-time pairs and the members' new sums."""
 
     rows: list[ObligationRow] = field(default_factory=list)
+    #: (obligation key, hold) of every held item.
     holds: list[tuple[str, risk.Hold]] = field(default_factory=list)
     new_pairs: set[tuple[int, int]] = field(default_factory=set)
     debit: dict[int, int] = field(default_factory=dict)
@@ -102,6 +104,8 @@ def decide(
     room_base: dict[int, int] = {}
     for it, debtor, creditor, h, submitted_by in items:
         did, cid, amount = debtor.id, creditor.id, it.amount
+        # The submitter is a party (validate checked it): the key binds its address to its id.
+        key = "0x" + obligation_key(debtor.address if submitted_by == did else creditor.address, it.id).hex()
         rec = histories[did]
         if rec.known_frozen is None:
             rec.known_frozen = frozenset(rec.known)
@@ -135,7 +139,7 @@ def decide(
         shortfall = None
         if holds:
             status = _HELD
-            out.holds.extend((it.id, hd) for hd in holds)
+            out.holds.extend((key, hd) for hd in holds)
         else:
             if route == _ESCROW_ROUTE:
                 # Tier C prepays each order from its own wallet into the order
@@ -157,7 +161,7 @@ def decide(
         seq[did] += 1
         row = ObligationRow(
             it.id, did, cid, amount, it.reference, it.on_behalf_of, submitted_by, h, it.signature, status, route,
-            shortfall, seq[did],
+            shortfall, seq[did], key,
         )  # fmt: skip
         rows.append(row)
         if emit is not None:

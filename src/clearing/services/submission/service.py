@@ -10,16 +10,19 @@ One call handles one obligation or a batch of up to ``api.max_batch``. The polic
   rule and numbers); ``escrow`` (tier C per-order route); and
   ``queued_beyond_headroom`` with the ``shortfall`` — accepted into the queue,
   never dropped.
-* Retries are safe: the client's id is the key. Same id and same body
-  returns the stored obligation (``replayed``); another body is a conflict.
+* Retries are safe: the client's id is the key, scoped to the submitting
+  member (Stripe's convention). Same member, id and body returns the stored
+  obligation (``replayed``); another body is a conflict. Another member's
+  obligation with the same id is another obligation: it is never seen here,
+  so ids reveal nothing across members and cannot be taken from one.
 
 Concurrency: member rows of every debtor and creditor of the obligations to
 record are locked in id order before the rules and headroom run, so two
-requests can never both spend the same headroom; an id inserted concurrently
-by another transaction makes the insert fail and the call is retried once
-with the now-visible row. Request-level checks run before the locks
-(:mod:`.validate`), and results are built after the commit, so the locks
-cover only the rules, headroom and the writes.
+requests can never both spend the same headroom; an id the same member
+inserted concurrently in another transaction makes the insert fail and the
+call is retried once with the now-visible row. Request-level checks run
+before the locks (:mod:`.validate`), and results are built after the
+commit, so the locks cover only the rules, headroom and the writes.
 
 Velocity: the rules get each debtor's obligations in the window as a count
 and a total, exact, and a batch advances them item by item: O(1) per
@@ -156,7 +159,7 @@ def _submit_once(
     if len(by_id) != len(lock_ids):  # members are never deleted
         raise RuntimeError(f"members {sorted(set(lock_ids) - set(by_id))} vanished while locked")
 
-    # 3. Ids already stored: same body is a replay, another body a conflict. Read under the locks:
+    # 3. The submitters' ids already stored: same body is a replay, another body a conflict. Read under the locks:
     #    a concurrent call for the same debtor has committed (its ids are seen here) or waits for
     #    this one, so a retry after a duplicate-id failure cannot collide with it again.
     existing = _existing(conn, checked) if check_existing else {}
@@ -170,8 +173,10 @@ def _submit_once(
     todo: list[Item] = []
     for i, it in enumerate(items):
         resolved, submitter = checked.resolved[i], submitters[i].member_id
-        if resolved is None or submitter is None or i in checked.duplicate_of or i in failed or it.id in existing:
+        if resolved is None or submitter is None or i in checked.duplicate_of or i in failed:
             continue  # resolved is None exactly for items with a problem; submitters are checked members
+        if (submitter, it.id) in existing:
+            continue
         debtor, creditor, h = resolved
         todo.append((it, by_id[debtor.id], by_id[creditor.id], h, submitter))
     now_ts = unix_seconds(now)
@@ -211,26 +216,29 @@ def _submit_once(
 
     # 6. Results in item order. Replays and holds are read now, in the transaction; the rest is
     #    built after the commit, once the member locks are released.
-    stored = load_views(s, list(existing)) if existing else {}
-    parties = {it.id: (it.amount, d.name, c.name) for it, d, c, _, _ in todo}
+    stored = load_views(s, [key for key, _ in existing.values()]) if existing else {}
+    parties = {
+        row.obligation_key: (it.id, by_id[row.submitted_by].name, it.amount, d.name, c.name)
+        for (it, d, c, _, _), row in zip(todo, decided.rows, strict=True)
+    }
     hold_views: dict[str, list[HoldView]] = {}
     for row in holds:
-        amount, debtor_name, creditor_name = parties[row.obligation_id]
-        hold_views.setdefault(row.obligation_id, []).append(hold_view(row, amount, debtor_name, creditor_name))
-    return lambda: _results(items, checked, failed, existing, stored, todo, decided, hold_views, now)
+        hold_views.setdefault(row.obligation_key, []).append(hold_view(row, *parties[row.obligation_key]))
+    return lambda: _results(items, submitters, checked, failed, existing, stored, todo, decided, hold_views, now)
 
 
-def _existing(conn: Connection, checked: ValidatedBatch) -> dict[str, str]:
-    """Body hashes of ids already stored; an id stored with another body becomes a problem."""
-    existing = store.stored_body_hashes(conn, list(checked.first_seen))
-    for oid, (i, h) in checked.first_seen.items():
-        if oid in existing and existing[oid] != h:
+def _existing(conn: Connection, checked: ValidatedBatch) -> dict[tuple[int, str], tuple[str, str]]:
+    """``(key, body hash)`` of the submitters' ids already stored; one stored with another body becomes a problem."""
+    existing = store.stored_obligations(conn, checked.first_seen)
+    for scope, (i, h) in checked.first_seen.items():
+        oid = scope[1]
+        if scope in existing and existing[scope][1] != h:
             checked.problems.append(
                 (
                     i,
                     oid,
                     ObligationConflict(
-                        f"obligation id {oid!r} was already used with a different body", field="id", id=oid
+                        f"you already used obligation id {oid!r} with a different body", field="id", id=oid
                     ),
                 )
             )
@@ -252,19 +260,23 @@ def _release_time(hold: risk.Hold) -> datetime | None:
 
 def _results(
     items: Sequence[ObligationInput],
+    submitters: Sequence[Principal],
     checked: ValidatedBatch,
     failed: dict[int, ClearingError],
-    existing: dict[str, str],
+    existing: dict[tuple[int, str], tuple[str, str]],
     stored: dict[str, ObligationView],
     todo: list[Item],
     decided: Decisions,
     hold_views: dict[str, list[HoldView]],
     now: datetime,
 ) -> Outcomes:
-    views: dict[str, ObligationView] = dict(stored)
-    for (it, d, c, _, _), row in zip(todo, decided.rows, strict=True):
-        views[it.id] = ObligationView(
+    """Each item's outcome; ``views`` are keyed by (submitting member id, obligation id), as ids are scoped."""
+    views = {scope: stored[key] for scope, (key, _) in existing.items()}
+    for (it, d, c, _, by), row in zip(todo, decided.rows, strict=True):
+        views[by, it.id] = ObligationView(
             id=it.id,
+            obligation_key=row.obligation_key,
+            submitter=d.name if by == d.id else c.name,
             debtor=d.name,
             creditor=c.name,
             debtor_address=d.address,
@@ -278,11 +290,14 @@ def _results(
             shortfall=row.shortfall,
             cycle_id=None,
             signed=it.signature is not None,
-            holds=tuple(hold_views.get(it.id, ())),
+            holds=tuple(hold_views.get(row.obligation_key, ())),
         )
-    return [
-        failed[i]
-        if i in failed
-        else SubmitResult(index=i, replayed=i in checked.duplicate_of or it.id in existing, obligation=views[it.id])
-        for i, it in enumerate(items)
-    ]
+    out: Outcomes = []
+    for i, it in enumerate(items):
+        if i in failed:
+            out.append(failed[i])
+            continue
+        scope = (submitters[i].member_id or 0, it.id)
+        replayed = i in checked.duplicate_of or scope in existing
+        out.append(SubmitResult(index=i, replayed=replayed, obligation=views[scope]))
+    return out

@@ -23,7 +23,12 @@ class ObligationInput:
 
 @dataclass(frozen=True, slots=True)
 class ObligationView:
+    #: The submitting member's id for it (unique per submitter, not across members).
     id: str
+    #: 0x-hex ``bytes32``: its key in the ledger and on chain (Merkle leaf, tier-C order id).
+    obligation_key: str
+    #: Name of the member that submitted it (its debtor, or its creditor with the debtor's signature).
+    submitter: str
     debtor: str
     creditor: str
     debtor_address: str

@@ -2,7 +2,8 @@
 
 Who the items name, whether the submitter may submit each, the debtor's
 EIP-712 signature, the body hash that makes the client's id an idempotency
-key, and ids repeated inside the batch. A member's id, name and address never
+key, and ids repeated inside the batch (by the same submitter: an id is
+unique per submitting member, so two members' equal ids are two obligations). A member's id, name and address never
 change once admitted, so all of this runs on an unlocked read, and the locks
 that follow cover only the rules, headroom and the writes.
 """
@@ -50,9 +51,9 @@ class ValidatedBatch:
     """The items with their parties resolved; ``resolved[i]`` is None where item ``i`` has a problem."""
 
     resolved: list[tuple[Party, Party, str] | None]
-    #: obligation id -> (index of its first occurrence, body hash)
-    first_seen: dict[str, tuple[int, str]] = field(default_factory=dict)
-    #: index -> index of the earlier item with the same id and body (answered alike)
+    #: (submitting member id, obligation id) -> (index of its first occurrence, body hash)
+    first_seen: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict)
+    #: index -> index of the earlier item with the same submitter, id and body (answered alike)
     duplicate_of: dict[int, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -78,7 +79,8 @@ def validate(
     for i, it in enumerate(items):
         try:
             debtor, creditor, h = _check(it, submitters[i], by_name, by_address, domain)
-            seen = batch.first_seen.get(it.id)
+            scope = (submitters[i].member_id or 0, it.id)  # submit refuses principals without a member
+            seen = batch.first_seen.get(scope)
             if seen is not None:
                 if seen[1] != h:
                     raise ObligationConflict(
@@ -88,7 +90,7 @@ def validate(
                     )
                 batch.duplicate_of[i] = seen[0]
             else:
-                batch.first_seen[it.id] = (i, h)
+                batch.first_seen[scope] = (i, h)
             batch.resolved.append((debtor, creditor, h))
         except ClearingError as exc:
             batch.problems.append((i, it.id, exc))
