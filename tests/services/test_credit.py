@@ -21,6 +21,7 @@ from clearing.adapters.db.models import AuditLog, CreditDraw, CreditScore, Cycle
 from clearing.bootstrap import build_service
 from clearing.dev import admit_funded_member
 from clearing.domain.credit import CreditInputs, assess
+from clearing.domain.merkle import obligation_key
 from clearing.domain.vocabulary import Role
 from clearing.errors import CreditLineAboveCap, NotFound, ValidationError
 from clearing.services import chain_sync, credit, members
@@ -143,6 +144,7 @@ def test_inputs_are_gathered_from_the_ledger_exactly(db):
     with ctx.uow() as uow:
         s = uow.session
         ids = dict(s.execute(select(Member.name, Member.id)).all())
+        addresses = dict(s.execute(select(Member.id, Member.address)).all())
         cycles = [Cycle(state="SETTLED", opened_at=cut - timedelta(days=1), cutoff_at=cut) for cut in cuts]
         s.add_all(cycles)
         s.flush()
@@ -150,6 +152,7 @@ def test_inputs_are_gathered_from_the_ledger_exactly(db):
             s.add(
                 Obligation(
                     id=f"seed-{k}",
+                    obligation_key="0x" + obligation_key(addresses[ids[d]], f"seed-{k}").hex(),
                     debtor_id=ids[d],
                     creditor_id=ids[c],
                     amount=amount,
