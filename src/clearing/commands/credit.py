@@ -4,15 +4,14 @@ server is the one process that writes the audit log and sends the chain's limits
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
 import click
 
 from clearing.cli import cli
+from clearing.commands import api_client
 
-_ENV = "CLEARING_API__OPERATOR_KEY"
+_ENV = api_client.KEY_ENV
 
 
 @cli.group("credit")
@@ -31,54 +30,20 @@ def credit(ctx: click.Context, url: str | None, key: str | None) -> None:
     CLEARING_API__OPERATOR_KEY. Prints the server's JSON answer; an error
     prints one line and exits 2 (request refused) or 1 (server or chain failed).
     """
-    if url is None:
-        from clearing.settings import get_settings
-
-        api = get_settings().api
-        url = f"http://{api.host}:{api.port}"
-    ctx.obj = {"url": url.rstrip("/"), "key": key}
-
-
-def _call(method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None) -> None:
-    import httpx
-
-    obj = click.get_current_context().obj
-    if not obj["key"]:
-        raise click.UsageError(f"an operator key is needed: --key or {_ENV}")
-    try:
-        r = httpx.request(
-            method,
-            obj["url"] + path,
-            json=body,
-            params=params,
-            headers={"Authorization": f"Bearer {obj['key']}"},
-            timeout=300,
-        )
-    except httpx.HTTPError as exc:
-        click.echo(f"error: cannot reach the server at {obj['url']}: {exc}", err=True)
-        sys.exit(1)
-    if r.status_code >= 400:
-        try:
-            problem = r.json()
-            detail = f"{problem.get('detail')} ({r.status_code} {problem.get('code')})"
-        except ValueError:
-            detail = f"{r.status_code} {r.text[:200]}"
-        click.echo(f"error: {detail}", err=True)
-        sys.exit(2 if r.status_code < 500 else 1)
-    click.echo(json.dumps(r.json(), indent=2))
+    api_client.connect(ctx, url, key)
 
 
 @credit.command("scores")
 def scores() -> None:
     """Every member's score, tier, line and limit on chain."""
-    _call("GET", "/credit/scores")
+    api_client.call("GET", "/credit/scores")
 
 
 @credit.command("show")
 @click.argument("name")
 def show(name: str) -> None:
     """One member's credit: score and factors, tier and why, line and formula, history."""
-    _call("GET", f"/members/{name}/credit")
+    api_client.call("GET", f"/members/{name}/credit")
 
 
 @credit.command("migrations")
@@ -86,14 +51,14 @@ def show(name: str) -> None:
 @click.option("--limit", type=click.IntRange(1, 1000), default=200, show_default=True)
 def migrations(member: str | None, limit: int) -> None:
     """Tier migrations, newest first."""
-    _call("GET", "/credit/migrations", params={"limit": limit, **({"member": member} if member else {})})
+    api_client.call("GET", "/credit/migrations", params={"limit": limit, **({"member": member} if member else {})})
 
 
 @credit.command("rescore")
 @click.option("--member", default=None, help="Only this member (default: all).")
 def rescore(member: str | None) -> None:
     """Rescore now (the schedule and every settled cycle do it too)."""
-    _call("POST", "/credit/rescore", {"member": member} if member else {})
+    api_client.call("POST", "/credit/rescore", {"member": member} if member else {})
 
 
 @credit.command("override")
@@ -110,7 +75,7 @@ def override(name: str, reason: str, until: str, tier: str | None, credit_line: 
         body["tier"] = tier
     if credit_line is not None:
         body["credit_line"] = str(credit_line)
-    _call("POST", f"/members/{name}/credit/override", body)
+    api_client.call("POST", f"/members/{name}/credit/override", body)
 
 
 @credit.command("end-override")
@@ -118,4 +83,4 @@ def override(name: str, reason: str, until: str, tier: str | None, credit_line: 
 @click.option("--reason", required=True, help="Why (audited).")
 def end_override(name: str, reason: str) -> None:
     """End a member's pin in force: the score decides again."""
-    _call("DELETE", f"/members/{name}/credit/override", params={"reason": reason})
+    api_client.call("DELETE", f"/members/{name}/credit/override", params={"reason": reason})
