@@ -142,6 +142,20 @@ class CreditSettings(BaseModel):
     tier_c: TierPolicySettings = TierPolicySettings(line_bps=0, line_cap=0, repayment_days=3)
 
 
+class ForecastSettings(BaseModel):
+    """Each member's flow forecast and the pool's (``services/forecasts``)."""
+
+    #: Seconds between scheduled forecast runs over every member (the chain writer's process only);
+    #: 0: only on request (``POST /forecasts/run``).
+    schedule_seconds: int = Field(default=86_400, ge=0)
+    #: Days forecast ahead when a run does not say (requests may ask 7..14).
+    horizon: int = Field(default=14, ge=7, le=14)
+    #: Days of ledger history each forecast learns from.
+    history_days: int = Field(default=365, ge=7, le=3_650)
+    #: Simulated paths per member (more: steadier tails, slower runs).
+    paths: int = Field(default=2_000, ge=100, le=100_000)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARING_", env_nested_delimiter="__", extra="ignore")
 
@@ -153,6 +167,7 @@ class Settings(BaseSettings):
     escrow: EscrowSettings = EscrowSettings()
     writer: WriterSettings = WriterSettings()
     credit: CreditSettings = CreditSettings()
+    forecast: ForecastSettings = ForecastSettings()
 
     @property
     def db_url(self) -> str:
