@@ -44,6 +44,12 @@ class NotFound(ClearingError):
     code = "not-found"
 
 
+class NoForecast(NotFound):
+    """No forecast has been stored yet for what was asked (a member, or the pool): none has run since."""
+
+    code = "no-forecast"
+
+
 class Conflict(ClearingError):
     code = "conflict"
 

@@ -55,6 +55,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "tier": "B",
     },
     ("post", "/credit/rescore"): {"member": "alpha"},
+    ("post", "/calendar/events"): {"date": "2026-11-11", "name": "double-11"},
 }
 #: A valid value for each path parameter, when another one is under test.
 PATH_VALUES = {
@@ -65,6 +66,7 @@ PATH_VALUES = {
     "key_id": "1",
     "dispute_id": "1",
     "complaint_id": "1",
+    "event_id": "1",
 }
 
 
