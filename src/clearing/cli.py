@@ -99,6 +99,7 @@ _COMMAND_MODULES = (
     "cycles",
     "disputes",
     "credit",
+    "forecast",
 )
 
 
@@ -119,6 +120,10 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="clearing", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # one readable line, as for every other bad input
+        where = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""
+        click.echo(f"error: {exc.format_message()}{where}", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)

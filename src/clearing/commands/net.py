@@ -12,79 +12,17 @@ line on stderr and exit code 2.
 
 from __future__ import annotations
 
-import csv
 import json
-import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from clearing.adapters.stdout_guard import quiet_native_stdout
 from clearing.cli import bench, cli
-from clearing.errors import ValidationError
+from clearing.commands.csv_input import bad, rows, uint
 
-_UINT = re.compile(r"[0-9]+")
-_UINT256_MAX = 2**256 - 1
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"", "0", "false", "no", "n", "f"}
-
-
-def _bad(path: Path, line: int | None, field: str | None, problem: str) -> ValidationError:
-    where = f"{path} line {line}" if line is not None else str(path)
-    what = f": field {field!r}" if field else ""
-    return ValidationError(f"{where}{what}: {problem}", field=field, file=str(path), line=line)
-
-
-def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for each non-blank data row; validates the header."""
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise _bad(path, None, None, f"cannot read file: {exc.strerror or exc}") from None
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader, None)
-            while header is not None and not any(cell.strip() for cell in header):
-                header = next(reader, None)
-            if header is None:
-                raise _bad(path, None, None, f"empty file; expected the header {','.join(required)}")
-            names = [h.strip().lower() for h in header]
-            missing = [r for r in required if r not in names]
-            if missing:
-                raise _bad(
-                    path,
-                    reader.line_num,
-                    missing[0],
-                    f"header lacks column {missing[0]!r}; expected {','.join(required)}",
-                )
-            dupes = sorted({n for n in names if names.count(n) > 1 and n})
-            if dupes:
-                raise _bad(path, reader.line_num, dupes[0], "column appears twice in the header")
-            for cells in reader:
-                if not any(cell.strip() for cell in cells):
-                    continue
-                if len(cells) != len(names):
-                    raise _bad(path, reader.line_num, None, f"expected {len(names)} fields, found {len(cells)}")
-                yield reader.line_num, {n: cell.strip() for n, cell in zip(names, cells, strict=True)}
-        except csv.Error as exc:
-            raise _bad(path, reader.line_num, None, f"malformed CSV: {exc}") from None
-        except UnicodeDecodeError:
-            raise _bad(path, reader.line_num + 1, None, "not UTF-8 text") from None
-
-
-def _uint(path: Path, line: int, field: str, text: str, *, positive: bool) -> int:
-    if not _UINT.fullmatch(text):
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        raise _bad(path, line, field, f"{shown!r} is not a whole number of token units (digits only)")
-    digits = text.lstrip("0") or "0"
-    if len(digits) > 78 or int(digits) > _UINT256_MAX:  # 78 digits bound int() before Python's 4300-digit limit
-        raise _bad(path, line, field, "does not fit a uint256")
-    value = int(digits)
-    if positive and value <= 0:
-        raise _bad(path, line, field, "must be greater than 0")
-    return value
 
 
 def read_obligations(path: Path) -> list:
@@ -93,24 +31,24 @@ def read_obligations(path: Path) -> list:
 
     out = []
     seen: dict[str, int] = {}
-    for line, row in _rows(path, ("id", "debtor", "creditor", "amount")):
+    for line, row in rows(path, ("id", "debtor", "creditor", "amount")):
         oid = row["id"]
         if not oid:
-            raise _bad(path, line, "id", "is empty")
+            raise bad(path, line, "id", "is empty")
         if oid in seen:
-            raise _bad(path, line, "id", f"duplicate id {oid!r} (first on line {seen[oid]})")
+            raise bad(path, line, "id", f"duplicate id {oid!r} (first on line {seen[oid]})")
         seen[oid] = line
         debtor, creditor = row["debtor"], row["creditor"]
         if not debtor:
-            raise _bad(path, line, "debtor", "is empty")
+            raise bad(path, line, "debtor", "is empty")
         if not creditor:
-            raise _bad(path, line, "creditor", "is empty")
+            raise bad(path, line, "creditor", "is empty")
         if debtor == creditor:
-            raise _bad(path, line, "creditor", f"same as debtor {debtor!r}")
-        amount = _uint(path, line, "amount", row["amount"], positive=True)
+            raise bad(path, line, "creditor", f"same as debtor {debtor!r}")
+        amount = uint(path, line, "amount", row["amount"], positive=True)
         flag = row.get("priority", "").lower()
         if flag not in _TRUE and flag not in _FALSE:
-            raise _bad(path, line, "priority", f"{row['priority']!r} is not true/false")
+            raise bad(path, line, "priority", f"{row['priority']!r} is not true/false")
         out.append(Obligation(oid, debtor, creditor, amount, flag in _TRUE))
     return out
 
@@ -119,14 +57,14 @@ def read_available(path: Path) -> dict[str, int]:
     """Parse and validate the available-liquidity CSV."""
     out: dict[str, int] = {}
     first: dict[str, int] = {}
-    for line, row in _rows(path, ("member", "available")):
+    for line, row in rows(path, ("member", "available")):
         member = row["member"]
         if not member:
-            raise _bad(path, line, "member", "is empty")
+            raise bad(path, line, "member", "is empty")
         if member in out:
-            raise _bad(path, line, "member", f"duplicate member {member!r} (first on line {first[member]})")
+            raise bad(path, line, "member", f"duplicate member {member!r} (first on line {first[member]})")
         first[member] = line
-        out[member] = _uint(path, line, "available", row["available"], positive=False)
+        out[member] = uint(path, line, "available", row["available"], positive=False)
     return out
 
 
