@@ -9,7 +9,14 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from clearing.domain.forecast import TOPUP_TARGET, DailyFlow, forecast_member, simulate_flows
+from clearing.domain.forecast import (
+    TOPUP_TARGET,
+    DailyFlow,
+    PoolMember,
+    forecast_member,
+    pool_forecast,
+    simulate_flows,
+)
 from clearing.domain.forecast.model import stable_seed
 from clearing.domain.forecast.projection import project
 
@@ -139,3 +146,21 @@ def test_the_same_data_gives_the_same_numbers():
 def test_refuses_what_it_cannot_forecast(history, horizon, message):
     with pytest.raises(ValueError, match=message):
         forecast_member("m", history, horizon=horizon)
+
+
+def test_the_pool_needs_what_draining_members_draw_within_their_lines():
+    flows = generate(9, ratio=1.3)  # drains about 3e6 a day
+    drain = forecast_member("drain", flows[:-14], horizon=14, events=calendar(flows))
+    steady = forecast_member("steady", generate(10, ratio=0.8)[:-14], horizon=14, events=calendar(flows))
+    pool = pool_forecast(
+        [PoolMember(drain, balance=0, credit_line=20_000_000), PoolMember(steady, balance=10**9, credit_line=10**9)],
+        liquidity=50_000_000,
+    )
+    assert len(pool.days) == 14
+    assert pool.days[-1].drawn_p50 > pool.days[0].drawn_p50 > 0  # drawing grows as the member drains
+    assert pool.needed_95 <= 20_000_000  # never more than the draining member's line
+    assert pool.needed_95 >= pool.days[-1].drawn_p50
+    assert pool.idle == 50_000_000 - pool.needed_95
+    assert pool.days[-1].utilisation_p95_bps == math.ceil(10_000 * pool.days[-1].drawn_p95 / 50_000_000)
+    tight = pool_forecast([PoolMember(drain, balance=0, credit_line=20_000_000)], liquidity=1_000_000)
+    assert tight.idle == 0 and tight.days[-1].utilisation_p95_bps > 10_000

@@ -2,6 +2,7 @@
 pool's needs. Pure: plain data and numpy arrays in and out."""
 
 from clearing.domain.forecast.model import MODEL_NAME, MODEL_VERSION, DailyFlow, FlowPaths, simulate_flows
+from clearing.domain.forecast.pool import PoolDay, PoolForecast, PoolMember, pool_forecast
 from clearing.domain.forecast.projection import (
     SHORTFALL_ALERT,
     TOPUP_TARGET,
@@ -20,7 +21,11 @@ __all__ = [
     "FlowPaths",
     "ForecastDay",
     "MemberForecast",
+    "PoolDay",
+    "PoolForecast",
+    "PoolMember",
     "TopUp",
     "forecast_member",
+    "pool_forecast",
     "simulate_flows",
 ]
