@@ -18,18 +18,20 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import Engine, create_engine, text, update
+from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.adapters.db import make_engine, make_session_factory, migrate
-from clearing.adapters.db.models import Base, Member
+from clearing.adapters.db.models import Base, Member, Obligation
 from clearing.bootstrap import build_service
+from clearing.domain.merkle import obligation_key
 from clearing.domain.vocabulary import Role
 from clearing.services import members
 from clearing.services.context import ServiceContext
@@ -202,3 +204,28 @@ def admit_member(
     m = done.member
     principal = Principal(role=Role.MEMBER, key_id=None, member_id=m.id, member_name=m.name, member_address=m.address)
     return Admitted(principal, done.api_key, account)
+
+
+def record_trade(ctx: ServiceContext, trades: list[tuple[str, str, int, datetime]], status: str = "settled") -> None:
+    """Obligations written straight into the ledger, as if submitted (and, by default, settled) at their
+    ``created_at``: (debtor, creditor, amount, created_at) by member name. For reads of trade history
+    (forecasts) that need months of it without running months of cycles."""
+    with ctx.uow() as uow:
+        s = uow.session
+        who = {name: (mid, address) for mid, name, address in s.execute(select(Member.id, Member.name, Member.address))}
+        for debtor, creditor, amount, at in trades:
+            oid = f"trade-{uuid.uuid4().hex[:12]}"
+            s.add(
+                Obligation(
+                    obligation_key="0x" + obligation_key(who[debtor][1], oid).hex(),
+                    id=oid,
+                    debtor_id=who[debtor][0],
+                    creditor_id=who[creditor][0],
+                    amount=amount,
+                    created_at=at,
+                    submitted_by=who[debtor][0],
+                    body_hash="0" * 64,
+                    status=status,
+                )
+            )
+        uow.commit()

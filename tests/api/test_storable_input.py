@@ -56,6 +56,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("post", "/credit/rescore"): {"member": "alpha"},
     ("post", "/calendar/events"): {"date": "2026-11-11", "name": "double-11"},
+    ("post", "/forecasts/run"): {"members": ["alpha"], "horizon": 7},
 }
 #: A valid value for each path parameter, when another one is under test.
 PATH_VALUES = {

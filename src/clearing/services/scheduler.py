@@ -1,4 +1,4 @@
-"""Background jobs of a running server: hold auto-release, credit rescoring, chain sync, scheduled cut-offs.
+"""Background jobs of a running server: hold auto-release, credit rescoring, forecasts, chain sync, cut-offs.
 
 Every tick releases the holds that have lapsed (``release_after`` passed, or
 a ``member-suspended`` hold whose member is active again), and every
@@ -8,7 +8,8 @@ process only, so N workers rescore once); both need only
 the ledger, so a ledger-only house (no chain) runs them too. With a chain, the
 tick also syncs the on-chain mirror, and every ``cutoff_seconds`` closes the
 open cycle and settles it (in the chain writer's process only, so N workers
-cut off once); a failed settlement is logged and retried at the
+cut off once); every ``forecast.schedule_seconds`` it forecasts every member and the pool (the chain
+writer's process only, like rescoring; ledger-only houses too); a failed settlement is logged and retried at the
 next tick (every step is safe to repeat). Each job fails alone: a chain that
 cannot be reached does not stop holds from being released.
 """
@@ -20,7 +21,7 @@ import threading
 import time
 
 from clearing.errors import ServiceUnavailable
-from clearing.services import chain_sync, credit, holds
+from clearing.services import chain_sync, credit, forecasts, holds
 from clearing.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class Scheduler:
         self._next_cutoff: float | None = None
         self.rescore_seconds = ctx.settings.credit.rescore_seconds
         self._next_rescore: float | None = None
+        self.forecast_seconds = ctx.settings.forecast.schedule_seconds
+        self._next_forecast: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="clearing-scheduler", daemon=True)
 
@@ -69,6 +72,7 @@ class Scheduler:
             except Exception:  # keep serving; the next tick retries
                 log.exception("scheduler tick failed")
         self._rescore()  # after the sync (drawings follow fresh balances); a chain that is down does not stop it
+        self._forecast()  # after rescoring: projections start from the lines it set
 
     def _rescore(self) -> None:
         """Rescore every member when ``credit.rescore_seconds`` have passed since the last time (the first
@@ -88,6 +92,25 @@ class Scheduler:
                 )
         except Exception:  # keep serving; the next tick retries
             log.exception("credit rescoring failed")
+
+    def _forecast(self) -> None:
+        """Forecast every member and the pool when ``forecast.schedule_seconds`` have passed since the last
+        run (the first tick runs at once); a failure is logged and retried at the next tick."""
+        if self.forecast_seconds <= 0 or (self._next_forecast is not None and time.monotonic() < self._next_forecast):
+            return
+        if not self.ctx.outbox.is_writer():  # of many workers, the chain writer forecasts (once, not N times)
+            return
+        try:
+            result = forecasts.run(self.ctx, trigger="schedule")
+            self._next_forecast = time.monotonic() + self.forecast_seconds
+            log.info(
+                "forecast: %d member(s), %d stored, %d with a changed shortfall or top-up",
+                result.members,
+                result.stored,
+                len(result.changed),
+            )
+        except Exception:  # keep serving; the next tick retries
+            log.exception("forecast run failed")
 
     def _run(self) -> None:
         self._next_cutoff = time.monotonic() + self.cutoff_seconds if self.cutoff_seconds > 0 else None

@@ -73,7 +73,7 @@ class PoolForecastRow(Base):
     horizon: Mapped[int] = mapped_column(Integer)
     liquidity: Mapped[int] = mapped_column(Amount)
     needed_95: Mapped[int] = mapped_column(Amount)
-    #: Liquidity beyond what the pool needs at 95% (negative: short).
+    #: Liquidity beyond what the pool needs at 95% (0 when it needs all of it or more).
     idle: Mapped[int] = mapped_column(Amount)
     model_version: Mapped[str] = mapped_column(String(32))
     data_version: Mapped[str] = mapped_column(String(32))

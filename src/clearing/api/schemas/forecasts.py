@@ -103,7 +103,7 @@ class PoolForecastOut(OutSchema):
     horizon: int
     liquidity: AmountOut = Field(description="The pool's lender deposits when the forecast ran")
     needed_95: AmountOut = Field(description="What the pool needs to meet 95% of the horizon's drawings")
-    idle: AmountOut = Field(description="Liquidity beyond needed_95 (negative: short)")
+    idle: AmountOut = Field(description="Liquidity beyond needed_95 (0 when the pool needs all of it or more)")
     days: list[PoolDayOut]
     model_version: str
     data_version: str
