@@ -1,4 +1,5 @@
-"""`clearing demo` end to end: seven months of credit history, then today's cycle and the audit (issue 9)."""
+"""`clearing demo` end to end: seven months of credit history, then today's cycle, a forecast and the audit
+(issues 9 and 10)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,10 @@ def test_the_demo_shows_a_member_earning_tier_a_and_another_falling_to_c(tmp_pat
     assert gem["tier"] == "C" and gem["credit_line"] == "0" and gem["chain_limit"] == gem["drawn"] != "0"
     assert gem["migrations"] == ["B→C (schedule)"]
     assert "day 200: lootbox tier A" in proc.stderr
+    # issue 10: flashmart's month of daily buying ran its headroom down; the forecast says when and how much
+    fc = out["forecast"]
+    assert fc["member"] == "flashmart" and fc["model_version"] and len(fc["data_version"]) == 16
+    assert fc["shortfall_date"] is not None and int(fc["topup"]["amount"]) > 0
+    assert fc["topup"]["by"] < fc["shortfall_date"] and "flashmart" in fc["shortfalls"]
+    assert int(fc["pool"]["liquidity"]) == 50_000_000_000 and int(fc["pool"]["needed_95"]) >= 0
+    assert "flashmart headroom" in proc.stderr and "pool needs" in proc.stderr

@@ -2,10 +2,13 @@
 
 First seven months of history on a clock the demo moves (``demo_credit``): one
 member earns tier A and a credit line set on chain, another defaults and falls
-to tier C. Then, today: members with different tiers, collateral and
+to tier C; a third trades daily for its last month, running its headroom down
+(``demo_forecast``). Then, today: members with different tiers, collateral and
 provisional credit; a lender funding the credit pool; a few hundred
 obligations including one held by a risk rule and one beyond headroom; a
-cycle closed, netted, committed and released on chain; then the audit. Exit 0
+cycle closed, netted, committed and released on chain; a forecast of every
+member and the pool from the ledger and an event calendar (the third member's
+shortfall date and top-up advice, the pool's needs); then the audit. Exit 0
 only if the audit passes and the credit story ends as told.
 """
 
@@ -16,6 +19,7 @@ import random
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,7 +59,7 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
     from clearing.adapters.chain import backends
     from clearing.adapters.chain.deploy import Contracts, deploy
     from clearing.bootstrap import build_service
-    from clearing.commands import demo_credit
+    from clearing.commands import demo_credit, demo_forecast
     from clearing.settings import ChainSettings, Settings
 
     t0 = time.perf_counter()
@@ -83,7 +87,9 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
         f"cycle {view.id}: {view.state}, {view.settled}/{view.obligations} settled, "
         f"value {view.settled_value} of {view.gross}, root {view.root}"
     )
-    _audit(ctx, keys, view, t0, story)
+    story_start = clock.now - timedelta(days=demo_credit.HISTORY_DAYS)
+    forecast = demo_forecast.show(ctx, story_start, _say)
+    _audit(ctx, keys, view, t0, story, forecast)
 
 
 def _admit_platforms(ctx: ServiceContext) -> tuple[dict[str, LocalAccount], dict[str, Principal]]:
@@ -186,7 +192,14 @@ def _escrow_order(ctx: ServiceContext, keys: dict[str, LocalAccount]) -> None:
     )
 
 
-def _audit(ctx: ServiceContext, keys: dict[str, LocalAccount], view: CycleView, t0: float, story: Story) -> None:
+def _audit(
+    ctx: ServiceContext,
+    keys: dict[str, LocalAccount],
+    view: CycleView,
+    t0: float,
+    story: Story,
+    forecast: dict[str, object],
+) -> None:
     """Reconcile ledger and chain, verify one proof against the on-chain root; exit 1 if either fails
     (or if the credit story did not end as told)."""
     from clearing.services import audit
@@ -212,6 +225,7 @@ def _audit(ctx: ServiceContext, keys: dict[str, LocalAccount], view: CycleView, 
         "audit": report.to_dict(),
         "proof_verified_on_chain": proof_ok,
         "credit": story.summary,
+        "forecast": forecast,
         "elapsed_s": round(time.perf_counter() - t0, 1),
     }
     click.echo(json.dumps(summary, indent=2))

@@ -31,8 +31,8 @@ STORY = [
     ("arcadia", 11, 3_000_000 * TOK),
     ("gemshop", 12, 20_000 * TOK),
 ]
-#: Dev accounts the demo's chain funds.
-ACCOUNTS = 13
+#: Dev accounts the demo's chain funds (the forecast story's member is account 13).
+ACCOUNTS = 14
 #: Days (after the story's start) on which members trade and a cycle settles; the rescoring days.
 TRADE_DAYS = (5, 35, 65, 95, 125, 155, 185)
 RESCORE_DAYS = (20, 200)
@@ -60,6 +60,7 @@ def start_clock() -> DemoClock:
 
 def run(ctx: ServiceContext, clock: DemoClock, say: Callable[[str], None]) -> Story:
     """Seven months of history for the story's members; leaves the clock at the present."""
+    from clearing.commands import demo_forecast
     from clearing.dev import admit_funded_member
     from clearing.domain.vocabulary import Role
     from clearing.services import chain_sync, credit
@@ -70,14 +71,18 @@ def run(ctx: ServiceContext, clock: DemoClock, say: Callable[[str], None]) -> St
     start = clock.now
     operator = Principal(role=Role.OPERATOR, key_id=None)
     who: dict[str, Principal] = {}
-    for name, index, collateral in STORY:
+    for name, index, collateral in (*STORY, demo_forecast.MEMBER):
         who[name] = admit_funded_member(ctx, c, operator, c.chain.accounts[index], name=name, collateral=collateral)
     chain_sync.sync(ctx.sessions, c)
     credit.rescore(ctx, trigger="schedule")
     chain_sync.sync(ctx.sessions, c)
     say(f"credit story starts {HISTORY_DAYS} days ago: {', '.join(n for n, *_ in STORY)} admitted, provisional")
-    for day in sorted((*TRADE_DAYS, *RESCORE_DAYS)):
+    for day in sorted({*TRADE_DAYS, *RESCORE_DAYS, *demo_forecast.TRADE_DAYS}):
         clock.now = start + timedelta(days=day)
+        if day in demo_forecast.TRADE_DAYS:  # the forecast story's daily trade (its cycle settles today)
+            demo_forecast.trade(ctx, who, day)
+            if day not in (*TRADE_DAYS, *RESCORE_DAYS):
+                continue
         if day in TRADE_DAYS:
             _trade(ctx, who, day)
             clock.now += timedelta(hours=1)  # the cycle cuts off an hour after the trades: its rescoring sees them
