@@ -61,6 +61,8 @@ def test_bad_dates_and_names_are_problems_naming_the_field(house):
         ({"date": "2026-02-30", "name": "payday"}, "date"),
         ({"date": "11/11/2026", "name": "payday"}, "date"),
         ({"date": 20261111, "name": "payday"}, "date"),
+        ({"date": 0, "name": "payday"}, "date"),  # a JSON number is no day (not a Unix time either)
+        ({"date": "2026-11-11T00:00:00Z", "name": "payday"}, "date"),
         ({"name": "payday"}, "date"),
         ({"date": "2026-11-11", "name": "Double 11"}, "name"),
         ({"date": "2026-11-11", "name": "-sale"}, "name"),

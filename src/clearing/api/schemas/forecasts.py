@@ -4,9 +4,10 @@ the pool's needs; the named days forecasts learn from."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from clearing.api.schemas.common import AmountOut, OutSchema, Schema
 
@@ -14,9 +15,21 @@ from clearing.api.schemas.common import AmountOut, OutSchema, Schema
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 
 
+def parse_day(value: object) -> dt.date:
+    """A calendar day from its ISO string only (JSON has no date type; a number is no day).
+
+    >>> parse_day("2026-11-11")
+    datetime.date(2026, 11, 11)
+    """
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("date must be a string YYYY-MM-DD")
+    return dt.date.fromisoformat(value)
+
+
 class EventIn(Schema):
-    # strict=False: JSON has no date type, so a "YYYY-MM-DD" string is the only way to send one
-    date: dt.date = Field(strict=False, description="The day (YYYY-MM-DD)", examples=["2026-11-11"])
+    date: Annotated[dt.date, BeforeValidator(parse_day)] = Field(
+        description="The day (YYYY-MM-DD)", examples=["2026-11-11"]
+    )
     name: str = Field(
         min_length=1, max_length=64, pattern=SLUG, description="The event, a slug", examples=["double-11"]
     )
