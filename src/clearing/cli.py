@@ -100,6 +100,7 @@ _COMMAND_MODULES = (
     "disputes",
     "credit",
     "forecast",
+    "calendar",
 )
 
 

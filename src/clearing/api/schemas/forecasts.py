@@ -23,7 +23,10 @@ def parse_day(value: object) -> dt.date:
     """
     if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise ValueError("date must be a string YYYY-MM-DD")
-    return dt.date.fromisoformat(value)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"date {value} is no calendar day: {exc}") from None
 
 
 class EventIn(Schema):
