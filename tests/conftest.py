@@ -229,3 +229,11 @@ def record_trade(ctx: ServiceContext, trades: list[tuple[str, str, int, datetime
                 )
             )
         uow.commit()
+
+
+def give_line(ctx: ServiceContext, name: str, line: int) -> None:
+    """Set a member's credit line in the ledger and on the chain mirror, as rescoring and chain sync would once
+    its score earned it (a member admitted without collateral posted gets no provisional line)."""
+    with ctx.uow() as uow:
+        uow.session.execute(update(Member).where(Member.name == name).values(credit_line=line, chain_credit_limit=line))
+        uow.commit()

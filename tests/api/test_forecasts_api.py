@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.conftest import record_trade
+from tests.conftest import give_line, record_trade
 
 
 def _trade(house, days: int = 35) -> None:
@@ -41,6 +41,8 @@ def test_a_member_reads_its_own_forecast_once_one_has_run(house):
 
 
 def test_members_see_only_their_own_and_operators_and_auditors_see_all(house):
+    house.add("delta", collateral=10**9, credit=10**9)
+    give_line(house.ctx, "delta", 10**9)  # a line: the pool's forecast covers it
     _trade(house)
     assert house.post("alpha", "/forecasts/run", None).status_code == 403
     assert house.post("auditor", "/forecasts/run", None).status_code == 403
@@ -50,7 +52,7 @@ def test_members_see_only_their_own_and_operators_and_auditors_see_all(house):
         assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json", path
     for who in ("operator", "auditor"):
         assert house.get(who, "/members/beta/forecast").json()["member"] == "beta"
-        assert [s["member"] for s in house.get(who, "/forecasts").json()] == ["alpha", "beta", "gamma"]
+        assert [s["member"] for s in house.get(who, "/forecasts").json()] == ["alpha", "beta", "delta", "gamma"]
         assert house.get(who, "/forecasts?short_only=true").json() == []
         pool = house.get(who, "/forecasts/pool").json()
         assert len(pool["days"]) == 14 and int(pool["idle"]) == max(int(pool["liquidity"]) - int(pool["needed_95"]), 0)

@@ -18,7 +18,7 @@ from clearing.services import calendar, forecasts
 from clearing.services.outbox import Outbox
 from clearing.services.scheduler import Scheduler
 from clearing.settings import ForecastSettings, Settings
-from tests.conftest import OPERATOR, admit_member, ledger_house, record_trade
+from tests.conftest import OPERATOR, admit_member, give_line, ledger_house, record_trade
 
 TOK = 10**6
 NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)  # a Monday
@@ -35,12 +35,13 @@ class Clock:
 
 def _house(db, clock: Clock, **settings_kw):
     """alpha pays beta about 1,000 a day and holds 5,000: it drains within a week. gamma trades evenly with
-    beta and holds plenty."""
+    beta, holds plenty and has a credit line."""
     ctx = ledger_house(db, clock=clock)
     clock.now = NOW - timedelta(days=HISTORY + 1)
     admit_member(ctx, "alpha", collateral=5_000 * TOK)
     admit_member(ctx, "beta", collateral=10**12 * TOK)
-    admit_member(ctx, "gamma", collateral=10**12 * TOK)
+    admit_member(ctx, "gamma", collateral=10**12 * TOK, credit=5_000 * TOK)
+    give_line(ctx, "gamma", 5_000 * TOK)  # the one that may draw on the pool
     trades = []
     for k in range(HISTORY):
         at = NOW - timedelta(days=HISTORY - k, hours=3)
@@ -175,3 +176,15 @@ def test_a_schedule_of_zero_never_runs(sqlite_db):
     admit_member(ctx, "alpha", collateral=1)
     Scheduler(ctx, cutoff_seconds=0).tick()
     assert _rows(ctx) == []
+
+
+def test_the_pool_needs_what_members_with_lines_will_draw(db):
+    ctx = _house(db, Clock(NOW))
+    give_line(ctx, "alpha", 20_000 * TOK)  # alpha's balance goes below zero in about five days: it draws
+    forecasts.run(ctx, trigger="manual")
+    pool = forecasts.pool(ctx)
+    assert 0 < pool.needed_95 <= 25_000 * TOK  # at most the two lines
+    assert pool.days[0].drawn_p50 == 0 < pool.days[-1].drawn_p50 <= pool.days[-1].drawn_p95
+    assert pool.liquidity == 0 and pool.idle == 0 and pool.days[-1].utilisation_p95_bps == 10_000  # no pool here
+    alpha = forecasts.of_name(ctx, "alpha")
+    assert alpha.balance == 25_000 * TOK  # the projection starts from headroom: collateral + unused line

@@ -6,7 +6,8 @@
 - **balance** the projection starts from: the member's headroom now, free collateral + unused credit
   line − net debit already reserved in the open cycle (``domain/headroom.liquidity_of``, what the
   headroom check and ``GET /members/me`` use): accepted trade not yet settled has already spent it;
-- **for the pool**: the member's on-chain balance (negative: credit drawn) and its credit line;
+- **for the pool**: the member's on-chain balance (negative: credit drawn) and its credit line (or what
+  it has drawn, if a cut line left it above it);
 - **events**: the calendar from the first day of history to the last day forecast;
 - **data version**: a short hash of exactly these inputs, so a rerun on the same data is recognised.
 """
@@ -40,7 +41,8 @@ class MemberInputs:
     history: tuple[DailyFlow, ...]
     #: Headroom now: what the projection starts from.
     balance: int
-    #: The on-chain balance mirror (negative: credit drawn) and the line, for the pool.
+    #: The on-chain balance mirror (negative: credit drawn) and the most it can draw from the pool: its
+    #: line, or what it has drawn when a cut line left it above it (as the headroom check counts it).
     chain_balance: int
     credit_line: int
 
@@ -80,7 +82,7 @@ def gather(s: Session, *, start: date, horizon: int, history_days: int, names: C
                 history=history,
                 balance=liq.headroom,
                 chain_balance=m.chain_balance,
-                credit_line=liq.credit_line,
+                credit_line=max(liq.credit_line, liq.credit_used),
             )
         )
     events = events_between(s, first, start + timedelta(days=horizon))

@@ -16,11 +16,13 @@ on demand (``POST /forecasts/run``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -88,20 +90,12 @@ def run(
             uow.session, start=now.astimezone(UTC).date(), horizon=horizon, history_days=cfg.history_days, names=members
         )
     liquidity = _pool_liquidity(ctx) if members is None else 0
-    forecasts = {m.name: _forecast(inputs, m, cfg.paths) for m in inputs.members}
+    forecasts, lines = _forecast_all(inputs, cfg.paths)
     versions = {
         m.name: member_data_version(inputs, m, model_version=MODEL_VERSION, paths=cfg.paths, seed=m.member_id)
         for m in inputs.members
     }
-    pool = None
-    if members is None:
-        pool = pool_forecast(
-            [
-                PoolMember(forecast=forecasts[m.name], balance=m.chain_balance, credit_line=m.credit_line)
-                for m in inputs.members
-            ],
-            liquidity=liquidity,
-        )
+    pool = pool_forecast(lines, liquidity=liquidity) if members is None else None
     with ctx.uow() as uow:
         s = uow.session
         xact_lock(s, LOCK)
@@ -134,10 +128,35 @@ def run(
     )
 
 
-def _forecast(run: RunInputs, m: MemberInputs, paths: int) -> MemberForecast:
-    return forecast_member(
-        m.name, m.history, horizon=run.horizon, events=run.events, balance=m.balance, seed=m.member_id, n_paths=paths
-    )
+def _forecast_all(run: RunInputs, paths: int) -> tuple[dict[str, MemberForecast], list[PoolMember]]:
+    """Every member's forecast, and the pool's view of those with a credit line.
+
+    A member without a line never draws on the pool (its share is clipped to zero), so its simulated paths
+    (``paths`` × horizon floats, 224 kB at the defaults) are dropped at once: a run over 10,000 members keeps
+    only the paths of members that can draw.
+    """
+    out: dict[str, MemberForecast] = {}
+    lines: list[PoolMember] = []
+    for m in run.members:
+        fc = forecast_member(
+            m.name,
+            m.history,
+            horizon=run.horizon,
+            events=run.events,
+            balance=m.balance,
+            seed=m.member_id,
+            n_paths=paths,
+        )
+        if m.credit_line > 0:
+            lines.append(PoolMember(forecast=fc, balance=m.chain_balance, credit_line=m.credit_line))
+        else:
+            fc = dataclasses.replace(fc, paths=_NO_PATHS)
+        out[m.name] = fc
+    return out, lines
+
+
+#: What a forecast keeps of its paths once the pool has no use for them.
+_NO_PATHS = np.zeros((0, 0))
 
 
 def _pool_liquidity(ctx: ServiceContext) -> int:
