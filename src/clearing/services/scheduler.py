@@ -26,6 +26,9 @@ from clearing.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
 
+#: Seconds before a failed forecast run is tried again.
+FORECAST_RETRY_SECONDS = 60.0
+
 
 class Scheduler:
     def __init__(self, ctx: ServiceContext, *, cutoff_seconds: int, sync_seconds: float = 2.0) -> None:
@@ -95,7 +98,7 @@ class Scheduler:
 
     def _forecast(self) -> None:
         """Forecast every member and the pool when ``forecast.schedule_seconds`` have passed since the last
-        run (the first tick runs at once); a failure is logged and retried at the next tick."""
+        run (the first tick runs at once); a failure is logged and retried after ``FORECAST_RETRY_SECONDS``."""
         if self.forecast_seconds <= 0 or (self._next_forecast is not None and time.monotonic() < self._next_forecast):
             return
         if not self.ctx.outbox.is_writer():  # of many workers, the chain writer forecasts (once, not N times)
@@ -109,7 +112,8 @@ class Scheduler:
                 result.stored,
                 len(result.changed),
             )
-        except Exception:  # keep serving; the next tick retries
+        except Exception:  # keep serving; retried within a minute (a run is heavy: not at every tick)
+            self._next_forecast = time.monotonic() + min(self.forecast_seconds, FORECAST_RETRY_SECONDS)
             log.exception("forecast run failed")
 
     def _run(self) -> None:
