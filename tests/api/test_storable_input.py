@@ -55,6 +55,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "tier": "B",
     },
     ("post", "/credit/rescore"): {"member": "alpha"},
+    ("post", "/alerts/{alert_id}/resolve"): {"reason": "handled"},
+    ("put", "/members/{name}/alert-thresholds"): {"headroom_low": 2, "reason": "sale week"},
 }
 #: A valid value for each path parameter, when another one is under test.
 PATH_VALUES = {
@@ -65,6 +67,7 @@ PATH_VALUES = {
     "key_id": "1",
     "dispute_id": "1",
     "complaint_id": "1",
+    "alert_id": "1",
 }
 
 

@@ -136,7 +136,7 @@ def test_thresholds_are_checked_naming_the_field(kind):
     for bad in (-1, True, "1", 10**7, 1.0):
         with pytest.raises(ValidationError) as e:
             check_threshold(kind, bad)
-        assert e.value.field == f"thresholds.{kind}"
+        assert e.value.field == kind
     with pytest.raises(ValidationError) as e:
         check_threshold("writer_stuck", 1)
-    assert e.value.field == "thresholds.writer_stuck"
+    assert e.value.field == "writer_stuck"

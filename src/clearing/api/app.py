@@ -13,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 
 from clearing.api import problems
 from clearing.api.routers import (
+    alerts,
     audit,
     credit,
     cycles,
@@ -49,6 +50,46 @@ transactions their own wallets sign to lend and withdraw.
 * Errors are RFC 9457 problem details (`application/problem+json`) with `code`,
   the offending `field`, and for batches `errors[]` listing every bad item.
 """
+
+
+#: The OpenAPI document's tags, one per router, in the order the docs list them.
+OPENAPI_TAGS: list[dict[str, Any]] = [
+    {"name": "obligations", "description": "Submit and read obligations (member keys)"},
+    {
+        "name": "escrow",
+        "description": "Tier-C order escrow: funding transactions and actions (parties, operator)",
+    },
+    {"name": "members", "description": "Your account (member keys); admission and limits (operator keys)"},
+    {"name": "keys", "description": "API keys: list, rotate with an overlap, revoke (members: their own)"},
+    {
+        "name": "credit",
+        "description": "Credit earned from the ledger: score, tier, line and why (members: their own); "
+        "scores, tier migrations, overrides (operator keys)",
+    },
+    {"name": "holds", "description": "Review held obligations (operator keys)"},
+    {
+        "name": "alerts",
+        "description": "Alerts before money runs short: members read and acknowledge their own; operators "
+        "read all, resolve, evaluate and set thresholds per member",
+    },
+    {
+        "name": "disputes",
+        "description": "Parties dispute obligations before cut-off or after settlement; operators resolve",
+    },
+    {
+        "name": "complaints",
+        "description": "Members complain about counterparties; operators validate or dismiss",
+    },
+    {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
+    {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
+    {"name": "audit", "description": "Merkle proofs and reconciliation (auditor or operator keys)"},
+    {"name": "eip712", "description": "The EIP-712 domain and types debtors sign obligations under (public)"},
+    {"name": "outbox", "description": "Chain transactions the house has not seen mined yet (operator keys)"},
+    {
+        "name": "pool",
+        "description": "The credit pool for lenders (no key: public chain data and unsigned calls)",
+    },
+]
 
 
 def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | None = None) -> FastAPI:
@@ -93,38 +134,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         lifespan=lifespan,
         # null: Swagger UI's validator badge would otherwise send the document to validator.swagger.io
         swagger_ui_parameters={"validatorUrl": None},
-        openapi_tags=[
-            {"name": "obligations", "description": "Submit and read obligations (member keys)"},
-            {
-                "name": "escrow",
-                "description": "Tier-C order escrow: funding transactions and actions (parties, operator)",
-            },
-            {"name": "members", "description": "Your account (member keys); admission and limits (operator keys)"},
-            {"name": "keys", "description": "API keys: list, rotate with an overlap, revoke (members: their own)"},
-            {
-                "name": "credit",
-                "description": "Credit earned from the ledger: score, tier, line and why (members: their own); "
-                "scores, tier migrations, overrides (operator keys)",
-            },
-            {"name": "holds", "description": "Review held obligations (operator keys)"},
-            {
-                "name": "disputes",
-                "description": "Parties dispute obligations before cut-off or after settlement; operators resolve",
-            },
-            {
-                "name": "complaints",
-                "description": "Members complain about counterparties; operators validate or dismiss",
-            },
-            {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
-            {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
-            {"name": "audit", "description": "Merkle proofs and reconciliation (auditor or operator keys)"},
-            {"name": "eip712", "description": "The EIP-712 domain and types debtors sign obligations under (public)"},
-            {"name": "outbox", "description": "Chain transactions the house has not seen mined yet (operator keys)"},
-            {
-                "name": "pool",
-                "description": "The credit pool for lenders (no key: public chain data and unsigned calls)",
-            },
-        ],
+        openapi_tags=OPENAPI_TAGS,
     )
     app.state.ctx = ctx
     app.state.group_committer = None
@@ -136,6 +146,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         members.router,
         keys.router,
         holds.router,
+        alerts.router,
         disputes.router,
         liquidity.router,
         cycles.router,

@@ -119,7 +119,7 @@ DEFAULT_THRESHOLDS: dict[str, Thresholds] = {
 
 
 def check_threshold(kind: str, value: object) -> int:
-    """``value`` as a valid threshold of ``kind``, else a ValidationError naming ``thresholds.<kind>``.
+    """``value`` as a valid threshold of ``kind``, else a ValidationError naming the kind as its field.
 
     >>> check_threshold("hold_open_too_long", 24)
     24
@@ -128,7 +128,7 @@ def check_threshold(kind: str, value: object) -> int:
     ...
     clearing.errors.ValidationError: credit_utilisation_high must be an integer from 0 to 10000
     """
-    where = f"thresholds.{kind}"
+    where = kind
     if kind not in BOUNDS:
         raise ValidationError(
             f"unknown alert kind {kind!r}; thresholds exist for {', '.join(MEMBER_KINDS)}", field=where, kind=kind

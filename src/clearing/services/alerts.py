@@ -449,7 +449,7 @@ def set_thresholds(
     """Set a member's own thresholds (kind → value; None removes the override: the tier's applies again).
 
     Audited with the values before and after. A bad kind or value is a ValidationError naming
-    ``thresholds.<kind>``; nothing is changed then. They apply from the next evaluation.
+    the kind; nothing is changed then. They apply from the next evaluation.
     """
     if not reason.strip():
         raise ValidationError("reason must not be blank", field="reason")

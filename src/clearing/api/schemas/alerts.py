@@ -1,0 +1,88 @@
+"""Alerts: what the rules found (open, acknowledged, resolved) and each member's thresholds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from clearing.api.schemas.common import OutSchema, Schema
+from clearing.api.schemas.disputes import Reason
+from clearing.domain.alerts import BOUNDS, AlertKind
+
+KINDS = [k.value for k in AlertKind]
+AlertKindName = Literal[
+    "headroom_low",
+    "projected_shortfall",
+    "obligations_carried",
+    "hold_open_too_long",
+    "credit_utilisation_high",
+    "writer_stuck",
+]
+AlertStateFilter = Literal["active", "open", "acknowledged", "resolved", "all"]
+
+
+class AlertOut(OutSchema):
+    id: int
+    member: str | None = Field(description="The member it concerns; null for house-level alerts (the operator's)")
+    kind: AlertKindName
+    dedup_key: str = Field(
+        description="With member and kind, identifies the condition: `hold:<id>` for a hold, else the kind",
+        examples=["hold:42"],
+    )
+    state: Literal["open", "acknowledged", "resolved"]
+    severity: Literal["warning", "critical"]
+    message: str = Field(examples=["headroom 99 is below 1 day(s) of typical outflow (100/day = 100)"])
+    data: dict[str, Any] = Field(description="The numbers behind the message (amounts as decimal strings)")
+    opened_at: datetime
+    updated_at: datetime = Field(description="When its numbers last changed (or its state)")
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None = Field(examples=["member:alpha-games"])
+    resolved_at: datetime | None
+    resolved_by: str | None = Field(description="`system` when its condition cleared, else the operator")
+    resolve_reason: str | None
+
+
+class ResolveAlertIn(Schema):
+    reason: Reason = Field(examples=["collateral topped up by phone; confirmed"])
+
+
+class EvaluationOut(OutSchema):
+    opened: int
+    resolved: int
+    updated: int = Field(description="Alerts whose condition still holds and whose numbers changed")
+
+
+def _threshold(kind: str, what: str) -> Any:
+    lo, hi = BOUNDS[kind]
+    return Field(default=None, ge=lo, le=hi, description=f"{what}; null removes the override (the tier's applies)")
+
+
+class ThresholdsIn(Schema):
+    """Alert kind → its threshold for this member; a kind left out keeps what it has, null goes back to the
+    tier's value."""
+
+    reason: Reason = Field(examples=["seasonal sale: expect carried obligations"])
+    headroom_low: int | None = _threshold("headroom_low", "Days of typical outflow headroom must stay at or above")
+    projected_shortfall: int | None = _threshold("projected_shortfall", "Alert when a shortfall is this many days away")
+    obligations_carried: int | None = _threshold("obligations_carried", "Most obligations carried before alerting")
+    hold_open_too_long: int | None = _threshold("hold_open_too_long", "Hours a hold may stay open")
+    credit_utilisation_high: int | None = _threshold("credit_utilisation_high", "Share of the line drawn, in bps")
+
+
+class ThresholdOut(OutSchema):
+    kind: str = Field(examples=["obligations_carried"])
+    threshold: str = Field(description="The threshold's name in CLEARING_ALERTS__TIER_*", examples=["carried_max"])
+    value: int
+    source: Literal["tier", "override"]
+    tier_value: int = Field(description="The member's tier's value (what applies without an override)")
+    reason: str | None = None
+    set_by: str | None = None
+    set_at: datetime | None = None
+
+
+class ThresholdsOut(OutSchema):
+    member: str
+    tier: str
+    thresholds: list[ThresholdOut]
