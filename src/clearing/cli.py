@@ -99,6 +99,7 @@ _COMMAND_MODULES = (
     "cycles",
     "disputes",
     "credit",
+    "alerts",
 )
 
 
