@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 HOUSE = 0
 #: Who resolves an alert whose condition cleared.
 SYSTEM = "system"
+#: What a reason may not consist of only (the API's ``Reason`` pattern says the same).
+BLANK = " \t\n\r"
 #: Filters of the lists: ``active`` is open or acknowledged (not resolved).
 STATES = ("active", "open", "acknowledged", "resolved", "all")
 
@@ -274,7 +276,8 @@ def _notify(session: Session, alert: Alert, event: str) -> None:
     ``for t in webhook_types(alert.kind, event): publish(session, t, payload, members=[name])``,
     with ``payload`` and ``name`` as computed below (no member for house-level alerts).
     """
-    name = session.get(Member, alert.member_id).name if alert.member_id is not None else None  # type: ignore[union-attr]
+    member = session.get(Member, alert.member_id) if alert.member_id is not None else None
+    name = member.name if member is not None else None
     payload = as_json_values(_payload(alert, name))
     log.info(
         "alert %s %s %s: %s (%s)", alert.id, event, webhook_types(alert.kind, event), alert.message, payload["member"]
@@ -388,7 +391,7 @@ def resolve(ctx: ServiceContext, op: Principal, alert_id: int, *, reason: str) -
 
     Should its condition still hold, the next evaluation opens a new alert for it.
     """
-    if not reason.strip():
+    if not reason.strip(BLANK):
         raise ValidationError("reason must not be blank", field="reason")
     with ctx.uow() as uow:
         s = uow.session
@@ -451,7 +454,7 @@ def set_thresholds(
     Audited with the values before and after. A bad kind or value is a ValidationError naming
     the kind; nothing is changed then. They apply from the next evaluation.
     """
-    if not reason.strip():
+    if not reason.strip(BLANK):
         raise ValidationError("reason must not be blank", field="reason")
     checked = {k: None if v is None else check_threshold(k, v) for k, v in values.items()}
     for k in checked:

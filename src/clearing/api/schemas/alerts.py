@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from clearing.api.schemas.common import OutSchema, Schema
 from clearing.api.schemas.disputes import Reason
@@ -54,9 +54,18 @@ class EvaluationOut(OutSchema):
     updated: int = Field(description="Alerts whose condition still holds and whose numbers changed")
 
 
-def _threshold(kind: str, what: str) -> Any:
-    lo, hi = BOUNDS[kind]
-    return Field(default=None, ge=lo, le=hi, description=f"{what}; null removes the override (the tier's applies)")
+def _whole(value: Any) -> Any:
+    """A JSON number with no fraction (3922.0) is the integer it names, as JSON Schema says (like ``JsonInt``)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# The bounds of domain/alerts.py's BOUNDS. They come before the validator: after it, a bound on an optional
+# field would reach the OpenAPI document as ge/le instead of minimum/maximum.
+Days = Annotated[int, Field(ge=0, le=BOUNDS["headroom_low"][1]), BeforeValidator(_whole)]
+Count = Annotated[int, Field(ge=0, le=BOUNDS["obligations_carried"][1]), BeforeValidator(_whole)]
+Hours = Annotated[int, Field(ge=0, le=BOUNDS["hold_open_too_long"][1]), BeforeValidator(_whole)]
+Bps = Annotated[int, Field(ge=0, le=BOUNDS["credit_utilisation_high"][1]), BeforeValidator(_whole)]
+_NULL = "; null removes the override (the tier's applies)"
 
 
 class ThresholdsIn(Schema):
@@ -64,11 +73,11 @@ class ThresholdsIn(Schema):
     tier's value."""
 
     reason: Reason = Field(examples=["seasonal sale: expect carried obligations"])
-    headroom_low: int | None = _threshold("headroom_low", "Days of typical outflow headroom must stay at or above")
-    projected_shortfall: int | None = _threshold("projected_shortfall", "Alert when a shortfall is this many days away")
-    obligations_carried: int | None = _threshold("obligations_carried", "Most obligations carried before alerting")
-    hold_open_too_long: int | None = _threshold("hold_open_too_long", "Hours a hold may stay open")
-    credit_utilisation_high: int | None = _threshold("credit_utilisation_high", "Share of the line drawn, in bps")
+    headroom_low: Days | None = Field(None, description="Days of typical outflow headroom must cover" + _NULL)
+    projected_shortfall: Days | None = Field(None, description="Alert when a shortfall is this many days away" + _NULL)
+    obligations_carried: Count | None = Field(None, description="Most obligations carried before alerting" + _NULL)
+    hold_open_too_long: Hours | None = Field(None, description="Hours a hold may stay open" + _NULL)
+    credit_utilisation_high: Bps | None = Field(None, description="Share of the line drawn, in bps" + _NULL)
 
 
 class ThresholdOut(OutSchema):
