@@ -74,6 +74,9 @@ def test_threshold_overrides_round_trip(house):
     assert got["obligations_carried"]["tier_value"] == 5 and got["obligations_carried"]["reason"] == "new merchant"
     assert got["headroom_low"]["source"] == "tier"
     assert house.get("operator", "/members/alpha/alert-thresholds").json() == r.json()
+    assert house.get("alpha", "/members/me/alert-thresholds").json() == r.json()  # the member sees why
+    assert house.get("beta", "/members/me/alert-thresholds").json()["thresholds"][2]["source"] == "tier"
+    assert house.get("alpha", "/members/beta/alert-thresholds").status_code == 403
     body = {"obligations_carried": None, "reason": "back to the tier"}
     r = house.client.put("/members/alpha/alert-thresholds", json=body, headers=house.headers("operator"))
     got = {t["kind"]: (t["value"], t["source"]) for t in r.json()["thresholds"]}

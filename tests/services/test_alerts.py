@@ -248,3 +248,32 @@ def test_the_scheduler_does_not_evaluate_when_switched_off(sqlite_db):
     on = dataclasses.replace(ctx, settings=Settings(database_url=sqlite_db.url))
     Scheduler(on, cutoff_seconds=0).tick()
     assert _active(ctx, kind=U) == [("alpha", U, U, "open")]
+
+
+@pytest.mark.postgres
+def test_concurrent_evaluations_open_one_alert_per_condition(pg_db):
+    import threading
+
+    clock = Clock()
+    ctx = _house(pg_db, clock)
+    for i in range(5):
+        admit_member(ctx, f"m{i}", tier="B", collateral=0)
+    with ctx.uow() as uow:
+        uow.session.execute(update(Member).values(chain_balance=-1))
+        uow.commit()
+    results, errors = [], []
+
+    def run() -> None:
+        try:
+            results.append(alerts.evaluate(ctx))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sum(r.opened for r in results) == 10  # two kinds for each of five members, opened once
+    assert len(alerts.list_alerts(ctx, OPERATOR)) == 10

@@ -446,6 +446,16 @@ def thresholds_of(ctx: ServiceContext, name: str) -> ThresholdsView:
         return _thresholds_view(s, ctx.settings.alerts, _member(s, name))
 
 
+def own_thresholds(ctx: ServiceContext, who: Principal) -> ThresholdsView:
+    """A member key's own thresholds (what :func:`thresholds_of` shows the operator)."""
+    with ctx.uow(read_only=True) as uow:
+        s = uow.session
+        m = s.get(Member, who.member_id) if who.member_id is not None else None
+        if m is None:
+            raise NotFound("member not found", field="member")
+        return _thresholds_view(s, ctx.settings.alerts, m)
+
+
 def set_thresholds(
     ctx: ServiceContext, op: Principal, name: str, values: Mapping[str, int | None], *, reason: str
 ) -> ThresholdsView:

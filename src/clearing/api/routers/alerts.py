@@ -91,6 +91,16 @@ def evaluate(ctx: ContextDep, op: Operator) -> EvaluationOut:
 
 
 @router.get(
+    "/members/me/alert-thresholds",
+    response_model=ThresholdsOut,
+    summary="Your alert thresholds and where each comes from: your tier, or an operator's override and why",
+    responses=problem_responses(401, 403),
+)
+def my_thresholds(ctx: ContextDep, me: CurrentMember) -> ThresholdsOut:
+    return ThresholdsOut.model_validate(alerts.own_thresholds(ctx, me))
+
+
+@router.get(
     "/members/{name}/alert-thresholds",
     response_model=ThresholdsOut,
     summary="A member's alert thresholds and where each comes from: its tier, or its own override (operator)",
