@@ -101,6 +101,7 @@ _COMMAND_MODULES = (
     "credit",
     "forecast",
     "calendar",
+    "alerts",
 )
 
 

@@ -156,6 +156,39 @@ class ForecastSettings(BaseModel):
     paths: int = Field(default=2_000, ge=100, le=100_000)
 
 
+class AlertTierSettings(BaseModel):
+    """One tier's alert thresholds (``domain/alerts.py`` says what each compares); members may override them."""
+
+    #: Alert when headroom < this many days of typical daily outflow.
+    headroom_days: int = Field(ge=0, le=365)
+    #: Alert when the forecast's shortfall date is at most this many days away.
+    shortfall_within_days: int = Field(ge=0, le=365)
+    #: Alert when more obligations than this are carried over or queued beyond headroom.
+    carried_max: int = Field(ge=0, le=1_000_000)
+    #: Alert on each hold open this many hours or more.
+    hold_open_hours: int = Field(ge=0, le=8_760)
+    #: Alert when credit drawn reaches this share of the line (basis points).
+    credit_utilisation_bps: int = Field(ge=0, le=10_000)
+
+
+class AlertSettings(BaseModel):
+    """Alerts (``services/alerts.py``): thresholds per tier, how often the scheduler evaluates them."""
+
+    #: Seconds between evaluations by the scheduler (the chain writer's process only); 0: only on request.
+    evaluate_seconds: int = Field(default=300, ge=0)
+    #: Days whose outflows give the typical daily outflow (their median) that headroom is measured in.
+    outflow_window_days: int = Field(default=28, ge=1, le=365)
+    tier_a: AlertTierSettings = AlertTierSettings(
+        headroom_days=1, shortfall_within_days=3, carried_max=5, hold_open_hours=48, credit_utilisation_bps=9_000
+    )
+    tier_b: AlertTierSettings = AlertTierSettings(
+        headroom_days=2, shortfall_within_days=7, carried_max=2, hold_open_hours=24, credit_utilisation_bps=8_000
+    )
+    tier_c: AlertTierSettings = AlertTierSettings(
+        headroom_days=3, shortfall_within_days=14, carried_max=0, hold_open_hours=12, credit_utilisation_bps=5_000
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARING_", env_nested_delimiter="__", extra="ignore")
 
@@ -168,6 +201,7 @@ class Settings(BaseSettings):
     writer: WriterSettings = WriterSettings()
     credit: CreditSettings = CreditSettings()
     forecast: ForecastSettings = ForecastSettings()
+    alerts: AlertSettings = AlertSettings()
 
     @property
     def db_url(self) -> str:

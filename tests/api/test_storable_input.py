@@ -57,6 +57,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/credit/rescore"): {"member": "alpha"},
     ("post", "/calendar/events"): {"date": "2026-11-11", "name": "double-11"},
     ("post", "/forecasts/run"): {"members": ["alpha"], "horizon": 7},
+    ("post", "/alerts/{alert_id}/resolve"): {"reason": "handled"},
+    ("put", "/members/{name}/alert-thresholds"): {"headroom_low": 2, "reason": "sale week"},
 }
 #: A valid value for each path parameter, when another one is under test.
 PATH_VALUES = {
@@ -68,6 +70,7 @@ PATH_VALUES = {
     "dispute_id": "1",
     "complaint_id": "1",
     "event_id": "1",
+    "alert_id": "1",
 }
 
 

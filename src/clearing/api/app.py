@@ -13,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 
 from clearing.api import problems
 from clearing.api.routers import (
+    alerts,
     audit,
     calendar,
     credit,
@@ -73,6 +74,11 @@ TAGS: list[dict[str, str]] = [
         "every member's and the pool's forecasts, runs on demand, the event calendar (operator keys)",
     },
     {"name": "holds", "description": "Review held obligations (operator keys)"},
+    {
+        "name": "alerts",
+        "description": "Alerts before money runs short: members read and acknowledge their own; operators "
+        "read all, resolve, evaluate and set thresholds per member",
+    },
     {
         "name": "disputes",
         "description": "Parties dispute obligations before cut-off or after settlement; operators resolve",
@@ -149,6 +155,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         members.router,
         keys.router,
         holds.router,
+        alerts.router,
         disputes.router,
         liquidity.router,
         cycles.router,

@@ -17,6 +17,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "AlertState",
     "ComplaintState",
     "CycleState",
     "DisputePhase",
@@ -28,6 +29,15 @@ __all__ = [
     "Route",
     "TxState",
 ]
+
+
+class AlertState(StrEnum):
+    """An alert is open until its condition clears (or the operator resolves it); a member or the
+    operator may acknowledge it meanwhile. At most one alert per (member, kind, key) is not resolved."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
 
 
 class MemberStatus(StrEnum):

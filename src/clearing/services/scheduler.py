@@ -8,8 +8,9 @@ process only, so N workers rescore once); both need only
 the ledger, so a ledger-only house (no chain) runs them too. With a chain, the
 tick also syncs the on-chain mirror, and every ``cutoff_seconds`` closes the
 open cycle and settles it (in the chain writer's process only, so N workers
-cut off once); every ``forecast.schedule_seconds`` it forecasts every member and the pool (the chain
-writer's process only, like rescoring; ledger-only houses too); a failed settlement is logged and retried at the
+cut off once); every ``forecast.schedule_seconds`` it forecasts every member and the pool, and every
+``alerts.evaluate_seconds`` (and right after each forecast run) it evaluates the alert rules (both in the chain
+writer's process only, like rescoring; ledger-only houses too). A failed settlement is logged and retried at the
 next tick (every step is safe to repeat). Each job fails alone: a chain that
 cannot be reached does not stop holds from being released.
 """
@@ -21,7 +22,7 @@ import threading
 import time
 
 from clearing.errors import ServiceUnavailable
-from clearing.services import chain_sync, credit, forecasts, holds
+from clearing.services import alerts, chain_sync, credit, forecasts, holds
 from clearing.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class Scheduler:
         self._next_rescore: float | None = None
         self.forecast_seconds = ctx.settings.forecast.schedule_seconds
         self._next_forecast: float | None = None
+        self.alert_seconds = ctx.settings.alerts.evaluate_seconds
+        self._next_alerts: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="clearing-scheduler", daemon=True)
 
@@ -76,6 +79,7 @@ class Scheduler:
                 log.exception("scheduler tick failed")
         self._rescore()  # after the sync (drawings follow fresh balances); a chain that is down does not stop it
         self._forecast()  # after rescoring: projections start from the lines it set
+        self._evaluate_alerts()  # last: it reads what the jobs before it changed
 
     def _rescore(self) -> None:
         """Rescore every member when ``credit.rescore_seconds`` have passed since the last time (the first
@@ -112,9 +116,23 @@ class Scheduler:
                 result.stored,
                 len(result.changed),
             )
+            self._next_alerts = None  # evaluate this tick: a new shortfall alerts at once, not minutes later
         except Exception:  # keep serving; retried within a minute (a run is heavy: not at every tick)
             self._next_forecast = time.monotonic() + min(self.forecast_seconds, FORECAST_RETRY_SECONDS)
             log.exception("forecast run failed")
+
+    def _evaluate_alerts(self) -> None:
+        """Evaluate alerts when ``alerts.evaluate_seconds`` have passed since the last time (the first tick
+        evaluates at once), in the chain writer's process only; a failure is logged and retried next tick."""
+        if self.alert_seconds <= 0 or (self._next_alerts is not None and time.monotonic() < self._next_alerts):
+            return
+        if not self.ctx.outbox.is_writer():  # of many workers, the chain writer evaluates (once, not N times)
+            return
+        try:
+            alerts.run(self.ctx)
+            self._next_alerts = time.monotonic() + self.alert_seconds
+        except Exception:  # keep serving; the next tick retries
+            log.exception("alert evaluation failed")
 
     def _run(self) -> None:
         self._next_cutoff = time.monotonic() + self.cutoff_seconds if self.cutoff_seconds > 0 else None

@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clearing.adapters.db.types import Amount, UtcDateTime
 from clearing.domain.vocabulary import (
+    AlertState,
     ComplaintState,
     CycleState,
     DisputeState,
@@ -447,3 +448,62 @@ class CreditDraw(Base):
     repaid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: open or repaid.
     status: Mapped[str] = mapped_column(String(16), default="open")
+
+
+class Alert(Base):
+    """A condition an alert rule found (``domain/alerts.py``): open → acknowledged → resolved.
+
+    At most one alert per (member, kind, dedup key) is not resolved, enforced here whatever two
+    evaluations race: a condition that still holds updates its alert instead of opening another.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "uq_alerts_active",
+            "scope_id",
+            "kind",
+            "dedup_key",
+            unique=True,
+            sqlite_where=text("state != 'resolved'"),
+            postgresql_where=text("state != 'resolved'"),
+        ),
+        Index(None, "member_id", "state"),
+        Index(None, "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: The member it concerns; NULL for house-level alerts (the operator's).
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    #: ``member_id``, or 0 for house-level alerts: unique indexes treat NULLs as distinct, so the index uses this.
+    scope_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    #: ``hold:<id>`` for a hold's alert, else the kind.
+    dedup_key: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16), default=AlertState.OPEN)
+    #: warning or critical.
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(String(512))
+    #: The numbers behind the message (amounts as decimal strings).
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: ``system`` when its condition cleared, else the operator as the audit log names it.
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolve_reason: Mapped[str | None] = mapped_column(String(1024))
+
+
+class AlertOverride(Base):
+    """A member's own threshold for one alert kind, replacing its tier's (set by the operator, audited)."""
+
+    __tablename__ = "alert_overrides"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(1024))
+    set_by: Mapped[str] = mapped_column(String(128))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -17,7 +17,7 @@ from clearing.api.schemas.forecasts import (
     TopUpOut,
 )
 from clearing.api.schemas.text import MemberNameParam
-from clearing.services import forecasts
+from clearing.services import alerts, forecasts
 
 router = APIRouter(tags=["forecasts"])
 
@@ -82,7 +82,8 @@ def pool_forecast(ctx: ContextDep, who: Auditor) -> PoolForecastOut:
     summary="Forecast now (operator): every member and the pool, or the members named",
     description="Stores a forecast per member whose data changed since its latest (a rerun on the same data "
     "writes nothing) and answers each member's shortfall date and top-up advice, and which of them changed. "
-    "The scheduler runs it every CLEARING_FORECAST__SCHEDULE_SECONDS too.",
+    "The alert rules are evaluated right after, so a new projected shortfall alerts (and notifies) at once. "
+    "The scheduler runs both every CLEARING_FORECAST__SCHEDULE_SECONDS too.",
     responses=problem_responses(401, 403, 404, 422),
 )
 def run_forecast(ctx: ContextDep, op: Operator, body: ForecastRunIn | None = None) -> ForecastRunOut:
@@ -92,6 +93,7 @@ def run_forecast(ctx: ContextDep, op: Operator, body: ForecastRunIn | None = Non
         members=body.members if body is not None else None,
         horizon=body.horizon if body is not None else None,
     )
+    alerts.run(ctx, op)
     return ForecastRunOut(
         computed_at=r.computed_at,
         start=r.start,

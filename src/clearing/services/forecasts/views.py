@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -177,6 +177,23 @@ def latest(ctx: ServiceContext, *, short_only: bool = False) -> list[ForecastSum
             for r, name, tier in _latest(uow.session)
         ]
     return [f for f in out if f.shortfall_date is not None or f.topup is not None] if short_only else out
+
+
+def current_shortfalls(ctx: ServiceContext, today: date) -> dict[str, date | None]:
+    """Member name → its latest forecast's shortfall date, for forecasts still covering ``today`` (a stale
+    forecast says nothing: None), and never a day already past."""
+    newest = select(func.max(MemberForecastRow.id)).group_by(MemberForecastRow.member_id)
+    q = (
+        select(Member.name, MemberForecastRow.start, MemberForecastRow.horizon, MemberForecastRow.shortfall_date)
+        .join(Member, Member.id == MemberForecastRow.member_id)
+        .where(MemberForecastRow.id.in_(newest.scalar_subquery()))
+    )
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.session.execute(q).all()
+    return {
+        name: short if short is not None and short >= today and today < start + timedelta(horizon) else None
+        for name, start, horizon, short in rows
+    }
 
 
 def pool(ctx: ServiceContext) -> PoolForecastView:
