@@ -1,4 +1,4 @@
-"""`clearing bench gas|cycle|credit-backtest|credit`: each prints JSON with its in-run baseline or target."""
+"""`clearing bench gas|cycle|credit-backtest|credit|webhooks`: each prints JSON with its in-run baseline or target."""
 
 from __future__ import annotations
 
@@ -68,4 +68,32 @@ def credit(members: int, obligations: int, seed: int, repeats: int, pg_url: str 
     if members < 2 or obligations < 1 or repeats < 1:
         raise click.BadParameter("need --members ≥ 2, --obligations ≥ 1 and --repeats ≥ 1")
     out = run(members=members, obligations=obligations, seed=seed, repeats=repeats, pg_url=pg_url)
+    click.echo(json.dumps(out, indent=2))
+
+
+@bench.command("webhooks")
+@click.option("--events", default=5_000, show_default=True, help="Obligations submitted (one event each).")
+@click.option("--outage-seconds", default=30.0, show_default=True, help="How long the receiver answers 503.")
+@click.option("--batch", default=25, show_default=True, help="Obligations per submission transaction.")
+@click.option("--concurrency", default=8, show_default=True, help="Deliveries in flight (and baseline threads).")
+@click.option("--backoff-cap", default=1.0, show_default=True, help="Longest retry wait, seconds (bench only).")
+@click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")
+def webhooks(
+    events: int, outage_seconds: float, batch: int, concurrency: int, backoff_cap: float, db_url: str | None
+) -> None:
+    """Signed webhooks through the ledger outbox vs bare signed POSTs; then an outage: nothing lost."""
+    from clearing.bench.webhooks import run
+    from clearing.progress import Progress
+
+    if events < 1 or batch < 1 or concurrency < 1 or outage_seconds < 0 or backoff_cap <= 0:
+        raise click.BadParameter("need --events, --batch, --concurrency ≥ 1, --outage-seconds ≥ 0, --backoff-cap > 0")
+    out = run(
+        events=events,
+        outage_seconds=outage_seconds,
+        batch=batch,
+        concurrency=concurrency,
+        backoff_cap=backoff_cap,
+        db_url=db_url,
+        progress=Progress("bench webhooks"),
+    )
     click.echo(json.dumps(out, indent=2))
