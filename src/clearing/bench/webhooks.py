@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import httpx
 from eth_account import Account
@@ -40,10 +41,12 @@ from clearing.adapters.db import migrate
 from clearing.adapters.db.models import Member, WebhookMessage
 from clearing.bench.webhook_receiver import Receiver
 from clearing.bootstrap import build_service
+from clearing.domain.risk import TIERS, RiskConfig
 from clearing.domain.vocabulary import Role
 from clearing.services import members, submission
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
+from clearing.services.submission import service as submission_service
 from clearing.services.webhooks import endpoints
 from clearing.services.webhooks.delivery import DeliveryWorker
 from clearing.services.webhooks.publish import body_of, new_message_id
@@ -61,8 +64,14 @@ def _pct(values: list[float], p: float) -> float | None:
     return round(values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000, 2)
 
 
+#: No velocity limit in the way of tens of thousands of obligations from one debtor.
+UNLIMITED = RiskConfig(
+    velocity_max_count=dict.fromkeys(TIERS, 10**12), velocity_max_amount=dict.fromkeys(TIERS, 10**40)
+)
+
+
 def _house(db_url: str, settings: WebhookSettings) -> tuple[ServiceContext, Principal]:
-    ctx = build_service(Settings(database_url=db_url, webhooks=settings), with_chain=False)
+    ctx = build_service(Settings(database_url=db_url, webhooks=settings), with_chain=False, risk_config=UNLIMITED)
     admitted = {
         name: members.admit(ctx, OPERATOR, name=name, address=Account.create().address, tier="A")
         for name in ("alpha", "beta")
@@ -157,6 +166,53 @@ def _baseline(receiver: Receiver, secret: str, events: int, concurrency: int) ->
     }
 
 
+def _submission_cost(
+    db_url: str, settings: WebhookSettings, obligations: int, batch: int, repeats: int
+) -> dict[str, Any]:
+    """What publishing adds to the submission path, in-process (no worker, no HTTP): the same batches
+    submitted with ``publish_many`` replaced by a no-op (the path before webhooks: the baseline), with
+    nobody subscribed, with subscribers that want none of these events, and with the debtor subscribed
+    (a message and a delivery written per obligation). ``repeats`` rounds, the order rotated each round
+    (the ledger grows as it runs); the best of each counts."""
+    ctx, alpha = _house(db_url, settings)
+    pub = _Publisher(ctx, alpha, batch)
+
+    def timed() -> float:
+        t0 = time.perf_counter()
+        pub.run(pub.n + obligations)
+        return time.perf_counter() - t0
+
+    def no_publish(*_a: Any, **_k: Any) -> list[str]:
+        return []
+
+    best: dict[str, float] = {}
+    conditions = ("baseline_no_publish", "nobody_subscribed", "others_subscribed", "debtor_subscribed")
+    for r in range(repeats):
+        for name in conditions[r % 4 :] + conditions[: r % 4]:  # each condition in each position in turn
+            views = []
+            if name == "others_subscribed":  # the operator and beta listen, for other event types
+                views.append(endpoints.register(ctx, OPERATOR, url="http://127.0.0.1:9/x", events=["cycle.settled"]))
+            if name == "debtor_subscribed":
+                views.append(endpoints.register(ctx, alpha, url="http://127.0.0.1:9/x", events=["obligation.accepted"]))
+            if name == "baseline_no_publish":
+                with patch.object(submission_service, "publish_many", no_publish):
+                    seconds = timed()
+            else:
+                seconds = timed()
+            for view, _secret in views:
+                endpoints.delete(ctx, OPERATOR, view.id)
+            best[name] = min(best.get(name, float("inf")), seconds)
+    base = best["baseline_no_publish"]
+    ctx.engine.dispose()
+    return {
+        "obligations": obligations,
+        "batch": batch,
+        "repeats": repeats,
+        "per_s": {k: round(obligations / v, 1) for k, v in best.items()},
+        "ratio_to_baseline": {k: round(v / base, 3) for k, v in best.items()},
+    }
+
+
 def _outage(pub: _Publisher, receiver: Receiver, outage_seconds: float, interval: float) -> dict[str, Any]:
     before = pub.message_ids()
     seen_before = len(receiver.received)
@@ -200,6 +256,9 @@ def run(
     concurrency: int = 8,
     backoff_cap: float = 1.0,
     outage_interval: float = 0.1,
+    cost_obligations: int = 10_000,
+    cost_batch: int = 500,
+    cost_repeats: int = 4,
     db_url: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
@@ -234,6 +293,11 @@ def run(
             finally:
                 worker.stop()
         ctx.engine.dispose()
+        say(f"submission cost: {cost_obligations} obligations in batches of {cost_batch}, x{cost_repeats} each way")
+        cost_url = f"sqlite:///{Path(tmp) / 'cost.db'}" if db_url is None else db_url
+        if db_url is None:
+            migrate(cost_url)
+        cost = _submission_cost(cost_url, settings, cost_obligations, cost_batch, cost_repeats)
     return {
         "bench": "webhooks",
         "database": "postgresql" if url.startswith("postgresql") else "sqlite",
@@ -244,5 +308,6 @@ def run(
         "ratio_outbox_to_baseline": round(through["deliveries_per_s"] / baseline["posts_per_s"], 3),
         "latency": "from the commit of the obligation's transaction to the request's arrival at the receiver",
         "outage": outage,
+        "submission_cost": cost,
         "ok": outage["lost"] == 0 and outage["one_webhook_id_per_body"] and through["all_verified"],
     }

@@ -77,22 +77,39 @@ def credit(members: int, obligations: int, seed: int, repeats: int, pg_url: str 
 @click.option("--batch", default=25, show_default=True, help="Obligations per submission transaction.")
 @click.option("--concurrency", default=8, show_default=True, help="Deliveries in flight (and baseline threads).")
 @click.option("--backoff-cap", default=1.0, show_default=True, help="Longest retry wait, seconds (bench only).")
+@click.option("--cost-obligations", default=10_000, show_default=True, help="Submission-cost phase: obligations.")
+@click.option("--cost-batch", default=500, show_default=True, help="Submission-cost phase: batch size.")
+@click.option("--cost-repeats", default=4, show_default=True, help="Submission-cost phase: rounds (best counts).")
 @click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")
 def webhooks(
-    events: int, outage_seconds: float, batch: int, concurrency: int, backoff_cap: float, db_url: str | None
+    events: int,
+    outage_seconds: float,
+    batch: int,
+    concurrency: int,
+    backoff_cap: float,
+    cost_obligations: int,
+    cost_batch: int,
+    cost_repeats: int,
+    db_url: str | None,
 ) -> None:
-    """Signed webhooks through the ledger outbox vs bare signed POSTs; then an outage: nothing lost."""
+    """Signed webhooks through the ledger outbox vs bare signed POSTs; an outage (nothing lost); and
+    what publishing adds to the submission path."""
     from clearing.bench.webhooks import run
     from clearing.progress import Progress
 
-    if events < 1 or batch < 1 or concurrency < 1 or outage_seconds < 0 or backoff_cap <= 0:
-        raise click.BadParameter("need --events, --batch, --concurrency ≥ 1, --outage-seconds ≥ 0, --backoff-cap > 0")
+    if min(events, batch, concurrency, cost_obligations, cost_batch, cost_repeats) < 1:
+        raise click.BadParameter("--events, --batch, --concurrency and --cost-* must be at least 1")
+    if outage_seconds < 0 or backoff_cap <= 0:
+        raise click.BadParameter("need --outage-seconds ≥ 0 and --backoff-cap > 0")
     out = run(
         events=events,
         outage_seconds=outage_seconds,
         batch=batch,
         concurrency=concurrency,
         backoff_cap=backoff_cap,
+        cost_obligations=cost_obligations,
+        cost_batch=cost_batch,
+        cost_repeats=cost_repeats,
         db_url=db_url,
         progress=Progress("bench webhooks"),
     )

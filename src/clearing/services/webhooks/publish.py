@@ -6,9 +6,11 @@ worker (:mod:`.delivery`) sends it afterwards, at least once, to every endpoint 
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,10 +33,26 @@ def new_message_id() -> str:
     return "msg_" + uuid.uuid4().hex
 
 
-def body_of(event_type: str, data: Mapping[str, Any], at: datetime) -> str:
-    """The JSON body sent: ``{"type", "timestamp", "data"}``, the timestamp ISO-8601 in UTC."""
-    stamp = at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return json.dumps({"type": event_type, "timestamp": stamp, "data": data}, separators=(",", ":"), default=str)
+def _message_ids() -> Iterator[str]:
+    """Message ids for one call: 96 random bits shared, then a counter (one ``urandom`` per call, not per event)."""
+    prefix = "msg_" + os.urandom(12).hex()
+    return (f"{prefix}{n:08x}" for n in itertools.count())
+
+
+def stamp_of(at: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z``."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def body_of(event_type: str, data: Mapping[str, Any], at: datetime, *, stamp: str | None = None) -> str:
+    """The JSON body sent: ``{"type", "timestamp", "data"}``, the timestamp ISO-8601 in UTC.
+
+    >>> body_of("obligation.held", {"id": "o-1"}, datetime(2026, 12, 1, tzinfo=UTC))
+    '{"type":"obligation.held","timestamp":"2026-12-01T00:00:00Z","data":{"id":"o-1"}}'
+    """
+    # The type and the stamp need no escaping (dotted names, ISO digits); only ``data`` is serialised.
+    data_json = json.dumps(data, separators=(",", ":"), default=str)
+    return f'{{"type":"{event_type}","timestamp":"{stamp or stamp_of(at)}","data":{data_json}}}'
 
 
 def publish(
@@ -76,6 +94,8 @@ def publish_many(
     if snapshot.empty:
         return []
     at = now or datetime.now(UTC)
+    stamp = stamp_of(at)
+    ids = _message_ids()
     messages: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
     for event_type, data, members in events:
@@ -84,8 +104,9 @@ def publish_many(
         endpoints = snapshot.endpoints(event_type, members, operator=operator)
         if not endpoints:
             continue
-        mid = new_message_id()
-        messages.append({"id": mid, "event_type": event_type, "body": body_of(event_type, data, at), "created_at": at})
+        mid = next(ids)
+        body = body_of(event_type, data, at, stamp=stamp)
+        messages.append({"id": mid, "event_type": event_type, "body": body, "created_at": at})
         deliveries.extend(
             {
                 "message_id": mid,
@@ -99,6 +120,7 @@ def publish_many(
             for endpoint in endpoints
         )
     if messages:
-        session.execute(insert(WebhookMessage), messages)
-        session.execute(insert(WebhookDelivery), deliveries)
+        # Core inserts of the tables (executemany): no ORM bookkeeping for rows nobody reads back here.
+        session.execute(insert(WebhookMessage.__table__), messages)
+        session.execute(insert(WebhookDelivery.__table__), deliveries)
     return [m["id"] for m in messages]
