@@ -12,9 +12,9 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import WebhookDelivery, WebhookMessage
@@ -26,6 +26,8 @@ from clearing.services.webhooks import subscriptions
 Event = tuple[str, Mapping[str, Any], Sequence[str]]
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 _KNOWN = frozenset(EVENT_TYPES)
+_MESSAGES = cast(Table, WebhookMessage.__table__)
+_DELIVERIES = cast(Table, WebhookDelivery.__table__)
 
 
 def new_message_id() -> str:
@@ -121,6 +123,6 @@ def publish_many(
         )
     if messages:
         # Core inserts of the tables (executemany): no ORM bookkeeping for rows nobody reads back here.
-        session.execute(insert(WebhookMessage.__table__), messages)
-        session.execute(insert(WebhookDelivery.__table__), deliveries)
+        session.execute(insert(_MESSAGES), messages)
+        session.execute(insert(_DELIVERIES), deliveries)
     return [m["id"] for m in messages]
