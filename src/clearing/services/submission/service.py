@@ -216,10 +216,7 @@ def _submit_once(
     if changed:
         write_reserved(s, changed)
     # Webhook events, in this transaction and in bulk (the generator never runs when nobody subscribes).
-    held_by: dict[str, list[str]] = {}
-    for key, hd in decided.holds:
-        held_by.setdefault(key, []).append(hd.rule)
-    publish_many(s, _events(todo, decided.rows, by_id, held_by), now=now)
+    publish_many(s, _events(todo, decided, by_id), now=now)
 
     # 6. Results in item order. Replays and holds are read now, in the transaction; the rest is
     #    built after the commit, once the member locks are released.
@@ -234,11 +231,12 @@ def _submit_once(
     return lambda: _results(items, submitters, checked, failed, existing, stored, todo, decided, hold_views, now)
 
 
-def _events(
-    todo: list[Item], rows: list[store.ObligationRow], by_id: dict[int, LockedMember], held_by: dict[str, list[str]]
-) -> Iterator[Event]:
+def _events(todo: list[Item], decided: Decisions, by_id: dict[int, LockedMember]) -> Iterator[Event]:
     """``obligation.accepted`` / ``obligation.held`` of each new obligation, to both parties."""
-    for (it, d, c, _, _), row in zip(todo, rows, strict=True):
+    held_by: dict[str, list[str]] = {}
+    for key, hd in decided.holds:
+        held_by.setdefault(key, []).append(hd.rule)
+    for (it, d, c, _, _), row in zip(todo, decided.rows, strict=True):
         data = obligation_data(
             id=it.id,
             obligation_key=row.obligation_key,

@@ -221,7 +221,8 @@ def record_in(s: Session, settings: WebhookSettings, outcomes: Sequence[Outcome]
                 change["next_attempt_at"] = now + timedelta(seconds=backoff(c.attempts + 1, settings))
         updates.append(change)
     s.execute(update(WebhookDelivery), updates)
-    return any([_disable(s, o, settings) for o in expired.values()])
+    disabled = [_disable(s, o, settings) for o in expired.values()]  # every one, not up to the first True
+    return any(disabled)
 
 
 def _disable(s: Session, o: Outcome, settings: WebhookSettings) -> bool:
@@ -311,10 +312,15 @@ class DeliveryWorker:
         sender; then, with nothing started, wait for a result or the poll interval."""
         done = self._drain()
         free = self.settings.concurrency * PREFETCH - (self._in_flight - len(done))
-        with UnitOfWork.from_factory(self.sessions) as uow:
-            disabled = record_in(uow.session, self.settings, done)
-            claimed = claim_in(uow.session, self.settings, free)
-            uow.commit()
+        try:
+            with UnitOfWork.from_factory(self.sessions) as uow:
+                disabled = record_in(uow.session, self.settings, done)
+                claimed = claim_in(uow.session, self.settings, free)
+                uow.commit()
+        except Exception:
+            for o in done:  # not recorded: keep them for the next pass (their rows stay leased meanwhile)
+                self._results.put(o)
+            raise
         if disabled:
             subscriptions.invalidate(uow.session)
         self._in_flight += len(claimed) - len(done)
