@@ -10,7 +10,7 @@ from tests.conftest import CLEARING_EXE, clearing_env
 
 def test_bench_webhooks_small(tmp_path):
     argv = [CLEARING_EXE, "bench", "webhooks", "--events", "200", "--outage-seconds", "2"]
-    argv += ["--cost-obligations", "400", "--cost-batch", "100", "--cost-repeats", "1"]
+    argv += ["--cost-obligations", "400", "--cost-batch", "100", "--cost-repeats", "1", "--paced-events", "50"]
     proc = subprocess.run(argv, cwd=tmp_path, env=clearing_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
@@ -22,6 +22,7 @@ def test_bench_webhooks_small(tmp_path):
     assert out["ratio_outbox_to_baseline"] > 0
     assert outage["published"] > 0 and outage["lost"] == 0 and outage["delivered_verified"] == outage["published"]
     assert outage["attempts_refused_503"] > 0 and outage["one_webhook_id_per_body"] and outage["all_verified"]
+    assert out["paced"]["events"] == 50 and out["paced"]["latency_ms"]["p50"] > 0
     cost = out["submission_cost"]
     assert set(cost["per_s"]) == {"baseline_no_publish", "nobody_subscribed", "others_subscribed", "debtor_subscribed"}
     lines = proc.stderr.splitlines()

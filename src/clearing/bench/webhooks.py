@@ -9,10 +9,12 @@ while a :class:`~clearing.services.webhooks.delivery.DeliveryWorker` delivers th
 
 * ``outbox``: ``events`` obligations submitted as fast as the ledger takes them; deliveries/s from the
   first submission to the last verified delivery, and each message's latency from its commit to its
-  arrival at the receiver.
+  arrival at the receiver (mostly queueing, when submissions outrun deliveries).
 * ``baseline``: the same number of bodies, signed with the same library and POSTed to the same
   receiver by ``concurrency`` threads sharing one keep-alive client, no ledger: the transport's
   ceiling. ``ratio`` = outbox deliveries/s ÷ baseline POSTs/s.
+* ``paced``: ``paced_events`` more at ``paced_rate`` per second, below capacity: the latency of the path
+  itself, with no queue in front of it.
 * ``outage``: the receiver answers 503 for ``outage_seconds`` while obligations keep coming (one batch
   every ``outage_interval`` s), then recovers; every message published meanwhile must arrive verified
   with a 2xx answer (``lost`` = 0), and every request of one body carries one ``webhook-id``.
@@ -140,6 +142,28 @@ def _throughput(pub: _Publisher, receiver: Receiver, events: int) -> dict[str, A
     }
 
 
+def _paced(pub: _Publisher, receiver: Receiver, events: int, rate: float) -> dict[str, Any]:
+    """Latency below capacity: ``events`` obligations at ``rate`` per second (batches of 5), so no queue
+    builds up and each latency is the path itself (commit, the worker's next look, signing, POST)."""
+    before, start_n = pub.message_ids(), pub.n
+    t0 = time.monotonic()
+    while pub.n - start_n < events:
+        pub.submit(min(5, events - (pub.n - start_n)))
+        time.sleep(max(0.0, t0 + (pub.n - start_n) / rate - time.monotonic()))
+    ids = pub.message_ids() - before
+    _wait_delivered(receiver, ids, timeout=60 + events / 50)
+    first: dict[str, float] = {}
+    for g in list(receiver.received):
+        if g.status < 300:
+            first.setdefault(g.json()["data"]["id"], g.at)
+    latencies = [first[f"wh-{n}"] - pub.committed[f"wh-{n}"] for n in range(start_n + 1, pub.n + 1)]
+    return {
+        "events": len(ids),
+        "rate_per_s": rate,
+        "latency_ms": {"p50": _pct(latencies, 50), "p99": _pct(latencies, 99), "max": _pct(latencies, 100)},
+    }
+
+
 def _baseline(receiver: Receiver, secret: str, events: int, concurrency: int) -> dict[str, Any]:
     """The same receiver, hit by signed POSTs from a thread pool: no ledger, no outbox."""
     now = datetime.now(UTC)
@@ -256,6 +280,8 @@ def run(
     concurrency: int = 8,
     backoff_cap: float = 1.0,
     outage_interval: float = 0.1,
+    paced_events: int = 1_000,
+    paced_rate: float = 100.0,
     cost_obligations: int = 10_000,
     cost_batch: int = 500,
     cost_repeats: int = 4,
@@ -288,6 +314,8 @@ def run(
                 pub = _Publisher(ctx, alpha, batch)
                 say(f"outbox: {events} obligations in batches of {batch}, delivered as they commit")
                 through = _throughput(pub, receiver, events)
+                say(f"paced: {paced_events} obligations at {paced_rate:g}/s (latency with no queue)")
+                paced = _paced(pub, receiver, paced_events, paced_rate)
                 say(f"outage: the receiver answers 503 for {outage_seconds:g} s while obligations keep coming")
                 outage = _outage(pub, receiver, outage_seconds, outage_interval)
             finally:
@@ -306,6 +334,7 @@ def run(
         "baseline_bare_signed_posts": baseline,
         "outbox": through,
         "ratio_outbox_to_baseline": round(through["deliveries_per_s"] / baseline["posts_per_s"], 3),
+        "paced": paced,
         "latency": "from the commit of the obligation's transaction to the request's arrival at the receiver",
         "outage": outage,
         "submission_cost": cost,

@@ -77,6 +77,8 @@ def credit(members: int, obligations: int, seed: int, repeats: int, pg_url: str 
 @click.option("--batch", default=25, show_default=True, help="Obligations per submission transaction.")
 @click.option("--concurrency", default=8, show_default=True, help="Deliveries in flight (and baseline threads).")
 @click.option("--backoff-cap", default=1.0, show_default=True, help="Longest retry wait, seconds (bench only).")
+@click.option("--paced-events", default=1_000, show_default=True, help="Latency phase: obligations at --paced-rate.")
+@click.option("--paced-rate", default=100.0, show_default=True, help="Latency phase: obligations per second.")
 @click.option("--cost-obligations", default=10_000, show_default=True, help="Submission-cost phase: obligations.")
 @click.option("--cost-batch", default=500, show_default=True, help="Submission-cost phase: batch size.")
 @click.option("--cost-repeats", default=4, show_default=True, help="Submission-cost phase: rounds (best counts).")
@@ -87,6 +89,8 @@ def webhooks(
     batch: int,
     concurrency: int,
     backoff_cap: float,
+    paced_events: int,
+    paced_rate: float,
     cost_obligations: int,
     cost_batch: int,
     cost_repeats: int,
@@ -97,16 +101,18 @@ def webhooks(
     from clearing.bench.webhooks import run
     from clearing.progress import Progress
 
-    if min(events, batch, concurrency, cost_obligations, cost_batch, cost_repeats) < 1:
-        raise click.BadParameter("--events, --batch, --concurrency and --cost-* must be at least 1")
-    if outage_seconds < 0 or backoff_cap <= 0:
-        raise click.BadParameter("need --outage-seconds ≥ 0 and --backoff-cap > 0")
+    if min(events, batch, concurrency, paced_events, cost_obligations, cost_batch, cost_repeats) < 1:
+        raise click.BadParameter("--events, --batch, --concurrency, --paced-events and --cost-* must be at least 1")
+    if outage_seconds < 0 or backoff_cap <= 0 or paced_rate <= 0:
+        raise click.BadParameter("need --outage-seconds ≥ 0, --backoff-cap > 0 and --paced-rate > 0")
     out = run(
         events=events,
         outage_seconds=outage_seconds,
         batch=batch,
         concurrency=concurrency,
         backoff_cap=backoff_cap,
+        paced_events=paced_events,
+        paced_rate=paced_rate,
         cost_obligations=cost_obligations,
         cost_batch=cost_batch,
         cost_repeats=cost_repeats,
