@@ -49,7 +49,7 @@ from clearing.services import members, submission
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
 from clearing.services.submission import service as submission_service
-from clearing.services.webhooks import endpoints
+from clearing.services.webhooks import endpoints, publish_many
 from clearing.services.webhooks.delivery import DeliveryWorker
 from clearing.services.webhooks.publish import body_of, new_message_id
 from clearing.services.webhooks.signing import headers as signed_headers
@@ -227,6 +227,14 @@ def _submission_cost(
                 endpoints.delete(ctx, OPERATOR, view.id)
             best[name] = min(best.get(name, float("inf")), seconds)
     base = best["baseline_no_publish"]
+    # The call itself when nobody subscribes, as a submission makes it once per transaction.
+    calls = 20_000
+    with ctx.uow(read_only=True) as uow:
+        publish_many(uow.session, iter(()))  # the snapshot is read (once a second at most)
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            publish_many(uow.session, iter(()))
+        per_call_us = (time.perf_counter() - t0) / calls * 1e6
     ctx.engine.dispose()
     return {
         "obligations": obligations,
@@ -234,6 +242,8 @@ def _submission_cost(
         "repeats": repeats,
         "per_s": {k: round(obligations / v, 1) for k, v in best.items()},
         "ratio_to_baseline": {k: round(v / base, 3) for k, v in best.items()},
+        "publish_call_us_nobody_subscribed": round(per_call_us, 2),
+        "submission_us_per_obligation_baseline": round(base / obligations * 1e6, 1),
     }
 
 
