@@ -24,6 +24,12 @@ def test_bench_webhooks_small(tmp_path):
     assert outage["attempts_refused_503"] > 0 and outage["one_webhook_id_per_body"] and outage["all_verified"]
     assert out["paced"]["events"] == 50 and out["paced"]["latency_ms"]["p50"] > 0
     cost = out["submission_cost"]
-    assert set(cost["per_s"]) == {"baseline_no_publish", "nobody_subscribed", "others_subscribed", "debtor_subscribed"}
+    assert cost["obligations_per_condition"] == 400
+    assert set(cost["per_s_median_batch"]) == {
+        "baseline_no_publish",
+        "nobody_subscribed",
+        "others_subscribed",
+        "debtor_subscribed",
+    }
     lines = proc.stderr.splitlines()
     assert lines and all(line.startswith("bench webhooks: ") for line in lines)

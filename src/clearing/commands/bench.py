@@ -81,8 +81,12 @@ def credit(members: int, obligations: int, seed: int, repeats: int, pg_url: str 
 @click.option("--paced-rate", default=100.0, show_default=True, help="Latency phase: obligations per second.")
 @click.option("--cost-obligations", default=10_000, show_default=True, help="Submission-cost phase: obligations.")
 @click.option("--cost-batch", default=500, show_default=True, help="Submission-cost phase: batch size.")
-@click.option("--cost-repeats", default=4, show_default=True, help="Submission-cost phase: rounds (best counts).")
-@click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")
+@click.option(
+    "--cost-repeats",
+    default=4,
+    show_default=True,
+    help="Submission-cost phase: rounds (each condition's median batch counts).",
+)
 def webhooks(
     events: int,
     outage_seconds: float,
@@ -94,7 +98,6 @@ def webhooks(
     cost_obligations: int,
     cost_batch: int,
     cost_repeats: int,
-    db_url: str | None,
 ) -> None:
     """Signed webhooks through the ledger outbox vs bare signed POSTs; an outage (nothing lost); and
     what publishing adds to the submission path."""
@@ -116,7 +119,6 @@ def webhooks(
         cost_obligations=cost_obligations,
         cost_batch=cost_batch,
         cost_repeats=cost_repeats,
-        db_url=db_url,
         progress=Progress("bench webhooks"),
     )
     click.echo(json.dumps(out, indent=2))
