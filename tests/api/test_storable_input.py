@@ -55,6 +55,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "tier": "B",
     },
     ("post", "/credit/rescore"): {"member": "alpha"},
+    ("post", "/webhooks"): {"url": "https://93.184.216.34/hooks", "events": ["obligation.accepted"]},
 }
 #: A valid value for each path parameter, when another one is under test.
 PATH_VALUES = {
@@ -65,6 +66,8 @@ PATH_VALUES = {
     "key_id": "1",
     "dispute_id": "1",
     "complaint_id": "1",
+    "endpoint_id": "1",
+    "delivery_id": "1",
 }
 
 
