@@ -75,7 +75,7 @@ def credit(members: int, obligations: int, seed: int, repeats: int, pg_url: str 
 @click.option("--events", default=5_000, show_default=True, help="Obligations submitted (one event each).")
 @click.option("--outage-seconds", default=30.0, show_default=True, help="How long the receiver answers 503.")
 @click.option("--batch", default=25, show_default=True, help="Obligations per submission transaction.")
-@click.option("--concurrency", default=8, show_default=True, help="Deliveries in flight (and baseline threads).")
+@click.option("--concurrency", default=8, show_default=True, help="Sender threads of the worker (and of the baseline).")
 @click.option("--backoff-cap", default=1.0, show_default=True, help="Longest retry wait, seconds (bench only).")
 @click.option("--paced-events", default=1_000, show_default=True, help="Latency phase: obligations at --paced-rate.")
 @click.option("--paced-rate", default=100.0, show_default=True, help="Latency phase: obligations per second.")
