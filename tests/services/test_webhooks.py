@@ -10,9 +10,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from clearing.adapters.db.models import WebhookAttempt, WebhookDelivery, WebhookMessage
+from clearing.adapters.db.models import Member, WebhookAttempt, WebhookDelivery, WebhookMessage
+from clearing.adapters.db.obligation_store import COPY_THRESHOLD
 from clearing.bench.webhook_receiver import Receiver
 from clearing.errors import ValidationError
+from clearing.services import submission
+from clearing.services.keys import Principal
 from clearing.services.webhooks import endpoints, publish, publish_many, subscriptions
 from clearing.services.webhooks.delivery import DeliveryWorker, backoff, claim, deliver_due
 from clearing.settings import Settings, WebhookSettings
@@ -58,9 +61,6 @@ def test_who_receives_what(db):
 
 
 def _member(ctx, name):
-    from clearing.adapters.db.models import Member
-    from clearing.services.keys import Principal
-
     with ctx.uow(read_only=True) as uow:
         mid = uow.session.scalar(select(Member.id).where(Member.name == name))
     return Principal(role="member", key_id=None, member_id=mid, member_name=name)
@@ -176,3 +176,16 @@ def test_two_workers_claiming_at_once_send_each_delivery_once(pg_db):
         with ctx.uow(read_only=True) as uow:
             assert uow.session.scalar(select(func.count()).select_from(WebhookAttempt)) == 300
             assert uow.session.scalar(select(func.count()).select_from(WebhookMessage)) == 300
+
+
+def test_a_large_batch_publishes_every_event_in_its_transaction(db):
+    """A batch big enough for COPY on PostgreSQL: one message per obligation, written with the batch."""
+    ctx = _house(db)
+    alpha = _member(ctx, "alpha")
+    endpoints.register(ctx, alpha, url="http://127.0.0.1:9/x", events=["obligation.accepted"])
+    n = COPY_THRESHOLD + 10
+    items = [submission.ObligationInput(id=f"big-{i}", debtor="alpha", creditor="beta", amount=5) for i in range(n)]
+    submission.submit(ctx, alpha, items, batch=True)
+    with ctx.uow(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(WebhookMessage)) == n
+        assert uow.session.scalar(select(func.count()).select_from(WebhookDelivery)) == n
