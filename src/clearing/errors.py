@@ -172,6 +172,20 @@ class BatchRejected(ValidationError):
         self.all_conflicts = all_conflicts
 
 
+class EndpointRefused(ValidationError):
+    """A webhook URL the house will not POST to: not http(s), no host, credentials in it, a host that does
+    not resolve, or (unless allowed) an address in a private, loopback, link-local, multicast or reserved
+    range. Its own code: a well-formed string can break these rules."""
+
+    code = "endpoint-refused"
+
+
+class UnknownEventType(ValidationError):
+    """An event type that is neither an ``EventType`` value nor ``*``."""
+
+    code = "unknown-event-type"
+
+
 class CreditLineAboveCap(ValidationError):
     """A credit line asked above what the member may have: 30% of its average monthly volume (or its
     provisional bound). ``values`` carry ``requested``, ``cap`` and ``average_monthly_volume``."""

@@ -189,6 +189,31 @@ class AlertSettings(BaseModel):
     )
 
 
+class WebhookSettings(BaseModel):
+    """Signed webhooks (Standard Webhooks): the outbox of events and its delivery (``services/webhooks/``)."""
+
+    #: Accept endpoints in private, loopback, link-local, multicast, reserved or unspecified ranges
+    #: (checked at registration and again at every delivery). Off in production: an endpoint is a URL the
+    #: house will POST to, and must not reach the house's own network.
+    allow_private: bool = False
+    #: Seconds between a delivery worker's looks for due deliveries.
+    poll_seconds: float = Field(default=0.2, gt=0, le=60)
+    #: Seconds one delivery attempt may take (connect, send, answer).
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    #: A delivery still failing when its message is this old fails for good, and its endpoint is disabled.
+    max_age_seconds: float = Field(default=86_400.0, gt=0)
+    #: Retry n waits a random time in [0, min(cap, base * multiplier^(n-1))] (exponential backoff, full jitter).
+    backoff_base_seconds: float = Field(default=5.0, gt=0)
+    backoff_multiplier: float = Field(default=4.0, ge=1)
+    backoff_cap_seconds: float = Field(default=8 * 3600.0, gt=0)
+    #: After a secret rotation, deliveries carry the old secret's signature too for this long.
+    secret_overlap_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    #: Deliveries in flight per worker process (one slow endpoint takes one of them at a time).
+    concurrency: int = Field(default=8, ge=1, le=256)
+    #: Run the delivery worker in ``clearing serve`` (every worker process may run it).
+    deliver: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARING_", env_nested_delimiter="__", extra="ignore")
 
@@ -202,6 +227,7 @@ class Settings(BaseSettings):
     credit: CreditSettings = CreditSettings()
     forecast: ForecastSettings = ForecastSettings()
     alerts: AlertSettings = AlertSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @property
     def db_url(self) -> str:

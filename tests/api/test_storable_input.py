@@ -59,6 +59,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/forecasts/run"): {"members": ["alpha"], "horizon": 7},
     ("post", "/alerts/{alert_id}/resolve"): {"reason": "handled"},
     ("put", "/members/{name}/alert-thresholds"): {"headroom_low": 2, "reason": "sale week"},
+    ("post", "/webhooks"): {"url": "https://93.184.216.34/hooks", "events": ["obligation.accepted"]},
 }
 #: A valid value for each path parameter, when another one is under test.
 PATH_VALUES = {
@@ -71,6 +72,8 @@ PATH_VALUES = {
     "complaint_id": "1",
     "event_id": "1",
     "alert_id": "1",
+    "endpoint_id": "1",
+    "delivery_id": "1",
 }
 
 

@@ -30,11 +30,13 @@ from clearing.api.routers import (
     outbox,
     pool,
     releases,
+    webhooks,
 )
 from clearing.api.schemas.outbox import HealthOut, OutboxHealthOut
 from clearing.services import writer
 from clearing.services.context import ServiceContext
 from clearing.services.submission import GroupCommitter
+from clearing.services.webhooks.delivery import DeliveryWorker
 
 DESCRIPTION = """
 Clearing house API. Members submit obligations (single or batch, idempotent by
@@ -91,6 +93,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
     {"name": "audit", "description": "Merkle proofs and reconciliation (auditor or operator keys)"},
     {"name": "eip712", "description": "The EIP-712 domain and types debtors sign obligations under (public)"},
+    {"name": "webhooks", "description": "Signed webhooks: endpoints, secrets, delivery log (members: own)"},
     {"name": "outbox", "description": "Chain transactions the house has not seen mined yet (operator keys)"},
     {
         "name": "pool",
@@ -164,6 +167,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         audit.router,
         eip712.router,
         outbox.router,
+        webhooks.router,
         *(extra_routers or []),
     ):
         app.include_router(router)
@@ -207,7 +211,7 @@ def _health(ctx: ServiceContext) -> HealthOut:
 
 def create_service_app() -> FastAPI:
     """What `clearing serve` runs (in each worker): ledger, chain, cycle settlement, the scheduler and
-    the chain writer's loop.
+    the chain writer's loop, and the webhook delivery worker.
 
     Start-up finishes any cycle a crash left mid-way (``build_service``); the
     scheduler closes and settles cycles every ``CLEARING_CYCLE__CUTOFF_SECONDS``
@@ -228,4 +232,9 @@ def create_service_app() -> FastAPI:
     atexit.register(ctx.outbox.close)
     atexit.register(scheduler.stop)
     atexit.register(chain_writer.stop)
+    if ctx.settings.webhooks.deliver:
+        # Every worker process delivers: deliveries are claimed row by row (SKIP LOCKED on PostgreSQL).
+        deliveries = DeliveryWorker(ctx.sessions, ctx.settings.webhooks)
+        deliveries.start()
+        atexit.register(deliveries.stop)
     return create_app(ctx)

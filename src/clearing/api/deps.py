@@ -71,5 +71,7 @@ def _require(*roles: str):
 CurrentMember = Annotated[Principal, Depends(_require(Role.MEMBER))]
 #: An operator key.
 Operator = Annotated[Principal, Depends(_require(Role.OPERATOR))]
+#: A member key or an operator key (webhooks: each its own endpoints; the operator sees all).
+MemberOrOperator = Annotated[Principal, Depends(_require(Role.MEMBER, Role.OPERATOR))]
 #: Read-only audit access: an auditor key (operators may read too).
 Auditor = Annotated[Principal, Depends(_require(Role.AUDITOR, Role.OPERATOR))]

@@ -1,4 +1,4 @@
-"""`clearing bench gas|cycle|credit-backtest|credit`: each prints JSON with its in-run baseline or target."""
+"""`clearing bench gas|cycle|credit-backtest|credit|webhooks`: each prints JSON with its in-run baseline or target."""
 
 from __future__ import annotations
 
@@ -68,4 +68,57 @@ def credit(members: int, obligations: int, seed: int, repeats: int, pg_url: str 
     if members < 2 or obligations < 1 or repeats < 1:
         raise click.BadParameter("need --members ≥ 2, --obligations ≥ 1 and --repeats ≥ 1")
     out = run(members=members, obligations=obligations, seed=seed, repeats=repeats, pg_url=pg_url)
+    click.echo(json.dumps(out, indent=2))
+
+
+@bench.command("webhooks")
+@click.option("--events", default=5_000, show_default=True, help="Obligations submitted (one event each).")
+@click.option("--outage-seconds", default=30.0, show_default=True, help="How long the receiver answers 503.")
+@click.option("--batch", default=25, show_default=True, help="Obligations per submission transaction.")
+@click.option("--concurrency", default=8, show_default=True, help="Sender threads of the worker (and of the baseline).")
+@click.option("--backoff-cap", default=1.0, show_default=True, help="Longest retry wait, seconds (bench only).")
+@click.option("--paced-events", default=1_000, show_default=True, help="Latency phase: obligations at --paced-rate.")
+@click.option("--paced-rate", default=100.0, show_default=True, help="Latency phase: obligations per second.")
+@click.option("--cost-obligations", default=10_000, show_default=True, help="Submission-cost phase: obligations.")
+@click.option("--cost-batch", default=500, show_default=True, help="Submission-cost phase: batch size.")
+@click.option(
+    "--cost-repeats",
+    default=4,
+    show_default=True,
+    help="Submission-cost phase: rounds (each condition's median batch counts).",
+)
+def webhooks(
+    events: int,
+    outage_seconds: float,
+    batch: int,
+    concurrency: int,
+    backoff_cap: float,
+    paced_events: int,
+    paced_rate: float,
+    cost_obligations: int,
+    cost_batch: int,
+    cost_repeats: int,
+) -> None:
+    """Signed webhooks through the ledger outbox vs bare signed POSTs; an outage (nothing lost); and
+    what publishing adds to the submission path."""
+    from clearing.bench.webhooks import run
+    from clearing.progress import Progress
+
+    if min(events, batch, concurrency, paced_events, cost_obligations, cost_batch, cost_repeats) < 1:
+        raise click.BadParameter("--events, --batch, --concurrency, --paced-events and --cost-* must be at least 1")
+    if outage_seconds < 0 or backoff_cap <= 0 or paced_rate <= 0:
+        raise click.BadParameter("need --outage-seconds ≥ 0, --backoff-cap > 0 and --paced-rate > 0")
+    out = run(
+        events=events,
+        outage_seconds=outage_seconds,
+        batch=batch,
+        concurrency=concurrency,
+        backoff_cap=backoff_cap,
+        paced_events=paced_events,
+        paced_rate=paced_rate,
+        cost_obligations=cost_obligations,
+        cost_batch=cost_batch,
+        cost_repeats=cost_repeats,
+        progress=Progress("bench webhooks"),
+    )
     click.echo(json.dumps(out, indent=2))

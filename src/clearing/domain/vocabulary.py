@@ -22,12 +22,15 @@ __all__ = [
     "CycleState",
     "DisputePhase",
     "DisputeState",
+    "EVENT_TYPES",
+    "EventType",
     "HoldStatus",
     "MemberStatus",
     "ObligationStatus",
     "Role",
     "Route",
     "TxState",
+    "WILDCARD_EVENT",
 ]
 
 
@@ -138,3 +141,32 @@ class TxState(StrEnum):
     SENT = "sent"
     MINED = "mined"
     FAILED = "failed"
+
+
+class EventType(StrEnum):
+    """What the house tells webhook endpoints about (``services/webhooks/``; ``docs/webhooks.md``).
+
+    Dotted ``<resource>.<what happened>``; an endpoint subscribes to some of them or to ``*`` (all).
+    """
+
+    OBLIGATION_ACCEPTED = "obligation.accepted"
+    OBLIGATION_HELD = "obligation.held"
+    OBLIGATION_RELEASED = "obligation.released"
+    OBLIGATION_REJECTED = "obligation.rejected"
+    CYCLE_SETTLED = "cycle.settled"
+    CYCLE_PARTIAL = "cycle.partial"
+    WITHDRAWAL_COMPLETED = "withdrawal.completed"
+    CREDIT_TIER_CHANGED = "credit.tier_changed"
+    CREDIT_LINE_CHANGED = "credit.line_changed"
+    ALERT_OPENED = "alert.opened"
+    ALERT_RESOLVED = "alert.resolved"
+    HEADROOM_LOW = "headroom.low"
+    FORECAST_SHORTFALL = "forecast.shortfall"
+    TOPUP_ADVISED = "topup.advised"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint_disabled"
+
+
+#: An endpoint's subscription to every event type, present and future.
+WILDCARD_EVENT = "*"
+#: Every event type's value, in declaration order.
+EVENT_TYPES: tuple[str, ...] = tuple(e.value for e in EventType)

@@ -50,6 +50,7 @@ from clearing.services import forecasts, writer
 from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
+from clearing.services.webhooks import publish_many
 from clearing.settings import AlertSettings
 
 log = logging.getLogger(__name__)
@@ -266,18 +267,14 @@ def webhook_types(kind: str, event: str) -> list[str]:
 
 
 def _notify(session: Session, alert: Alert, event: str) -> None:
-    """Tell the alert's member (and the operator) that it was ``opened`` or ``resolved``.
-
-    It only logs for now. The integrator publishes here, in the alert's own transaction:
-    ``for t in webhook_types(alert.kind, event): publish(session, t, payload, members=[name])``,
-    with ``payload`` and ``name`` as computed below (no member for house-level alerts).
-    """
+    """Tell the alert's member (and the operator) that it was ``opened`` or ``resolved``: webhook events
+    in the alert's own transaction (they exist iff the alert's change commits), and a log line."""
     member = session.get(Member, alert.member_id) if alert.member_id is not None else None
     name = member.name if member is not None else None
     payload = as_json_values(_payload(alert, name))
-    log.info(
-        "alert %s %s %s: %s (%s)", alert.id, event, webhook_types(alert.kind, event), alert.message, payload["member"]
-    )
+    types = webhook_types(alert.kind, event)
+    publish_many(session, [(t, payload, [name] if name else []) for t in types])
+    log.info("alert %s %s %s: %s (%s)", alert.id, event, types, alert.message, payload["member"])
 
 
 def _payload(a: Alert, member: str | None) -> dict[str, Any]:

@@ -21,8 +21,9 @@ from clearing.adapters.db.lease import xact_lock
 from clearing.adapters.db.models import ChainEvent, Member, SettlementTx
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.amounts import as_json_values
-from clearing.domain.vocabulary import TxState
+from clearing.domain.vocabulary import EventType, TxState
 from clearing.services import escrow_outcome, outbox
+from clearing.services.webhooks.events import publish_member_event
 
 #: Events whose ``member``/``creditor``/``debtor`` argument names a member whose balance moved.
 _MEMBER_ARGS = ("member", "creditor", "debtor")
@@ -117,3 +118,7 @@ def _complete_withdrawal(s: Session, ev: Event) -> None:
     row = s.get(SettlementTx, match)
     if row is not None:
         row.tx_hash, row.block = ev.tx_hash, ev.block
+        name = s.scalar(select(Member.name).where(Member.address == address))
+        if name is not None:
+            data = {"withdrawal": match, "amount": str(amount), "to": to, "tx_hash": ev.tx_hash, "block": ev.block}
+            publish_member_event(s, EventType.WITHDRAWAL_COMPLETED, name, data)

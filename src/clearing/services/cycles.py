@@ -33,6 +33,7 @@ from clearing.errors import ChainError, NotFound
 from clearing.services import chain_sync, escrow_outcome
 from clearing.services.escrow_outcome import OPERATOR_RELEASE, operator_released
 from clearing.services.outbox import COMMIT, RELEASE, SETTLE, CrashHook, Outbox, cycle_committed
+from clearing.services.webhooks.events import publish_cycle
 
 log = logging.getLogger(__name__)
 
@@ -454,6 +455,7 @@ class CycleService:
                 cycle.release_tx_hash = sent.tx_hash if sent and sent.tx_hash else _release_tx(s, cycle_id)
                 final = CycleState.PARTIAL if int((cycle.detail or {}).get("carried", 0)) else CycleState.SETTLED
                 _transition(s, cycle, final, tx_hash=cycle.release_tx_hash)
+                publish_cycle(s, cycle)
                 uow.commit()
             return self._view(s, cycle)
 

@@ -21,6 +21,7 @@ from clearing.adapters.db import reservations
 from clearing.adapters.db.models import ChainEvent, Cycle, CycleTransition, Member, Obligation
 from clearing.domain.vocabulary import CycleState, Route
 from clearing.domain.vocabulary import ObligationStatus as S
+from clearing.services.webhooks.events import publish_cycle
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def finish_cycle(s: Session, cycle_id: int, *, tx_hash: str | None = None) -> bo
         )
     )
     cycle.state = final
+    publish_cycle(s, cycle)
     return True
 
 

@@ -28,12 +28,13 @@ from clearing.adapters.db.models import Hold, HoldReview, Member, Obligation
 from clearing.adapters.db.reservations import lock_members, transition
 from clearing.domain.headroom import liquidity_of
 from clearing.domain.risk import settlement_route
-from clearing.domain.vocabulary import HoldStatus, MemberStatus, Route
+from clearing.domain.vocabulary import EventType, HoldStatus, MemberStatus, Route
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, NotFound, ValidationError
 from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
+from clearing.services.webhooks.events import publish_obligation
 
 #: Who the audit log and hold reviews name for releases the house makes by itself.
 AUTO_RELEASE = "system:auto-release"
@@ -173,6 +174,7 @@ def _decide(s: Session, holds: Sequence[Hold], decision: str, reason: str, revie
         # A disputed obligation is counted in its debtor's velocity window: it may not become rejected.
         final = S.CANCELLED if o.status == S.DISPUTED else S.REJECTED
         transition(s, [oid], final)
+        publish_obligation(s, EventType.OBLIGATION_REJECTED, oid, reason=reason, reviewer=reviewer)
         return final
     still_open = s.scalar(select(Hold.id).where(Hold.obligation_key == oid, Hold.status == HoldStatus.OPEN).limit(1))
     if still_open is not None:
@@ -182,10 +184,12 @@ def _decide(s: Session, holds: Sequence[Hold], decision: str, reason: str, revie
     debtor = members[o.debtor_id]
     room = liquidity_of(debtor).headroom
     if o.amount > room:
-        transition(s, [oid], S.QUEUED_BEYOND_HEADROOM, shortfall=o.amount - max(0, room))
-        return S.QUEUED_BEYOND_HEADROOM
-    new = S.ESCROW if settlement_route(debtor.tier) == Route.ESCROW else S.ACCEPTED
-    transition(s, [oid], new, shortfall=None)
+        new = S.QUEUED_BEYOND_HEADROOM
+        transition(s, [oid], new, shortfall=o.amount - max(0, room))
+    else:
+        new = S.ESCROW if settlement_route(debtor.tier) == Route.ESCROW else S.ACCEPTED
+        transition(s, [oid], new, shortfall=None)
+    publish_obligation(s, EventType.OBLIGATION_RELEASED, oid, reason=reason, reviewer=reviewer)
     return new
 
 

@@ -507,3 +507,84 @@ class AlertOverride(Base):
     reason: Mapped[str] = mapped_column(String(1024))
     set_by: Mapped[str] = mapped_column(String(128))
     set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookEndpoint(Base):
+    """Where a member (or the operator: ``member_id`` NULL) wants events POSTed, signed with its secret.
+
+    The secret is kept in clear: the house signs every delivery with it (an HMAC key cannot be hashed
+    away). After a rotation ``previous_secret`` signs too, until ``previous_secret_until``.
+    """
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (Index(None, "member_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: The owning member; NULL: the operator's endpoint, which receives every event.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    url: Mapped[str] = mapped_column(String(2048))
+    #: Event types (``EventType`` values) or ``["*"]``.
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: ``whsec_`` + base64 of the key bytes.
+    secret: Mapped[str] = mapped_column(String(128))
+    previous_secret: Mapped[str | None] = mapped_column(String(128))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(512))
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: Deleted endpoints keep their delivery log; they receive nothing more.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class WebhookMessage(Base):
+    """One event, written in the transaction of the change it reports: its body is sent byte for byte on
+    every attempt to every endpoint, under the same ``webhook-id`` (this row's id)."""
+
+    __tablename__ = "webhook_messages"
+
+    #: ``msg_`` + 32 hex characters: the ``webhook-id`` header.
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    #: The JSON body ``{"type", "timestamp", "data"}`` exactly as sent.
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One message to one endpoint: pending until a 2xx (delivered) or until it is too old (failed).
+
+    A worker claims a due row by setting ``claimed_until`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL);
+    a claim whose worker died lapses and the row is tried again.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index(None, "state", "next_attempt_at"), Index(None, "endpoint_id", "id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("webhook_messages.id"), index=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    #: pending, delivered or failed.
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Where its age toward ``max_age_seconds`` starts: the event's time; a manual redelivery restarts it.
+    age_from: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class WebhookAttempt(Base):
+    """One POST of a delivery: when, the answer's status code (NULL: no answer) and what went wrong."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(512))
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)

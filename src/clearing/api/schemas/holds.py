@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from clearing.api.schemas.common import AmountOut, OutSchema, Schema
+from clearing.api.schemas.disputes import REASON_PATTERN
 
 
 class HoldOut(OutSchema):
@@ -28,7 +29,9 @@ class HoldOut(OutSchema):
 
 class ReviewIn(Schema):
     decision: Literal["release", "reject"]
-    reason: str = Field(min_length=1, max_length=1024, examples=["merchant confirmed the order by phone"])
+    reason: str = Field(
+        min_length=1, max_length=1024, pattern=REASON_PATTERN, examples=["merchant confirmed the order by phone"]
+    )
 
 
 class ReviewOut(OutSchema):

@@ -33,11 +33,13 @@ from clearing.adapters.db.reservations import lock_members
 from clearing.domain.amounts import as_json_values
 from clearing.domain.credit import CreditInputs, factor_rule
 from clearing.domain.tiering import Decision, Position, TierState, decide
+from clearing.domain.vocabulary import EventType
 from clearing.errors import ValidationError
 from clearing.services import outbox
 from clearing.services.context import ServiceContext
 from clearing.services.credit import draws, inputs, overrides
 from clearing.services.credit.policy import TRIGGERS, CreditPolicy, policy_of
+from clearing.services.webhooks.events import publish_member_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,8 +282,25 @@ def apply(
         tier_from = before_tier if d.tier != before_tier and trigger != "admission" else None
         if tier_from is not None:
             migrations.append((e.name, tier_from, d.tier))
+            publish_member_event(
+                s,
+                EventType.CREDIT_TIER_CHANGED,
+                e.name,
+                {"tier_from": tier_from, "tier": d.tier, "score": d.assessment.score, "reasons": list(d.reasons)},
+            )
         if d.credit_line != m.credit_line:
             line_changes += 1
+            publish_member_event(
+                s,
+                EventType.CREDIT_LINE_CHANGED,
+                e.name,
+                {
+                    "credit_line_from": str(m.credit_line),
+                    "credit_line": str(d.credit_line),
+                    "chain_limit": str(d.chain_limit),
+                    "source": d.source,
+                },
+            )
         m.tier, m.credit_line, m.tier_reasons = d.tier, d.credit_line, list(d.reasons)
         if changed:
             s.add(

@@ -17,7 +17,7 @@ on demand (``POST /forecasts/run``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -37,9 +37,11 @@ from clearing.domain.forecast import (
     forecast_member,
     pool_forecast,
 )
+from clearing.domain.vocabulary import EventType
 from clearing.errors import ValidationError
 from clearing.services.context import ServiceContext
 from clearing.services.forecasts.inputs import MemberInputs, RunInputs, digest, gather, member_data_version
+from clearing.services.webhooks import Event, publish_many
 
 TRIGGERS = ("schedule", "manual", "demo")
 #: Serialises runs across processes (an on-demand run and the scheduler's).
@@ -110,6 +112,7 @@ def run(
             if prev is None or (prev.data_version, prev.model_version) != (versions[m.name], MODEL_VERSION):
                 s.add(_member_row(m, fc, versions[m.name], trigger, now, inputs))
                 stored += 1
+        publish_many(s, _advised(forecasts, changed))
         summary = None
         if pool is not None:
             pool_version = digest({"members": versions, "liquidity": str(liquidity), "balances": _pool_inputs(inputs)})
@@ -181,6 +184,22 @@ def _latest_rows(s: Session, member_ids: list[int]) -> dict[int, MemberForecastR
     )
     rows = s.scalars(select(MemberForecastRow).where(MemberForecastRow.id.in_(newest.scalar_subquery())))
     return {r.member_id: r for r in rows}
+
+
+def _advised(forecasts: dict[str, MemberForecast], changed: list[str]) -> Iterator[Event]:
+    """``topup.advised`` for each member whose advice appeared or changed (lazily: free without subscribers)."""
+    for name in changed:
+        fc = forecasts[name]
+        if fc.topup is not None:
+            data = {
+                "member": name,
+                "amount": str(fc.topup.amount),
+                "by": fc.topup.by.isoformat(),
+                "shortfall_date": fc.shortfall_date.isoformat() if fc.shortfall_date else None,
+                "forecast_start": fc.start.isoformat(),
+                "horizon": len(fc.days),
+            }
+            yield EventType.TOPUP_ADVISED, data, [name]
 
 
 def _advice(row: MemberForecastRow) -> tuple[date | None, int | None, date | None]:

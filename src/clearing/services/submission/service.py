@@ -32,7 +32,7 @@ off (a diagnostic); other values no longer cap anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 
@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db import obligation_store as store
-from clearing.adapters.db.obligation_store import CopySink, DriverIntegrityError
+from clearing.adapters.db.obligation_store import CopySink, DriverIntegrityError, LockedMember
 from clearing.adapters.db.reservations import write_reserved
 from clearing.domain import risk
 from clearing.domain.amounts import as_json_values
@@ -55,6 +55,8 @@ from clearing.services.submission.history import cache_window, load_histories
 from clearing.services.submission.queries import load_views
 from clearing.services.submission.types import ObligationInput, ObligationView, SubmitResult
 from clearing.services.submission.validate import ValidatedBatch, raise_problems, references, validate
+from clearing.services.webhooks.events import obligation_data, submission_type
+from clearing.services.webhooks.publish import Event, publish_many
 
 #: Results of a call, built after its commit: a result per item, or the error it would raise alone.
 Outcomes = list[SubmitResult | ClearingError]
@@ -213,6 +215,8 @@ def _submit_once(
     changed = decided.changed_members(members)
     if changed:
         write_reserved(s, changed)
+    # Webhook events, in this transaction and in bulk (the generator never runs when nobody subscribes).
+    publish_many(s, _events(todo, decided, by_id), now=now)
 
     # 6. Results in item order. Replays and holds are read now, in the transaction; the rest is
     #    built after the commit, once the member locks are released.
@@ -225,6 +229,28 @@ def _submit_once(
     for row in holds:
         hold_views.setdefault(row.obligation_key, []).append(hold_view(row, *parties[row.obligation_key]))
     return lambda: _results(items, submitters, checked, failed, existing, stored, todo, decided, hold_views, now)
+
+
+def _events(todo: list[Item], decided: Decisions, by_id: dict[int, LockedMember]) -> Iterator[Event]:
+    """``obligation.accepted`` / ``obligation.held`` of each new obligation, to both parties."""
+    held_by: dict[str, list[str]] = {}
+    for key, hd in decided.holds:
+        held_by.setdefault(key, []).append(hd.rule)
+    for (it, d, c, _, _), row in zip(todo, decided.rows, strict=True):
+        data = obligation_data(
+            id=it.id,
+            obligation_key=row.obligation_key,
+            submitter=by_id[row.submitted_by].name,
+            debtor=d.name,
+            creditor=c.name,
+            amount=it.amount,
+            reference=it.reference,
+            status=row.status,
+            route=row.route,
+            shortfall=row.shortfall,
+            holds=held_by.get(row.obligation_key, ()),
+        )
+        yield submission_type(row.status), data, (d.name, c.name)
 
 
 def _existing(conn: Connection, checked: ValidatedBatch) -> dict[tuple[int, str], tuple[str, str]]:

@@ -13,7 +13,7 @@ from alembic import op
 from clearing.adapters.db import types as ctypes
 
 revision = "0006_forecasts"
-down_revision = "0004_credit_history"
+down_revision = "0005_webhooks"
 branch_labels = None
 depends_on = None
 
