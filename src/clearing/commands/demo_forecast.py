@@ -54,7 +54,7 @@ def trade(ctx: ServiceContext, who: dict[str, Principal], day: int) -> None:
 def show(ctx: ServiceContext, story_start: Any, say: Callable[[str], None]) -> dict[str, Any]:
     """Put the flash sales on the calendar, forecast every member and the pool, and say what came out."""
     from clearing.domain.vocabulary import Role
-    from clearing.services import calendar, forecasts
+    from clearing.services import alerts, calendar, forecasts
     from clearing.services.keys import Principal
 
     operator = Principal(role=Role.OPERATOR, key_id=None)
@@ -73,7 +73,11 @@ def show(ctx: ServiceContext, story_start: Any, say: Callable[[str], None]) -> d
         f"shortfall date {mine.shortfall_date or 'none in 14 days'}, {advice}; pool needs "
         f"{pool.needed_95 // TOK} of {pool.liquidity // TOK} at 95% over {pool.horizon} days (idle {pool.idle // TOK})"
     )
+    alerts.run(ctx, operator)  # as the scheduler does right after a forecast run
+    raised = alerts.list_alerts(ctx, operator, member=MEMBER[0])
+    say(f"alerts for {MEMBER[0]}: " + ("; ".join(f"[{a.severity}] {a.kind}: {a.message}" for a in raised) or "none"))
     return {
+        "alerts": [{"kind": a.kind, "severity": a.severity, "message": a.message} for a in raised],
         "member": MEMBER[0],
         "balance": str(mine.balance),
         "shortfall_date": None if mine.shortfall_date is None else mine.shortfall_date.isoformat(),
