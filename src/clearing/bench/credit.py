@@ -113,7 +113,7 @@ BARE = {
 }
 
 
-def _server_url(pg_url: str | None) -> str:
+def server_url(pg_url: str | None) -> str:
     url = pg_url or os.environ.get("CLEARING_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
@@ -277,7 +277,7 @@ def run(
     progress = progress or Progress("bench credit")
     if members < 2 or obligations < 1 or repeats < 1:
         raise ValueError("need members ≥ 2, obligations ≥ 1 and repeats ≥ 1")
-    server = _server_url(pg_url)
+    server = server_url(pg_url)
     name = f"clearing_bench_credit_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -160,9 +160,38 @@ def forecast(history_path: Path, events_path: Path | None, balances_path: Path |
 @click.option("--horizon", default=14, show_default=True, type=click.IntRange(2, 31))
 @click.option("--seed", default=2026, show_default=True)
 @click.option("--speed-members", default=10_000, show_default=True, help="Members in the speed run (0: skip).")
-def bench_forecast(members: int, days: int, horizon: int, seed: int, speed_members: int) -> None:
-    """Rolling-origin accuracy vs seasonal naive, band coverage, shortfall recall/precision, and speed, as JSON."""
+@click.option(
+    "--pipeline-members",
+    default=0,
+    show_default=True,
+    help="Members in a PostgreSQL ledger forecast through the service, against the bare model (0: skip).",
+)
+@click.option("--pipeline-obligations", default=2_000_000, show_default=True, help="Obligations in that ledger.")
+@click.option("--pg-url", envvar="CLEARING_TEST_POSTGRES_URL", help="PostgreSQL server for the pipeline run.")
+def bench_forecast(
+    members: int,
+    days: int,
+    horizon: int,
+    seed: int,
+    speed_members: int,
+    pipeline_members: int,
+    pipeline_obligations: int,
+    pg_url: str | None,
+) -> None:
+    """Rolling-origin accuracy vs seasonal naive, band coverage, shortfall recall/precision, speed, and what
+    the service's pipeline adds to the bare model, as JSON."""
     from clearing.bench.forecast import run
 
-    click.echo(json.dumps(run(members=members, days=days, horizon=horizon, seed=seed, speed_members=speed_members),
-                          indent=2))  # fmt: skip
+    out = run(members=members, days=days, horizon=horizon, seed=seed, speed_members=speed_members)
+    if pipeline_members:
+        from clearing.bench import forecast_pipeline
+        from clearing.progress import Progress
+
+        out["pipeline"] = forecast_pipeline.run(
+            members=pipeline_members,
+            obligations=pipeline_obligations,
+            seed=seed,
+            pg_url=pg_url,
+            progress=Progress("bench forecast"),
+        )
+    click.echo(json.dumps(out, indent=2))
