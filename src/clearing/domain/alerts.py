@@ -12,6 +12,8 @@ Rules (each compares with the member's threshold: its tier's, or its own overrid
 - ``hold_open_too_long``: a hold open for ``hold_open_hours`` or more (one alert per hold, ``hold:<id>``);
 - ``credit_utilisation_high``: drawn ≥ ``credit_utilisation_bps`` of the line (any drawing on a zero line);
 - ``writer_stuck`` (house-level, the operator's): chain transactions pending past the writer's limit.
+- ``webhook_disabled``: an endpoint of the member's (or the operator's) that the house disabled after failing
+  to deliver to it for too long; it clears when the endpoint is deleted.
 
 >>> t = DEFAULT_THRESHOLDS["B"]
 >>> inputs = MemberInputs(headroom=150, typical_daily_outflow=100, today=date(2026, 1, 1))
@@ -33,6 +35,7 @@ from typing import Any
 from clearing.errors import ValidationError
 
 __all__ = [
+    "disabled_webhooks",
     "BOUNDS",
     "DEFAULT_THRESHOLDS",
     "MEMBER_KINDS",
@@ -60,6 +63,8 @@ class AlertKind(StrEnum):
     CREDIT_UTILISATION_HIGH = "credit_utilisation_high"
     #: House-level: owned by the operator, no member.
     WRITER_STUCK = "writer_stuck"
+    #: A webhook endpoint the house disabled after failing to deliver for too long (its owner's, or the house's).
+    WEBHOOK_DISABLED = "webhook_disabled"
 
 
 class Severity(StrEnum):
@@ -334,4 +339,23 @@ def evaluate_house(*, stuck: int, stuck_after_seconds: int, oldest_seconds: int 
             f"(oldest {oldest_seconds} s): see GET /outbox/stuck",
             {"stuck": stuck, "stuck_after_seconds": stuck_after_seconds, "oldest_seconds": oldest_seconds},
         )
+    ]
+
+
+def disabled_webhooks(endpoints: Iterable[tuple[int, str, str | None]]) -> list[Condition]:
+    """One condition per disabled webhook endpoint ``(id, url, reason)``, keyed by the endpoint.
+
+    >>> [c.dedup_key for c in disabled_webhooks([(7, "https://x.example/h", "no 2xx for a day")])]
+    ['endpoint:7']
+    """
+    return [
+        Condition(
+            AlertKind.WEBHOOK_DISABLED,
+            f"endpoint:{eid}",
+            Severity.CRITICAL,
+            f"webhook endpoint {eid} ({url}) disabled: {reason or 'deliveries failed too long'}; "
+            "register it again once it answers",
+            {"endpoint_id": eid, "url": url, "reason": reason},
+        )
+        for eid, url, reason in endpoints
     ]

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clearing.adapters.db.alert_inputs import carried_counts, daily_outflows, open_holds
+from clearing.adapters.db.alert_inputs import carried_counts, daily_outflows, disabled_endpoints, open_holds
 from clearing.adapters.db.lease import xact_lock
 from clearing.adapters.db.models import Alert, AlertOverride, Member
 from clearing.domain.alerts import (
@@ -37,6 +37,7 @@ from clearing.domain.alerts import (
     OpenHold,
     Thresholds,
     check_threshold,
+    disabled_webhooks,
     effective_thresholds,
     evaluate_house,
     evaluate_member,
@@ -156,6 +157,8 @@ def evaluate(
         xact_lock(s, "alerts.evaluate")
         found = _member_conditions(s, ctx.settings.alerts, now, shortfalls or {}, skip)
         found[HOUSE] = house
+        for owner, endpoints in disabled_endpoints(s).items():
+            found.setdefault(HOUSE if owner is None else owner, []).extend(disabled_webhooks(endpoints))
         result = _apply(s, now, found, skip)
         if actor is not None:
             record_action(

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from clearing.adapters.db.models import Hold, Obligation
+from clearing.adapters.db.models import Hold, Obligation, WebhookEndpoint
 from clearing.domain.vocabulary import HoldStatus
 from clearing.domain.vocabulary import ObligationStatus as S
 
@@ -76,3 +76,13 @@ def open_holds(session: Session) -> list[HeldRow]:
         .order_by(Hold.id)
     )
     return [HeldRow(*row) for row in session.execute(q)]
+
+
+def disabled_endpoints(session: Session) -> dict[int | None, list[tuple[int, str, str | None]]]:
+    """Owner member id (None: the operator's) → its webhook endpoints disabled and not deleted: (id, url, reason)."""
+    e = WebhookEndpoint
+    out: dict[int | None, list[tuple[int, str, str | None]]] = {}
+    q = select(e.member_id, e.id, e.url, e.disabled_reason).where(e.enabled.is_(False), e.deleted_at.is_(None))
+    for member_id, eid, url, reason in session.execute(q.order_by(e.id)):
+        out.setdefault(member_id, []).append((int(eid), url, reason))
+    return out
