@@ -2,10 +2,11 @@
 
 The model is a log-linear regression per flow (inflow, outflow) on a level, a
 trend, the weekday and one uplift per named calendar event seen in the
-history, fitted by least squares on ``log1p`` of the daily amounts. Paths draw
-the coefficients from their sampling distribution (so an event seen once
-widens its day's band) and add a residual resampled from the history, the
-same day's residual for both flows (so their correlation carries over).
+history, fitted by least squares on the logarithm of the daily amounts of the
+days with trade. Paths draw the coefficients from their sampling distribution
+(so an event seen once widens its day's band) and add the noise of a history
+day of the same weekday, the same day for both flows (so their correlation
+carries over); a borrowed day without trade gives a day without trade.
 
 Why this and not a forecasting library's model: it learns each event's uplift
 from past occurrences (exogenous regressors), which MSTL, ETS and Theta do not,
@@ -35,6 +36,7 @@ _MIN_DAYS_EVENTS = 28
 _MAX_LEVERAGE = 0.95
 
 Matrix = npt.NDArray[np.float64]
+Picks = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,45 +123,59 @@ def simulate_flows(
     terms = (n >= _MIN_DAYS_WEEKDAY, n >= _MIN_DAYS_TREND, names)
     x_hist = _design(hist_days, first, events, terms)
     x_future = _design(future, first, events, terms)
-    y = np.column_stack([np.log1p(inflow), np.log1p(outflow)])
     rng = np.random.default_rng(seed)
-    draws = _draw_log_flows(x_hist, x_future, y, n_paths, rng)
+    picks = _noise_days(hist_days, future, n_paths, rng)
+    z = rng.standard_normal((n_paths, horizon))
+    draws = [_draw_flow(flow, x_hist, x_future, picks, z, rng) for flow in (inflow, outflow)]
     net = inflow - outflow
     naive = tuple(int(net[n - 7 + k % 7]) if n >= 7 else int(net[-1]) for k in range(horizon))
     model = MODEL_NAME if n >= _MIN_DAYS_WEEKDAY else f"{MODEL_NAME}-short"
-    return FlowPaths(
-        start=start,
-        inflow=np.maximum(np.expm1(draws[0]), 0.0),
-        outflow=np.maximum(np.expm1(draws[1]), 0.0),
-        naive_net=naive,
-        model=model,
-    )
+    return FlowPaths(start=start, inflow=draws[0], outflow=draws[1], naive_net=naive, model=model)
 
 
-def _draw_log_flows(x: Matrix, x_future: Matrix, y: Matrix, n_paths: int, rng: np.random.Generator) -> list[Matrix]:
-    """log1p-flow paths (one (paths, horizon) array per column of ``y``)."""
-    n, p = x.shape
-    pinv = np.linalg.pinv(x)
-    beta = pinv @ y  # (p, 2)
-    resid = y - x @ beta
-    cov = pinv @ pinv.T  # (X'X)^-1, the coefficients' covariance per unit of noise variance
-    leverage = np.einsum("ij,ji->i", x, pinv)
+def _noise_days(hist: Sequence[date], future: Sequence[date], n_paths: int, rng: np.random.Generator) -> Picks:
+    """For each path and future day, the history day whose noise it borrows: one of the same weekday (so a
+    member that never trades on Sundays keeps not trading on Sundays), the same for inflow and outflow (so their
+    correlation carries over)."""
+    weekdays = np.array([d.weekday() for d in hist])
+    picks = np.empty((n_paths, len(future)), dtype=np.int64)
+    for j, d in enumerate(future):
+        same = np.flatnonzero(weekdays == d.weekday()) if len(hist) >= 14 else np.arange(len(hist))
+        picks[:, j] = same[rng.integers(0, len(same), size=n_paths)]
+    return picks
+
+
+def _draw_flow(flow: Matrix, x: Matrix, x_future: Matrix, picks: Picks, z: Matrix, rng: np.random.Generator) -> Matrix:
+    """One flow's paths in token units. The regression is fitted on the days with trade (a day without any is
+    not a day of tiny trade: in logs it would drag the level down and blow the noise up); a path-day whose
+    borrowed history day had no trade has none either."""
+    traded = flow > 0
+    if not traded.any():
+        return np.zeros(picks.shape)
+    xk, xf = x[traded], x_future
+    if traded.sum() <= xk.shape[1] + 1:  # too few days with trade for the terms: the level alone
+        xk, xf = xk[:, :1], xf[:, :1]
+    y = np.log(flow[traded])
+    pinv = np.linalg.pinv(xk)
+    beta = pinv @ y
+    resid = y - xk @ beta
+    leverage = np.einsum("ij,ji->i", xk, pinv)
     usable = leverage < _MAX_LEVERAGE
-    dof = max(1, n - p)
-    # Standardised residuals (scaled for the leverage and the fitted terms), resampled as whole days.
-    scale = np.sqrt(np.clip(1.0 - leverage[usable], 1e-6, None))[:, None]
-    pool = resid[usable] / scale if usable.any() else np.zeros((1, y.shape[1]))
-    sigma = np.sqrt((resid[usable] ** 2).sum(axis=0) / dof) if usable.any() else np.zeros(y.shape[1])
-    horizon = x_future.shape[0]
-    picks = rng.integers(0, len(pool), size=(n_paths, horizon))
+    if not usable.any():
+        usable[:] = True
+    dof = max(1, int(usable.sum()) - xk.shape[1])
+    sigma = float(np.sqrt((resid[usable] ** 2).sum() / dof))
+    # Standardised residuals per history day; a day the fit passes through (an event seen once) says nothing
+    # of the noise: it borrows a usable day's.
+    std = resid / np.sqrt(np.clip(1.0 - leverage, 1e-6, None))
+    pool = std[usable]
+    std = np.where(usable, std, pool[rng.integers(0, len(pool), size=len(std))])
+    noise = np.zeros(len(flow))
+    noise[traded] = std
     # The coefficients' uncertainty, as the spread of the prediction on each future day (correlated across days).
-    chol = _cholesky(x_future @ cov @ x_future.T)
-    z = rng.standard_normal((n_paths, horizon))
-    out = []
-    for k in range(y.shape[1]):
-        mean = x_future @ beta[:, k]
-        out.append(mean[None, :] + sigma[k] * (z @ chol.T) + pool[picks, k])
-    return out
+    chol = _cholesky(xf @ (pinv @ pinv.T) @ xf.T)
+    logs = (xf @ beta)[None, :] + sigma * (z @ chol.T) + noise[picks]
+    return np.where(traded[picks], np.exp(logs), 0.0)
 
 
 def _cholesky(a: Matrix) -> Matrix:
