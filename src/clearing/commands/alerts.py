@@ -10,18 +10,11 @@ import click
 from clearing.cli import cli
 from clearing.commands import api_client
 
-_ENV = api_client.KEY_ENV
 _KINDS = ["headroom_low", "projected_shortfall", "obligations_carried", "hold_open_too_long", "credit_utilisation_high"]
 
 
 @cli.group("alerts")
-@click.option(
-    "--url",
-    envvar="CLEARING_API__URL",
-    default=None,
-    help="The server (env CLEARING_API__URL; default http://CLEARING_API__HOST:CLEARING_API__PORT).",
-)
-@click.option("--key", envvar=_ENV, default=None, help=f"An operator API key (env {_ENV}).")
+@api_client.server_options
 @click.pass_context
 def alerts(ctx: click.Context, url: str | None, key: str | None) -> None:
     """Alerts on the running server (`clearing serve`): list, acknowledge, resolve, evaluate, thresholds.

@@ -11,13 +11,26 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 KEY_ENV = "CLEARING_API__OPERATOR_KEY"
 #: What a command of such a group reads besides its options (the group's --url and --key read theirs).
 READS = ("CLEARING_API__HOST", "CLEARING_API__PORT", KEY_ENV)
+
+
+_URL_HELP = "The server (env CLEARING_API__URL; default http://CLEARING_API__HOST:CLEARING_API__PORT)."
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def server_options(f: F) -> F:
+    """``--url`` and ``--key`` for a command group that is a client of the running server (pass both to
+    :func:`connect`)."""
+    f = click.option("--key", envvar=KEY_ENV, default=None, help=f"An operator API key (env {KEY_ENV}).")(f)
+    return click.option("--url", envvar="CLEARING_API__URL", default=None, help=_URL_HELP)(f)
 
 
 def connect(ctx: click.Context, url: str | None, key: str | None) -> None:

@@ -8,17 +8,9 @@ import click
 from clearing.cli import cli
 from clearing.commands import api_client
 
-_ENV = api_client.KEY_ENV
-
 
 @cli.group("calendar")
-@click.option(
-    "--url",
-    envvar="CLEARING_API__URL",
-    default=None,
-    help="The server (env CLEARING_API__URL; default http://CLEARING_API__HOST:CLEARING_API__PORT).",
-)
-@click.option("--key", envvar=_ENV, default=None, help=f"An operator API key (env {_ENV}).")
+@api_client.server_options
 @click.pass_context
 def calendar(ctx: click.Context, url: str | None, key: str | None) -> None:
     """Named days forecasts learn from (sales, paydays), on the running server (`clearing serve`).

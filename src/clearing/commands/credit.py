@@ -11,17 +11,9 @@ import click
 from clearing.cli import cli
 from clearing.commands import api_client
 
-_ENV = api_client.KEY_ENV
-
 
 @cli.group("credit")
-@click.option(
-    "--url",
-    envvar="CLEARING_API__URL",
-    default=None,
-    help="The server (env CLEARING_API__URL; default http://CLEARING_API__HOST:CLEARING_API__PORT).",
-)
-@click.option("--key", envvar=_ENV, default=None, help=f"An operator API key (env {_ENV}).")
+@api_client.server_options
 @click.pass_context
 def credit(ctx: click.Context, url: str | None, key: str | None) -> None:
     """Members' credit on the running server (`clearing serve`): scores, why, migrations, overrides.

@@ -14,17 +14,11 @@ from typing import Any
 import click
 
 from clearing.cli import cli
-from clearing.commands.api_client import KEY_ENV, READS, call, connect
+from clearing.commands.api_client import READS, call, connect, server_options
 
 
 @cli.group("cycles")
-@click.option(
-    "--url",
-    envvar="CLEARING_API__URL",
-    default=None,
-    help="The server (env CLEARING_API__URL; default http://CLEARING_API__HOST:CLEARING_API__PORT).",
-)
-@click.option("--key", envvar=KEY_ENV, default=None, help=f"An operator API key (env {KEY_ENV}).")
+@server_options
 @click.pass_context
 def cycles(ctx: click.Context, url: str | None, key: str | None) -> None:
     """Run cycles on the running server (`clearing serve`): settle, or commit and release later or in part.

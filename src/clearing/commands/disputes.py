@@ -9,15 +9,11 @@ from __future__ import annotations
 import click
 
 from clearing.cli import cli
-from clearing.commands.api_client import KEY_ENV, READS, call, connect
-
-_URL_HELP = "The server (env CLEARING_API__URL; default http://CLEARING_API__HOST:CLEARING_API__PORT)."
-_KEY_HELP = f"An operator API key (env {KEY_ENV})."
+from clearing.commands.api_client import READS, call, connect, server_options
 
 
 @cli.group("disputes")
-@click.option("--url", envvar="CLEARING_API__URL", default=None, help=_URL_HELP)
-@click.option("--key", envvar=KEY_ENV, default=None, help=_KEY_HELP)
+@server_options
 @click.pass_context
 def disputes(ctx: click.Context, url: str | None, key: str | None) -> None:
     """Disputes of obligations on the running server (`clearing serve`): list them, uphold or reject one.
@@ -57,8 +53,7 @@ def resolve_dispute(dispute_id: int, decision: str | None, reason: str) -> None:
 
 
 @cli.group("complaints")
-@click.option("--url", envvar="CLEARING_API__URL", default=None, help=_URL_HELP)
-@click.option("--key", envvar=KEY_ENV, default=None, help=_KEY_HELP)
+@server_options
 @click.pass_context
 def complaints(ctx: click.Context, url: str | None, key: str | None) -> None:
     """Complaints against members on the running server (`clearing serve`): list them, validate or dismiss one.

@@ -167,7 +167,13 @@ def forecast(history_path: Path, events_path: Path | None, balances_path: Path |
     help="Members in a PostgreSQL ledger forecast through the service, against the bare model (0: skip).",
 )
 @click.option("--pipeline-obligations", default=2_000_000, show_default=True, help="Obligations in that ledger.")
-@click.option("--pg-url", envvar="CLEARING_TEST_POSTGRES_URL", help="PostgreSQL server for the pipeline run.")
+@click.option(
+    "--pg-url",
+    default=None,
+    envvar="CLEARING_TEST_POSTGRES_URL",
+    show_envvar=True,
+    help="PostgreSQL server for the pipeline run: a fresh database is made there, then dropped.",
+)
 def bench_forecast(
     members: int,
     days: int,
