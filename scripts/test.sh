@@ -20,5 +20,5 @@ echo "== ruff check, ruff format --check, mypy --strict (domain, services)" >&2
 
 echo "== forge test" >&2
 node_modules/.bin/forge test
-echo "== pytest" >&2
-.venv/bin/pytest "$@"
+echo "== pytest (3 workers, each test file in one worker: its fixtures and servers stay together)" >&2
+.venv/bin/pytest -n 3 --dist loadfile "$@"
