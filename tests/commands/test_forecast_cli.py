@@ -135,3 +135,13 @@ def test_bench_forecast_small():
     out = json.loads(r.stdout)
     assert out["accuracy"]["mae_ratio_to_seasonal_naive"] < 1.0
     assert out["speed"]["members"] == 50 and out["speed"]["ratio_to_bare_lstsq"] > 1
+
+
+@pytest.mark.postgres
+def test_bench_forecast_pipeline_small():
+    r = run("bench", "forecast", "--members", 4, "--speed-members", 0, "--pipeline-members", 40,
+            "--pipeline-obligations", 4000, "--horizon", 7)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    p = json.loads(r.stdout)["pipeline"]
+    assert p["members"] == 40 and p["stored"] == 40
+    assert p["bare_model_seconds"] > 0 and p["ratio_service_to_bare"] > 1

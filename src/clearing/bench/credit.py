@@ -29,7 +29,8 @@ import os
 import platform
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -119,6 +120,25 @@ def server_url(pg_url: str | None) -> str:
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+@contextmanager
+def fresh_database(pg_url: str | None, label: str) -> Iterator[tuple[str, Engine]]:
+    """A new, empty PostgreSQL database on the server (its URL and an engine), dropped afterwards."""
+    server = server_url(pg_url)
+    name = f"clearing_bench_{label}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    try:
+        yield url, engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _obligation_ddl(conn: Connection) -> tuple[list[str], list[tuple[str, str]]]:
@@ -277,15 +297,8 @@ def run(
     progress = progress or Progress("bench credit")
     if members < 2 or obligations < 1 or repeats < 1:
         raise ValueError("need members ≥ 2, obligations ≥ 1 and repeats ≥ 1")
-    server = server_url(pg_url)
-    name = f"clearing_bench_credit_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    try:
-        with progress.step(f"migrating a fresh database {name}"):
+    with fresh_database(pg_url, "credit") as (url, engine):
+        with progress.step(f"migrating a fresh database {url.rsplit('/', 1)[1]}"):
             migrate(url)
         with progress.step(f"loading {members:,} members and {obligations:,} obligations"):
             t_load, _ = _timed(
@@ -298,11 +311,6 @@ def run(
                 {"s": AS_OF - timedelta(days=30 * MONTHS)},
             ).scalar_one()
         measured = _measure(engine, repeats, progress)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     return {
         "benchmark": "credit",
         "members": members,

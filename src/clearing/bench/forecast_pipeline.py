@@ -11,13 +11,10 @@ same paths and seeds, measured in the same run.
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
-from sqlalchemy import create_engine, text
-
-from clearing.adapters.db import make_engine, migrate
-from clearing.bench.credit import AS_OF, load, server_url
+from clearing.adapters.db import migrate
+from clearing.bench.credit import AS_OF, fresh_database, load
 from clearing.bootstrap import build_service
 from clearing.domain.forecast import forecast_member
 from clearing.progress import Progress
@@ -27,15 +24,8 @@ from clearing.settings import ForecastSettings, Settings
 
 
 def run(*, members: int, obligations: int, seed: int, pg_url: str | None, progress: Progress) -> dict[str, Any]:
-    server = server_url(pg_url)
-    name = f"clearing_bench_forecast_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    try:
-        with progress.step(f"migrating {name} and loading {members:,} members, {obligations:,} obligations"):
+    with fresh_database(pg_url, "forecast") as (url, engine):
+        with progress.step(f"migrating and loading {members:,} members, {obligations:,} obligations"):
             migrate(url)
             load(engine, members=members, obligations=obligations, seed=seed, progress=progress)
         cfg = ForecastSettings()
@@ -57,11 +47,6 @@ def run(*, members: int, obligations: int, seed: int, pg_url: str | None, progre
             t0 = time.perf_counter()
             result = forecasts.run(ctx, trigger="manual")
             pipeline = time.perf_counter() - t0
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     return {
         "members": result.members,
         "obligations": obligations,
