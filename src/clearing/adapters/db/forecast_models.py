@@ -7,10 +7,11 @@ Amounts inside ``days`` are decimal strings, as everywhere in JSON.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, ScalarSelect, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clearing.adapters.db.models import Base, BigId, utcnow
@@ -80,3 +81,12 @@ class PoolForecastRow(Base):
     trigger: Mapped[str] = mapped_column(String(16))
     #: [{"date", "drawn_p50", "drawn_p95", "utilisation_p50_bps", "utilisation_p95_bps"}].
     days: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+def latest_forecast_ids(member_ids: Collection[int] | None = None) -> ScalarSelect[Any]:
+    """The id of each member's newest stored forecast (of every member, or of those given), as a subquery
+    for ``MemberForecastRow.id.in_(...)``: what every read of "the latest forecast" filters by."""
+    newest = select(func.max(MemberForecastRow.id)).group_by(MemberForecastRow.member_id)
+    if member_ids is not None:
+        newest = newest.where(MemberForecastRow.member_id.in_(member_ids))
+    return newest.scalar_subquery()

@@ -23,10 +23,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clearing.adapters.db.forecast_models import MemberForecastRow, PoolForecastRow
+from clearing.adapters.db.forecast_models import MemberForecastRow, PoolForecastRow, latest_forecast_ids
 from clearing.adapters.db.lease import xact_lock
 from clearing.domain.forecast import (
     MODEL_VERSION,
@@ -177,12 +177,7 @@ def _latest_rows(s: Session, member_ids: list[int]) -> dict[int, MemberForecastR
     """Each member's newest stored forecast."""
     if not member_ids:
         return {}
-    newest = (
-        select(func.max(MemberForecastRow.id))
-        .where(MemberForecastRow.member_id.in_(member_ids))
-        .group_by(MemberForecastRow.member_id)
-    )
-    rows = s.scalars(select(MemberForecastRow).where(MemberForecastRow.id.in_(newest.scalar_subquery())))
+    rows = s.scalars(select(MemberForecastRow).where(MemberForecastRow.id.in_(latest_forecast_ids(member_ids))))
     return {r.member_id: r for r in rows}
 
 

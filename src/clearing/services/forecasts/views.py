@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clearing.adapters.db.forecast_models import MemberForecastRow, PoolForecastRow
+from clearing.adapters.db.forecast_models import MemberForecastRow, PoolForecastRow, latest_forecast_ids
 from clearing.adapters.db.models import Member
 from clearing.errors import NoForecast, NotFound
 from clearing.services.context import ServiceContext
@@ -131,13 +131,11 @@ def _view(r: MemberForecastRow, name: str, tier: str) -> MemberForecastView:
 
 
 def _latest(s: Session, member_id: int | None = None) -> list[tuple[MemberForecastRow, str, str]]:
-    newest = select(func.max(MemberForecastRow.id)).group_by(MemberForecastRow.member_id)
-    if member_id is not None:
-        newest = newest.where(MemberForecastRow.member_id == member_id)
+    newest = latest_forecast_ids(None if member_id is None else [member_id])
     q = (
         select(MemberForecastRow, Member.name, Member.tier)
         .join(Member, Member.id == MemberForecastRow.member_id)
-        .where(MemberForecastRow.id.in_(newest.scalar_subquery()))
+        .where(MemberForecastRow.id.in_(newest))
         .order_by(Member.name)
     )
     return [(r, name, tier) for r, name, tier in s.execute(q)]
@@ -182,11 +180,10 @@ def latest(ctx: ServiceContext, *, short_only: bool = False) -> list[ForecastSum
 def current_shortfalls(ctx: ServiceContext, today: date) -> dict[str, date | None]:
     """Member name → its latest forecast's shortfall date, for forecasts still covering ``today`` (a stale
     forecast says nothing: None), and never a day already past."""
-    newest = select(func.max(MemberForecastRow.id)).group_by(MemberForecastRow.member_id)
     q = (
         select(Member.name, MemberForecastRow.start, MemberForecastRow.horizon, MemberForecastRow.shortfall_date)
         .join(Member, Member.id == MemberForecastRow.member_id)
-        .where(MemberForecastRow.id.in_(newest.scalar_subquery()))
+        .where(MemberForecastRow.id.in_(latest_forecast_ids()))
     )
     with ctx.uow(read_only=True) as uow:
         rows = uow.session.execute(q).all()
