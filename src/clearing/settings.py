@@ -89,10 +89,20 @@ class EscrowSettings(BaseModel):
 
 
 class PoolSettings(BaseModel):
-    """The credit pool's borrow rate, set on chain at deployment: base + slope × utilisation, a year."""
+    """The credit pool (``services/pool.py``, ``services/pool_keeper.py``; ``docs/pool.md``).
+
+    The borrow rate is set on chain at deployment: base + slope × utilisation, a year (a deployed house
+    keeps what its admin last set).
+    """
 
     base_rate_bps: int = Field(default=300, ge=0, le=10_000)
     slope_rate_bps: int = Field(default=1_700, ge=0, le=10_000)
+    #: Seconds between the keeper's runs (charge borrowers' interest, pay the withdrawal queue) in the chain
+    #: writer's process; 0: off (anyone may still call accrueInterest and processWithdrawals on chain).
+    keeper_seconds: int = Field(default=3_600, ge=0)
+    #: Members charged per accrueInterest transaction, and queued requests paid per processWithdrawals.
+    accrue_batch: int = Field(default=100, ge=1, le=1_000)
+    keeper_max_requests: int = Field(default=50, ge=1, le=1_000)
 
 
 class WriterSettings(BaseModel):

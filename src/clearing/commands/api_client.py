@@ -43,15 +43,23 @@ def connect(ctx: click.Context, url: str | None, key: str | None) -> None:
     ctx.obj = {"url": url.rstrip("/"), "key": key}
 
 
-def call(method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None) -> None:
-    """Send one request with the operator key and print the JSON answer.
+def call(
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    *,
+    needs_key: bool = True,
+) -> None:
+    """Send one request with the operator key and print the JSON answer (``needs_key=False``: a public route,
+    sent with the key only if one was given).
 
     A refusal prints one line and exits 2 (4xx: the request was wrong) or 1 (the server or chain failed).
     """
     import httpx
 
     obj = click.get_current_context().obj
-    if not obj["key"]:
+    if needs_key and not obj["key"]:
         raise click.UsageError(f"an operator key is needed: --key or {KEY_ENV}")
     try:
         r = httpx.request(
@@ -59,7 +67,7 @@ def call(method: str, path: str, body: dict[str, Any] | None = None, params: dic
             obj["url"] + path,
             json=body,
             params={k: v for k, v in (params or {}).items() if v is not None},
-            headers={"Authorization": f"Bearer {obj['key']}"},
+            headers={"Authorization": f"Bearer {obj['key']}"} if obj["key"] else {},
             timeout=300,
         )
     except httpx.HTTPError as exc:

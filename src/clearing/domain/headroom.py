@@ -87,13 +87,19 @@ def topup_needed(
     ``t ≥ 0`` with ``headroom(free_collateral + t, ...) ≥ carried_net_debit``:
     one unit less would leave the last of them unpaid.
 
+    Credit used beyond the line (interest charged past it, or a line lowered) is a deficit the top-up
+    covers first, as :attr:`Liquidity.headroom` counts it.
+
     >>> topup_needed(0, 0, 0, 0, 0)
     0
     >>> topup_needed(0, 100, 0, 0, 101)
     1
+    >>> topup_needed(0, 100, 103, 0, 0)
+    3
     """
     _amount("carried_net_debit", carried_net_debit)
-    room = headroom(free_collateral, credit_line, credit_used, reserved_net_debit)
+    over = max(0, _amount("credit_used", credit_used) - _amount("credit_line", credit_line))
+    room = headroom(free_collateral, credit_line + over, credit_used, reserved_net_debit) - over
     return max(0, carried_net_debit - room)
 
 

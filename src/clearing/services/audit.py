@@ -53,6 +53,28 @@ BALANCE_EFFECTS: dict[str, tuple[str, int]] = {
     "CreditReleased": ("creditor", +1),
     "DebitRefunded": ("debtor", +1),
     "MemberRecovered": ("member", -1),
+    "InterestCharged": ("member", -1),
+    "PoolWrittenDown": ("member", +1),
+    "DefaultRecovered": ("member", -1),
+}
+#: How each event moves the pool's equity (``poolTotal``), and the argument holding the amount.
+POOL_EFFECTS: dict[str, tuple[str, int]] = {
+    "PoolDeposited": ("assets", +1),
+    "PoolWithdrawn": ("assets", -1),
+    "WithdrawalProcessed": ("assets", -1),
+    "LenderRecovered": ("amount", -1),
+    "InterestCharged": ("amount", +1),
+    "PoolWrittenDown": ("amount", -1),
+    "DefaultRecovered": ("amount", +1),
+}
+#: How each event moves a lender's shares (not queued) and the queued shares (``shares`` argument).
+SHARE_EFFECTS: dict[str, tuple[int, int]] = {
+    "PoolDeposited": (+1, 0),
+    "PoolWithdrawn": (-1, 0),
+    "WithdrawalQueued": (-1, +1),
+    "WithdrawalCancelled": (+1, -1),
+    "WithdrawalProcessed": (0, -1),
+    "LenderRecovered": (-1, 0),
 }
 
 
@@ -114,6 +136,47 @@ def replay_balances(events: list[Event]) -> dict[str, int]:
         if eff:
             balances[e.args[eff[0]]] += eff[1] * e.args["amount"]
     return dict(balances)
+
+
+@dataclass(frozen=True)
+class PoolReplay:
+    """The pool as its events alone describe it."""
+
+    total: int
+    queued_shares: int
+    #: Each lender's shares, not counting queued ones.
+    shares: dict[str, int]
+
+    @property
+    def total_shares(self) -> int:
+        return sum(self.shares.values()) + self.queued_shares
+
+
+def replay_pool(events: list[Event]) -> PoolReplay:
+    """Pool equity, queued shares and every lender's shares, from the house's events alone."""
+    total = queued = 0
+    shares: dict[str, int] = defaultdict(int)
+    for e in events:
+        eff = POOL_EFFECTS.get(e.name)
+        if eff:
+            total += eff[1] * e.args[eff[0]]
+        moves = SHARE_EFFECTS.get(e.name)
+        if moves:
+            shares[e.args["lender"]] += moves[0] * e.args["shares"]
+            queued += moves[1] * e.args["shares"]
+    return PoolReplay(total=total, queued_shares=queued, shares=dict(shares))
+
+
+def check_pool(rep: AuditReport, house: ClearingHouseClient, events: list[Event]) -> None:
+    """The pool replayed from events == the chain: equity, all shares, queued shares, each lender's shares."""
+    pool = replay_pool(events)
+    on_chain = house.pool_total(), house.total_shares(), house.queued_shares()
+    replayed = pool.total, pool.total_shares, pool.queued_shares
+    for what, r, c in zip(("pool total", "total shares", "queued shares"), replayed, on_chain, strict=True):
+        rep.check(r == c, f"pool: {what} replayed from events {r} != chain {c}")
+    for lender, n in sorted(pool.shares.items()):
+        held = house.shares_of(lender)
+        rep.check(n == held, f"lender {lender}: shares replayed from events {n} != chain {held}")
 
 
 def key_scheme(key: str, obligation_id: str, submitter: str) -> str | None:
@@ -208,6 +271,7 @@ def verify(sessions: sessionmaker[Session], contracts: Contracts, cycle_id: int 
                     f"member {m.name}: balance replayed from events {replayed.get(m.address, 0)} "
                     f"!= chain balance {state.balance}",
                 )
+            check_pool(rep, house, events)
             total = house.total_balances()
             held = contracts.token.balance_of(house.address)
             rep.check(

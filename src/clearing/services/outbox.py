@@ -87,6 +87,7 @@ ORDER_RELEASE = "order_release"
 ORDER_REFUND = "order_refund"
 ORDER_RESOLVE = "order_resolve"
 ORDER_CLAIM = "order_claim"
+POOL_ACCRUE, POOL_PROCESS = "pool_accrue", "pool_process"  # the pool keeper's calls: never "done" (new work)
 
 #: Member rows the house signs (the operator's key), sent by :meth:`Outbox.dispatch`.
 OPERATOR_KINDS = (REGISTER_MEMBER, SET_CREDIT_LIMIT, SUSPEND_MEMBER, RESUME_MEMBER)
@@ -98,7 +99,7 @@ CYCLE_KINDS = (COMMIT, SETTLE, RELEASE)
 CYCLE_ACTION_KINDS = (CYCLE_RELEASE, CYCLE_RELEASE_PRO_RATA, CYCLE_HOLD, CYCLE_REFUND)
 ORDER_ACTION_KINDS = (ORDER_RELEASE, ORDER_REFUND, ORDER_RESOLVE, ORDER_CLAIM)
 #: Operator actions: the caller plans the row (:func:`plan`) and sends exactly it (``Outbox.call(row_id=...)``).
-ACTION_KINDS = (*CYCLE_ACTION_KINDS, *ORDER_ACTION_KINDS)
+ACTION_KINDS = (*CYCLE_ACTION_KINDS, *ORDER_ACTION_KINDS, POOL_ACCRUE, POOL_PROCESS)
 KINDS = (*MEMBER_KINDS, *CYCLE_KINDS, *ACTION_KINDS)
 #: Rows the house signs with the operator key: what the chain writer sends (withdrawals are the member's).
 HOUSE_KINDS = (*OPERATOR_KINDS, *CYCLE_KINDS, *ACTION_KINDS)
@@ -323,7 +324,7 @@ def resolve(contracts: Contracts, item: OutboxItem) -> ChainCall | None:
         # The order id is the obligation's key (migration 0004_member_scoped_ids gave older rows theirs).
         oid = bytes.fromhex(str(p["obligation_key"]).removeprefix("0x"))
         return ChainCall(contracts.escrow, fn, args, order_action_done(contracts.escrow, oid, expect))
-    return None
+    return ChainCall(house, fn, args, lambda: False) if item.kind in (POOL_ACCRUE, POOL_PROCESS) else None
 
 
 def _member_call(house: ClearingHouseClient, item: OutboxItem) -> tuple[str, tuple[Any, ...], Done]:

@@ -10,7 +10,9 @@ tick also syncs the on-chain mirror, and every ``cutoff_seconds`` closes the
 open cycle and settles it (in the chain writer's process only, so N workers
 cut off once); every ``forecast.schedule_seconds`` it forecasts every member and the pool, and every
 ``alerts.evaluate_seconds`` (and right after each forecast run) it evaluates the alert rules (both in the chain
-writer's process only, like rescoring; ledger-only houses too). A failed settlement is logged and retried at the
+writer's process only, like rescoring; ledger-only houses too). With a chain, every ``pool.keeper_seconds`` the pool
+keeper charges borrowers their interest and pays the withdrawal queue (``services/pool_keeper.py``; the chain
+writer's process only). A failed settlement is logged and retried at the
 next tick (every step is safe to repeat). Each job fails alone: a chain that
 cannot be reached does not stop holds from being released.
 """
@@ -22,13 +24,15 @@ import threading
 import time
 
 from clearing.errors import ServiceUnavailable
-from clearing.services import alerts, chain_sync, credit, forecasts, holds
+from clearing.services import alerts, chain_sync, credit, forecasts, holds, pool_keeper
 from clearing.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
 
 #: Seconds before a failed forecast run is tried again.
 FORECAST_RETRY_SECONDS = 60.0
+#: Seconds before a failed pool keeper run is tried again.
+KEEPER_RETRY_SECONDS = 60.0
 
 
 class Scheduler:
@@ -47,6 +51,8 @@ class Scheduler:
         self._next_forecast: float | None = None
         self.alert_seconds = ctx.settings.alerts.evaluate_seconds
         self._next_alerts: float | None = None
+        self.keeper_seconds = ctx.settings.pool.keeper_seconds
+        self._next_keeper: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="clearing-scheduler", daemon=True)
 
@@ -77,6 +83,7 @@ class Scheduler:
                     self.cycles.recover()
             except Exception:  # keep serving; the next tick retries
                 log.exception("scheduler tick failed")
+        self._keep_pool()  # after the sync: it reads who borrows from the mirror
         self._rescore()  # after the sync (drawings follow fresh balances); a chain that is down does not stop it
         self._forecast()  # after rescoring: projections start from the lines it set
         self._evaluate_alerts()  # last: it reads what the jobs before it changed
@@ -133,6 +140,29 @@ class Scheduler:
             self._next_alerts = time.monotonic() + self.alert_seconds
         except Exception:  # keep serving; the next tick retries
             log.exception("alert evaluation failed")
+
+    def _keep_pool(self) -> None:
+        """Charge interest and pay the withdrawal queue when ``pool.keeper_seconds`` have passed since the last
+        run (the first tick runs at once), in the chain writer's process only; a failure is logged and retried after
+        ``KEEPER_RETRY_SECONDS`` (a call the chain refuses is not re-sent every tick)."""
+        if self.contracts is None or self.keeper_seconds <= 0:
+            return
+        if self._next_keeper is not None and time.monotonic() < self._next_keeper:
+            return
+        if not self.ctx.outbox.is_writer():  # of many workers, the chain writer keeps the pool (once, not N times)
+            return
+        try:
+            run = pool_keeper.run(self.ctx)
+            self._next_keeper = time.monotonic() + self.keeper_seconds
+            if run.charged or run.process_row is not None:
+                log.info(
+                    "pool keeper: interest charged to %d member(s), queue paid: %s",
+                    len(run.charged),
+                    run.process_row is not None,
+                )
+        except Exception:  # keep serving; retried within a minute
+            self._next_keeper = time.monotonic() + min(self.keeper_seconds, KEEPER_RETRY_SECONDS)
+            log.exception("pool keeper failed")
 
     def _run(self) -> None:
         self._next_cutoff = time.monotonic() + self.cutoff_seconds if self.cutoff_seconds > 0 else None

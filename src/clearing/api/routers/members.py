@@ -10,10 +10,12 @@ from clearing.api.schemas.members import (
     AdmitIn,
     AdmittedOut,
     CarriedOut,
+    InterestOut,
     KeyIn,
     KeyOut,
     LimitsIn,
     LiquidityOut,
+    MemberDetailOut,
     MemberOut,
     MeOut,
     StatusIn,
@@ -21,6 +23,7 @@ from clearing.api.schemas.members import (
     WithdrawalOut,
 )
 from clearing.api.schemas.text import MemberNameParam
+from clearing.services import interest
 from clearing.services import members as svc
 
 router = APIRouter(prefix="/members", tags=["members"])
@@ -55,6 +58,11 @@ def member_out(v: svc.MemberView) -> MemberOut:
     )
 
 
+def _interest(ctx: ContextDep, member_id: int) -> InterestOut | None:
+    cost = interest.cost_of(ctx, member_id)
+    return None if cost is None else InterestOut.model_validate(cost)
+
+
 @router.get(
     "/me",
     response_model=MeOut,
@@ -73,6 +81,7 @@ def me(ctx: ContextDep, me: CurrentMember) -> MeOut:
         carried=[CarriedOut.model_validate(c) for c in o.carried],
         carried_value=o.carried_value,
         topup_needed=o.topup_needed,
+        interest=_interest(ctx, me.member_id),  # type: ignore[arg-type]
     )
 
 
@@ -133,10 +142,14 @@ def admit(body: AdmitIn, ctx: ContextDep, op: Operator) -> AdmittedOut:
 
 
 @router.get(
-    "/{name}", response_model=MemberOut, summary="One member (operator)", responses=problem_responses(401, 403, 404)
+    "/{name}",
+    response_model=MemberDetailOut,
+    summary="One member, with what its drawn credit costs it (operator)",
+    responses=problem_responses(401, 403, 404),
 )
-def get_member(name: MemberNameParam, ctx: ContextDep, op: Operator) -> MemberOut:
-    return member_out(svc.get(ctx, name))
+def get_member(name: MemberNameParam, ctx: ContextDep, op: Operator) -> MemberDetailOut:
+    view = svc.get(ctx, name)
+    return MemberDetailOut(**dict(member_out(view)), interest=_interest(ctx, view.id))
 
 
 @router.post(

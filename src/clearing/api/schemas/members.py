@@ -20,6 +20,20 @@ class LiquidityOut(OutSchema):
     withdrawable: AmountOut
 
 
+class InterestOut(OutSchema):
+    """What the member pays for the credit it draws (services/interest.py; docs/pool.md)."""
+
+    borrow_rate_bps: int = Field(description="The pool's annual borrow rate now: base + slope × utilisation")
+    drawn: AmountOut = Field(description="Credit drawn now: max(0, −balance) on chain")
+    interest_owed_now: AmountOut = Field(
+        description="Interest accrued since the last charge, charged to the balance at its next touch or keeper run"
+    )
+    interest_charged_total: AmountOut = Field(
+        description="Σ interest charged to the balance so far (InterestCharged events, as chain sync mirrored them)"
+    )
+    annual_cost_now: AmountOut = Field(description="drawn × borrow rate / 10000: a year at today's rate")
+
+
 class MemberOut(OutSchema):
     name: str = Field(examples=["alpha-games"])
     address: str = Field(examples=["0x1111111111111111111111111111111111111111"])
@@ -37,6 +51,12 @@ class MemberOut(OutSchema):
     liquidity: LiquidityOut
     synced_block: int
     created_at: datetime
+
+
+class MemberDetailOut(MemberOut):
+    interest: InterestOut | None = Field(
+        default=None, description="What its drawn credit costs it (null without a readable chain)"
+    )
 
 
 class CarriedOut(OutSchema):
@@ -57,6 +77,9 @@ class MeOut(OutSchema):
     carried: list[CarriedOut]
     carried_value: AmountOut
     topup_needed: AmountOut = Field(description="Collateral to add so every queued and carried obligation fits")
+    interest: InterestOut | None = Field(
+        default=None, description="What your drawn credit costs you (null without a readable chain)"
+    )
 
 
 class AdmitIn(Schema):
