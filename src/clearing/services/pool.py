@@ -14,7 +14,8 @@ A lender's ``pnl`` (profit and loss) is what its position has made so far:
 what it holds now (its shares and its queued shares, at today's price) plus
 everything it took out, less everything it put in, all read from the chain
 (its ``PoolDeposited``, ``PoolWithdrawn``, ``WithdrawalProcessed`` and
-``LenderRecovered`` events and the pool's state). Interest borrowers paid
+``LenderRecovered`` events, which the node filters by the lender's topic,
+and the pool's state). Interest borrowers paid
 raises it; a default written down on the pool lowers it, below zero when the
 loss is larger than what the lender had earned.
 """
@@ -27,6 +28,7 @@ from eth_utils.address import is_hex_address, to_checksum_address
 
 from clearing.adapters.chain.client import UnsignedTx
 from clearing.adapters.chain.deploy import Contracts
+from clearing.adapters.chain.indexed_events import events_for
 from clearing.domain import pool_shares as ps
 from clearing.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
 from clearing.services.context import ServiceContext
@@ -179,7 +181,7 @@ def lender(ctx: ServiceContext, address: str, pool: PoolView | None = None) -> L
     pool = pool or status(ctx)
     deposited = withdrawn = 0
     open_ids: list[int] = []
-    for ev in c.house.events_for("lender", who, LENDER_EVENTS, c.deployment.block):
+    for ev in events_for(c.house, "lender", who, LENDER_EVENTS, c.deployment.block):
         a = ev.args
         if ev.name == "PoolDeposited":
             deposited += int(a["assets"])

@@ -403,29 +403,6 @@ class ContractClient:
         logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": from_block, "toBlock": to_block})
         return self.decode_logs(logs)
 
-    def events_for(
-        self, arg: str, address: str, names: Sequence[str], from_block: int = 0, to_block: int | str = "latest"
-    ) -> list[Event]:
-        """The events ``names`` whose indexed argument ``arg`` is ``address``, in chain order.
-
-        The node filters by topic, so this reads only those events (one query per position ``arg`` takes
-        among the events' indexed arguments), however long the contract's history.
-        """
-        signatures = {name: topic for topic, name in self._topics.items()}
-        by_position: dict[int, list[str]] = {}
-        for name in names:
-            [abi] = [e for e in self.contract.abi if e["type"] == "event" and e["name"] == name]
-            indexed = [i["name"] for i in abi["inputs"] if i.get("indexed")]
-            by_position.setdefault(1 + indexed.index(arg), []).append("0x" + bytes(signatures[name]).hex())
-        who = "0x" + bytes(HexBytes(to_checksum_address(address))).rjust(32, b"\0").hex()
-        logs: list[Any] = []
-        for position, topics in sorted(by_position.items()):
-            query = [topics, *([None] * (position - 1)), who]
-            logs += self.w3.eth.get_logs(
-                {"address": self.address, "fromBlock": from_block, "toBlock": to_block, "topics": query}  # type: ignore[typeddict-item]
-            )
-        return sorted(self.decode_logs(logs), key=lambda e: (e.block, e.log_index))
-
 
 # --------------------------------------------------------------------------- token
 class TokenClient(ContractClient):
@@ -623,7 +600,9 @@ class ClearingHouseClient(ContractClient):
     def declare_default(self, who: str, reason: str, sender: LocalAccount | None = None) -> TxResult:
         return self._send("declareDefault", to_checksum_address(who), reason_bytes32(reason), sender=sender)
 
-    def allocate_default_loss(self, who: str, cycle_ids: Sequence[int], sender: LocalAccount | None = None) -> TxResult:
+    def allocate_default_loss(
+        self, who: str, cycle_ids: Sequence[int], sender: LocalAccount | None = None
+    ) -> TxResult:
         return self._send("allocateDefaultLoss", to_checksum_address(who), list(cycle_ids), sender=sender)
 
     def cure_default(self, who: str, reason: str, sender: LocalAccount | None = None) -> TxResult:
