@@ -16,7 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 # crytic-compile runs `forge clean` and `forge build --build-info --force`:
 # give forge its own output folder so that never touches forge test's.
 # .venv-slither/bin stays off PATH: its `solc` is solc-select's, which downloads.
-export PATH="$PWD/node_modules/.bin:$PATH"
+export PATH="$PWD/tools:$PWD/node_modules/.bin:$PATH"  # tools/forge keeps forge's exit status
 export FOUNDRY_OUT=build/slither/out FOUNDRY_CACHE_PATH=build/slither/cache
 if ! .venv-slither/bin/slither . --json "$tmp/report.json" --json-types compilations,detectors \
     >/dev/null 2>"$tmp/log"; then

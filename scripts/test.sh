@@ -19,7 +19,7 @@ echo "== ruff check, ruff format --check, mypy --strict (domain, services)" >&2
 .venv/bin/mypy
 
 echo "== forge test" >&2
-node_modules/.bin/forge test
+tools/forge test
 echo "== slither (High/Medium findings fail unless slither.triage.json accepts them)" >&2
 ./scripts/slither.sh
 echo "== pytest (3 workers, each test file in one worker: its fixtures and servers stay together)" >&2

@@ -3,7 +3,8 @@
 Settlement cost must grow with members, not with obligations: a cycle of
 10,000 obligations among 50 members should cost at most 0.5% of settling the
 same obligations one ERC-20 transfer each (the baseline, measured in the same
-run on the same chain).
+run on the same chain), on both paths: one call (settleCycle) and two steps
+(commitCycle then releaseCycle).
 """
 
 from __future__ import annotations
@@ -142,10 +143,13 @@ def run(
             "gas_per_obligation": round(per_transfer, 1),
             "total_gas_for_all": round(per_transfer * obligations),
         }
-        result["settlement"]["two_step"]["ratio"] = round(two_step / obligations / per_transfer, 6)
+        two_step_ratio = two_step / obligations / per_transfer
+        result["settlement"]["two_step"]["ratio"] = round(two_step_ratio, 6)
+        result["settlement"]["two_step"]["meets_target"] = two_step_ratio <= TARGET_RATIO
         result["ratio"] = round(ratio, 6)
         result["target_ratio"] = TARGET_RATIO
-        result["meets_target"] = ratio <= TARGET_RATIO
+        # Both paths must meet it: the two-step one is what holds, partial and later release use.
+        result["meets_target"] = ratio <= TARGET_RATIO and two_step_ratio <= TARGET_RATIO
         result["elapsed_s"] = round(time.perf_counter() - t0, 1)
         return result
     finally:
