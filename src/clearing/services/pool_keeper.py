@@ -28,8 +28,10 @@ their own wallets, at any time, not only in cycles; a schedule catches both.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from clearing.adapters.chain.client import ClearingHouseClient
 from clearing.adapters.db.models import Member
@@ -48,6 +50,19 @@ class KeeperRun:
     process_row: int | None
     #: Why nothing was planned (e.g. "paused"), else None.
     skipped: str | None = None
+
+
+class _Call(NamedTuple):
+    item: outbox.OutboxItem
+    fn: str
+    args: tuple[Any, ...]
+    done: Done
+
+
+def _plan(session: Session, kind: str, fn: str, args: tuple[Any, ...], done: Done) -> _Call:
+    """One keeper row in the caller's unit of work, carrying its call (so the chain writer can send it)."""
+    item = outbox.plan(session, kind, payload={"fn": fn, "args": outbox.json_args(args)})
+    return _Call(item, fn, args, done)
 
 
 def borrowers(ctx: ServiceContext) -> list[str]:
@@ -78,29 +93,18 @@ def run(ctx: ServiceContext) -> KeeperRun:
     owing = [m for m in borrowers(ctx) if house.interest_owed_of(m) > 0]
     batches = [owing[i : i + settings.accrue_batch] for i in range(0, len(owing), settings.accrue_batch)]
     pay_queue = house.queued_shares() > 0 and house.pool_total() > house.credit_drawn()
-    calls: list[tuple[outbox.OutboxItem, str, tuple[object, ...], Done]] = []
+    calls: list[_Call] = []
     with ctx.uow() as uow:
         for batch in batches:
-            args = (batch,)
-            item = outbox.plan(
-                uow.session,
-                outbox.POOL_ACCRUE,
-                payload={"fn": "accrueInterest", "args": outbox.json_args(args)},
-            )
-            calls.append((item, "accrueInterest", args, accrue_done(house, batch)))
+            calls.append(_plan(uow.session, outbox.POOL_ACCRUE, "accrueInterest", (batch,), accrue_done(house, batch)))
         if pay_queue:
             args = (settings.keeper_max_requests,)
-            item = outbox.plan(
-                uow.session,
-                outbox.POOL_PROCESS,
-                payload={"fn": "processWithdrawals", "args": outbox.json_args(args)},
-            )
-            calls.append((item, "processWithdrawals", args, process_done(house)))
+            calls.append(_plan(uow.session, outbox.POOL_PROCESS, "processWithdrawals", args, process_done(house)))
         uow.commit()
-    for item, fn, args, done in calls:  # in order; a failure leaves the rest planned for the chain writer
-        ctx.outbox.call(house, fn, args, kind=item.kind, done=done, row_id=item.id)
+    for call in calls:  # in order; a failure leaves the rest planned for the chain writer
+        ctx.outbox.call(house, call.fn, call.args, kind=call.item.kind, done=call.done, row_id=call.item.id)
     return KeeperRun(
         charged=tuple(owing),
-        accrue_rows=tuple(item.id for item, fn, _, _ in calls if fn == "accrueInterest"),
-        process_row=next((item.id for item, fn, _, _ in calls if fn == "processWithdrawals"), None),
+        accrue_rows=tuple(c.item.id for c in calls if c.item.kind == outbox.POOL_ACCRUE),
+        process_row=next((c.item.id for c in calls if c.item.kind == outbox.POOL_PROCESS), None),
     )

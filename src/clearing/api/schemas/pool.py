@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from clearing.api.schemas.common import AmountIn, AmountOut, OutSchema, Schema, UnsignedTxOut
+from clearing.api.schemas.common import JSON_SAFE_MAX, AmountIn, AmountOut, JsonInt, OutSchema, Schema, UnsignedTxOut
 
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 
@@ -97,7 +97,7 @@ class QueueIn(Schema):
 
 class CancelIn(Schema):
     lender: str = Field(pattern=_ADDRESS, description="The lender's wallet address (it signs)")
-    id: int = Field(ge=0, le=2**63 - 1, description="The request to cancel (its rest comes back to the lender)")
+    id: JsonInt = Field(ge=0, le=JSON_SAFE_MAX, description="The request to cancel (its rest comes back to the lender)")
 
 
 class PreparedOut(OutSchema):
