@@ -1,5 +1,6 @@
 """Audit: recompute every committed cycle from the ledger and, separately, from
-chain events alone; check roots, net deltas and every balance.
+chain events alone; check roots, net deltas, every balance and the pool (its
+equity, every lender's shares and the queued ones).
 
 The chain side trusts nothing the service stored: it replays the house's
 events from the deployment block. A settled obligation edited in the
