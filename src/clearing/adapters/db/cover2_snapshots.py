@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from clearing.adapters.db.models import Base, BigId, utcnow
 from clearing.adapters.db.types import Amount, UtcDateTime
+from clearing.domain.cover2 import Cover2, MemberExposure
 
 __all__ = ["Cover2Snapshot", "latest_snapshot"]
 
@@ -41,6 +42,19 @@ class Cover2Snapshot(Base):
     #: The (at most) two members, largest first: [{"member", "drawn", "in_flight_net_debit", "collateral",
     #: "exposure"}], amounts as decimal strings.
     members: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    def result(self) -> Cover2:
+        """The snapshot as the domain's :class:`~clearing.domain.cover2.Cover2` (what the alert rule reads)."""
+        return Cover2(
+            members=tuple(
+                MemberExposure(m["member"], int(m["drawn"]), int(m["in_flight_net_debit"]), int(m["collateral"]))
+                for m in self.members or []
+            ),
+            loss=self.loss,
+            resources=self.resources,
+            covered=self.covered,
+            coverage_bps=self.coverage_bps,
+        )
 
 
 def latest_snapshot(session: Session) -> Cover2Snapshot | None:
