@@ -13,7 +13,7 @@ Rules (each compares with the member's threshold: its tier's, or its own overrid
 - ``credit_utilisation_high``: drawn ≥ ``credit_utilisation_bps`` of the line (any drawing on a zero line);
 - ``writer_stuck`` (house-level, the operator's): chain transactions pending past the writer's limit;
 - ``cover2_uncovered`` (house-level): the latest Cover 2 (``domain/cover2.py``) is not covered: the joint
-  default of the two largest exposures would cost more than the pool's resources.
+  default of the two largest exposures would cost more than the pool's resources;
 - ``webhook_disabled``: an endpoint of the member's (or the operator's) that the house disabled after failing
   to deliver to it for too long; it clears when the endpoint is deleted.
 
