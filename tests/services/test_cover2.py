@@ -127,6 +127,12 @@ def test_two_drawn_members_with_debits_in_flight_exceed_a_small_pool_then_a_depo
     assert (a.member, a.state, a.severity) == (None, "open", "critical")
     assert a.data["shortfall"] == str(100 * TOK) and a.data["members"] == ["alpha", "beta"]
     assert cover2.latest(h.ctx) == short
+    # a full evaluation (the scheduler's) reads the latest snapshot too: resolved by hand, it opens again
+    alerts.resolve(h.ctx, OPERATOR, a.id, reason="looked at it")
+    alerts.set_thresholds(h.ctx, OPERATOR, "alpha", {"credit_utilisation_high": 1_000}, reason="watch alpha")
+    assert alerts.evaluate(h.ctx).opened == 2  # Cover 2 again, and alpha's 40% of its line
+    [a] = alerts.list_alerts(h.ctx, OPERATOR, kind="cover2_uncovered")
+    assert a.state == "open"
 
     h.lend(100 * TOK)  # lenders put in exactly the shortfall: covered at the boundary
     covered = cover2.compute(h.ctx)
@@ -137,8 +143,11 @@ def test_two_drawn_members_with_debits_in_flight_exceed_a_small_pool_then_a_depo
         10_000,
     )
     assert _cover2_alerts(h.ctx) == []
-    [done] = alerts.list_alerts(h.ctx, OPERATOR, state="resolved", kind="cover2_uncovered")
-    assert (done.id, done.resolved_by) == (a.id, "system")
+    [done, by_hand] = alerts.list_alerts(h.ctx, OPERATOR, state="resolved", kind="cover2_uncovered")
+    assert (done.id, done.resolved_by, by_hand.resolved_by) == (a.id, "system", OPERATOR.actor)
+    # Cover 2 evaluates only its own rule: alpha's alert stays as the full evaluation left it
+    [(who, kind, state)] = [(x.member, x.kind, x.state) for x in alerts.list_alerts(h.ctx, OPERATOR)]
+    assert (who, kind, state) == ("alpha", "credit_utilisation_high", "open")
     assert h.snapshots() == 3
     with h.ctx.uow(read_only=True) as uow:
         [audited] = uow.session.scalars(select(AuditLog).where(AuditLog.action == "cover2.run")).all()

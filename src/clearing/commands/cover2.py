@@ -11,7 +11,7 @@ from clearing.commands import api_client
 
 @cli.command("cover2", reads=api_client.READS)
 @api_client.server_options
-@click.option("--run", "run_now", is_flag=True, help="Compute it now (audited; the alerts are evaluated after).")
+@click.option("--run", "run_now", is_flag=True, help="Compute it now (audited; its alert opens or resolves with it).")
 def cover2(url: str | None, key: str | None, run_now: bool) -> None:
     """Cover 2: the loss if the two members with the largest exposure default together, against the pool.
 

@@ -39,6 +39,7 @@ from clearing.domain.alerts import (
     OpenHold,
     Thresholds,
     check_threshold,
+    cover2_uncovered,
     disabled_webhooks,
     effective_thresholds,
     evaluate_house,
@@ -46,6 +47,7 @@ from clearing.domain.alerts import (
     typical_daily_outflow,
 )
 from clearing.domain.amounts import as_json_values
+from clearing.domain.cover2 import Cover2
 from clearing.domain.headroom import liquidity_of
 from clearing.domain.vocabulary import AlertState, Role
 from clearing.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -178,6 +180,18 @@ def evaluate(
     if result.opened or result.resolved:
         log.info("alerts: %d opened, %d resolved, %d updated", result.opened, result.resolved, result.updated)
     return result
+
+
+def evaluate_cover2(s: Session, now: datetime, cover2: Cover2) -> EvaluationResult:
+    """Only the ``cover2_uncovered`` rule, for a Cover 2 just computed, in the caller's transaction (so the
+    snapshot and the alert it decides commit together); every other rule waits for the next evaluation.
+
+    ``services/cover2.compute`` calls it right after storing the snapshot: cheap (no member is read),
+    so every settled cycle alerts at once without a full evaluation on the cycle's path.
+    """
+    xact_lock(s, "alerts.evaluate")
+    others = frozenset(k.value for k in AlertKind) - {AlertKind.COVER2_UNCOVERED.value}
+    return _apply(s, now, {HOUSE: cover2_uncovered(cover2)}, others)
 
 
 def _member_conditions(

@@ -13,8 +13,9 @@ on-chain mirror and reserved sums, exactly as the headroom check sees them
 
 and the pool's **resources** from the chain: its equity, ``poolTotal`` (lenders bear the last loss).
 ``domain/cover2.py`` picks the two largest exposures; the result is stored as a
-``cover2_snapshots`` row (history, never updated) and the alert rules run at once, so
-``cover2_uncovered`` opens (or resolves) with the snapshot that decided it.
+``cover2_snapshots`` row (history, never updated) and, in the same transaction, the
+``cover2_uncovered`` rule is evaluated (``alerts.evaluate_cover2``): the alert opens (or
+resolves) with the snapshot that decided it. The other rules wait for the next evaluation.
 
 The cycle service calls :func:`after_cycle` once a cycle it settles has ended (wired in
 ``bootstrap.py``); a failure there is logged and never fails the cycle.
@@ -147,7 +148,7 @@ def _view(row: Cover2Snapshot) -> Cover2View:
 def compute(
     ctx: ServiceContext, cycle_id: int | None = None, *, trigger: str | None = None, actor: Principal | None = None
 ) -> Cover2View:
-    """Compute Cover 2 now, store it, evaluate the alerts (``cover2_uncovered``) and return it.
+    """Compute Cover 2 now, store it, evaluate its alert (``cover2_uncovered``) and return it.
 
     ``cycle_id``: the cycle whose settlement asked (trigger ``cycle``); ``actor``: the operator who
     asked (audited ``cover2.run``). One computation at a time (an advisory lock on PostgreSQL;
@@ -174,6 +175,7 @@ def compute(
         s.add(row)
         s.flush()
         view = _view(row)
+        alerted = alerts.evaluate_cover2(s, row.computed_at, result)
         if actor is not None:
             record_action(
                 s,
@@ -183,14 +185,15 @@ def compute(
             )
         uow.commit()
     log.info(
-        "cover2 %s: loss %s against resources %s (%s), members %s",
+        "cover2 %s: loss %s against resources %s (%s), members %s; alert %d opened, %d resolved",
         view.id,
         view.loss,
         view.resources,
         "covered" if view.covered else "NOT covered",
         [m.member for m in view.members],
+        alerted.opened,
+        alerted.resolved,
     )
-    alerts.run(ctx)  # cover2_uncovered opens or resolves with this snapshot, not minutes later
     return view
 
 

@@ -32,7 +32,7 @@ def latest(ctx: ContextDep, op: Operator) -> Cover2Out:
 @router.post(
     "/run",
     response_model=Cover2Out,
-    summary="Compute Cover 2 now (operator, audited); the alerts are evaluated right after",
+    summary="Compute Cover 2 now (operator, audited); its alert `cover2_uncovered` opens or resolves with it",
     description=_HOW + " A house without a chain answers 503.",
     responses=problem_responses(401, 403, 502, 503),
 )
