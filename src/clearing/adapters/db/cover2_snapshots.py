@@ -30,7 +30,7 @@ class Cover2Snapshot(Base):
     computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     #: The cycle whose settlement triggered it; NULL when an operator asked (or it was first read).
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"))
-    #: What ran it: ``cycle``, ``manual`` (``POST /cover2/run``) or ``first_read`` (none existed yet).
+    #: What ran it: ``cycle``, ``manual`` (``POST /cover2/run``), ``scheduled`` (with the alerts) or ``first_read``.
     trigger: Mapped[str] = mapped_column(String(16))
     #: Σ of the two largest exposures.
     loss: Mapped[int] = mapped_column(Amount)

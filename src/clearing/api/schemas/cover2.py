@@ -22,7 +22,7 @@ class Cover2Out(OutSchema):
     id: int = Field(description="The snapshot's id (snapshots are kept as history)")
     computed_at: datetime
     cycle_id: int | None = Field(description="The settled cycle that ran it; null when an operator asked")
-    trigger: Literal["cycle", "manual", "first_read"]
+    trigger: Literal["cycle", "manual", "first_read", "scheduled"]
     loss: AmountOut = Field(description="What the joint default of the two largest exposures costs the pool")
     resources: AmountOut = Field(description="The pool's equity (poolTotal on chain): lenders bear the last loss")
     surplus: AmountOut = Field(description="resources − loss; negative: the shortfall", examples=["-100000000"])
