@@ -102,7 +102,11 @@ _COMMAND_MODULES = (
     "forecast",
     "calendar",
     "alerts",
+<<<<<<< HEAD
     "lender",
+=======
+    "cover2",
+>>>>>>> main
 )
 
 

@@ -22,6 +22,7 @@ from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.netting import net_positions
 from clearing.domain.types import Obligation
 from clearing.progress import Progress
+from clearing.settings import PoolSettings
 
 TARGET_RATIO = 0.005
 
@@ -80,7 +81,8 @@ def run(
     with _progress.step(f"starting the {backend} chain and deploying"):
         chain = backends.connect(backend)
     try:
-        dep = deploy(chain, network=f"bench-{backend}")
+        pool = PoolSettings()  # the service's default rate model: interest bookkeeping is part of the cost
+        dep = deploy(chain, network=f"bench-{backend}", rates=(pool.base_rate_bps, pool.slope_rate_bps))
         c = Contracts.attach(chain, dep)
         collateral = 10**15
         result: dict[str, Any] = {"backend": backend, "by_members": {}}

@@ -600,9 +600,7 @@ class ClearingHouseClient(ContractClient):
     def declare_default(self, who: str, reason: str, sender: LocalAccount | None = None) -> TxResult:
         return self._send("declareDefault", to_checksum_address(who), reason_bytes32(reason), sender=sender)
 
-    def allocate_default_loss(
-        self, who: str, cycle_ids: Sequence[int], sender: LocalAccount | None = None
-    ) -> TxResult:
+    def allocate_default_loss(self, who: str, cycle_ids: Sequence[int], sender: LocalAccount | None = None) -> TxResult:
         return self._send("allocateDefaultLoss", to_checksum_address(who), list(cycle_ids), sender=sender)
 
     def cure_default(self, who: str, reason: str, sender: LocalAccount | None = None) -> TxResult:
