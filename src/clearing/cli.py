@@ -102,11 +102,8 @@ _COMMAND_MODULES = (
     "forecast",
     "calendar",
     "alerts",
-<<<<<<< HEAD
     "lender",
-=======
     "cover2",
->>>>>>> main
 )
 
 

@@ -11,6 +11,13 @@ from clearing.services import audit, pool_keeper
 
 LENT = 2_000_000
 YEAR = 365 * 24 * 3600
+#: The service's default rate model (CLEARING_POOL__BASE_RATE_BPS, SLOPE_RATE_BPS); test chains deploy without one.
+RATES = (300, 1_700)
+
+
+def _with_interest(h) -> None:
+    """Set the default rate model, as ``clearing serve`` deploys it (the admin's call)."""
+    h.contracts.house.set_interest_rate_model(*RATES)
 
 
 def _lend(h, account, amount: int) -> dict:
@@ -55,11 +62,12 @@ def test_a_lender_earns_the_interest_a_member_pays_on_drawn_credit(settling_hous
     h = settling_house
     c = h.contracts
     lender = c.chain.accounts[8]
+    _with_interest(h)
     empty = h.client.get("/pool").json()
     assert (empty["total"], empty["total_shares"], empty["borrow_rate_bps"], empty["supply_rate_bps"]) == (
         "0",
         "0",
-        300,  # the deploy's rate model (CLEARING_POOL__BASE_RATE_BPS, SLOPE_RATE_BPS)
+        300,  # the base rate: nothing is drawn
         0,
     )
     me = _lend(h, lender, LENT)
@@ -117,6 +125,7 @@ def test_a_withdrawal_waits_in_the_queue_until_the_member_repays(settling_house)
     h = settling_house
     c = h.contracts
     lender = c.chain.accounts[8]
+    _with_interest(h)
     _lend(h, lender, 1_000_000)
     h.add("alpha", 1)
     h.add("beta", 2)
@@ -204,6 +213,7 @@ def test_lenders_bear_a_default_written_down_on_the_pool_pro_rata(settling_house
     h = settling_house
     c = h.contracts
     big, small = c.chain.accounts[8], c.chain.accounts[7]
+    _with_interest(h)
     _lend(h, big, 3_000_000)
     _lend(h, small, 1_000_000)
     h.add("alpha", 1)

@@ -40,6 +40,7 @@ def _drawing_house(db_url: str, keeper_seconds: int):
     chain = backends.embedded()
     h = build_house(db_url, chain, [("alpha", "A", 0, 0), ("beta", "A", 0, 0)], _settings(db_url, keeper_seconds))
     c = h.contracts
+    c.house.set_interest_rate_model(300, 1_700)  # the service's default; test chains deploy without one
     alpha, beta = h.keys["alpha"].address, h.keys["beta"].address
     c.house.set_credit_limit(alpha, 50_000)
     c.house.settle_cycle(1, b"\x01" * 32, 1, 40_000, {alpha: -40_000, beta: 40_000})
