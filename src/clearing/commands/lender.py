@@ -28,20 +28,20 @@ def lender(ctx: click.Context, url: str | None, key: str | None) -> None:
     api_client.connect(ctx, url, key)
 
 
-@lender.command("status")
+@lender.command("status", reads=api_client.READS)
 def status() -> None:
     """The pool: total, drawn, utilisation, shares and price, borrow and supply rates, queue bounds."""
     api_client.call("GET", "/pool", needs_key=False)
 
 
-@lender.command("position")
+@lender.command("position", reads=api_client.READS)
 @click.argument("lender_address", metavar="LENDER")
 def position(lender_address: str) -> None:
     """LENDER's shares, assets, queued requests, what it can withdraw now, and its pnl."""
     api_client.call("GET", "/pool", params={"lender": lender_address}, needs_key=False)
 
 
-@lender.command("withdrawals")
+@lender.command("withdrawals", reads=api_client.READS)
 @click.option("--after", type=click.IntRange(min=0), default=None, help="Start at this request id.")
 @click.option("--limit", type=click.IntRange(1, 200), default=50, show_default=True, help="Request slots read.")
 def withdrawals(after: int | None, limit: int) -> None:
@@ -49,7 +49,7 @@ def withdrawals(after: int | None, limit: int) -> None:
     api_client.call("GET", "/pool/withdrawals", params={"after": after, "limit": limit}, needs_key=False)
 
 
-@lender.command("deposit")
+@lender.command("deposit", reads=api_client.READS)
 @click.argument("lender_address", metavar="LENDER")
 @click.argument("amount", type=_POSITIVE)
 def deposit(lender_address: str, amount: int) -> None:
@@ -57,7 +57,7 @@ def deposit(lender_address: str, amount: int) -> None:
     api_client.call("POST", "/pool/prepare-deposit", {"lender": lender_address, "amount": str(amount)}, needs_key=False)
 
 
-@lender.command("withdraw")
+@lender.command("withdraw", reads=api_client.READS)
 @click.argument("lender_address", metavar="LENDER")
 @click.argument("amount", type=_POSITIVE)
 @_TO
@@ -68,7 +68,7 @@ def withdraw(lender_address: str, amount: int, to: str | None) -> None:
     api_client.call("POST", "/pool/prepare-withdrawal", body, needs_key=False)
 
 
-@lender.command("redeem")
+@lender.command("redeem", reads=api_client.READS)
 @click.argument("lender_address", metavar="LENDER")
 @click.argument("shares", type=_POSITIVE)
 @_TO
@@ -78,7 +78,7 @@ def redeem(lender_address: str, shares: int, to: str | None) -> None:
     api_client.call("POST", "/pool/prepare-redeem", body, needs_key=False)
 
 
-@lender.command("queue")
+@lender.command("queue", reads=api_client.READS)
 @click.argument("lender_address", metavar="LENDER")
 @click.argument("shares", type=_POSITIVE)
 def queue(lender_address: str, shares: int) -> None:
@@ -86,7 +86,7 @@ def queue(lender_address: str, shares: int) -> None:
     api_client.call("POST", "/pool/prepare-queue", {"lender": lender_address, "shares": str(shares)}, needs_key=False)
 
 
-@lender.command("cancel")
+@lender.command("cancel", reads=api_client.READS)
 @click.argument("lender_address", metavar="LENDER")
 @click.argument("request_id", metavar="ID", type=click.IntRange(min=0))
 def cancel(lender_address: str, request_id: int) -> None:

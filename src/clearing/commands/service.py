@@ -13,7 +13,7 @@ from clearing.services.keys import Principal
 _CLI = Principal(role="operator", key_id=None, member_name="cli")
 
 
-@cli.command("serve", reads=("database", "chain", "api", "cycle", "writer", "credit"))
+@cli.command("serve", reads=("database", "chain", "api", "cycle", "writer", "credit", "pool"))
 @click.option("--host", default=None, envvar="CLEARING_API__HOST", show_envvar=True, help="Default: 127.0.0.1.")
 @click.option("--port", default=None, type=int, envvar="CLEARING_API__PORT", show_envvar=True, help="Default: 8000.")
 @click.option(
