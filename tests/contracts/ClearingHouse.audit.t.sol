@@ -23,7 +23,14 @@ contract ClearingHouseAuditTest is ClearingHouseBase, HouseEventLedger {
         vm.prank(OPERATOR);
         house.releaseCycleProRata(1, _addrs(BOB, CAROL), 5000);
         vm.prank(OPERATOR);
-        house.refundCycle(2, _addrs(BOB), _uints(300 * D), _addrs(ALICE, CAROL), _uints(100 * D, 200 * D));
+        house.refundCycle(
+            2,
+            _addrs(ALICE, BOB, CAROL),
+            _ints(-100 * ID, 600 * ID, -500 * ID),
+            _addrs(BOB),
+            _uints(300 * D),
+            _uints(100 * D, 0, 200 * D)
+        );
         vm.prank(OPERATOR);
         house.holdCycle(2, t0 + 4 days);
 
