@@ -6,7 +6,6 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ClearingHouse} from "../../contracts/ClearingHouse.sol";
 import {IClearingHouse} from "../../contracts/interfaces/IClearingHouse.sol";
 import {ClearingHouseBase} from "./utils/ClearingHouseBase.sol";
-import {Vm} from "./utils/Vm.sol";
 
 /// @notice The lenders' pool as ERC-4626-style shares (1e6 virtual shares, 1
 /// virtual asset): deposit, withdraw, redeem, every rounding against the one
