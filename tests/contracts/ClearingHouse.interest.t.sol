@@ -263,18 +263,20 @@ contract ClearingHouseInterestTest is ClearingHouseBase {
         _model(1000, 0);
         _draw(CAROL, 300 * D);
         vm.warp(t0 + YEAR);
-        // 500 − 330 = 170 of headroom after the 30 of interest.
+        // Headroom is measured before the charge (what availableOf showed: 500 − 300 = 200),
+        // so interest accrued since it was read never fails the cycle; the 30 is charged, then the debit.
+        assertEq(house.availableOf(CAROL), 200 * D, "headroom as read");
         vm.expectRevert(
-            abi.encodeWithSelector(IClearingHouse.ClearingHouseInsufficientHeadroom.selector, CAROL, 170 * D, 171 * D)
+            abi.encodeWithSelector(IClearingHouse.ClearingHouseInsufficientHeadroom.selector, CAROL, 200 * D, 201 * D)
         );
-        _commit(2, _addrs(BOB, CAROL), _ints(171 * ID, -171 * ID));
+        _commit(2, _addrs(BOB, CAROL), _ints(201 * ID, -201 * ID));
 
         vm.expectEmit(address(house));
         emit IClearingHouse.InterestCharged(CAROL, 30 * D, -330 * ID, 10_030 * D);
         vm.expectEmit(address(house));
-        emit IClearingHouse.MemberDebited(2, CAROL, 170 * D, -500 * ID);
-        _commit(2, _addrs(BOB, CAROL), _ints(170 * ID, -170 * ID));
-        assertEq(house.availableOf(CAROL), 0, "exactly at the limit");
+        emit IClearingHouse.MemberDebited(2, CAROL, 200 * D, -530 * ID);
+        _commit(2, _addrs(BOB, CAROL), _ints(200 * ID, -200 * ID));
+        assertEq(house.availableOf(CAROL), 0, "the interest took it past the limit");
         _assertSolvent();
     }
 

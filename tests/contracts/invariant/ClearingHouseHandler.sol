@@ -302,7 +302,9 @@ contract ClearingHouseHandler is Test, HouseEventLedger {
         bool paused = house.paused();
         uint256 escrowBefore = house.totalEscrowed();
         int256[] memory expected = new int256[](ms.length);
+        uint256[] memory owed = new uint256[](ms.length);
         for (uint256 i; i < ms.length; ++i) {
+            owed[i] = house.interestOwedOf(ms[i]); // what this call charges before debiting
             // What settleCycle must leave: the delta, less what this call charges or recovers (added below).
             expected[i] = house.balanceOf(ms[i]) + ds[i] + int256(interestCharged[ms[i]] + defaultRecovered[ms[i]]);
         }
@@ -332,7 +334,7 @@ contract ClearingHouseHandler is Test, HouseEventLedger {
             _committedMembers[id] = ms;
             _committedDeltas[id] = ds;
         }
-        _checkDebits(ms, ds);
+        _checkDebits(ms, ds, owed);
         if (!atOnce) return;
         _replay(vm.getRecordedLogs()); // now, for the interest and recoveries this call made
         if (house.totalEscrowed() != escrowBefore) ++ghostSettleMismatches;
@@ -343,10 +345,13 @@ contract ClearingHouseHandler is Test, HouseEventLedger {
     }
 
     /// @dev I3: right after a commit or settle each debtor's balance is its
-    /// post-debit balance (a debtor receives nothing in the same cycle).
-    function _checkDebits(address[] memory ms, int256[] memory ds) private {
+    /// post-debit balance (a debtor receives nothing in the same cycle). The
+    /// headroom is checked before the call charges the debtor's interest
+    /// (`owed`), so only that interest may sit below −creditLimit.
+    function _checkDebits(address[] memory ms, int256[] memory ds, uint256[] memory owed) private {
         for (uint256 i; i < ms.length; ++i) {
-            if (ds[i] < 0 && house.balanceOf(ms[i]) < -int256(house.memberOf(ms[i]).creditLimit)) {
+            int256 floor = -int256(house.memberOf(ms[i]).creditLimit) - int256(owed[i]);
+            if (ds[i] < 0 && house.balanceOf(ms[i]) < floor) {
                 ++ghostDebitsBelowLimit;
             }
         }
