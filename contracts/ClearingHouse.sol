@@ -28,24 +28,57 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     /// @notice Hard cap on the claim delay and the hold period, so no setting can lock funds for long.
     uint64 public constant MAX_DELAY = 365 days;
 
+    /// @notice Highest annual borrow rate the model may reach (base + slope), in basis points.
+    uint16 public constant MAX_RATE_BPS = 10_000;
+
     uint256 private constant BPS = 10_000;
+    uint256 private constant WAD = 1e18;
+    uint256 private constant YEAR = 365 days;
+    /// @dev Virtual shares and assets (Morpho Blue's offsets): the first
+    /// depositor cannot inflate the share price against the next.
+    uint256 private constant VIRTUAL_SHARES = 1e6;
+    uint256 private constant VIRTUAL_ASSETS = 1;
+
+    /// @dev A member in two storage slots: the balance, and the rest packed,
+    /// so a cycle reads two cold slots per member instead of three. The
+    /// interest index fits 96 bits for decades even at MAX_RATE_BPS (it starts
+    /// at 1e18 and SafeCast reverts rather than wraps past 7.9e28).
+    struct MemberSlot {
+        int256 balance;
+        uint128 creditLimit;
+        uint96 interestIndex;
+        bool admitted;
+        bool suspended;
+        bool defaulted;
+    }
 
     IERC20 private immutable _token;
 
-    mapping(address member => Member) private _members;
-    mapping(address lender => uint256) private _lenderBalances;
+    mapping(address member => MemberSlot) private _members;
+    mapping(address member => uint256) private _owedToPool;
+    mapping(address lender => uint256) private _shares;
+    mapping(uint256 requestId => WithdrawalRequest) private _requests;
     mapping(uint64 cycleId => Cycle) private _cycles;
     mapping(uint64 cycleId => mapping(address creditor => uint256)) private _pendingCredits;
-    mapping(uint64 cycleId => mapping(address debtor => uint256)) private _cycleDebits;
+    mapping(uint64 cycleId => mapping(address debtor => uint256)) private _refundedDebits;
 
+    /// @dev The pool's equity (lenders' assets).
     uint256 private _poolTotal;
     /// @dev Σ max(0, −balance); changed only in {_setBalance}.
     uint256 private _creditDrawn;
     uint256 private _totalEscrowed;
     /// @dev Σ balance; changed only in {_setBalance}.
     int256 private _totalBalances;
+    uint256 private _totalShares;
+    uint256 private _queuedShares;
+    uint256 private _queueHead;
+    uint256 private _queueTail;
     uint64 private _claimDelay;
     uint64 private _maxHoldPeriod;
+    uint16 private _baseRateBps;
+    uint16 private _slopeRateBps;
+    uint192 private _borrowIndex;
+    uint64 private _lastAccrual;
 
     /// @param token_ The settlement token (see the token assumptions in {IClearingHouse}).
     /// @param admin Receives DEFAULT_ADMIN_ROLE and grants the other roles.
@@ -58,6 +91,9 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         emit ClaimDelaySet(3 days);
         _maxHoldPeriod = 30 days;
         emit MaxHoldPeriodSet(30 days);
+        _borrowIndex = uint192(WAD);
+        _lastAccrual = uint64(block.timestamp);
+        emit InterestRateModelSet(0, 0);
     }
 
     // ───────────────────────────── Members ─────────────────────────────
@@ -65,18 +101,17 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     /// @inheritdoc IClearingHouse
     function admitMember(address member, uint256 creditLimit) external onlyRole(RISK_ROLE) {
         if (member == address(0)) revert ClearingHouseZeroAddress();
-        Member storage m = _members[member];
+        MemberSlot storage m = _members[member];
         if (m.admitted) revert ClearingHouseAlreadyMember(member);
-        creditLimit.toInt256(); // balances are signed: −creditLimit must be representable
 
         m.admitted = true;
-        m.creditLimit = creditLimit;
+        m.creditLimit = _limit(creditLimit);
         emit MemberAdmitted(member, creditLimit);
     }
 
     /// @inheritdoc IClearingHouse
     function suspendMember(address member) external onlyRole(RISK_ROLE) {
-        Member storage m = _members[member];
+        MemberSlot storage m = _members[member];
         if (!m.admitted) revert ClearingHouseNotMember(member);
         if (m.suspended) revert ClearingHouseMemberSuspended(member);
 
@@ -86,9 +121,10 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     /// @inheritdoc IClearingHouse
     function resumeMember(address member) external onlyRole(RISK_ROLE) {
-        Member storage m = _members[member];
+        MemberSlot storage m = _members[member];
         if (!m.admitted) revert ClearingHouseNotMember(member);
         if (!m.suspended) revert ClearingHouseMemberNotSuspended(member);
+        if (m.defaulted) revert ClearingHouseMemberDefaulted(member);
 
         m.suspended = false;
         emit MemberResumed(member);
@@ -96,20 +132,27 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     /// @inheritdoc IClearingHouse
     function setCreditLimit(address member, uint256 creditLimit) external onlyRole(RISK_ROLE) {
-        Member storage m = _members[member];
+        MemberSlot storage m = _members[member];
         if (!m.admitted) revert ClearingHouseNotMember(member);
         uint256 debt = _debtOf(m.balance);
         if (debt > creditLimit) revert ClearingHouseLimitBelowDebt(member, debt, creditLimit);
-        creditLimit.toInt256();
 
         uint256 previous = m.creditLimit;
-        m.creditLimit = creditLimit;
+        m.creditLimit = _limit(creditLimit);
         emit CreditLimitSet(member, previous, creditLimit);
     }
 
     /// @inheritdoc IClearingHouse
     function memberOf(address member) external view returns (Member memory) {
-        return _members[member];
+        MemberSlot storage m = _members[member];
+        return Member({
+            admitted: m.admitted,
+            suspended: m.suspended,
+            creditLimit: m.creditLimit,
+            balance: m.balance,
+            defaulted: m.defaulted,
+            owedToPool: _owedToPool[member]
+        });
     }
 
     /// @inheritdoc IClearingHouse
@@ -119,7 +162,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     /// @inheritdoc IClearingHouse
     function availableOf(address member) external view returns (uint256) {
-        Member storage m = _members[member];
+        MemberSlot storage m = _members[member];
         if (!m.admitted || m.suspended) return 0;
         int256 balance = m.balance;
         // casting to uint256 is safe because balance > 0 in that branch
@@ -148,7 +191,8 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     function withdraw(uint256 amount, address to) external nonReentrant whenNotPaused {
         if (amount == 0) revert ClearingHouseZeroAmount();
         if (to == address(0)) revert ClearingHouseZeroAddress();
-        Member storage m = _members[msg.sender];
+        MemberSlot storage m = _members[msg.sender];
+        if (m.defaulted) revert ClearingHouseMemberDefaulted(msg.sender);
         int256 balance = m.balance;
         // casting to uint256 is safe because balance ≥ 0 once the left operand is false
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -171,36 +215,117 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     // ───────────────────────────── Pool ─────────────────────────────
 
     /// @inheritdoc IClearingHouse
-    function poolDeposit(uint256 amount) external nonReentrant whenNotPaused {
-        if (amount == 0) revert ClearingHouseZeroAmount();
+    function poolDeposit(uint256 assets) external nonReentrant whenNotPaused returns (uint256 shares) {
+        if (assets == 0) revert ClearingHouseZeroAmount();
+        _accrueIndex();
+        uint256 pool = _poolTotal;
+        shares = _toShares(assets, pool, Math.Rounding.Floor);
+        if (shares == 0) revert ClearingHouseZeroShares(assets);
 
-        _lenderBalances[msg.sender] += amount;
-        uint256 pool = _poolTotal + amount;
+        _shares[msg.sender] += shares;
+        _totalShares += shares;
+        pool += assets;
         _poolTotal = pool;
-        emit PoolDeposited(msg.sender, amount, pool);
+        emit PoolDeposited(msg.sender, assets, shares, pool);
 
-        _token.safeTransferFrom(msg.sender, address(this), amount);
+        _token.safeTransferFrom(msg.sender, address(this), assets);
     }
 
     /// @inheritdoc IClearingHouse
-    function poolWithdraw(uint256 amount, address to) external nonReentrant whenNotPaused {
-        if (amount == 0) revert ClearingHouseZeroAmount();
-        if (to == address(0)) revert ClearingHouseZeroAddress();
-        uint256 deposited = _lenderBalances[msg.sender];
-        if (amount > deposited) revert ClearingHouseInsufficientLenderBalance(msg.sender, deposited, amount);
-        uint256 pool = _poolTotal;
-        uint256 undrawn = pool - _creditDrawn; // I2: creditDrawn ≤ poolTotal
-        if (amount > undrawn) revert ClearingHouseInsufficientLiquidity(undrawn, amount);
+    function poolWithdraw(uint256 assets, address to) external nonReentrant whenNotPaused returns (uint256 shares) {
+        if (assets == 0) revert ClearingHouseZeroAmount();
+        _accrueIndex();
+        shares = _toShares(assets, _poolTotal, Math.Rounding.Ceil);
+        _payOut(msg.sender, to, assets, shares);
+    }
 
-        // amount ≤ deposited and amount ≤ undrawn ≤ pool.
+    /// @inheritdoc IClearingHouse
+    function poolRedeem(uint256 shares, address to) external nonReentrant whenNotPaused returns (uint256 assets) {
+        _accrueIndex();
+        assets = _toAssets(shares, _poolTotal, Math.Rounding.Floor);
+        if (assets == 0) revert ClearingHouseZeroAmount();
+        _payOut(msg.sender, to, assets, shares);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function requestWithdrawal(uint256 shares) external nonReentrant whenNotPaused returns (uint256 requestId) {
+        if (shares == 0) revert ClearingHouseZeroAmount();
+        uint256 held = _shares[msg.sender];
+        if (shares > held) revert ClearingHouseInsufficientShares(msg.sender, held, shares);
+
+        // shares ≤ held.
         unchecked {
-            _lenderBalances[msg.sender] = deposited - amount;
-            pool -= amount;
+            _shares[msg.sender] = held - shares;
         }
-        _poolTotal = pool;
-        emit PoolWithdrawn(msg.sender, to, amount, pool);
+        _queuedShares += shares;
+        requestId = _queueTail++;
+        _requests[requestId] = WithdrawalRequest({lender: msg.sender, shares: shares});
+        emit WithdrawalQueued(requestId, msg.sender, shares);
+    }
 
-        _token.safeTransfer(to, amount);
+    /// @inheritdoc IClearingHouse
+    function cancelWithdrawal(uint256 requestId) external nonReentrant whenNotPaused {
+        WithdrawalRequest storage r = _requests[requestId];
+        uint256 shares = r.shares;
+        if (r.lender != msg.sender || shares == 0) revert ClearingHouseNotYourRequest(requestId, msg.sender);
+
+        r.shares = 0;
+        _queuedShares -= shares;
+        _shares[msg.sender] += shares;
+        emit WithdrawalCancelled(requestId, msg.sender, shares);
+    }
+
+    /// @inheritdoc IClearingHouse
+    /// @dev Each request's effects complete before its transfer, and the
+    /// guard blocks re-entry, so a later iteration reads settled state.
+    function processWithdrawals(uint256 maxRequests) external nonReentrant whenNotPaused returns (uint256 processed) {
+        _accrueIndex();
+        uint256 head = _queueHead;
+        uint256 tail = _queueTail;
+        while (head < tail && processed < maxRequests) {
+            WithdrawalRequest storage r = _requests[head];
+            uint256 waiting = r.shares;
+            if (waiting == 0) {
+                ++head; // cancelled
+                continue;
+            }
+            uint256 pool = _poolTotal;
+            uint256 liquidity = pool - _creditDrawn; // I2
+            uint256 shares = waiting;
+            uint256 assets = _toAssets(shares, pool, Math.Rounding.Floor);
+            if (assets > liquidity) {
+                // Pay what the liquidity buys; rounding down keeps the assets within it.
+                shares = _toShares(liquidity, pool, Math.Rounding.Floor);
+                assets = _toAssets(shares, pool, Math.Rounding.Floor);
+                if (assets == 0) break;
+            }
+            address lender = r.lender;
+            uint256 left = waiting - shares;
+            r.shares = left;
+            _queuedShares -= shares;
+            _totalShares -= shares;
+            _poolTotal = pool - assets;
+            ++processed;
+            emit WithdrawalProcessed(head, lender, shares, assets, left);
+            _token.safeTransfer(lender, assets);
+            if (left != 0) break;
+            ++head;
+        }
+        _queueHead = head;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function accrueInterest(address[] calldata members) external nonReentrant whenNotPaused {
+        uint256 index = _accrueIndex();
+        for (uint256 i; i < members.length;) {
+            address member = members[i];
+            MemberSlot storage m = _members[member];
+            if (m.admitted) _chargeInterest(member, m, index);
+            // i < members.length.
+            unchecked {
+                ++i;
+            }
+        }
     }
 
     /// @inheritdoc IClearingHouse
@@ -215,7 +340,66 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     /// @inheritdoc IClearingHouse
     function lenderBalance(address lender) external view returns (uint256) {
-        return _lenderBalances[lender];
+        return _toAssets(_shares[lender], _poolTotal, Math.Rounding.Floor);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function sharesOf(address lender) external view returns (uint256) {
+        return _shares[lender];
+    }
+
+    /// @inheritdoc IClearingHouse
+    function totalShares() external view returns (uint256) {
+        return _totalShares;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function queuedShares() external view returns (uint256) {
+        return _queuedShares;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function convertToAssets(uint256 shares) external view returns (uint256) {
+        return _toAssets(shares, _poolTotal, Math.Rounding.Floor);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function convertToShares(uint256 assets) external view returns (uint256) {
+        return _toShares(assets, _poolTotal, Math.Rounding.Floor);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function withdrawalRequest(uint256 requestId) external view returns (WithdrawalRequest memory) {
+        return _requests[requestId];
+    }
+
+    /// @inheritdoc IClearingHouse
+    function withdrawalQueue() external view returns (uint256 head, uint256 tail) {
+        return (_queueHead, _queueTail);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function borrowRateBps() external view returns (uint256) {
+        return _rateBps(_creditDrawn, _poolTotal);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function interestRateModel() external view returns (uint16 baseRateBps, uint16 slopeRateBps) {
+        return (_baseRateBps, _slopeRateBps);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function borrowIndex() external view returns (uint256) {
+        return _borrowIndex;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function interestOwedOf(address member) external view returns (uint256) {
+        MemberSlot storage m = _members[member];
+        uint256 index = _borrowIndex;
+        uint256 drawn = _creditDrawn;
+        if (drawn != 0) index += _indexGrowth(index, drawn, _poolTotal, block.timestamp - _lastAccrual);
+        return m.defaulted ? 0 : _interestOn(m.balance, m.interestIndex, index);
     }
 
     /// @inheritdoc IClearingHouse
@@ -256,6 +440,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         if (debit != 0) {
             c.escrowed = debit;
             _totalEscrowed += debit;
+            c.deltasHash = _deltasHash(members, deltas);
         }
         emit CycleCommitted(cycleId, root, obligationCount, grossValue, debit);
         if (debit == 0) emit CycleSettled(cycleId);
@@ -298,6 +483,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         uint256 n = creditors.length;
         if (amounts.length != n) revert ClearingHouseLengthMismatch(n, amounts.length);
         Cycle storage c = _releasableCycle(cycleId);
+        _accrueIndex();
 
         mapping(address => uint256) storage credits = _pendingCredits[cycleId];
         uint256 released;
@@ -327,6 +513,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     {
         if (bps == 0 || bps > BPS) revert ClearingHouseInvalidBps(bps);
         Cycle storage c = _releasableCycle(cycleId);
+        _accrueIndex();
 
         mapping(address => uint256) storage credits = _pendingCredits[cycleId];
         uint256 n = creditors.length;
@@ -368,31 +555,22 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     /// @inheritdoc IClearingHouse
     function refundCycle(
         uint64 cycleId,
+        address[] calldata members,
+        int256[] calldata deltas,
         address[] calldata creditors,
         uint256[] calldata cancelled,
-        address[] calldata debtors,
         uint256[] calldata refunded
     ) external nonReentrant whenNotPaused onlyRole(OPERATOR_ROLE) {
         if (cancelled.length != creditors.length) {
             revert ClearingHouseLengthMismatch(creditors.length, cancelled.length);
         }
-        if (refunded.length != debtors.length) revert ClearingHouseLengthMismatch(debtors.length, refunded.length);
-        Cycle storage c = _cycles[cycleId];
-        _requireOpen(cycleId, c.status);
+        if (refunded.length != members.length) revert ClearingHouseLengthMismatch(members.length, refunded.length);
+        Cycle storage c = _refundableCycle(cycleId, members, deltas);
 
-        uint256 totalCancelled = _cancelCredits(cycleId, creditors, cancelled);
-        uint256 totalRefunded = _refundDebits(cycleId, debtors, refunded);
-        if (totalCancelled != totalRefunded) revert ClearingHouseRefundMismatch(totalCancelled, totalRefunded);
-
-        // I5: Σ cancelled ≤ Σ pending == escrowed ≤ totalEscrowed.
-        uint256 escrowed;
-        unchecked {
-            escrowed = c.escrowed - totalRefunded;
-            _totalEscrowed -= totalRefunded;
-        }
-        c.escrowed = escrowed;
-        emit CycleRefunded(cycleId, totalRefunded, escrowed);
-        if (escrowed == 0) _settle(cycleId, c);
+        uint256 total = _cancelCredits(cycleId, creditors, cancelled);
+        uint256 totalRefunded = _refundDebits(cycleId, members, deltas, refunded);
+        if (total != totalRefunded) revert ClearingHouseRefundMismatch(total, totalRefunded);
+        _afterRefund(cycleId, c, total);
     }
 
     /// @inheritdoc IClearingHouse
@@ -404,6 +582,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         uint256 pending = credits[creditor];
         if (pending == 0) revert ClearingHouseNothingToClaim(cycleId, creditor);
 
+        _accrueIndex();
         _releaseCredit(cycleId, credits, creditor, pending, pending);
         _afterRelease(cycleId, c, pending);
     }
@@ -419,8 +598,8 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     }
 
     /// @inheritdoc IClearingHouse
-    function cycleDebit(uint64 cycleId, address debtor) external view returns (uint256) {
-        return _cycleDebits[cycleId][debtor];
+    function refundedDebit(uint64 cycleId, address debtor) external view returns (uint256) {
+        return _refundedDebits[cycleId][debtor];
     }
 
     /// @inheritdoc IClearingHouse
@@ -446,7 +625,86 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         return _obligationLeaf(cycleId, obligationId, debtor, creditor, amount);
     }
 
+    // ───────────────────────────── Default ─────────────────────────────
+
+    /// @inheritdoc IClearingHouse
+    function declareDefault(address member, bytes32 reason) external nonReentrant whenNotPaused onlyRole(RISK_ROLE) {
+        MemberSlot storage m = _members[member];
+        if (!m.admitted) revert ClearingHouseNotMember(member);
+        if (m.defaulted) revert ClearingHouseMemberDefaulted(member);
+
+        int256 balance = _chargeInterest(member, m, _accrueIndex());
+        m.defaulted = true;
+        if (!m.suspended) {
+            m.suspended = true;
+            emit MemberSuspended(member);
+        }
+        emit MemberDefaulted(member, reason, balance);
+    }
+
+    /// @inheritdoc IClearingHouse
+    /// @dev Steps run in their fixed order within the call; each emits its
+    /// {DefaultLossAllocated} even at 0, so an indexer sees the whole order.
+    function allocateDefaultLoss(address member, uint64[] calldata cycleIds)
+        external
+        nonReentrant
+        whenNotPaused
+        onlyRole(RISK_ROLE)
+        returns (uint256 writtenDown)
+    {
+        MemberSlot storage m = _members[member];
+        if (!m.defaulted) revert ClearingHouseMemberNotDefaulted(member);
+        _accrueIndex(); // no interest for a defaulter, but releases below read the index
+
+        // Step 1: free collateral. A debit spends positive balance before it
+        // draws credit, so any collateral left stands against the loss already.
+        int256 balance = m.balance;
+        uint256 loss = _debtOf(balance);
+        // casting to uint256 is safe because balance > 0 in that branch
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 collateral = balance > 0 ? uint256(balance) : 0;
+        emit DefaultLossAllocated(member, WaterfallStep.COLLATERAL, Math.min(collateral, loss), loss);
+        // Step 2: pledged assets (the asset vault plugs in here).
+        uint256 pledged = _coverFromPledges(member, loss);
+        loss -= pledged;
+        emit DefaultLossAllocated(member, WaterfallStep.PLEDGED_ASSETS, pledged, loss);
+        // Step 3: receivables pending in committed, unheld cycles.
+        uint256 received = loss == 0 ? 0 : _takeReceivables(member, cycleIds, loss);
+        loss -= received;
+        emit DefaultLossAllocated(member, WaterfallStep.RECEIVABLES, received, loss);
+        // Step 4: the lenders, pro rata through the share price.
+        if (loss != 0) _writeDown(member, m, loss);
+        emit DefaultLossAllocated(member, WaterfallStep.POOL_LENDERS, loss, 0);
+        return loss;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function cureDefault(address member, bytes32 reason) external onlyRole(RISK_ROLE) {
+        MemberSlot storage m = _members[member];
+        if (!m.defaulted) revert ClearingHouseMemberNotDefaulted(member);
+        int256 balance = m.balance;
+        uint256 owed = _owedToPool[member];
+        if (balance < 0 || owed != 0) revert ClearingHouseDefaultNotRepaid(member, balance, owed);
+
+        m.defaulted = false;
+        m.suspended = false;
+        emit DefaultCured(member, reason);
+        emit MemberResumed(member);
+    }
+
     // ───────────────────────────── Admin ─────────────────────────────
+
+    /// @inheritdoc IClearingHouse
+    function setInterestRateModel(uint16 baseRateBps, uint16 slopeRateBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (baseRateBps > MAX_RATE_BPS) revert ClearingHouseRateTooHigh(baseRateBps, MAX_RATE_BPS);
+        if (slopeRateBps > MAX_RATE_BPS - baseRateBps) {
+            revert ClearingHouseRateTooHigh(slopeRateBps, MAX_RATE_BPS - baseRateBps);
+        }
+        _accrueIndex(); // what accrued so far, at the old rate
+        _baseRateBps = baseRateBps;
+        _slopeRateBps = slopeRateBps;
+        emit InterestRateModelSet(baseRateBps, slopeRateBps);
+    }
 
     /// @inheritdoc IClearingHouse
     function pause() external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -484,7 +742,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     /// @inheritdoc IClearingHouse
     function recoverMember(address member) external nonReentrant whenPaused onlyRole(DEFAULT_ADMIN_ROLE) {
-        Member storage m = _members[member];
+        MemberSlot storage m = _members[member];
         int256 balance = m.balance;
         if (balance <= 0) revert ClearingHouseNothingToRecover(member);
 
@@ -500,18 +758,25 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     /// @inheritdoc IClearingHouse
     function recoverLender(address lender) external nonReentrant whenPaused onlyRole(DEFAULT_ADMIN_ROLE) {
-        uint256 deposited = _lenderBalances[lender];
+        uint256 held = _shares[lender];
         uint256 pool = _poolTotal;
-        uint256 amount = Math.min(deposited, pool - _creditDrawn); // I2
+        uint256 undrawn = pool - _creditDrawn; // I2
+        uint256 shares = held;
+        uint256 amount = _toAssets(shares, pool, Math.Rounding.Floor);
+        if (amount > undrawn) {
+            shares = _toShares(undrawn, pool, Math.Rounding.Floor);
+            amount = _toAssets(shares, pool, Math.Rounding.Floor);
+        }
         if (amount == 0) revert ClearingHouseNothingToRecover(lender);
 
-        // amount ≤ deposited and amount ≤ pool.
+        // shares ≤ held ≤ totalShares and amount ≤ undrawn ≤ pool.
         unchecked {
-            _lenderBalances[lender] = deposited - amount;
+            _shares[lender] = held - shares;
+            _totalShares -= shares;
             pool -= amount;
         }
         _poolTotal = pool;
-        emit LenderRecovered(lender, amount, pool);
+        emit LenderRecovered(lender, amount, shares, pool);
 
         _token.safeTransfer(lender, amount);
     }
@@ -539,31 +804,191 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     function _deposit(address member, uint256 amount) private {
         if (amount == 0) revert ClearingHouseZeroAmount();
-        Member storage m = _members[member];
+        MemberSlot storage m = _members[member];
         if (!m.admitted) revert ClearingHouseNotMember(member);
 
-        int256 balance = m.balance;
+        int256 balance = _chargeInterest(member, m, _accrueIndex());
         int256 newBalance = balance + amount.toInt256();
         _setBalance(m, balance, newBalance);
         emit Deposited(member, msg.sender, amount, newBalance);
+        if (newBalance > 0 && m.defaulted) _recover(member, m, newBalance);
 
         _token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
     /// @dev The only writer of member balances: keeps Σ balances and
-    /// creditDrawn (Σ of the negative parts) in step with each change.
-    function _setBalance(Member storage m, int256 oldBalance, int256 newBalance) private {
+    /// creditDrawn (Σ of the negative parts) in step with each change, and
+    /// starts a member's interest clock when it starts to owe (callers have
+    /// accrued the index in this call).
+    function _setBalance(MemberSlot storage m, int256 oldBalance, int256 newBalance) private {
         m.balance = newBalance;
         _totalBalances += newBalance - oldBalance;
         uint256 oldDebt = _debtOf(oldBalance);
         uint256 newDebt = _debtOf(newBalance);
         if (newDebt != oldDebt) _creditDrawn = _creditDrawn + newDebt - oldDebt;
+        if (oldDebt == 0 && newDebt != 0) m.interestIndex = uint256(_borrowIndex).toUint96();
+    }
+
+    /// @dev Charges `member` the interest on its debt since its last charge
+    /// (rounded up, against the borrower) into the pool; returns its balance
+    /// after. Defaulters and members without debt are charged nothing.
+    function _chargeInterest(address member, MemberSlot storage m, uint256 index) private returns (int256 balance) {
+        balance = m.balance;
+        if (balance >= 0 || m.defaulted) return balance;
+        uint256 interest = _interestOn(balance, m.interestIndex, index);
+        m.interestIndex = index.toUint96();
+        if (interest == 0) return balance;
+
+        int256 newBalance = balance - interest.toInt256();
+        _setBalance(m, balance, newBalance);
+        uint256 pool = _poolTotal + interest;
+        _poolTotal = pool;
+        emit InterestCharged(member, interest, newBalance, pool);
+        return newBalance;
+    }
+
+    /// @dev Moves what a defaulter owes the lenders out of its positive
+    /// `balance` back into the pool: lenders are repaid before the defaulter.
+    function _recover(address member, MemberSlot storage m, int256 balance) private {
+        uint256 owed = _owedToPool[member];
+        if (owed == 0) return;
+        // casting to uint256 is safe because the caller checked balance > 0
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 amount = Math.min(owed, uint256(balance));
+        int256 newBalance;
+        // amount ≤ balance ≤ type(int256).max, and amount ≤ owed.
+        unchecked {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            newBalance = balance - int256(amount);
+            owed -= amount;
+        }
+        _setBalance(m, balance, newBalance);
+        _owedToPool[member] = owed;
+        uint256 pool = _poolTotal + amount;
+        _poolTotal = pool;
+        emit DefaultRecovered(member, amount, owed, newBalance, pool);
+    }
+
+    /// @dev Step 4: the lenders absorb `loss` (== the defaulter's debt): its
+    /// balance returns to zero, the pool's equity falls by the same amount, so
+    /// I1 holds and every share loses value pro rata; the defaulter owes it back.
+    function _writeDown(address member, MemberSlot storage m, uint256 loss) private {
+        _setBalance(m, m.balance, 0);
+        uint256 pool = _poolTotal - loss; // loss == debt ≤ creditDrawn ≤ poolTotal (I2)
+        _poolTotal = pool;
+        _owedToPool[member] += loss;
+        emit PoolWrittenDown(member, loss, pool);
+    }
+
+    /// @dev Step 3: releases the defaulter's pending credit in committed,
+    /// unheld cycles into its balance, at most `loss` in all.
+    function _takeReceivables(address member, uint64[] calldata cycleIds, uint256 loss)
+        private
+        returns (uint256 received)
+    {
+        for (uint256 i; i < cycleIds.length && received < loss;) {
+            uint64 cycleId = cycleIds[i];
+            Cycle storage c = _cycles[cycleId];
+            if (c.status == CycleStatus.COMMITTED && block.timestamp >= c.heldUntil) {
+                mapping(address => uint256) storage credits = _pendingCredits[cycleId];
+                uint256 pending = credits[member];
+                uint256 take = Math.min(pending, loss - received);
+                if (take != 0) {
+                    _releaseCredit(cycleId, credits, member, pending, take);
+                    _afterRelease(cycleId, c, take);
+                    received += take;
+                }
+            }
+            // i < cycleIds.length.
+            unchecked {
+                ++i;
+            }
+        }
+    }
+
+    /// @dev Step 2 hook: what the defaulter's pledged assets cover of the loss.
+    /// No asset vault exists yet, so nothing; the vault replaces this body.
+    function _coverFromPledges(address, uint256) private pure returns (uint256) {
+        return 0;
+    }
+
+    /// @dev Burns `shares` of `lender`'s for `assets` paid to `to`, from the undrawn pool.
+    function _payOut(address lender, address to, uint256 assets, uint256 shares) private {
+        if (to == address(0)) revert ClearingHouseZeroAddress();
+        uint256 queued = _queuedShares;
+        if (queued != 0) revert ClearingHouseWithdrawalsQueued(queued);
+        uint256 held = _shares[lender];
+        if (shares > held) revert ClearingHouseInsufficientShares(lender, held, shares);
+        uint256 pool = _poolTotal;
+        uint256 undrawn = pool - _creditDrawn; // I2: creditDrawn ≤ poolTotal
+        if (assets > undrawn) revert ClearingHouseInsufficientLiquidity(undrawn, assets);
+
+        // shares ≤ held ≤ totalShares; assets ≤ undrawn ≤ pool.
+        unchecked {
+            _shares[lender] = held - shares;
+            _totalShares -= shares;
+            pool -= assets;
+        }
+        _poolTotal = pool;
+        emit PoolWithdrawn(lender, to, assets, shares, pool);
+
+        _token.safeTransfer(to, assets);
+    }
+
+    /// @dev Compounds the borrow index up to now at the current utilisation;
+    /// returns it. Every call that touches balances runs this first.
+    function _accrueIndex() private returns (uint256 index) {
+        index = _borrowIndex;
+        uint256 last = _lastAccrual;
+        if (block.timestamp == last) return index;
+        uint256 drawn = _creditDrawn;
+        if (drawn != 0) index += _indexGrowth(index, drawn, _poolTotal, block.timestamp - last);
+        _borrowIndex = index.toUint192();
+        _lastAccrual = uint64(block.timestamp);
+    }
+
+    /// @dev index × rate × elapsed / year, rounded down (the index only compounds at accruals).
+    function _indexGrowth(uint256 index, uint256 drawn, uint256 pool, uint256 elapsed) private view returns (uint256) {
+        return Math.mulDiv(index, _rateBps(drawn, pool) * elapsed, BPS * YEAR);
+    }
+
+    /// @dev base + slope × drawn / pool, in basis points a year (drawn ≤ pool by I2).
+    function _rateBps(uint256 drawn, uint256 pool) private view returns (uint256) {
+        uint256 base = _baseRateBps;
+        if (pool == 0) return base;
+        return base + Math.mulDiv(_slopeRateBps, drawn, pool);
+    }
+
+    /// @dev debt × index / snapshot − debt, rounded up: the interest since the snapshot.
+    function _interestOn(int256 balance, uint256 snapshot, uint256 index) private pure returns (uint256) {
+        if (balance >= 0 || snapshot == 0 || index <= snapshot) return 0;
+        uint256 debt = _debtOf(balance);
+        return Math.mulDiv(debt, index, snapshot, Math.Rounding.Ceil) - debt;
+    }
+
+    function _toShares(uint256 assets, uint256 pool, Math.Rounding rounding) private view returns (uint256) {
+        return Math.mulDiv(assets, _totalShares + VIRTUAL_SHARES, pool + VIRTUAL_ASSETS, rounding);
+    }
+
+    function _toAssets(uint256 shares, uint256 pool, Math.Rounding rounding) private view returns (uint256) {
+        return Math.mulDiv(shares, pool + VIRTUAL_ASSETS, _totalShares + VIRTUAL_SHARES, rounding);
+    }
+
+    function _limit(uint256 creditLimit) private pure returns (uint128) {
+        if (creditLimit > type(uint128).max) revert ClearingHouseLimitTooLarge(creditLimit, type(uint128).max);
+        // casting to uint128 is safe because of the check just above
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint128(creditLimit);
+    }
+
+    function _deltasHash(address[] calldata members, int256[] calldata deltas) private pure returns (bytes32) {
+        return keccak256(abi.encode(members, deltas));
     }
 
     /// @dev The checks and debits shared by {commitCycle} and {settleCycle}, in
     /// this order: id, lengths, the per-member loop ({_applyDeltas}), then the
     /// batch checks Σ deltas, gross and pool. With `escrow` the loop also
-    /// records each cycleDebit and pendingCredit. Returns the (still empty)
+    /// records each creditor's pendingCredit. Returns the (still empty)
     /// cycle record and the total debit.
     function _debitCycle(
         uint64 cycleId,
@@ -577,6 +1002,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         if (c.status != CycleStatus.NONE) revert ClearingHouseCycleExists(cycleId);
         if (deltas.length != members.length) revert ClearingHouseLengthMismatch(members.length, deltas.length);
 
+        _accrueIndex();
         int256 sum;
         (sum, debit) = _applyDeltas(cycleId, members, deltas, escrow);
         if (sum != 0) revert ClearingHouseNetNotZero(sum);
@@ -604,9 +1030,9 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     }
 
     /// @dev The per-member loop: checks (sorted, admitted), debits and the
-    /// {CreditRecorded} events; with `escrow` also each debtor's cycleDebit and
-    /// each creditor's pendingCredit. Returns Σ deltas and the total debit for
-    /// the caller's batch checks.
+    /// {CreditRecorded} events; with `escrow` also each creditor's
+    /// pendingCredit (debtors' debits live in the cycle's deltasHash). Returns
+    /// Σ deltas and the total debit for the caller's batch checks.
     function _applyDeltas(uint64 cycleId, address[] calldata members, int256[] calldata deltas, bool escrow)
         private
         returns (int256 sum, uint256 debit)
@@ -617,12 +1043,12 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
             address member = members[i];
             if (member <= previous) revert ClearingHouseMembersNotSorted(i);
             previous = member;
-            Member storage m = _members[member];
+            MemberSlot storage m = _members[member];
             if (!m.admitted) revert ClearingHouseNotMember(member);
             int256 delta = deltas[i];
             sum += delta;
             if (delta < 0) {
-                debit += _debitMember(cycleId, member, m, delta, escrow);
+                debit += _debitMember(cycleId, member, m, delta);
             } else if (delta > 0) {
                 // casting to uint256 is safe because delta > 0
                 // forge-lint: disable-next-line(unsafe-typecast)
@@ -638,8 +1064,9 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     }
 
     /// @dev Debits a cycle's debtor by −`delta` (< 0 by the caller), after its
-    /// suspension and headroom checks; with `escrow` records its cycleDebit.
-    function _debitMember(uint64 cycleId, address member, Member storage m, int256 delta, bool escrow)
+    /// suspension check (a defaulter is always suspended), its interest charge
+    /// and its headroom check.
+    function _debitMember(uint64 cycleId, address member, MemberSlot storage m, int256 delta)
         private
         returns (uint256 amount)
     {
@@ -647,7 +1074,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         // casting to uint256 is safe because delta < 0; the checked negation reverts for type(int256).min
         // forge-lint: disable-next-line(unsafe-typecast)
         amount = uint256(-delta);
-        int256 balance = m.balance;
+        int256 balance = _chargeInterest(member, m, _borrowIndex); // the caller accrued it
         uint256 limit = m.creditLimit;
         uint256 available;
         // I3: balance ≥ −limit, and both |balance| and limit are ≤ type(int256).max.
@@ -663,7 +1090,6 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
             newBalance = balance + delta;
         }
         _setBalance(m, balance, newBalance);
-        if (escrow) _cycleDebits[cycleId][member] = amount;
         emit MemberDebited(cycleId, member, amount, newBalance);
     }
 
@@ -702,17 +1128,20 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         _creditBalance(cycleId, creditor, amount);
     }
 
-    /// @dev Adds `amount` of cycle `cycleId`'s credit to `creditor`'s balance.
+    /// @dev Adds `amount` of cycle `cycleId`'s credit to `creditor`'s balance
+    /// (after its interest, if it owes; a defaulter then repays the lenders).
     /// `amount` comes from a positive int256 delta (directly, or as part of a
-    /// pending credit), so it is ≤ type(int256).max.
+    /// pending credit), so it is ≤ type(int256).max. The caller accrued the index.
     function _creditBalance(uint64 cycleId, address creditor, uint256 amount) private {
-        Member storage m = _members[creditor];
+        MemberSlot storage m = _members[creditor];
         int256 balance = m.balance;
+        if (balance < 0) balance = _chargeInterest(creditor, m, _borrowIndex);
         // casting to int256 is exact: amount ≤ type(int256).max (see above).
         // forge-lint: disable-next-line(unsafe-typecast)
         int256 newBalance = balance + int256(amount);
         _setBalance(m, balance, newBalance);
         emit CreditReleased(cycleId, creditor, amount, newBalance);
+        if (newBalance > 0 && m.defaulted) _recover(creditor, m, newBalance);
     }
 
     /// @dev Takes `released` out of the cycle's escrow and settles it when empty.
@@ -759,36 +1188,71 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         }
     }
 
-    function _refundDebits(uint64 cycleId, address[] calldata debtors, uint256[] calldata refunded)
-        private
-        returns (uint256 total)
-    {
-        mapping(address => uint256) storage debits = _cycleDebits[cycleId];
-        uint256 n = debtors.length;
+    /// @dev Refunds `refunded[i]` to `members[i]`, each bounded by its committed
+    /// debit (−deltas[i]) less what it was refunded before.
+    function _refundDebits(
+        uint64 cycleId,
+        address[] calldata members,
+        int256[] calldata deltas,
+        uint256[] calldata refunded
+    ) private returns (uint256 total) {
+        uint256 index = _accrueIndex();
+        uint256 n = members.length;
         for (uint256 i; i < n;) {
             uint256 amount = refunded[i];
             if (amount != 0) {
-                address debtor = debtors[i];
-                uint256 debit = debits[debtor];
-                if (amount > debit) revert ClearingHouseExceedsDebit(cycleId, debtor, debit, amount);
-                // amount ≤ debit.
-                unchecked {
-                    debits[debtor] = debit - amount;
-                }
+                _refundDebtor(cycleId, members[i], deltas[i], amount, index);
                 total += amount;
-                Member storage m = _members[debtor];
-                int256 balance = m.balance;
-                // amount ≤ debit, which came from a negated int256 delta, so the cast is exact.
-                // forge-lint: disable-next-line(unsafe-typecast)
-                int256 newBalance = balance + int256(amount);
-                _setBalance(m, balance, newBalance);
-                emit DebitRefunded(cycleId, debtor, amount, newBalance);
             }
             // i < n ≤ calldata length.
             unchecked {
                 ++i;
             }
         }
+    }
+
+    function _refundDebtor(uint64 cycleId, address debtor, int256 delta, uint256 amount, uint256 index) private {
+        // casting to uint256 is safe because delta < 0 (and was negated at commit)
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 committed = delta < 0 ? uint256(-delta) : 0;
+        uint256 before = _refundedDebits[cycleId][debtor];
+        uint256 left = committed - before; // Σ refunds ≤ committed, by the check below
+        if (amount > left) revert ClearingHouseExceedsDebit(cycleId, debtor, left, amount);
+        _refundedDebits[cycleId][debtor] = before + amount;
+
+        MemberSlot storage m = _members[debtor];
+        int256 balance = _chargeInterest(debtor, m, index);
+        // amount ≤ committed, which came from a negated int256 delta, so the cast is exact.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        int256 newBalance = balance + int256(amount);
+        _setBalance(m, balance, newBalance);
+        emit DebitRefunded(cycleId, debtor, amount, newBalance);
+        if (newBalance > 0 && m.defaulted) _recover(debtor, m, newBalance);
+    }
+
+    /// @dev The cycle, if committed and not settled, with `members` and `deltas` as committed.
+    function _refundableCycle(uint64 cycleId, address[] calldata members, int256[] calldata deltas)
+        private
+        view
+        returns (Cycle storage c)
+    {
+        if (deltas.length != members.length) revert ClearingHouseLengthMismatch(members.length, deltas.length);
+        c = _cycles[cycleId];
+        _requireOpen(cycleId, c.status);
+        if (_deltasHash(members, deltas) != c.deltasHash) revert ClearingHouseDeltasMismatch(cycleId);
+    }
+
+    /// @dev Takes `refunded` out of the cycle's escrow and settles it when empty.
+    function _afterRefund(uint64 cycleId, Cycle storage c, uint256 refunded) private {
+        // I5: Σ cancelled ≤ Σ pending == escrowed ≤ totalEscrowed.
+        uint256 escrowed;
+        unchecked {
+            escrowed = c.escrowed - refunded;
+            _totalEscrowed -= refunded;
+        }
+        c.escrowed = escrowed;
+        emit CycleRefunded(cycleId, refunded, escrowed);
+        if (escrowed == 0) _settle(cycleId, c);
     }
 
     /// @dev The cycle, if committed, not settled and not held.

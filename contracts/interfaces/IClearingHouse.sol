@@ -24,14 +24,63 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// Invariants (checked by the Foundry invariant suite after every call):
 /// - I1  Σ member balances + poolTotal + totalEscrowed == token.balanceOf(house)
 ///       (less any surplus sent to the house by plain transfer, which only
-///       {sweepSurplus} can move);
+///       {sweepSurplus} can move), through interest, defaults and write-downs;
 /// - I2  creditDrawn == Σ max(0, −balance) ≤ poolTotal;
-/// - I3  every balance ≥ −creditLimit of its member;
+/// - I3  a debit never takes a balance below −creditLimit (only interest can);
 /// - I4  a cycle id is committed (or settled) at most once, and its deltas sum to zero;
-/// - I5  per cycle, escrowed == Σ pendingCredit ≤ Σ cycleDebit;
+/// - I5  per cycle, escrowed == Σ pendingCredit ≤ Σ (committed debit − refunded);
 /// - I6  only OPERATOR_ROLE commits, settles, releases, holds or refunds; members
 ///       withdraw only free, non-negative balance; while paused no funds move
-///       except by the admin's recovery path, which pays owners, never the admin.
+///       except by the admin's recovery path, which pays owners, never the admin;
+/// - I7  Σ sharesOf + queued shares == totalShares; the share price
+///       (poolTotal + 1) / (totalShares + 1e6) never falls except by a
+///       write-down, and a write-down never raises it;
+/// - I8  a loss reaches pool lenders (step 4) only after the defaulter's free
+///       collateral, pledged assets and the receivables named are exhausted,
+///       and whatever reaches the defaulter later repays the lenders first;
+/// - I9  a defaulted member is never debited again (no cycle debit, no
+///       withdrawal, no interest) until the risk role cures it.
+///
+/// The pool (ERC-4626-style shares)
+/// --------------------------------
+/// Lenders deposit the settlement token for shares. poolTotal is the pool's
+/// equity: what lenders put in, plus interest charged to borrowers, less
+/// losses written down. Shares convert with virtual offsets (1e6 virtual
+/// shares, 1 virtual asset, as Morpho Blue does) and every conversion rounds
+/// against the one it pays: a deposit mints shares rounded down, a withdrawal
+/// burns shares rounded up, a redemption pays assets rounded down. Only the
+/// undrawn part (poolTotal − creditDrawn) can leave; a lender who finds it
+/// short queues its shares ({requestWithdrawal}), and anyone pays the queue in
+/// order as liquidity returns ({processWithdrawals}). Queued shares keep
+/// earning interest and bearing losses until paid.
+///
+/// Interest
+/// --------
+/// Borrowers (members with a negative balance) pay interest on what they draw
+/// at an annual rate that rises with utilisation u = creditDrawn / poolTotal:
+/// rate = baseRateBps + slopeRateBps × u. A global borrow index compounds at
+/// every call that touches balances; a member's interest is charged to its
+/// balance (rounded up, against the borrower) whenever its balance is touched
+/// or anyone calls {accrueInterest}, and goes to the pool, so lenders earn it.
+/// Interest may take a balance below −creditLimit: that is a breach the
+/// service follows up (repayment deadline, then default).
+///
+/// Default and the waterfall
+/// -------------------------
+/// The risk role declares a member in default ({declareDefault}); from then
+/// on it is suspended, accrues no interest and can never be debited. Its loss
+/// (its debt to the pool) is then covered in a fixed order by
+/// {allocateDefaultLoss}, each step a {DefaultLossAllocated} event:
+/// 1. its free collateral (its positive balance: a debit always spends free
+///    collateral before drawing credit, so a member that owes has none left);
+/// 2. its pledged assets (a hook: none until the asset vault exists);
+/// 3. its receivables pending in the committed cycles named (released into its
+///    balance, at most what is still lost; held cycles are skipped);
+/// 4. the pool's lenders, pro rata: poolTotal falls, so the share price does.
+/// What lenders absorbed is owed back to them: anything later credited to
+/// the defaulter (a release, a refund, a deposit) repays them first
+/// ({DefaultRecovered}). A defaulter that has repaid everything is restored by
+/// the risk role ({cureDefault}).
 ///
 /// Token assumptions
 /// -----------------
@@ -63,13 +112,17 @@ interface IClearingHouse is IERC5267 {
     /// @param admitted Whether the risk role admitted the member (never undone).
     /// @param suspended A suspended member cannot be debited in a cycle; it may
     /// still deposit (to repay), withdraw free balance and receive credits.
-    /// @param creditLimit How far below zero the balance may go.
+    /// @param creditLimit How far below zero a debit may take the balance (≤ 2^128 − 1).
     /// @param balance Signed balance in token units; negative is debt funded by the pool.
+    /// @param defaulted Declared in default: suspended, never debited, no interest, until cured.
+    /// @param owedToPool What lenders absorbed for this member in a write-down and have not recovered.
     struct Member {
         bool admitted;
         bool suspended;
         uint256 creditLimit;
         int256 balance;
+        bool defaulted;
+        uint256 owedToPool;
     }
 
     /// @notice A committed settlement cycle.
@@ -81,6 +134,8 @@ interface IClearingHouse is IERC5267 {
     /// @param claimableAt From this time anyone may {claim} pending credit.
     /// @param heldUntil Release and claim are blocked until this time (0 = never held).
     /// @param status NONE, COMMITTED or SETTLED (escrow reached zero, or settled by {settleCycle}).
+    /// @param deltasHash keccak256(abi.encode(members, deltas)) of a commit: each debtor's debit
+    /// is read from that list when refunding, instead of a storage slot per debtor (0 for {settleCycle}).
     struct Cycle {
         bytes32 root;
         uint256 grossValue;
@@ -90,6 +145,22 @@ interface IClearingHouse is IERC5267 {
         uint64 claimableAt;
         uint64 heldUntil;
         CycleStatus status;
+        bytes32 deltasHash;
+    }
+
+    /// @notice A queued pool withdrawal: `shares` of `lender` still waiting (0 once paid or cancelled).
+    struct WithdrawalRequest {
+        address lender;
+        uint256 shares;
+    }
+
+    /// @notice The steps of the default waterfall, in the order they bear a loss.
+    enum WaterfallStep {
+        NONE,
+        COLLATERAL,
+        PLEDGED_ASSETS,
+        RECEIVABLES,
+        POOL_LENDERS
     }
 
     // ───────────────────────────── Events ─────────────────────────────
@@ -109,10 +180,35 @@ interface IClearingHouse is IERC5267 {
     event Deposited(address indexed member, address indexed payer, uint256 amount, int256 balance);
     /// @notice `member` withdrew `amount` to `to`; its balance is now `balance`.
     event Withdrawn(address indexed member, address indexed to, uint256 amount, int256 balance);
-    /// @notice `lender` added `amount` to the pool, now `poolTotal`.
-    event PoolDeposited(address indexed lender, uint256 amount, uint256 poolTotal);
-    /// @notice `lender` took `amount` out of the pool to `to`; the pool is now `poolTotal`.
-    event PoolWithdrawn(address indexed lender, address indexed to, uint256 amount, uint256 poolTotal);
+    /// @notice `lender` added `assets` to the pool for `shares`; the pool is now `poolTotal`.
+    event PoolDeposited(address indexed lender, uint256 assets, uint256 shares, uint256 poolTotal);
+    /// @notice `lender` burned `shares` for `assets` paid to `to`; the pool is now `poolTotal`.
+    event PoolWithdrawn(address indexed lender, address indexed to, uint256 assets, uint256 shares, uint256 poolTotal);
+    /// @notice `lender` queued `shares` for withdrawal as request `requestId`.
+    event WithdrawalQueued(uint256 indexed requestId, address indexed lender, uint256 shares);
+    /// @notice Request `requestId` was paid `assets` for `shares` (to its lender); `sharesLeft` still wait.
+    event WithdrawalProcessed(
+        uint256 indexed requestId, address indexed lender, uint256 shares, uint256 assets, uint256 sharesLeft
+    );
+    /// @notice `lender` cancelled request `requestId`; its `shares` came back to it.
+    event WithdrawalCancelled(uint256 indexed requestId, address indexed lender, uint256 shares);
+    /// @notice `member` was charged `amount` of interest, now in the pool (`poolTotal`); its balance is `balance`.
+    event InterestCharged(address indexed member, uint256 amount, int256 balance, uint256 poolTotal);
+    /// @notice Borrowers now pay `baseRateBps` + `slopeRateBps` × utilisation a year.
+    event InterestRateModelSet(uint16 baseRateBps, uint16 slopeRateBps);
+    /// @notice The risk role declared `member` in default for `reason`, with balance `balance`.
+    event MemberDefaulted(address indexed member, bytes32 reason, int256 balance);
+    /// @notice Waterfall `step` covered `amount` of `member`'s loss; `remainingLoss` is still uncovered.
+    event DefaultLossAllocated(
+        address indexed member, WaterfallStep indexed step, uint256 amount, uint256 remainingLoss
+    );
+    /// @notice Lenders absorbed `amount` of `member`'s loss: the pool fell to `poolTotal`.
+    event PoolWrittenDown(address indexed member, uint256 amount, uint256 poolTotal);
+    /// @notice `amount` credited to defaulted `member` went back to the pool (now `poolTotal`);
+    /// `stillOwed` remains and the member's balance is now `balance`.
+    event DefaultRecovered(address indexed member, uint256 amount, uint256 stillOwed, int256 balance, uint256 poolTotal);
+    /// @notice The risk role restored `member`, which repaid everything, for `reason`.
+    event DefaultCured(address indexed member, bytes32 reason);
     /// @notice Cycle `cycleId` was committed with `escrowed` moved from debtors into its escrow.
     event CycleCommitted(
         uint64 indexed cycleId, bytes32 root, uint32 obligationCount, uint256 grossValue, uint256 escrowed
@@ -137,8 +233,8 @@ interface IClearingHouse is IERC5267 {
     event CycleSettled(uint64 indexed cycleId);
     /// @notice While paused, the admin paid `member`'s whole positive balance `amount` to the member.
     event MemberRecovered(address indexed member, uint256 amount);
-    /// @notice While paused, the admin paid `amount` of `lender`'s pool deposit to the lender.
-    event LenderRecovered(address indexed lender, uint256 amount, uint256 poolTotal);
+    /// @notice While paused, the admin paid `lender` `amount` for `shares` of its pool position.
+    event LenderRecovered(address indexed lender, uint256 amount, uint256 shares, uint256 poolTotal);
     /// @notice `amount` of unaccounted tokens (sent by plain transfer) went to `to`.
     event SurplusSwept(address indexed to, uint256 amount);
     /// @notice Cycles committed from now on become claimable `claimDelay` seconds after commit.
@@ -162,8 +258,26 @@ interface IClearingHouse is IERC5267 {
     error ClearingHouseInsufficientBalance(address member, int256 balance, uint256 requested);
     /// @notice Credit drawn would be `drawn`, above the pool's `pool`.
     error ClearingHouseInsufficientPool(uint256 drawn, uint256 pool);
-    /// @notice `lender` has `deposited` in the pool but asked for `requested`.
-    error ClearingHouseInsufficientLenderBalance(address lender, uint256 deposited, uint256 requested);
+    /// @notice `lender` has `shares` in the pool but `requested` shares were needed.
+    error ClearingHouseInsufficientShares(address lender, uint256 shares, uint256 requested);
+    /// @notice Depositing `assets` would mint no share.
+    error ClearingHouseZeroShares(uint256 assets);
+    /// @notice `queuedShares` wait in the withdrawal queue: queue too ({requestWithdrawal}).
+    error ClearingHouseWithdrawalsQueued(uint256 queuedShares);
+    /// @notice Request `requestId` is not `caller`'s, or is already paid or cancelled.
+    error ClearingHouseNotYourRequest(uint256 requestId, address caller);
+    /// @notice A rate of `bps` a year is above the cap `max`.
+    error ClearingHouseRateTooHigh(uint16 bps, uint16 max);
+    /// @notice `creditLimit` is above the largest limit `max` the house stores.
+    error ClearingHouseLimitTooLarge(uint256 creditLimit, uint256 max);
+    /// @notice `member` is in default.
+    error ClearingHouseMemberDefaulted(address member);
+    /// @notice `member` is not in default.
+    error ClearingHouseMemberNotDefaulted(address member);
+    /// @notice Defaulted `member` still has `balance` and owes the pool `owedToPool`: it cannot be cured yet.
+    error ClearingHouseDefaultNotRepaid(address member, int256 balance, uint256 owedToPool);
+    /// @notice The members and deltas given for `cycleId` are not those it was committed with.
+    error ClearingHouseDeltasMismatch(uint64 cycleId);
     /// @notice Only `available` of the pool is undrawn but `requested` was asked.
     error ClearingHouseInsufficientLiquidity(uint256 available, uint256 requested);
     /// @notice A cycle's deltas sum to `sum`, not zero.
@@ -221,7 +335,7 @@ interface IClearingHouse is IERC5267 {
     /// Requirements:
     /// - caller has RISK_ROLE;
     /// - `member` is not zero and not yet admitted;
-    /// - `creditLimit` ≤ type(int256).max.
+    /// - `creditLimit` ≤ type(uint128).max ({ClearingHouseLimitTooLarge}).
     /// Emits {MemberAdmitted}.
     function admitMember(address member, uint256 creditLimit) external;
 
@@ -234,7 +348,8 @@ interface IClearingHouse is IERC5267 {
 
     /// @notice Lifts `member`'s suspension.
     /// @param member A suspended member.
-    /// Requirements: caller has RISK_ROLE; `member` admitted and suspended.
+    /// Requirements: caller has RISK_ROLE; `member` admitted, suspended and not
+    /// in default ({ClearingHouseMemberDefaulted}: {cureDefault} restores a defaulter).
     /// Emits {MemberResumed}.
     function resumeMember(address member) external;
 
@@ -244,7 +359,7 @@ interface IClearingHouse is IERC5267 {
     /// Requirements:
     /// - caller has RISK_ROLE; `member` admitted;
     /// - the member's current debt ≤ `creditLimit` (else {ClearingHouseLimitBelowDebt});
-    /// - `creditLimit` ≤ type(int256).max.
+    /// - `creditLimit` ≤ type(uint128).max ({ClearingHouseLimitTooLarge}).
     /// Emits {CreditLimitSet}.
     function setCreditLimit(address member, uint256 creditLimit) external;
 
@@ -263,9 +378,10 @@ interface IClearingHouse is IERC5267 {
 
     /// @notice Deposits `amount` tokens from the caller to the caller's balance.
     /// @param amount Token units, pulled with transferFrom (approve first).
-    /// Requirements: not paused; `amount` > 0; caller admitted (a suspended
-    /// member may deposit, e.g. to repay debt).
-    /// Emits {Deposited}.
+    /// Requirements: not paused; `amount` > 0; caller admitted (a suspended or
+    /// defaulted member may deposit, e.g. to repay debt).
+    /// Emits {Deposited}; for a defaulter that owes the pool, first {DefaultRecovered}
+    /// for the part that repays the lenders (only the rest reaches its balance).
     function deposit(uint256 amount) external;
 
     /// @notice Deposits `amount` tokens from the caller to `member`'s balance.
@@ -278,33 +394,98 @@ interface IClearingHouse is IERC5267 {
     /// @notice Withdraws `amount` of the caller's free balance to `to`.
     /// @param amount Token units; at most the caller's balance, which must stay ≥ 0.
     /// @param to Recipient of the tokens.
-    /// Requirements: not paused; `amount` > 0; `to` not zero; balance ≥ `amount`
+    /// Requirements: not paused; `amount` > 0; `to` not zero; caller not in
+    /// default ({ClearingHouseMemberDefaulted}); balance ≥ `amount`
     /// (else {ClearingHouseInsufficientBalance}). Suspended members may withdraw.
     /// Emits {Withdrawn}.
     function withdraw(uint256 amount, address to) external;
 
     // ───────────────────────────── Pool ─────────────────────────────
 
-    /// @notice Lends `amount` tokens to the credit pool.
-    /// Requirements: not paused; `amount` > 0. Anyone may lend.
+    /// @notice Lends `assets` tokens to the credit pool for shares.
+    /// @return shares Minted to the caller: assets × (totalShares + 1e6) / (poolTotal + 1), rounded down.
+    /// Requirements: not paused; `assets` > 0; at least one share ({ClearingHouseZeroShares}). Anyone may lend.
     /// Emits {PoolDeposited}.
-    function poolDeposit(uint256 amount) external;
+    function poolDeposit(uint256 assets) external returns (uint256 shares);
 
-    /// @notice Takes `amount` of the caller's pool deposit back, to `to`.
-    /// Requirements: not paused; `amount` > 0; `to` not zero;
-    /// `amount` ≤ the caller's deposit ({ClearingHouseInsufficientLenderBalance})
-    /// and ≤ poolTotal − creditDrawn ({ClearingHouseInsufficientLiquidity}).
+    /// @notice Takes `assets` of the caller's pool position out, to `to`.
+    /// @return shares Burned from the caller, rounded up.
+    /// Requirements: not paused; `assets` > 0; `to` not zero; no withdrawal queued
+    /// ({ClearingHouseWithdrawalsQueued}); shares ≤ the caller's ({ClearingHouseInsufficientShares});
+    /// `assets` ≤ poolTotal − creditDrawn ({ClearingHouseInsufficientLiquidity}).
     /// Emits {PoolWithdrawn}.
-    function poolWithdraw(uint256 amount, address to) external;
+    function poolWithdraw(uint256 assets, address to) external returns (uint256 shares);
 
-    /// @notice Σ lender deposits.
+    /// @notice Burns `shares` of the caller's for assets (rounded down), paid to `to`.
+    /// Requirements: as {poolWithdraw}, and the assets must be > 0 ({ClearingHouseZeroAmount}).
+    /// Emits {PoolWithdrawn}.
+    function poolRedeem(uint256 shares, address to) external returns (uint256 assets);
+
+    /// @notice Queues `shares` of the caller's for withdrawal when liquidity returns.
+    /// @dev The shares leave the caller's position at once and wait in the queue,
+    /// still earning interest and bearing losses, until paid or cancelled.
+    /// Requirements: not paused; `shares` > 0 and ≤ the caller's ({ClearingHouseInsufficientShares}).
+    /// Emits {WithdrawalQueued}.
+    function requestWithdrawal(uint256 shares) external returns (uint256 requestId);
+
+    /// @notice Takes the rest of queued request `requestId` back into the caller's position.
+    /// Requirements: not paused; the request is the caller's and not finished ({ClearingHouseNotYourRequest}).
+    /// Emits {WithdrawalCancelled}.
+    function cancelWithdrawal(uint256 requestId) external;
+
+    /// @notice Pays queued withdrawals in order from the undrawn part of the pool,
+    /// at most `maxRequests` of them; the last one paid may be paid in part.
+    /// @dev Anyone may call (a keeper, the service, a lender). Assets round down.
+    /// Requirements: not paused. Emits {WithdrawalProcessed} per request paid.
+    /// @return processed How many requests were paid (in full or in part).
+    function processWithdrawals(uint256 maxRequests) external returns (uint256 processed);
+
+    /// @notice Charges each listed member the interest accrued on its debt since it was last charged.
+    /// @dev Anyone may call; members without debt, not admitted or in default are skipped.
+    /// Requirements: not paused. Emits {InterestCharged} per member charged.
+    function accrueInterest(address[] calldata members) external;
+
+    /// @notice The pool's equity: lenders' deposits + interest charged − losses − withdrawals.
     function poolTotal() external view returns (uint256);
 
     /// @notice Σ max(0, −balance) over members: the part of the pool lent out.
     function creditDrawn() external view returns (uint256);
 
-    /// @notice What `lender` has in the pool.
+    /// @notice What `lender`'s shares (not counting queued ones) are worth now, rounded down.
     function lenderBalance(address lender) external view returns (uint256);
+
+    /// @notice `lender`'s shares, not counting queued ones.
+    function sharesOf(address lender) external view returns (uint256);
+
+    /// @notice All shares, queued ones included.
+    function totalShares() external view returns (uint256);
+
+    /// @notice Shares waiting in the withdrawal queue.
+    function queuedShares() external view returns (uint256);
+
+    /// @notice Assets `shares` are worth now, rounded down.
+    function convertToAssets(uint256 shares) external view returns (uint256);
+
+    /// @notice Shares `assets` buy now, rounded down.
+    function convertToShares(uint256 assets) external view returns (uint256);
+
+    /// @notice Queued request `requestId` (lender and shares still waiting).
+    function withdrawalRequest(uint256 requestId) external view returns (WithdrawalRequest memory);
+
+    /// @notice The queue's bounds: requests `head` ≤ id < `tail` may still wait.
+    function withdrawalQueue() external view returns (uint256 head, uint256 tail);
+
+    /// @notice Borrowers' annual rate now, in basis points (base + slope × utilisation).
+    function borrowRateBps() external view returns (uint256);
+
+    /// @notice The rate model: annual base and slope at full utilisation, in basis points.
+    function interestRateModel() external view returns (uint16 baseRateBps, uint16 slopeRateBps);
+
+    /// @notice The borrow index (1e18 at deployment), as of the last call that touched balances.
+    function borrowIndex() external view returns (uint256);
+
+    /// @notice Interest `member` would be charged if touched now (0 in default or without debt).
+    function interestOwedOf(address member) external view returns (uint256);
 
     /// @notice Σ escrowed over all cycles.
     function totalEscrowed() external view returns (uint256);
@@ -423,20 +604,29 @@ interface IClearingHouse is IERC5267 {
 
     /// @notice Cancels pending credit and returns the same total to debtors'
     /// balances: whatever has not been released is refundable, even while held.
+    /// @dev Debtors' debits are not stored per debtor (that would cost a fresh
+    /// storage slot each per cycle): the caller repeats the committed lists,
+    /// checked against the cycle's `deltasHash`, and each refund is bounded by
+    /// the debtor's committed debit less what was refunded before ({refundedDebit}).
+    /// @param members The members the cycle was committed with, in the same order.
+    /// @param deltas The deltas the cycle was committed with.
     /// @param creditors Creditors whose pending credit is cancelled by `cancelled[i]`.
-    /// @param debtors Debtors who get `refunded[i]` back, each ≤ its remaining cycleDebit.
+    /// @param cancelled Credit cancelled per creditor.
+    /// @param refunded Per member of `members`: what comes back to it (0 for non-debtors).
     /// Requirements:
     /// - not paused; caller has OPERATOR_ROLE; cycle committed and not settled;
+    /// - `members` and `deltas` hash to the cycle's `deltasHash` ({ClearingHouseDeltasMismatch});
     /// - equal lengths pairwise; each cancel ≤ pending ({ClearingHouseExceedsPending});
-    ///   each refund ≤ remaining debit ({ClearingHouseExceedsDebit});
+    ///   each refund ≤ the remaining debit ({ClearingHouseExceedsDebit});
     /// - Σ cancelled == Σ refunded ({ClearingHouseRefundMismatch}).
     /// Emits {CreditCancelled} and {DebitRefunded} per entry, {CycleRefunded},
     /// and {CycleSettled} when the escrow reaches zero.
     function refundCycle(
         uint64 cycleId,
+        address[] calldata members,
+        int256[] calldata deltas,
         address[] calldata creditors,
         uint256[] calldata cancelled,
-        address[] calldata debtors,
         uint256[] calldata refunded
     ) external;
 
@@ -456,8 +646,9 @@ interface IClearingHouse is IERC5267 {
     /// @notice What `creditor` is still owed from `cycleId`'s escrow.
     function pendingCredit(uint64 cycleId, address creditor) external view returns (uint256);
 
-    /// @notice What `debtor` paid into `cycleId` and could still be refunded.
-    function cycleDebit(uint64 cycleId, address debtor) external view returns (uint256);
+    /// @notice What `debtor` has been refunded from `cycleId` so far; what it could
+    /// still be refunded is its committed debit (from the cycle's deltas) less this.
+    function refundedDebit(uint64 cycleId, address debtor) external view returns (uint256);
 
     /// @notice Whether the obligation is a leaf under `cycleId`'s committed root.
     /// @param proof Sibling hashes from leaf to root (OpenZeppelin sorted-pair Merkle tree).
@@ -479,7 +670,43 @@ interface IClearingHouse is IERC5267 {
         pure
         returns (bytes32);
 
+    // ───────────────────────────── Default (RISK_ROLE) ─────────────────────────────
+
+    /// @notice Declares `member` in default: suspended, charged its interest up
+    /// to now and then no more, never debited again until cured.
+    /// @param reason A short reason code (e.g. "repayment-deadline", "cycle-debit", or an operator's).
+    /// Requirements: not paused; caller has RISK_ROLE; `member` admitted
+    /// ({ClearingHouseNotMember}) and not already in default ({ClearingHouseMemberDefaulted}).
+    /// Emits {InterestCharged} if any was due, {MemberSuspended} if it was not
+    /// suspended, and {MemberDefaulted}.
+    function declareDefault(address member, bytes32 reason) external;
+
+    /// @notice Covers defaulted `member`'s loss (its debt) by the waterfall, in
+    /// order: free collateral, pledged assets, its receivables pending in
+    /// `cycleIds` (committed and not held; others are skipped), then the pool's
+    /// lenders pro rata. Safe to call again: a member without debt allocates 0.
+    /// @return writtenDown What the lenders absorbed (step 4).
+    /// Requirements: not paused; caller has RISK_ROLE; `member` in default
+    /// ({ClearingHouseMemberNotDefaulted}).
+    /// Emits {DefaultLossAllocated} for each of the four steps (amount 0 when a
+    /// step had nothing), {CreditReleased}/{CycleReleased}/{CycleSettled} for
+    /// receivables taken, and {PoolWrittenDown} when lenders bear a loss.
+    function allocateDefaultLoss(address member, uint64[] calldata cycleIds) external returns (uint256 writtenDown);
+
+    /// @notice Restores defaulted `member`, which repaid everything (balance ≥ 0 and
+    /// nothing owed to the pool): no longer in default nor suspended.
+    /// Requirements: caller has RISK_ROLE; `member` in default; balance ≥ 0 and
+    /// owedToPool 0 ({ClearingHouseDefaultNotRepaid}).
+    /// Emits {DefaultCured} and {MemberResumed}.
+    function cureDefault(address member, bytes32 reason) external;
+
     // ───────────────────────────── Admin (DEFAULT_ADMIN_ROLE) ─────────────────────────────
+
+    /// @notice Sets the borrowers' annual rate: `baseRateBps` + `slopeRateBps` × utilisation.
+    /// @dev Interest accrued so far is compounded at the old rate first.
+    /// Requirements: caller has DEFAULT_ADMIN_ROLE; each ≤ 10000 ({ClearingHouseRateTooHigh}).
+    /// Emits {InterestRateModelSet}.
+    function setInterestRateModel(uint16 baseRateBps, uint16 slopeRateBps) external;
 
     /// @notice Stops every movement of funds except the recovery path.
     /// Requirements: caller has DEFAULT_ADMIN_ROLE; not paused. Emits {Paused}.
@@ -511,8 +738,8 @@ interface IClearingHouse is IERC5267 {
     /// ({ClearingHouseNothingToRecover}). Emits {MemberRecovered}.
     function recoverMember(address member) external;
 
-    /// @notice Recovery path: pays `lender` its pool deposit, up to the undrawn
-    /// part of the pool, to `lender` itself.
+    /// @notice Recovery path: redeems `lender`'s shares (not queued ones), up to
+    /// the undrawn part of the pool, paying `lender` itself.
     /// Requirements: caller has DEFAULT_ADMIN_ROLE; paused; something payable
     /// ({ClearingHouseNothingToRecover}). Emits {LenderRecovered}.
     function recoverLender(address lender) external;

@@ -167,10 +167,12 @@ def open_contracts(settings: Settings | None = None) -> Contracts:
     that lives as long as this process); ``rpc`` attaches to the deployment
     file written by ``clearing deploy`` / ``scripts/deploy.py``.
     """
-    cfg = (settings or get_settings()).chain
+    full = settings or get_settings()
+    cfg = full.chain
     if cfg.backend in ("embedded", "anvil"):
         chain = backends.connect(cfg.backend, port=cfg.anvil_port, chain_id=cfg.chain_id)
-        return Contracts.attach(chain, deploy(chain, network=cfg.backend))
+        rates = (full.pool.base_rate_bps, full.pool.slope_rate_bps)
+        return Contracts.attach(chain, deploy(chain, network=cfg.backend, rates=rates))
     if cfg.backend != "rpc":
         raise ChainError(f"unknown chain backend {cfg.backend!r}", field="chain.backend")
     key = cfg.private_key.get_secret_value() if cfg.private_key else None

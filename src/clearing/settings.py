@@ -88,6 +88,13 @@ class EscrowSettings(BaseModel):
     dispute_window_seconds: int = Field(default=3 * 24 * 3600, ge=0, le=90 * 24 * 3600)
 
 
+class PoolSettings(BaseModel):
+    """The credit pool's borrow rate, set on chain at deployment: base + slope × utilisation, a year."""
+
+    base_rate_bps: int = Field(default=300, ge=0, le=10_000)
+    slope_rate_bps: int = Field(default=1_700, ge=0, le=10_000)
+
+
 class WriterSettings(BaseModel):
     """The chain writer: the one process that signs and sends the house's transactions (``services/writer.py``)."""
 
@@ -233,6 +240,7 @@ class Settings(BaseSettings):
     cycle: CycleSettings = CycleSettings()
     escrow: EscrowSettings = EscrowSettings()
     writer: WriterSettings = WriterSettings()
+    pool: PoolSettings = PoolSettings()
     credit: CreditSettings = CreditSettings()
     forecast: ForecastSettings = ForecastSettings()
     alerts: AlertSettings = AlertSettings()

@@ -281,7 +281,8 @@ def cycle_action_done(house: ClearingHouseClient, cycle_id: int, expect: dict[st
         if "held_until" in expect:
             return house.cycle(cycle_id).held_until == int(expect["held_until"])
         pending_ok = all(house.pending_credit(cycle_id, a) <= int(v) for a, v in expect.get("pending", {}).items())
-        return pending_ok and all(house.cycle_debit(cycle_id, a) <= int(v) for a, v in expect.get("debit", {}).items())
+        refunded = expect.get("refunded", {}).items()
+        return pending_ok and all(house.refunded_debit(cycle_id, a) >= int(v) for a, v in refunded)
 
     return done
 

@@ -84,6 +84,8 @@ class _Snapshot:
     held_until: int
     now: int
     names: dict[str, str]
+    #: The cycle's net deltas by address, as committed (refunds repeat them).
+    deltas: dict[str, int]
 
 
 def _cycles(ctx: ServiceContext) -> CycleService:
@@ -108,7 +110,8 @@ def _snapshot(s: Session, house: ClearingHouseClient, cycle_id: int) -> _Snapsho
     names = dict(s.execute(select(Member.address, Member.name).where(Member.address.in_(list(deltas)))).all())
     return _Snapshot(
         pending={a: house.pending_credit(cycle_id, a) for a, d in sorted(deltas.items()) if d > 0},
-        debits={a: house.cycle_debit(cycle_id, a) for a, d in sorted(deltas.items()) if d < 0},
+        debits={a: -d - house.refunded_debit(cycle_id, a) for a, d in sorted(deltas.items()) if d < 0},
+        deltas=deltas,
         held_until=on_chain.held_until,
         now=house.chain.timestamp(),
         names=names,
@@ -307,12 +310,12 @@ def refund(
                 raise Conflict(f"cycle {cycle_id} has no pending credit to refund", field="cycle_id")
             returned = refund_split(sum(cancelled.values()), snap.debits)
         check_refund(cancelled, returned, snap.pending, snap.debits)
-        creditors = sorted(cancelled, key=lambda a: int(a, 16))
-        debtors = sorted(returned, key=lambda a: int(a, 16))
-        args = [cycle_id, creditors, [cancelled[a] for a in creditors], debtors, [returned[a] for a in debtors]]
+        args = list(operator_actions.require_chain(ctx).house.refund_args(cycle_id, snap.deltas, cancelled, returned))
+        committed = {a: -d for a, d in snap.deltas.items() if d < 0}
         expect = {
-            "pending": _strs({a: snap.pending[a] - cancelled[a] for a in creditors}),
-            "debit": _strs({a: snap.debits[a] - returned[a] for a in debtors}),
+            "pending": _strs({a: snap.pending[a] - v for a, v in cancelled.items()}),
+            # refundedDebit only grows: the refund is on chain once each debtor's reaches this.
+            "refunded": _strs({a: committed[a] - snap.debits[a] + v for a, v in returned.items()}),
         }
         return Call(outbox.CYCLE_REFUND, "refundCycle", json_args(args), expect)
 

@@ -163,6 +163,10 @@ class MemberState:
     suspended: bool
     credit_limit: int
     balance: int
+    #: Declared in default: suspended, never debited again until cured.
+    defaulted: bool = False
+    #: What the pool's lenders absorbed for it and have not recovered.
+    owed_to_pool: int = 0
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,8 @@ class CycleState:
     claimable_at: int
     held_until: int
     status: int
+    #: keccak256(abi.encode(members, deltas)) of a two-step commit (refunds repeat that list); zero otherwise.
+    deltas_hash: str = "0x" + "00" * 32
 
     @property
     def committed(self) -> bool:
@@ -420,6 +426,14 @@ class TokenClient(ContractClient):
 
 
 # --------------------------------------------------------------------------- clearing house
+def reason_bytes32(reason: str) -> bytes:
+    """A short reason as the contract's ``bytes32`` (UTF-8, right-padded; at most 32 bytes)."""
+    raw = reason.encode()
+    if len(raw) > 32:
+        raise ValueError(f"a reason on chain is at most 32 bytes of UTF-8, got {len(raw)}")
+    return raw.ljust(32, b"\0")
+
+
 def _sorted_deltas(deltas: dict[str, int]) -> tuple[list[str], list[int]]:
     """The contract wants members strictly ascending by address (cheap uniqueness)."""
     items = sorted(((to_checksum_address(m), d) for m, d in deltas.items()), key=lambda x: int(x[0], 16))
@@ -438,13 +452,12 @@ class ClearingHouseClient(ContractClient):
         return Eip712Domain(fields[0], name, version, chain_id, to_checksum_address(contract), salt, tuple(extensions))
 
     def member(self, who: str) -> MemberState:
-        m = self._call("memberOf", to_checksum_address(who))
-        return MemberState(admitted=m[0], suspended=m[1], credit_limit=m[2], balance=m[3])
+        return MemberState(*self._call("memberOf", to_checksum_address(who)))
 
     def members(self, addresses: Sequence[str]) -> list[MemberState]:
         """Many members in one round trip."""
         rows = self._call_many("memberOf", [(to_checksum_address(a),) for a in addresses])
-        return [MemberState(admitted=m[0], suspended=m[1], credit_limit=m[2], balance=m[3]) for m in rows]
+        return [MemberState(*m) for m in rows]
 
     def available_of_many(self, addresses: Sequence[str]) -> dict[str, int]:
         values = self._call_many("availableOf", [(to_checksum_address(a),) for a in addresses])
@@ -470,7 +483,47 @@ class ClearingHouseClient(ContractClient):
         return self._call("totalBalances")
 
     def lender_balance(self, who: str) -> int:
+        """What ``who``'s shares (not queued ones) are worth now, rounded down."""
         return self._call("lenderBalance", to_checksum_address(who))
+
+    def shares_of(self, who: str) -> int:
+        return self._call("sharesOf", to_checksum_address(who))
+
+    def total_shares(self) -> int:
+        return self._call("totalShares")
+
+    def queued_shares(self) -> int:
+        return self._call("queuedShares")
+
+    def convert_to_assets(self, shares: int) -> int:
+        return self._call("convertToAssets", shares)
+
+    def convert_to_shares(self, assets: int) -> int:
+        return self._call("convertToShares", assets)
+
+    def withdrawal_request(self, request_id: int) -> tuple[str, int]:
+        """(lender, shares still waiting) of a queued withdrawal; shares 0 once paid or cancelled."""
+        lender, shares = self._call("withdrawalRequest", request_id)
+        return to_checksum_address(lender), shares
+
+    def withdrawal_queue(self) -> tuple[int, int]:
+        """(head, tail): requests head ≤ id < tail may still wait."""
+        head, tail = self._call("withdrawalQueue")
+        return head, tail
+
+    def borrow_rate_bps(self) -> int:
+        return self._call("borrowRateBps")
+
+    def interest_rate_model(self) -> tuple[int, int]:
+        """(base, slope) of the annual borrow rate, in basis points."""
+        base, slope = self._call("interestRateModel")
+        return base, slope
+
+    def borrow_index(self) -> int:
+        return self._call("borrowIndex")
+
+    def interest_owed_of(self, who: str) -> int:
+        return self._call("interestOwedOf", to_checksum_address(who))
 
     def claim_delay(self) -> int:
         return self._call("claimDelay")
@@ -489,13 +542,15 @@ class ClearingHouseClient(ContractClient):
             claimable_at=c[5],
             held_until=c[6],
             status=c[7],
+            deltas_hash="0x" + bytes(c[8]).hex(),
         )
 
     def pending_credit(self, cycle_id: int, who: str) -> int:
         return self._call("pendingCredit", cycle_id, to_checksum_address(who))
 
-    def cycle_debit(self, cycle_id: int, who: str) -> int:
-        return self._call("cycleDebit", cycle_id, to_checksum_address(who))
+    def refunded_debit(self, cycle_id: int, who: str) -> int:
+        """What ``who`` was refunded from ``cycle_id`` so far (its committed debit less this is refundable)."""
+        return self._call("refundedDebit", cycle_id, to_checksum_address(who))
 
     def verify_obligation(
         self, cycle_id: int, obligation_key: bytes, debtor: str, creditor: str, amount: int, proof: Sequence[bytes]
@@ -523,6 +578,20 @@ class ClearingHouseClient(ContractClient):
     def set_credit_limit(self, who: str, limit: int, sender: LocalAccount | None = None) -> TxResult:
         return self._send("setCreditLimit", to_checksum_address(who), limit, sender=sender)
 
+    def set_interest_rate_model(self, base_bps: int, slope_bps: int, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("setInterestRateModel", base_bps, slope_bps, sender=sender)
+
+    def declare_default(self, who: str, reason: str, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("declareDefault", to_checksum_address(who), reason_bytes32(reason), sender=sender)
+
+    def allocate_default_loss(
+        self, who: str, cycle_ids: Sequence[int], sender: LocalAccount | None = None
+    ) -> TxResult:
+        return self._send("allocateDefaultLoss", to_checksum_address(who), list(cycle_ids), sender=sender)
+
+    def cure_default(self, who: str, reason: str, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("cureDefault", to_checksum_address(who), reason_bytes32(reason), sender=sender)
+
     def pause(self, sender: LocalAccount | None = None) -> TxResult:
         return self._send("pause", sender=sender)
 
@@ -540,11 +609,26 @@ class ClearingHouseClient(ContractClient):
         """Call data (0x-hex) of ``withdraw(amount, to)``, for a member's own wallet to sign and send."""
         return self.encode("withdraw", amount, to_checksum_address(to))
 
-    def pool_deposit(self, amount: int, sender: LocalAccount) -> TxResult:
-        return self._send("poolDeposit", amount, sender=sender)
+    def pool_deposit(self, assets: int, sender: LocalAccount) -> TxResult:
+        return self._send("poolDeposit", assets, sender=sender)
 
-    def pool_withdraw(self, amount: int, to: str, sender: LocalAccount) -> TxResult:
-        return self._send("poolWithdraw", amount, to_checksum_address(to), sender=sender)
+    def pool_withdraw(self, assets: int, to: str, sender: LocalAccount) -> TxResult:
+        return self._send("poolWithdraw", assets, to_checksum_address(to), sender=sender)
+
+    def pool_redeem(self, shares: int, to: str, sender: LocalAccount) -> TxResult:
+        return self._send("poolRedeem", shares, to_checksum_address(to), sender=sender)
+
+    def request_withdrawal(self, shares: int, sender: LocalAccount) -> TxResult:
+        return self._send("requestWithdrawal", shares, sender=sender)
+
+    def cancel_withdrawal(self, request_id: int, sender: LocalAccount) -> TxResult:
+        return self._send("cancelWithdrawal", request_id, sender=sender)
+
+    def process_withdrawals(self, max_requests: int, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("processWithdrawals", max_requests, sender=sender)
+
+    def accrue_interest(self, members: Sequence[str], sender: LocalAccount | None = None) -> TxResult:
+        return self._send("accrueInterest", [to_checksum_address(m) for m in members], sender=sender)
 
     # -- cycles (operator)
     def commit_args(self, cycle_id: int, root: bytes, count: int, gross: int, deltas: dict[str, int]) -> tuple:
@@ -588,12 +672,25 @@ class ClearingHouseClient(ContractClient):
     def hold_cycle(self, cycle_id: int, until: int, sender: LocalAccount | None = None) -> TxResult:
         return self._send("holdCycle", cycle_id, until, sender=sender)
 
-    def refund_cycle(
-        self, cycle_id: int, cancelled: dict[str, int], refunded: dict[str, int], sender: LocalAccount | None = None
-    ) -> TxResult:
+    def refund_args(
+        self, cycle_id: int, deltas: dict[str, int], cancelled: dict[str, int], refunded: dict[str, int]
+    ) -> tuple:
+        """``refundCycle`` arguments: the committed (non-zero) deltas again, sorted as committed, and the
+        refunds parallel to them (the contract reads each debtor's debit from that list)."""
+        members, values = _sorted_deltas({m: d for m, d in deltas.items() if d != 0})
+        back = {to_checksum_address(a): v for a, v in refunded.items()}
         creditors, c_values = _sorted_deltas(cancelled)
-        debtors, d_values = _sorted_deltas(refunded)
-        return self._send("refundCycle", cycle_id, creditors, c_values, debtors, d_values, sender=sender)
+        return (cycle_id, members, values, creditors, c_values, [back.get(m, 0) for m in members])
+
+    def refund_cycle(
+        self,
+        cycle_id: int,
+        deltas: dict[str, int],
+        cancelled: dict[str, int],
+        refunded: dict[str, int],
+        sender: LocalAccount | None = None,
+    ) -> TxResult:
+        return self._send("refundCycle", *self.refund_args(cycle_id, deltas, cancelled, refunded), sender=sender)
 
     def claim(self, cycle_id: int, creditor: str, sender: LocalAccount | None = None) -> TxResult:
         return self._send("claim", cycle_id, to_checksum_address(creditor), sender=sender)
