@@ -1,4 +1,4 @@
-"""The chain calls of a default, as outbox rows: their kinds, how each sees its effect on chain, reason codes.
+"""The chain calls of a default, as outbox rows: their kinds, and how each sees its effect on chain.
 
 ``services/defaults.py`` plans the rows (``declareDefault``, ``allocateDefaultLoss``, ``cureDefault``,
 each with its ``fn`` and ``args``); the outbox sends them like any house row (``outbox.resolve``),
@@ -21,16 +21,6 @@ ALLOCATE_DEFAULT_LOSS = "allocate_default_loss"
 CURE_DEFAULT = "cure_default"
 #: The outbox kinds of a default, in the order a default and its cure send them.
 DEFAULT_KINDS = (DECLARE_DEFAULT, ALLOCATE_DEFAULT_LOSS, CURE_DEFAULT)
-
-
-def reason_code(text: str) -> bytes:
-    """A reason as the contract's ``bytes32``: UTF-8, cut to 32 bytes at a character boundary, zero-padded.
-
-    >>> reason_code("repayment_deadline")[:18], len(reason_code("é" * 20))
-    (b'repayment_deadline', 32)
-    """
-    raw = text.encode()[:32].decode(errors="ignore").encode()
-    return raw.ljust(32, b"\0")
 
 
 def default_done(house: ClearingHouseClient, kind: str, address: str) -> Done:

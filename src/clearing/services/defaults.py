@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from clearing.adapters.chain.client import reason_bytes32
 from clearing.adapters.db.member_defaults import STEP_NAMES, MemberDefault, active_defaults
 from clearing.adapters.db.models import CreditDraw, Cycle, CyclePosition, Member, Obligation, SettlementTx
 from clearing.domain.alerts import AlertKind, defaulted
@@ -41,7 +42,7 @@ from clearing.services import alerts, chain_sync, credit, holds, outbox
 from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
 from clearing.services.credit import draws
-from clearing.services.default_calls import ALLOCATE_DEFAULT_LOSS, CURE_DEFAULT, DECLARE_DEFAULT, reason_code
+from clearing.services.default_calls import ALLOCATE_DEFAULT_LOSS, CURE_DEFAULT, DECLARE_DEFAULT
 from clearing.services.keys import Principal
 from clearing.services.webhooks.events import publish_member_event
 
@@ -258,7 +259,7 @@ def _declare_in(
         s,
         DECLARE_DEFAULT,
         member_id=m.id,
-        payload={**common, "fn": "declareDefault", "args": outbox.json_args([m.address, reason_code(trigger)])},
+        payload={**common, "fn": "declareDefault", "args": outbox.json_args([m.address, reason_bytes32(trigger)])},
     )
     allocation = outbox.plan(
         s,
@@ -360,7 +361,7 @@ def cure(ctx: ServiceContext, member: str, reason: str, actor: str) -> DefaultVi
                 owed_to_pool=state.owed_to_pool,
             )
         row.cured_at, row.cured_by, row.cure_reason = now, actor, reason
-        args = outbox.json_args([m.address, reason_code(CURED)])
+        args = outbox.json_args([m.address, reason_bytes32(CURED)])
         item = outbox.plan(
             s, CURE_DEFAULT, member_id=m.id, payload={"default_id": row.id, "fn": "cureDefault", "args": args}
         )

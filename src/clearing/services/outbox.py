@@ -1,10 +1,9 @@
 """The outbox: every chain write of the house, recorded before it is sent, sent by one chain writer.
 
-One scheme for every kind. A ``settlement_txs`` row is planned (state ``planned``) by :func:`plan`, in
-the same ledger transaction as the change that needs it. The row says what to call, so any process can
-send it: member rows through their member; cycle steps, operator actions and a default's calls
-(``services/default_calls.py``) through ``payload["fn"]`` and ``payload["args"]`` (:func:`resolve`).
-After that transaction commits:
+One scheme for every kind. A ``settlement_txs`` row is planned (state ``planned``) by :func:`plan`, in the
+same ledger transaction as the change that needs it. The row says what to call, so any process can send it:
+member rows through their member; cycle steps, operator actions and a default's calls (``default_calls.py``)
+through ``payload["fn"]`` and ``payload["args"]`` (:func:`resolve`). After that transaction commits:
 
 * the process that holds the chain writer's lease (``adapters/db/lease.py``:
   always on SQLite or with an in-process chain; elected with an advisory lock
