@@ -1064,8 +1064,8 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     }
 
     /// @dev Debits a cycle's debtor by −`delta` (< 0 by the caller), after its
-    /// suspension check (a defaulter is always suspended), its interest charge
-    /// and its headroom check.
+    /// suspension check (a defaulter is always suspended) and its headroom
+    /// check, and after charging its interest.
     function _debitMember(uint64 cycleId, address member, MemberSlot storage m, int256 delta)
         private
         returns (uint256 amount)
@@ -1074,21 +1074,21 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         // casting to uint256 is safe because delta < 0; the checked negation reverts for type(int256).min
         // forge-lint: disable-next-line(unsafe-typecast)
         amount = uint256(-delta);
-        int256 balance = _chargeInterest(member, m, _borrowIndex); // the caller accrued it
+        // Headroom is measured before the interest charge: a cycle sized to the
+        // headroom the chain showed (availableOf) never fails for the interest
+        // accrued since; the charge may then take the balance below −limit (I3).
+        int256 before = m.balance;
         uint256 limit = m.creditLimit;
+        uint256 debt = _debtOf(before);
         uint256 available;
-        // I3: balance ≥ −limit, and both |balance| and limit are ≤ type(int256).max.
-        unchecked {
-            // forge-lint: disable-next-line(unsafe-typecast)
-            available = balance >= 0 ? uint256(balance) + limit : limit - uint256(-balance);
-        }
+        // casting to uint256 is safe because before ≥ 0 in that branch; both terms are < 2^255
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (before >= 0) available = uint256(before) + limit;
+        else if (limit > debt) available = limit - debt;
         if (amount > available) revert ClearingHouseInsufficientHeadroom(member, available, amount);
 
-        int256 newBalance;
-        // delta < 0 and newBalance ≥ −limit by the headroom check just above.
-        unchecked {
-            newBalance = balance + delta;
-        }
+        int256 balance = _chargeInterest(member, m, _borrowIndex); // the caller accrued it
+        int256 newBalance = balance + delta;
         _setBalance(m, balance, newBalance);
         emit MemberDebited(cycleId, member, amount, newBalance);
     }

@@ -514,7 +514,8 @@ interface IClearingHouse is IERC5267 {
     /// - equal lengths ({ClearingHouseLengthMismatch});
     /// - `members` strictly ascending ({ClearingHouseMembersNotSorted}), each admitted;
     /// - each debtor not suspended and its balance after the debit ≥ −creditLimit
-    ///   ({ClearingHouseInsufficientHeadroom});
+    ///   ({ClearingHouseInsufficientHeadroom}), measured before the debtor's interest
+    ///   is charged: interest accrued since the headroom was read never fails a cycle;
     /// - Σ deltas == 0 ({ClearingHouseNetNotZero});
     /// - total debit ≤ `grossValue` ({ClearingHouseDebitExceedsGross});
     /// - creditDrawn ≤ poolTotal afterwards ({ClearingHouseInsufficientPool}).

@@ -53,6 +53,10 @@ BALANCE_EFFECTS: dict[str, tuple[str, int]] = {
     "CreditReleased": ("creditor", +1),
     "DebitRefunded": ("debtor", +1),
     "MemberRecovered": ("member", -1),
+    "InterestCharged": ("member", -1),
+    # A write-down clears the defaulter's debt (lenders absorb it); a recovery moves a later credit back to them.
+    "PoolWrittenDown": ("member", +1),
+    "DefaultRecovered": ("member", -1),
 }
 
 
