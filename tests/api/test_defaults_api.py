@@ -109,7 +109,9 @@ def test_waterfall_covers_a_default_step_by_step_on_chain_and_a_repaid_member_is
     o = r.json()["obligation"]
     assert o["status"] == "held" and o["holds"][0]["rule"] == "member-suspended", r.text
     with h.ctx.uow(read_only=True) as uow:
-        kinds = {(a.member_id is None, a.state) for a in uow.session.scalars(select(Alert)) if a.kind == "member_defaulted"}
+        kinds = {
+            (a.member_id is None, a.state) for a in uow.session.scalars(select(Alert)) if a.kind == "member_defaulted"
+        }
     assert kinds == {(True, "open"), (False, "open")}
 
     # Not repaid yet: no cure; a resume is refused too.
@@ -124,7 +126,11 @@ def test_waterfall_covers_a_default_step_by_step_on_chain_and_a_repaid_member_is
     r = h.post("operator", f"/members/{GEM}/cure", {"reason": "repaid in full"})
     assert r.status_code == 202, r.text
     cured = r.json()
-    assert (cured["state"], cured["recovered"], cured["cure_reason"]) == ("cured", str(debt - 300_000), "repaid in full")
+    assert (cured["state"], cured["recovered"], cured["cure_reason"]) == (
+        "cured",
+        str(debt - 300_000),
+        "repaid in full",
+    )
     state = house.member(gem)
     assert (state.defaulted, state.suspended) == (False, False)
     me = h.get(GEM, "/members/me").json()["member"]
@@ -133,10 +139,17 @@ def test_waterfall_covers_a_default_step_by_step_on_chain_and_a_repaid_member_is
         s = uow.session
         assert {a.state for a in s.scalars(select(Alert)) if a.kind == "member_defaulted"} == {"resolved"}
         actions = [a.action for a in s.scalars(select(AuditLog).order_by(AuditLog.id))]
-        assert actions[-2:] == ["member.default", "member.cure"] or {"member.default", "member.cure"} <= set(actions)
+        # The tier pinned at admission ended with the default: it gives no credit back at the cure.
+        assert [a for a in actions if a in ("credit.override_end", "member.default", "member.cure")] == [
+            "credit.override_end",
+            "member.default",
+            "member.cure",
+        ]
         assert s.scalar(select(Member.status).where(Member.name == GEM)) == "active"
     assert h.get("auditor", "/audit/verify").json()["ok"] is True
-    assert h.get(GEM, "/credit").status_code in (200, 404)
+    # The default stays on the record: the score counts it after the cure.
+    mine = h.get(GEM, "/members/me/credit").json()
+    assert [f["value"] for f in mine["factors"] if f["name"] == "defaults"] == ["1"], mine
 
 
 def test_declaring_again_is_409_with_the_record_and_only_operators_declare(pooled_house):

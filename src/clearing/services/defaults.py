@@ -8,7 +8,7 @@ default (``member_defaults``), suspends the member in the ledger (new obligation
 are held by the ``member-suspended`` rule), closes its open drawings of credit (the declaration is
 what the score counts), plans ``declareDefault`` then ``allocateDefaultLoss`` in the outbox (the
 latter naming the committed cycles in which the member has credit pending: step 3 takes them),
-writes the audit log, opens the ``member_defaulted`` alerts (the member's and the operator's) and
+ends an operator's pin of its tier or line, writes the audit log, opens the ``member_defaulted`` alerts (the member's and the operator's) and
 publishes ``member.defaulted``. After the commit the rows are sent (oldest first, so the allocation
 follows the declaration), chain sync writes what the chain's events say onto the row (the balance
 declared, each waterfall step, the write-down; ``services/default_events.py``), and the member is
@@ -41,7 +41,7 @@ from clearing.errors import Conflict, NotFound, ServiceUnavailable, ValidationEr
 from clearing.services import alerts, chain_sync, credit, holds, outbox
 from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
-from clearing.services.credit import draws
+from clearing.services.credit import draws, overrides
 from clearing.services.default_calls import ALLOCATE_DEFAULT_LOSS, CURE_DEFAULT, DECLARE_DEFAULT
 from clearing.services.keys import Principal
 from clearing.services.webhooks.events import publish_member_event
@@ -270,6 +270,9 @@ def _declare_in(
     row.declare_outbox_id, row.allocate_outbox_id = declared.id, allocation.id
     m.status, m.status_reason = MemberStatus.SUSPENDED, f"in default ({trigger}): {reason}"[:512]
     closed = draws.close_defaulted(s, m.id)
+    pinned = overrides.in_force(s, now, [m.id]).get(m.id)
+    if pinned is not None:  # a pin granted before the default must not give credit back at the cure
+        overrides.end(s, m, actor, reason=f"declared in default: {reason}", now=now)
     record_action(
         s,
         actor,
