@@ -2,21 +2,21 @@
 covered by the waterfall on chain, cured once the member has repaid everything.
 
 A member is in default when it has not repaid drawn credit by its deadline, or cannot cover a cycle
-debit, for longer than ``defaults.grace_days`` (:func:`scan`, run by the scheduler in the chain
-writer's process), or when an operator says so (:func:`declare`). One ledger transaction records the
-default (``member_defaults``), suspends the member in the ledger (new obligations with it as debtor
-are held by the ``member-suspended`` rule), closes its open drawings of credit (the declaration is
-what the score counts), plans ``declareDefault`` then ``allocateDefaultLoss`` in the outbox (the
-latter naming the committed cycles in which the member has credit pending: step 3 takes them),
-ends an operator's pin of its tier or line, writes the audit log, opens the ``member_defaulted`` alerts (the member's and the operator's) and
-publishes ``member.defaulted``. After the commit the rows are sent (oldest first, so the allocation
-follows the declaration), chain sync writes what the chain's events say onto the row (the balance
-declared, each waterfall step, the write-down; ``services/default_events.py``), and the member is
-rescored: tier C, no line.
+debit, for longer than ``defaults.grace_days`` (:func:`scan`, run by the scheduler in the chain writer's
+process), or when an operator says so (:func:`declare`). One ledger transaction records the default
+(``member_defaults``), suspends the member in the ledger (new obligations with it as debtor are held by
+the ``member-suspended`` rule), closes its open drawings of credit (the declaration is what the score
+counts), plans ``declareDefault`` then ``allocateDefaultLoss`` in the outbox (the latter naming the
+committed cycles in which the member has credit pending: step 3 takes them), ends an operator's pin of
+its tier or line, writes the audit log, opens the ``member_defaulted`` alerts (the member's and the
+operator's) and publishes ``member.defaulted``. After the commit the rows are sent (oldest first, so the
+allocation follows the declaration), chain sync writes what the chain's events say onto the row (the
+balance declared, each waterfall step, the write-down; ``services/default_events.py``), and the member
+is rescored: tier C, no line.
 
 :func:`cure` restores a member the chain shows repaid (balance ≥ 0 and nothing owed to the pool: a
-defaulter repays by depositing from its own wallet, and a deposit repays the lenders first): the row
-is closed, ``cureDefault`` planned, the member active again, the alerts resolved, ``member.cured``
+defaulter repays by depositing from its own wallet, and a deposit repays the lenders first): the row is
+closed, ``cureDefault`` planned, the member active again, the alerts resolved, ``member.cured``
 published, its ``member-suspended`` holds re-evaluated. The default stays on its record.
 """
 
