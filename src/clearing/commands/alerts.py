@@ -34,7 +34,12 @@ def alerts(ctx: click.Context, url: str | None, key: str | None) -> None:
     show_default=True,
 )
 @click.option("--member", default=None, help="Only this member's.")
-@click.option("--kind", type=click.Choice([*_KINDS, "writer_stuck"]), default=None, help="Only this kind.")
+@click.option(
+    "--kind",
+    type=click.Choice([*_KINDS, "writer_stuck", "webhook_disabled", "member_defaulted"]),
+    default=None,
+    help="Only this kind.",
+)
 def list_alerts(state: str, member: str | None, kind: str | None) -> None:
     """Alerts, newest first (active: open or acknowledged)."""
     params: dict[str, Any] = {

@@ -272,7 +272,7 @@ def _declare_in(
     closed = draws.close_defaulted(s, m.id)
     pinned = overrides.in_force(s, now, [m.id]).get(m.id)
     if pinned is not None:  # a pin granted before the default must not give credit back at the cure
-        overrides.end(s, m, actor, reason=f"declared in default: {reason}", now=now)
+        overrides.end(s, m, actor, reason=f"declared in default: {reason}"[:512], now=now)
     record_action(
         s,
         actor,
@@ -375,7 +375,7 @@ def cure(ctx: ServiceContext, member: str, reason: str, actor: str) -> DefaultVi
         )
         kind = AlertKind.MEMBER_DEFAULTED.value
         keys = [(m.id, kind, kind), (alerts.HOUSE, kind, f"default:{member}")]
-        alerts.clear_now(s, now, keys, by=actor, reason=f"cured: {reason}")
+        alerts.clear_now(s, now, keys, by=actor, reason=f"cured: {reason}"[:1024])
         publish_member_event(
             s, EventType.MEMBER_CURED, member, {"default": row.id, "reason": reason, "cured_at": now.isoformat()}
         )

@@ -19,6 +19,8 @@ AlertKindName = Literal[
     "hold_open_too_long",
     "credit_utilisation_high",
     "writer_stuck",
+    "webhook_disabled",
+    "member_defaulted",
 ]
 AlertStateFilter = Literal["active", "open", "acknowledged", "resolved", "all"]
 
