@@ -758,6 +758,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     /// @inheritdoc IClearingHouse
     function recoverLender(address lender) external nonReentrant whenPaused onlyRole(DEFAULT_ADMIN_ROLE) {
+        _accrueIndex(); // the period so far at the utilisation it had, before the pool shrinks
         uint256 held = _shares[lender];
         uint256 pool = _poolTotal;
         uint256 undrawn = pool - _creditDrawn; // I2

@@ -9,6 +9,8 @@ Two ways to run the same script:
 Under brownie the key comes from DEPLOYER_PRIVATE_KEY (or brownie's dev
 accounts on a development network) and the token from SETTLEMENT_TOKEN.
 On a local chain without a token it deploys the dev-only SettlementToken.
+The pool's borrow rate model comes from CLEARING_POOL__BASE_RATE_BPS and
+CLEARING_POOL__SLOPE_RATE_BPS (300 and 1700: 3% + 17% × utilisation a year).
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ from clearing.adapters.chain.compile import artifacts_hash  # noqa: E402  (pure:
 OPERATOR_ROLE_TEXT = "OPERATOR_ROLE"
 RISK_ROLE_TEXT = "RISK_ROLE"
 LOCAL_CHAIN_IDS = {31337, 1337}  # a test network (e.g. 11155111) needs --token
+
+
+def _rates() -> tuple[int, int]:
+    """The pool's borrow rate model (annual base, slope at full utilisation; basis points), from the
+    service's own settings variables so both ways of deploying agree with `clearing serve`."""
+    base = int(os.environ.get("CLEARING_POOL__BASE_RATE_BPS", "300"))
+    slope = int(os.environ.get("CLEARING_POOL__SLOPE_RATE_BPS", "1700"))
+    return base, slope
 
 
 def _write(network: str, record: dict) -> Path:
@@ -57,6 +67,7 @@ def main() -> None:
     house.grantRole(web3.keccak(text=OPERATOR_ROLE_TEXT), operator, {"from": deployer})
     house.grantRole(web3.keccak(text=RISK_ROLE_TEXT), operator, {"from": deployer})
     escrow.grantRole(web3.keccak(text=OPERATOR_ROLE_TEXT), operator, {"from": deployer})
+    house.setInterestRateModel(*_rates(), {"from": deployer})
     record = {
         "network": network.show_active(),
         "chain_id": chain.id,
@@ -94,7 +105,7 @@ def cli(argv: list[str] | None = None) -> int:
     try:
         chain = backends.rpc(args.rpc_url, args.private_key, dev_fallback=True)
         name = args.network or f"chain-{chain.chain_id}"
-        dep = deploy(chain, network=name, token=args.token, operator=args.operator)
+        dep = deploy(chain, network=name, token=args.token, operator=args.operator, rates=_rates())
     except ClearingError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up everything from the package registries: the Python environment
 # (.venv, from pyproject.toml) and the Solidity toolchain (node_modules, from
-# package-lock.json). Idempotent; `--brownie` also builds .venv-brownie.
+# package-lock.json), and Slither's own environment (.venv-slither, from
+# tools/slither-env: slither-analyzer needs web3 < 8). Idempotent; `--brownie`
+# also builds .venv-brownie.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +24,18 @@ if [ ! -f "$nstamp" ]; then
   echo "setup: installing the Solidity toolchain (npm ci)" >&2
   npm ci --no-audit --no-fund --loglevel=error
   touch "$nstamp"
+fi
+
+# Slither is part of the test command, so it is set up without a flag; its
+# pins (pyproject.toml, constraints.txt) are small and install in seconds.
+sstamp=.venv-slither/.installed-$(cat tools/slither-env/pyproject.toml tools/slither-env/constraints.txt | sha256sum | cut -c1-16)
+if [ ! -f "$sstamp" ]; then
+  echo "setup: creating .venv-slither (slither-analyzer needs web3 < 8)" >&2
+  rm -rf .venv-slither
+  "$PY" -m venv .venv-slither
+  .venv-slither/bin/pip install -q --upgrade pip
+  .venv-slither/bin/pip install -q -c tools/slither-env/constraints.txt ./tools/slither-env
+  touch "$sstamp"
 fi
 
 if [ "${1:-}" = "--brownie" ]; then

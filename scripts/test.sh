@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: static checks (ruff, mypy), Solidity (forge) and
+# The whole test suite: static checks (ruff, mypy), Solidity (forge, slither) and
 # Python (pytest, on SQLite and PostgreSQL). Sets up first, so it works on a
 # fresh clone.
 set -euo pipefail
@@ -19,6 +19,8 @@ echo "== ruff check, ruff format --check, mypy --strict (domain, services)" >&2
 .venv/bin/mypy
 
 echo "== forge test" >&2
-node_modules/.bin/forge test
+tools/forge test
+echo "== slither (High/Medium findings fail unless slither.triage.json accepts them)" >&2
+./scripts/slither.sh
 echo "== pytest (3 workers, each test file in one worker: its fixtures and servers stay together)" >&2
 .venv/bin/pytest -n 3 --dist loadfile "$@"

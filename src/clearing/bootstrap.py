@@ -6,7 +6,7 @@ the ledger (engine, sessions), API key resolution, the chain (contracts from
 the configured backend, or ones the caller deployed, or none for a
 ledger-only house whose chain calls stay planned), the outbox with the chain
 writer's lease (elected on PostgreSQL when workers share an rpc node), the
-cycle service (which rescores credit after every cycle it settles), and the
+cycle service (which rescores credit and recomputes Cover 2 after every cycle it settles), and the
 EIP-712 signing domain, all in one immutable
 :class:`~clearing.services.context.ServiceContext`. ``clearing serve`` then
 runs the writer's loop (``services/writer.py``) beside it.
@@ -33,7 +33,7 @@ from clearing.adapters.db import migrate as run_migrations
 from clearing.adapters.db.engine import make_engine, make_session_factory, normalise_url
 from clearing.domain.risk import RiskConfig
 from clearing.errors import ChainError
-from clearing.services import chain_sync, credit, ledger_binding
+from clearing.services import chain_sync, cover2, credit, ledger_binding
 from clearing.services.context import ServiceContext, utc_now
 from clearing.services.cycles import CycleService
 from clearing.services.keys import KeyResolver
@@ -131,8 +131,8 @@ def build_service(
         cycles=cycles,
         clock=clock,
     )
-    if cycles is not None:  # every cycle settled rescores credit (volumes, on-time counts, drawings moved)
-        cycles.on_settled = functools.partial(credit.after_cycle, ctx)
+    if cycles is not None:  # every cycle settled rescores credit and recomputes Cover 2
+        cycles.on_settled = functools.partial(after_cycle, ctx)
     if recover and contracts is not None and cycles is not None:
         if outbox.is_writer():  # the others leave recovery to the writer
             outbox.resend_planned()
@@ -140,6 +140,24 @@ def build_service(
             outbox.mark_recovered()
         chain_sync.sync(sessions, contracts)
     return ctx
+
+
+#: What runs once a cycle the cycle service settles has ended, in order: credit rescoring (volumes, on-time
+#: counts, drawings moved), then Cover 2 (drawn credit and in-flight debits moved; it evaluates the alerts).
+AFTER_CYCLE: tuple[tuple[str, Callable[[ServiceContext, int], None]], ...] = (
+    ("credit rescoring", credit.after_cycle),
+    ("Cover 2", cover2.after_cycle),
+)
+
+
+def after_cycle(ctx: ServiceContext, cycle_id: int) -> None:
+    """The cycle service's ``on_settled`` hook: each job of :data:`AFTER_CYCLE` alone, so one that fails
+    (logged) never stops the next, and the cycle stays settled whatever they do."""
+    for name, job in AFTER_CYCLE:
+        try:
+            job(ctx, cycle_id)
+        except Exception:  # the scheduler rescores again; an operator recomputes Cover 2 with POST /cover2/run
+            log.exception("%s after cycle %s failed", name, cycle_id)
 
 
 def writer_policy(cfg: WriterSettings) -> WriterPolicy:

@@ -102,6 +102,7 @@ _COMMAND_MODULES = (
     "forecast",
     "calendar",
     "alerts",
+    "cover2",
     "defaults",
 )
 

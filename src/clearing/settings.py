@@ -44,6 +44,9 @@ class ChainSettings(BaseModel):
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
+    #: The running server, for the `clearing` commands that are its clients (`cycles`, `alerts`, `cover2` ...);
+    #: None: ``http://<host>:<port>``. The server itself does not read it.
+    url: str | None = None
     #: Bootstrap keys; hashed on first use, never stored in clear.
     operator_key: SecretStr | None = None
     auditor_key: SecretStr | None = None

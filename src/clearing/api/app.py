@@ -16,6 +16,7 @@ from clearing.api.routers import (
     alerts,
     audit,
     calendar,
+    cover2,
     credit,
     cycles,
     defaults,
@@ -96,6 +97,11 @@ TAGS: list[dict[str, str]] = [
         "description": "Members complain about counterparties; operators validate or dismiss",
     },
     {"name": "liquidity", "description": "Liquidity across members (operator keys)"},
+    {
+        "name": "cover2",
+        "description": "Cover 2: the loss if the two largest exposures default together, against the pool's "
+        "resources, after every cycle (operator keys)",
+    },
     {"name": "cycles", "description": "Settlement cycles (operator keys; auditors read)"},
     {"name": "audit", "description": "Merkle proofs and reconciliation (auditor or operator keys)"},
     {"name": "eip712", "description": "The EIP-712 domain and types debtors sign obligations under (public)"},
@@ -168,6 +174,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         defaults.router,
         disputes.router,
         liquidity.router,
+        cover2.router,
         cycles.router,
         releases.router,
         pool.router,

@@ -3,7 +3,8 @@
 Settlement cost must grow with members, not with obligations: a cycle of
 10,000 obligations among 50 members should cost at most 0.5% of settling the
 same obligations one ERC-20 transfer each (the baseline, measured in the same
-run on the same chain).
+run on the same chain), on both paths: one call (settleCycle) and two steps
+(commitCycle then releaseCycle).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from clearing.domain.merkle import MerkleTree, leaf_hash, obligation_key
 from clearing.domain.netting import net_positions
 from clearing.domain.types import Obligation
 from clearing.progress import Progress
+from clearing.settings import PoolSettings
 
 TARGET_RATIO = 0.005
 
@@ -79,7 +81,8 @@ def run(
     with _progress.step(f"starting the {backend} chain and deploying"):
         chain = backends.connect(backend)
     try:
-        dep = deploy(chain, network=f"bench-{backend}")
+        pool = PoolSettings()  # the service's default rate model: interest bookkeeping is part of the cost
+        dep = deploy(chain, network=f"bench-{backend}", rates=(pool.base_rate_bps, pool.slope_rate_bps))
         c = Contracts.attach(chain, dep)
         collateral = 10**15
         result: dict[str, Any] = {"backend": backend, "by_members": {}}
@@ -142,10 +145,13 @@ def run(
             "gas_per_obligation": round(per_transfer, 1),
             "total_gas_for_all": round(per_transfer * obligations),
         }
-        result["settlement"]["two_step"]["ratio"] = round(two_step / obligations / per_transfer, 6)
+        two_step_ratio = two_step / obligations / per_transfer
+        result["settlement"]["two_step"]["ratio"] = round(two_step_ratio, 6)
+        result["settlement"]["two_step"]["meets_target"] = two_step_ratio <= TARGET_RATIO
         result["ratio"] = round(ratio, 6)
         result["target_ratio"] = TARGET_RATIO
-        result["meets_target"] = ratio <= TARGET_RATIO
+        # Both paths must meet it: the two-step one is what holds, partial and later release use.
+        result["meets_target"] = ratio <= TARGET_RATIO and two_step_ratio <= TARGET_RATIO
         result["elapsed_s"] = round(time.perf_counter() - t0, 1)
         return result
     finally:

@@ -21,25 +21,26 @@ KEY_ENV = "CLEARING_API__OPERATOR_KEY"
 READS = ("CLEARING_API__HOST", "CLEARING_API__PORT", KEY_ENV)
 
 
-_URL_HELP = "The server (env CLEARING_API__URL; default http://CLEARING_API__HOST:CLEARING_API__PORT)."
+_URL_HELP = "The server (default http://CLEARING_API__HOST:CLEARING_API__PORT)."
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def server_options(f: F) -> F:
-    """``--url`` and ``--key`` for a command group that is a client of the running server (pass both to
-    :func:`connect`)."""
-    f = click.option("--key", envvar=KEY_ENV, default=None, help=f"An operator API key (env {KEY_ENV}).")(f)
-    return click.option("--url", envvar="CLEARING_API__URL", default=None, help=_URL_HELP)(f)
+    """``--url`` and ``--key`` for a command (or group) that is a client of the running server (pass both to
+    :func:`connect`); each says in ``--help`` which variable it reads."""
+    f = click.option("--key", envvar=KEY_ENV, show_envvar=True, default=None, help="An operator API key.")(f)
+    return click.option("--url", envvar="CLEARING_API__URL", show_envvar=True, default=None, help=_URL_HELP)(f)
 
 
 def connect(ctx: click.Context, url: str | None, key: str | None) -> None:
-    """Remember the server (default ``http://CLEARING_API__HOST:CLEARING_API__PORT``) and the key for ``call``."""
+    """Remember the server (``CLEARING_API__URL``, default ``http://CLEARING_API__HOST:CLEARING_API__PORT``) and
+    the key for ``call``."""
     if url is None:
         from clearing.settings import get_settings
 
         api = get_settings().api
-        url = f"http://{api.host}:{api.port}"
+        url = api.url or f"http://{api.host}:{api.port}"
     ctx.obj = {"url": url.rstrip("/"), "key": key}
 
 

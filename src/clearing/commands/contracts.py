@@ -50,10 +50,13 @@ def deploy_cmd(
     """Deploy ClearingHouse and OrderEscrow, grant roles, write deployments/<network>.json."""
     from clearing.adapters.chain import backends
     from clearing.adapters.chain.deploy import deploy
+    from clearing.settings import get_settings
 
     chain = backends.rpc(rpc_url, private_key, dev_fallback=True) if rpc_url else backends.connect("embedded")
     name = network or ("localhost" if rpc_url else "embedded")
-    dep = deploy(chain, network=name, token=token, operator=operator)
+    pool = get_settings().pool
+    rates = (pool.base_rate_bps, pool.slope_rate_bps)
+    dep = deploy(chain, network=name, token=token, operator=operator, rates=rates)
     path = out or Path("deployments") / f"{name}.json"
     dep.save(path)
     click.echo(json.dumps({"deployment": str(path), **dep.__dict__}, indent=2))

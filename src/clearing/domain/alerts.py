@@ -11,7 +11,9 @@ Rules (each compares with the member's threshold: its tier's, or its own overrid
 - ``obligations_carried``: more than ``carried_max`` obligations carried or queued beyond headroom;
 - ``hold_open_too_long``: a hold open for ``hold_open_hours`` or more (one alert per hold, ``hold:<id>``);
 - ``credit_utilisation_high``: drawn ≥ ``credit_utilisation_bps`` of the line (any drawing on a zero line);
-- ``writer_stuck`` (house-level, the operator's): chain transactions pending past the writer's limit.
+- ``writer_stuck`` (house-level, the operator's): chain transactions pending past the writer's limit;
+- ``cover2_uncovered`` (house-level): the latest Cover 2 (``domain/cover2.py``) is not covered: the joint
+  default of the two largest exposures would cost more than the pool's resources;
 - ``webhook_disabled``: an endpoint of the member's (or the operator's) that the house disabled after failing
   to deliver to it for too long; it clears when the endpoint is deleted.
 - ``member_defaulted``: the member is in default (opened at the declaration, for the member and for the
@@ -34,6 +36,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from clearing.domain.cover2 import Cover2
 from clearing.errors import ValidationError
 
 __all__ = [
@@ -51,6 +54,7 @@ __all__ = [
     "Severity",
     "Thresholds",
     "check_threshold",
+    "cover2_uncovered",
     "effective_thresholds",
     "evaluate_house",
     "evaluate_member",
@@ -66,6 +70,8 @@ class AlertKind(StrEnum):
     CREDIT_UTILISATION_HIGH = "credit_utilisation_high"
     #: House-level: owned by the operator, no member.
     WRITER_STUCK = "writer_stuck"
+    #: House-level: the latest Cover 2 is not covered by the pool's resources.
+    COVER2_UNCOVERED = "cover2_uncovered"
     #: A webhook endpoint the house disabled after failing to deliver for too long (its owner's, or the house's).
     WEBHOOK_DISABLED = "webhook_disabled"
     #: A member declared in default: one alert for the member, one for the operator (``default:<member>``).
@@ -325,24 +331,67 @@ def evaluate_member(inputs: MemberInputs, thresholds: Thresholds) -> list[Condit
     return [c for kind, rule in _RULES.items() if kind not in inputs.skip for c in rule(inputs, thresholds)]
 
 
-def evaluate_house(*, stuck: int, stuck_after_seconds: int, oldest_seconds: int | None) -> list[Condition]:
-    """House-level conditions (the operator's): the chain writer is stuck when any row is pending too long.
+def evaluate_house(
+    *, stuck: int, stuck_after_seconds: int, oldest_seconds: int | None, cover2: Cover2 | None = None
+) -> list[Condition]:
+    """House-level conditions (the operator's): the chain writer is stuck when any row is pending too long;
+    Cover 2 is uncovered when the latest one (``cover2``; None: none computed yet) is not covered.
 
     >>> [c.kind for c in evaluate_house(stuck=2, stuck_after_seconds=300, oldest_seconds=900)]
     ['writer_stuck']
     >>> evaluate_house(stuck=0, stuck_after_seconds=300, oldest_seconds=12)
     []
     """
-    if stuck <= 0:
+    found = []
+    if stuck > 0:
+        found.append(
+            Condition(
+                AlertKind.WRITER_STUCK,
+                AlertKind.WRITER_STUCK,
+                Severity.CRITICAL,
+                f"{stuck} chain transaction(s) pending over {stuck_after_seconds} s "
+                f"(oldest {oldest_seconds} s): see GET /outbox/stuck",
+                {"stuck": stuck, "stuck_after_seconds": stuck_after_seconds, "oldest_seconds": oldest_seconds},
+            )
+        )
+    if cover2 is not None:
+        found.extend(cover2_uncovered(cover2))
+    return found
+
+
+def cover2_uncovered(cover2: Cover2) -> list[Condition]:
+    """A critical condition when Cover 2 is not covered (the operator's; it clears once covered).
+
+    The data holds the numbers, not the snapshot's id: a recomputation with the same numbers leaves the
+    alert as it is.
+
+    >>> from clearing.domain.cover2 import MemberExposure, assess
+    >>> r = assess([MemberExposure("alpha", 900, 100, 0), MemberExposure("beta", 700, 0, 0)], resources=1_200)
+    >>> print(cover2_uncovered(r)[0].message)
+    Cover 2 not covered: a joint default of alpha and beta would cost 1700, the pool holds 1200
+    (short by 500; 7058 bps): see GET /cover2
+    >>> cover2_uncovered(assess([], resources=0))
+    []
+    """
+    if cover2.covered:
         return []
+    names = [m.name for m in cover2.members]
+    shortfall = cover2.loss - cover2.resources
     return [
         Condition(
-            AlertKind.WRITER_STUCK,
-            AlertKind.WRITER_STUCK,
+            AlertKind.COVER2_UNCOVERED,
+            AlertKind.COVER2_UNCOVERED,
             Severity.CRITICAL,
-            f"{stuck} chain transaction(s) pending over {stuck_after_seconds} s "
-            f"(oldest {oldest_seconds} s): see GET /outbox/stuck",
-            {"stuck": stuck, "stuck_after_seconds": stuck_after_seconds, "oldest_seconds": oldest_seconds},
+            f"Cover 2 not covered: a joint default of {' and '.join(names)} would cost {cover2.loss}, "
+            f"the pool holds {cover2.resources} (short by {shortfall}; {cover2.coverage_bps} bps): see GET /cover2",
+            {
+                "loss": cover2.loss,
+                "resources": cover2.resources,
+                "shortfall": shortfall,
+                "coverage_bps": cover2.coverage_bps,
+                "members": names,
+                "exposures": [str(m.exposure) for m in cover2.members],
+            },
         )
     ]
 

@@ -11,8 +11,9 @@ alerts per member, kind and key), and resolves those whose condition cleared
 :func:`_notify`, the one place webhooks are published from.
 
 Members read and acknowledge their own alerts; the operator reads all
-(house-level ones too: ``writer_stuck``), acknowledges, resolves with a reason,
-runs an evaluation, and sets a member's thresholds (all audited).
+(house-level ones too: ``writer_stuck``; ``cover2_uncovered`` from the latest Cover 2 snapshot,
+``services/cover2.py``), acknowledges, resolves with a reason, runs an evaluation, and sets a
+member's thresholds (all audited).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db.alert_inputs import carried_counts, daily_outflows, disabled_endpoints, open_holds
+from clearing.adapters.db.cover2_snapshots import latest_snapshot
 from clearing.adapters.db.lease import xact_lock
 from clearing.adapters.db.member_defaults import active_defaults
 from clearing.adapters.db.models import Alert, AlertOverride, Member
@@ -38,6 +40,7 @@ from clearing.domain.alerts import (
     OpenHold,
     Thresholds,
     check_threshold,
+    cover2_uncovered,
     defaulted,
     disabled_webhooks,
     effective_thresholds,
@@ -46,6 +49,7 @@ from clearing.domain.alerts import (
     typical_daily_outflow,
 )
 from clearing.domain.amounts import as_json_values
+from clearing.domain.cover2 import Cover2
 from clearing.domain.headroom import liquidity_of
 from clearing.domain.vocabulary import AlertState, Role
 from clearing.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -150,15 +154,20 @@ def evaluate(
     """
     now = now or ctx.clock()
     health = writer.outbox_health(ctx)
-    house = evaluate_house(
-        stuck=health.stuck, stuck_after_seconds=health.stuck_after_seconds, oldest_seconds=health.oldest_seconds
-    )
     skip = frozenset() if shortfalls is not None else frozenset({AlertKind.PROJECTED_SHORTFALL.value})
     with ctx.uow() as uow:
         s = uow.session
         xact_lock(s, "alerts.evaluate")
+        cover2 = latest_snapshot(s)
+        if cover2 is None:  # never computed: its alert is neither opened nor resolved
+            skip |= {AlertKind.COVER2_UNCOVERED.value}
         found = _member_conditions(s, ctx.settings.alerts, now, shortfalls or {}, skip)
-        found[HOUSE] = house
+        found[HOUSE] = evaluate_house(
+            stuck=health.stuck,
+            stuck_after_seconds=health.stuck_after_seconds,
+            oldest_seconds=health.oldest_seconds,
+            cover2=cover2.result() if cover2 is not None else None,
+        )
         for mid, conditions in default_conditions(s).items():
             found.setdefault(mid, []).extend(conditions)
         for owner, endpoints in disabled_endpoints(s).items():
@@ -175,6 +184,18 @@ def evaluate(
     if result.opened or result.resolved:
         log.info("alerts: %d opened, %d resolved, %d updated", result.opened, result.resolved, result.updated)
     return result
+
+
+def evaluate_cover2(s: Session, now: datetime, cover2: Cover2) -> EvaluationResult:
+    """Only the ``cover2_uncovered`` rule, for a Cover 2 just computed, in the caller's transaction (so the
+    snapshot and the alert it decides commit together); every other rule waits for the next evaluation.
+
+    ``services/cover2.compute`` calls it right after storing the snapshot: cheap (no member is read),
+    so every settled cycle alerts at once without a full evaluation on the cycle's path.
+    """
+    xact_lock(s, "alerts.evaluate")
+    others = frozenset(k.value for k in AlertKind) - {AlertKind.COVER2_UNCOVERED.value}
+    return _apply(s, now, {HOUSE: cover2_uncovered(cover2)}, others)
 
 
 def _member_conditions(

@@ -164,7 +164,8 @@ class CycleService:
         self.outbox = outbox or Outbox(sessions, None, crash_hook=crash_hook)
         self.progress = progress or (lambda _msg: None)
         #: Called with the cycle id when :meth:`settle` ends a cycle (settled, partial or aborted): the
-        #: composition root rescores credit there. Its failure is logged; the cycle stays settled.
+        #: composition root rescores credit and recomputes Cover 2 there. Its failure is logged; the cycle
+        #: stays settled.
         self.on_settled = on_settled
 
     @property

@@ -23,7 +23,7 @@ import threading
 import time
 
 from clearing.errors import ServiceUnavailable
-from clearing.services import alerts, chain_sync, credit, defaults, forecasts, holds
+from clearing.services import alerts, chain_sync, cover2, credit, defaults, forecasts, holds
 from clearing.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,12 @@ class Scheduler:
             return
         if not self.ctx.outbox.is_writer():  # of many workers, the chain writer evaluates (once, not N times)
             return
+        if self.ctx.contracts is not None:
+            # Deposits, withdrawals and repayments between cycles move Cover 2 too: refresh it with the alerts.
+            try:
+                cover2.compute(self.ctx, trigger="scheduled")
+            except Exception:  # never blocks the alerts below
+                log.exception("cover2 computation failed")
         try:
             alerts.run(self.ctx)
             self._next_alerts = time.monotonic() + self.alert_seconds

@@ -51,10 +51,6 @@ class Deployment:
         return cls(**data)
 
 
-#: The pool's default borrow rate a year: 3% + 17% × utilisation (basis points), as settings.PoolSettings.
-DEFAULT_RATES = (300, 1_700)
-
-
 def deploy_contract(chain: Chain, name: str, *args: Any, sender: LocalAccount) -> tuple[str, int]:
     """Deploy one shipped artifact; returns (address, block)."""
     art = load_artifact(name)
@@ -77,10 +73,11 @@ def deploy(
     admin: LocalAccount | None = None,
     operator: str | None = None,
     risk: str | None = None,
-    rates: tuple[int, int] = DEFAULT_RATES,
+    rates: tuple[int, int] | None = None,
 ) -> Deployment:
     """Deploy the house and the order escrow, grant roles, set the pool's borrow rate model
-    (``rates`` = annual base and slope in basis points); a dev token on local chains only."""
+    (``rates`` = annual base and slope in basis points; None leaves the contract's 0/0, no
+    interest, which tests that count exact balances rely on); a dev token on local chains only."""
     admin = admin or chain.accounts[0]
     operator = to_checksum_address(operator or admin.address)
     risk = to_checksum_address(risk or operator)
@@ -104,7 +101,7 @@ def deploy(
     for client, role, who in ((hc, OPERATOR_ROLE, operator), (hc, RISK_ROLE, risk), (ec, OPERATOR_ROLE, operator)):
         if not client.has_role(role, who):
             client.grant_role(role, who, sender=admin)
-    if hc.interest_rate_model() != rates:
+    if rates is not None and hc.interest_rate_model() != rates:
         hc.set_interest_rate_model(*rates, sender=admin)
     return Deployment(
         network=network,

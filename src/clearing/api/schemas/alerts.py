@@ -20,6 +20,7 @@ AlertKindName = Literal[
     "credit_utilisation_high",
     "writer_stuck",
     "webhook_disabled",
+    "cover2_uncovered",
     "member_defaulted",
 ]
 AlertStateFilter = Literal["active", "open", "acknowledged", "resolved", "all"]

@@ -1,7 +1,7 @@
 """Member defaults: each declaration, what the waterfall covered on chain, and its cure
 
 Revision ID: 0009_defaults
-Revises: 0007_alerts
+Revises: 0008_cover2
 Create Date: 2027-01-10
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from clearing.adapters.db import types as ctypes
 
 revision = "0009_defaults"
-down_revision = "0007_alerts"
+down_revision = "0008_cover2"
 branch_labels = None
 depends_on = None
 

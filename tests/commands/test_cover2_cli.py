@@ -1,0 +1,47 @@
+"""`clearing cover2` against a live server: the latest (computed on first read), `--run`, errors in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from clearing.api.app import create_app
+from tests.api.conftest import OPERATOR_KEY, api_house, chain_app_house, serve
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def _clearing(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARING_")}
+    env |= {"PYTHONPATH": SRC, "CLEARING_API__URL": url, "CLEARING_API__OPERATOR_KEY": OPERATOR_KEY}
+    code = "from clearing.cli import main; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_cover2_command(sqlite_db):
+    ctx, _ = chain_app_house(sqlite_db, lender_pool=7_000)
+    with serve(create_app(ctx)) as url:
+        shown = _clearing(url, "cover2")
+        assert shown.returncode == 0, shown.stderr
+        first = json.loads(shown.stdout)
+        assert (first["trigger"], first["resources"], first["loss"], first["covered"]) == (
+            "first_read",
+            "7000",
+            "0",
+            True,
+        )
+        ran = _clearing(url, "cover2", "--run")
+        assert ran.returncode == 0, ran.stderr
+        again = json.loads(ran.stdout)
+        assert again["trigger"] == "manual" and again["id"] == first["id"] + 1
+        assert json.loads(_clearing(url, "cover2").stdout) == again
+
+
+def test_cover2_command_without_a_chain_fails_in_one_line(sqlite_db):
+    with serve(create_app(api_house(sqlite_db))) as url:
+        failed = _clearing(url, "cover2")
+    assert failed.returncode == 1 and failed.stdout == "" and "503" in failed.stderr
+    assert failed.stderr.count("\n") == 1
