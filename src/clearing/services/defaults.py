@@ -326,8 +326,10 @@ def _receivable_cycles(ctx: ServiceContext, s: Session, m: Member) -> list[int]:
 
 
 def _after(ctx: ServiceContext, items: list[outbox.OutboxItem], member_id: int) -> None:
-    """After the commit: send the rows (or leave them to the writer), index their events, rescore the member."""
-    ctx.outbox.dispatch(items)
+    """After the commit: send the rows here if this process is the chain writer (another worker answers at once,
+    202, and the writer's loop sends them), index their events, rescore the member."""
+    if ctx.outbox.is_writer():
+        ctx.outbox.dispatch(items)
     if ctx.contracts is not None and ctx.outbox.writes_here():
         try:
             chain_sync.sync(ctx.sessions, ctx.contracts)
