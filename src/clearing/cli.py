@@ -103,6 +103,7 @@ _COMMAND_MODULES = (
     "calendar",
     "alerts",
     "cover2",
+    "defaults",
 )
 
 
