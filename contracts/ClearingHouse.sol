@@ -281,12 +281,12 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     function processWithdrawals(uint256 maxRequests) external nonReentrant whenNotPaused returns (uint256 processed) {
         _accrueIndex();
         uint256 head = _queueHead;
-        uint256 tail = _queueTail;
-        while (head < tail && processed < maxRequests) {
+        uint256 end = head + Math.min(maxRequests, _queueTail - head);
+        while (head < end) {
             WithdrawalRequest storage r = _requests[head];
             uint256 waiting = r.shares;
             if (waiting == 0) {
-                ++head; // cancelled
+                ++head; // cancelled: it counts against maxRequests, so the loop stays bounded
                 continue;
             }
             uint256 pool = _poolTotal;

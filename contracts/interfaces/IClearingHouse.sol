@@ -380,8 +380,8 @@ interface IClearingHouse is IERC5267 {
     /// @param amount Token units, pulled with transferFrom (approve first).
     /// Requirements: not paused; `amount` > 0; caller admitted (a suspended or
     /// defaulted member may deposit, e.g. to repay debt).
-    /// Emits {Deposited}; for a defaulter that owes the pool, first {DefaultRecovered}
-    /// for the part that repays the lenders (only the rest reaches its balance).
+    /// Emits {Deposited} (the whole amount reaches the balance); then, for a defaulter
+    /// that owes the pool, {DefaultRecovered} for the part that moves on to the lenders.
     function deposit(uint256 amount) external;
 
     /// @notice Deposits `amount` tokens from the caller to `member`'s balance.
@@ -434,7 +434,8 @@ interface IClearingHouse is IERC5267 {
     function cancelWithdrawal(uint256 requestId) external;
 
     /// @notice Pays queued withdrawals in order from the undrawn part of the pool,
-    /// at most `maxRequests` of them; the last one paid may be paid in part.
+    /// looking at most at `maxRequests` of them (cancelled ones count, so the gas
+    /// of a call is bounded); the last one paid may be paid in part.
     /// @dev Anyone may call (a keeper, the service, a lender). Assets round down.
     /// Requirements: not paused. Emits {WithdrawalProcessed} per request paid.
     /// @return processed How many requests were paid (in full or in part).
@@ -705,7 +706,9 @@ interface IClearingHouse is IERC5267 {
 
     /// @notice Sets the borrowers' annual rate: `baseRateBps` + `slopeRateBps` × utilisation.
     /// @dev Interest accrued so far is compounded at the old rate first.
-    /// Requirements: caller has DEFAULT_ADMIN_ROLE; each ≤ 10000 ({ClearingHouseRateTooHigh}).
+    /// Requirements: caller has DEFAULT_ADMIN_ROLE; `baseRateBps` ≤ MAX_RATE_BPS (10000) and
+    /// `slopeRateBps` ≤ MAX_RATE_BPS − `baseRateBps`, so the rate never passes 100% a year
+    /// ({ClearingHouseRateTooHigh} with the value and its cap).
     /// Emits {InterestRateModelSet}.
     function setInterestRateModel(uint16 baseRateBps, uint16 slopeRateBps) external;
 

@@ -104,6 +104,7 @@ _COMMAND_MODULES = (
     "alerts",
     "lender",
     "cover2",
+    "defaults",
 )
 
 

@@ -234,6 +234,15 @@ class WebhookSettings(BaseModel):
     deliver: bool = True
 
 
+class DefaultSettings(BaseModel):
+    """Member defaults (``services/defaults.py``): when the scan declares one, and how often it looks."""
+
+    #: Days past a drawing's deadline, or past an obligation's first carry, before a default is declared.
+    grace_days: int = Field(default=3, ge=0, le=365)
+    #: Seconds between scans by the scheduler (the chain writer's process only); 0: operators declare by hand.
+    scan_seconds: int = Field(default=3600, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARING_", env_nested_delimiter="__", extra="ignore")
 
@@ -249,6 +258,7 @@ class Settings(BaseSettings):
     forecast: ForecastSettings = ForecastSettings()
     alerts: AlertSettings = AlertSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    defaults: DefaultSettings = DefaultSettings()
 
     @property
     def db_url(self) -> str:

@@ -29,6 +29,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/members"): {"name": "delta", "address": "0x" + "ab" * 20, "tier": "B"},
     ("post", "/members/{name}/suspend"): {"reason": "kyc"},
     ("post", "/members/{name}/resume"): {"reason": "kyc ok"},
+    ("post", "/members/{name}/default"): {"reason": "unpaid"},
+    ("post", "/members/{name}/cure"): {"reason": "repaid"},
     ("patch", "/members/{name}/limits"): {"reason": "review"},
     ("post", "/members/{name}/keys"): {"label": "ci"},
     ("post", "/holds/{hold_id}/review"): {"decision": "release", "reason": "checked"},

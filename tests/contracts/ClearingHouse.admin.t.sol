@@ -181,10 +181,13 @@ contract ClearingHouseAdminTest is ClearingHouseBase {
         house.pause();
         uint256 before = token.balanceOf(LENDER);
         vm.expectEmit(address(house));
-        emit IClearingHouse.LenderRecovered(LENDER, 9500 * D, 500 * D);
+        // The price is still exactly 1e6 shares per unit: 9500 units cost 9500e6 shares.
+        emit IClearingHouse.LenderRecovered(LENDER, 9500 * D, 9500 * D * SHARE, 500 * D);
         vm.prank(ADMIN);
         house.recoverLender(LENDER);
         assertEq(token.balanceOf(LENDER), before + 9500 * D, "paid to the lender");
+        assertEq(house.sharesOf(LENDER), 500 * D * SHARE, "shares of the drawn part stay");
+        // 500e12 shares × (500e6 + 1) / (500e12 + 1e6) = 500e6 exactly.
         assertEq(house.lenderBalance(LENDER), 500 * D, "drawn part stays lent");
         assertEq(house.poolTotal(), 500 * D, "pool");
         _assertSolvent();

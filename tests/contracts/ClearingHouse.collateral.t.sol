@@ -188,10 +188,15 @@ contract ClearingHouseCollateralTest is ClearingHouseBase {
 
     function test_poolDeposit_addsToPoolAndLender() public {
         vm.expectEmit(address(house));
-        emit IClearingHouse.PoolDeposited(LENDER2, 3000 * D, 13_000 * D);
+        // shares = 3000e6 × (10_000e12 + 1e6) / (10_000e6 + 1) = 3000e12, exactly (price 1e6 shares per unit).
+        emit IClearingHouse.PoolDeposited(LENDER2, 3000 * D, 3000 * D * SHARE, 13_000 * D);
         vm.prank(LENDER2);
-        house.poolDeposit(3000 * D);
+        uint256 shares = house.poolDeposit(3000 * D);
+        assertEq(shares, 3000 * D * SHARE, "returned shares");
+        assertEq(house.sharesOf(LENDER2), 3000 * D * SHARE, "shares");
+        assertEq(house.totalShares(), 13_000 * D * SHARE, "total shares");
         assertEq(house.poolTotal(), 13_000 * D, "pool");
+        // 3000e12 × (13_000e6 + 1) / (13_000e12 + 1e6) = 3000e6 exactly: no rounding loss at this price.
         assertEq(house.lenderBalance(LENDER2), 3000 * D, "lender");
         _assertSolvent();
     }
@@ -213,20 +218,21 @@ contract ClearingHouseCollateralTest is ClearingHouseBase {
     function test_poolWithdraw_paysLender() public {
         uint256 before = token.balanceOf(STRANGER);
         vm.expectEmit(address(house));
-        emit IClearingHouse.PoolWithdrawn(LENDER, STRANGER, 4000 * D, 6000 * D);
+        emit IClearingHouse.PoolWithdrawn(LENDER, STRANGER, 4000 * D, 4000 * D * SHARE, 6000 * D);
         vm.prank(LENDER);
-        house.poolWithdraw(4000 * D, STRANGER);
+        uint256 burned = house.poolWithdraw(4000 * D, STRANGER);
+        assertEq(burned, 4000 * D * SHARE, "burned shares");
+        assertEq(house.sharesOf(LENDER), 6000 * D * SHARE, "shares left");
         assertEq(house.poolTotal(), 6000 * D, "pool");
         assertEq(house.lenderBalance(LENDER), 6000 * D, "lender");
         assertEq(token.balanceOf(STRANGER), before + 4000 * D, "paid");
         _assertSolvent();
     }
 
+    /// One unit costs ceil(1 × (10_000e12 + 1e6) / (10_000e6 + 1)) = 1e6 shares, which LENDER2 lacks.
     function test_poolWithdraw_revertsBeyondLenderDeposit() public {
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IClearingHouse.ClearingHouseInsufficientLenderBalance.selector, LENDER2, uint256(0), uint256(1)
-            )
+            abi.encodeWithSelector(IClearingHouse.ClearingHouseInsufficientShares.selector, LENDER2, uint256(0), SHARE)
         );
         vm.prank(LENDER2);
         house.poolWithdraw(1, LENDER2);

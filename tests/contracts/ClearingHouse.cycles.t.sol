@@ -32,7 +32,8 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
 
         assertEq(house.balanceOf(ALICE), 4700 * ID, "debtor debited");
         assertEq(house.balanceOf(BOB), 1000 * ID, "creditor unchanged until release");
-        assertEq(house.cycleDebit(1, ALICE), 300 * D, "cycle debit");
+        assertEq(house.refundedDebit(1, ALICE), 0, "nothing refunded yet");
+        assertEq(_refundable(1, _simpleMembers(), _simpleDeltas(), ALICE), 300 * D, "refundable debit");
         assertEq(house.pendingCredit(1, BOB), 200 * D, "bob pending");
         assertEq(house.pendingCredit(1, CAROL), 100 * D, "carol pending");
         assertEq(house.totalEscrowed(), 300 * D, "escrowed");
@@ -46,6 +47,7 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
         assertEq(uint256(c.claimableAt), uint256(t0) + 3 days, "claimableAt");
         assertEq(uint256(c.heldUntil), 0, "not held");
         assertEq(uint256(c.status), uint256(IClearingHouse.CycleStatus.COMMITTED), "status");
+        assertEq(c.deltasHash, _deltasHash(_simpleMembers(), _simpleDeltas()), "deltasHash of the committed lists");
         _assertSolvent();
     }
 
@@ -59,7 +61,12 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
     function test_commitCycle_zeroDeltaIsSkipped() public {
         _commit(1, _addrs(ALICE, BOB, CAROL), _ints(-100 * ID, 0, 100 * ID));
         assertEq(house.pendingCredit(1, BOB), 0, "no credit");
-        assertEq(house.cycleDebit(1, BOB), 0, "no debit");
+        assertEq(house.refundedDebit(1, BOB), 0, "no debit");
+        assertEq(
+            house.cycleOf(1).deltasHash,
+            _deltasHash(_addrs(ALICE, BOB, CAROL), _ints(-100 * ID, 0, 100 * ID)),
+            "the zero delta is part of the hashed lists"
+        );
         assertEq(house.pendingCredit(1, CAROL), 100 * D, "carol");
     }
 
@@ -71,6 +78,7 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
         vm.prank(OPERATOR);
         house.commitCycle(7, ROOT, 2, 50 * D, _none(), new int256[](0));
         assertEq(uint256(house.cycleOf(7).status), uint256(IClearingHouse.CycleStatus.SETTLED), "settled");
+        assertEq(house.cycleOf(7).deltasHash, bytes32(0), "nothing to refund, no hash");
         // ...and still commits only once.
         vm.expectRevert(abi.encodeWithSelector(IClearingHouse.ClearingHouseCycleExists.selector, uint64(7)));
         vm.prank(OPERATOR);
@@ -181,8 +189,31 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
     }
 
     function test_commitCycle_revertsOnMinInt() public {
-        vm.expectRevert(); // arithmetic overflow panic: −type(int256).min has no int256
+        // −type(int256).min has no int256: checked negation panics with 0x11.
+        vm.expectRevert(abi.encodeWithSignature("Panic(uint256)", 0x11));
         _commit(1, _addrs(ALICE, BOB), _ints(type(int256).min, type(int256).max));
+    }
+
+    /// Limits are at most 2^128 − 1, so an int256-sized debit is a headroom
+    /// refusal with its exact values, even for the largest limit the house stores.
+    function test_commitCycle_revertsOnMaxIntDebitEvenAtLargestLimit() public {
+        vm.prank(RISK);
+        house.setCreditLimit(ALICE, type(uint128).max);
+        // Headroom 5000 collateral + 2^128 − 1 of line (availableOf caps it by the pool, the check does not).
+        uint256 headroom = 5000 * D + type(uint128).max;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IClearingHouse.ClearingHouseInsufficientHeadroom.selector, ALICE, headroom, uint256(type(int256).max)
+            )
+        );
+        _commit(1, _addrs(ALICE, BOB), _ints(-type(int256).max, type(int256).max));
+        // Within the line, the pool is what stops it.
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IClearingHouse.ClearingHouseInsufficientPool.selector, uint256(type(uint128).max), 10_000 * D
+            )
+        );
+        _commit(1, _addrs(ALICE, BOB), _ints(-int256(headroom), int256(headroom)));
     }
 
     // ───────────── releaseCycle ─────────────
@@ -474,10 +505,13 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
         vm.expectEmit(address(house));
         emit IClearingHouse.CycleSettled(1);
         vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(BOB, CAROL), _uints(200 * D, 100 * D), _addrs(ALICE), _uints(300 * D));
+        house.refundCycle(
+            1, _simpleMembers(), _simpleDeltas(), _addrs(BOB, CAROL), _uints(200 * D, 100 * D), _uints(300 * D, 0, 0)
+        );
 
         assertEq(house.balanceOf(ALICE), 5000 * ID, "alice whole again");
-        assertEq(house.cycleDebit(1, ALICE), 0, "debit consumed");
+        assertEq(house.refundedDebit(1, ALICE), 300 * D, "refunded so far");
+        assertEq(_refundable(1, _simpleMembers(), _simpleDeltas(), ALICE), 0, "debit consumed");
         assertEq(house.pendingCredit(1, BOB), 0, "bob cancelled");
         assertEq(house.totalEscrowed(), 0, "escrow empty");
         assertEq(uint256(house.cycleOf(1).status), uint256(IClearingHouse.CycleStatus.SETTLED), "settled");
@@ -487,10 +521,10 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
     function test_refundCycle_afterPartialReleaseRefundsTheRest() public {
         _commitSimple(1);
         _release(1, BOB, 200 * D);
-        vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(CAROL), _uints(100 * D), _addrs(ALICE), _uints(100 * D));
+        _refundSimple(1, _addrs(CAROL), _uints(100 * D), _uints(100 * D, 0, 0));
         assertEq(house.balanceOf(ALICE), 4800 * ID, "alice paid only what reached bob");
-        assertEq(house.cycleDebit(1, ALICE), 200 * D, "refundable debit left");
+        assertEq(house.refundedDebit(1, ALICE), 100 * D, "refunded so far");
+        assertEq(_refundable(1, _simpleMembers(), _simpleDeltas(), ALICE), 200 * D, "refundable debit left");
         assertEq(uint256(house.cycleOf(1).status), uint256(IClearingHouse.CycleStatus.SETTLED), "settled");
         _assertSolvent();
     }
@@ -499,8 +533,7 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
         _commitSimple(1);
         vm.prank(OPERATOR);
         house.holdCycle(1, t0 + 5 days);
-        vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(BOB), _uints(200 * D), _addrs(ALICE), _uints(200 * D));
+        _refundSimple(1, _addrs(BOB), _uints(200 * D), _uints(200 * D, 0, 0));
         assertEq(house.cycleOf(1).escrowed, 100 * D, "escrow left");
         _assertSolvent();
     }
@@ -508,7 +541,9 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
     function test_refundCycle_repaysDebtorCredit() public {
         _commit(1, _addrs(BOB, CAROL), _ints(300 * ID, -300 * ID));
         vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(BOB), _uints(300 * D), _addrs(CAROL), _uints(300 * D));
+        house.refundCycle(
+            1, _addrs(BOB, CAROL), _ints(300 * ID, -300 * ID), _addrs(BOB), _uints(300 * D), _uints(0, 300 * D)
+        );
         assertEq(house.balanceOf(CAROL), int256(0), "debt gone");
         assertEq(house.creditDrawn(), 0, "drawn gone");
         _assertSolvent();
@@ -521,8 +556,7 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
                 IClearingHouse.ClearingHouseExceedsPending.selector, uint64(1), BOB, 200 * D, 200 * D + 1
             )
         );
-        vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(BOB), _uints(200 * D + 1), _addrs(ALICE), _uints(200 * D + 1));
+        _refundSimple(1, _addrs(BOB), _uints(200 * D + 1), _uints(200 * D + 1, 0, 0));
     }
 
     function test_refundCycle_revertsBeyondDebit() public {
@@ -532,8 +566,7 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
                 IClearingHouse.ClearingHouseExceedsDebit.selector, uint64(1), ALICE, 300 * D, 300 * D + 1
             )
         );
-        vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(BOB, CAROL), _uints(200 * D, 100 * D), _addrs(ALICE), _uints(300 * D + 1));
+        _refundSimple(1, _addrs(BOB, CAROL), _uints(200 * D, 100 * D), _uints(300 * D + 1, 0, 0));
     }
 
     function test_refundCycle_revertsForNonDebtor() public {
@@ -541,35 +574,87 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
         vm.expectRevert(
             abi.encodeWithSelector(IClearingHouse.ClearingHouseExceedsDebit.selector, uint64(1), BOB, 0, 100 * D)
         );
+        _refundSimple(1, _addrs(CAROL), _uints(100 * D), _uints(0, 100 * D, 0));
+    }
+
+    /// Two debtors: what is pending could pay Carol more than she has left to be refunded.
+    function test_refundCycle_revertsBeyondRemainingDebitAfterEarlierRefund() public {
+        address[] memory ms = _addrs(ALICE, BOB, CAROL);
+        int256[] memory ds = _ints(-200 * ID, 300 * ID, -100 * ID);
+        _commit(1, ms, ds);
         vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(CAROL), _uints(100 * D), _addrs(BOB), _uints(100 * D));
+        house.refundCycle(1, ms, ds, _addrs(BOB), _uints(60 * D), _uints(0, 0, 60 * D));
+        assertEq(house.refundedDebit(1, CAROL), 60 * D, "refunded so far");
+        assertEq(_refundable(1, ms, ds, CAROL), 40 * D, "left");
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingHouse.ClearingHouseExceedsDebit.selector, uint64(1), CAROL, 40 * D, 41 * D)
+        );
+        vm.prank(OPERATOR);
+        house.refundCycle(1, ms, ds, _addrs(BOB), _uints(41 * D), _uints(0, 0, 41 * D));
+        // Exactly what is left is fine.
+        vm.prank(OPERATOR);
+        house.refundCycle(1, ms, ds, _addrs(BOB), _uints(40 * D), _uints(0, 0, 40 * D));
+        assertEq(house.balanceOf(CAROL), int256(0), "carol's debit fully refunded");
+        _assertSolvent();
+    }
+
+    function test_refundCycle_revertsWhenListsDifferFromCommit() public {
+        _commitSimple(1);
+        bytes memory mismatch = abi.encodeWithSelector(IClearingHouse.ClearingHouseDeltasMismatch.selector, uint64(1));
+        // A debit claimed larger than committed, to refund more than was paid.
+        vm.expectRevert(mismatch);
+        vm.prank(OPERATOR);
+        house.refundCycle(
+            1,
+            _simpleMembers(),
+            _ints(-400 * ID, 300 * ID, 100 * ID),
+            _addrs(BOB),
+            _uints(200 * D),
+            _uints(200 * D, 0, 0)
+        );
+        // Another member in the debtor's place.
+        vm.expectRevert(mismatch);
+        vm.prank(OPERATOR);
+        house.refundCycle(
+            1, _addrs(ALICE, BOB, DAVE), _simpleDeltas(), _addrs(BOB), _uints(200 * D), _uints(200 * D, 0, 0)
+        );
+        // A sub-list.
+        vm.expectRevert(mismatch);
+        vm.prank(OPERATOR);
+        house.refundCycle(
+            1, _addrs(ALICE, BOB), _ints(-300 * ID, 200 * ID), _addrs(BOB), _uints(200 * D), _uints(200 * D, 0)
+        );
+    }
+
+    function test_refundCycle_revertsOnDeltasLengthMismatch() public {
+        _commitSimple(1);
+        vm.expectRevert(abi.encodeWithSelector(IClearingHouse.ClearingHouseLengthMismatch.selector, 3, 2));
+        vm.prank(OPERATOR);
+        house.refundCycle(1, _simpleMembers(), _ints(-300 * ID, 200 * ID), _addrs(BOB), _uints(1), _uints(1, 0, 0));
     }
 
     function test_refundCycle_revertsOnMismatchedTotals() public {
         _commitSimple(1);
         vm.expectRevert(abi.encodeWithSelector(IClearingHouse.ClearingHouseRefundMismatch.selector, 200 * D, 100 * D));
-        vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(BOB), _uints(200 * D), _addrs(ALICE), _uints(100 * D));
+        _refundSimple(1, _addrs(BOB), _uints(200 * D), _uints(100 * D, 0, 0));
     }
 
     function test_refundCycle_revertsOnCreditorLengthMismatch() public {
         _commitSimple(1);
         vm.expectRevert(abi.encodeWithSelector(IClearingHouse.ClearingHouseLengthMismatch.selector, 2, 1));
-        vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(BOB, CAROL), _uints(1), _addrs(ALICE), _uints(1));
+        _refundSimple(1, _addrs(BOB, CAROL), _uints(1), _uints(1, 0, 0));
     }
 
-    function test_refundCycle_revertsOnDebtorLengthMismatch() public {
+    function test_refundCycle_revertsWhenRefundedNotParallelToMembers() public {
         _commitSimple(1);
-        vm.expectRevert(abi.encodeWithSelector(IClearingHouse.ClearingHouseLengthMismatch.selector, 1, 0));
-        vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(BOB), _uints(1), _addrs(ALICE), _noUints());
+        vm.expectRevert(abi.encodeWithSelector(IClearingHouse.ClearingHouseLengthMismatch.selector, 3, 1));
+        _refundSimple(1, _addrs(BOB), _uints(1), _uints(1));
     }
 
     function test_refundCycle_revertsForUnknownCycle() public {
         vm.expectRevert(abi.encodeWithSelector(IClearingHouse.ClearingHouseUnknownCycle.selector, uint64(4)));
         vm.prank(OPERATOR);
-        house.refundCycle(4, _none(), _noUints(), _none(), _noUints());
+        house.refundCycle(4, _none(), new int256[](0), _none(), _noUints(), _noUints());
     }
 
     function test_refundCycle_revertsWhenSettled() public {
@@ -577,14 +662,14 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
         _release(1, BOB, 1);
         vm.expectRevert(abi.encodeWithSelector(IClearingHouse.ClearingHouseCycleSettled.selector, uint64(1)));
         vm.prank(OPERATOR);
-        house.refundCycle(1, _none(), _noUints(), _none(), _noUints());
+        house.refundCycle(1, _addrs(ALICE, BOB), _ints(-1, 1), _none(), _noUints(), _uints(0, 0));
     }
 
     function test_refundCycle_revertsForNonOperator() public {
         _commitSimple(1);
         vm.expectRevert(_unauthorized(ALICE, OPERATOR_ROLE));
         vm.prank(ALICE);
-        house.refundCycle(1, _addrs(BOB), _uints(1), _addrs(ALICE), _uints(1));
+        house.refundCycle(1, _simpleMembers(), _simpleDeltas(), _addrs(BOB), _uints(1), _uints(1, 0, 0));
     }
 
     function test_refundCycle_revertsWhenPaused() public {
@@ -592,8 +677,7 @@ contract ClearingHouseCyclesTest is ClearingHouseBase {
         vm.prank(ADMIN);
         house.pause();
         vm.expectRevert(abi.encodeWithSelector(Pausable.EnforcedPause.selector));
-        vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(BOB), _uints(1), _addrs(ALICE), _uints(1));
+        _refundSimple(1, _addrs(BOB), _uints(1), _uints(1, 0, 0));
     }
 
     // ───────────── claim ─────────────

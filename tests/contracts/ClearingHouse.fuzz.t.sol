@@ -103,7 +103,7 @@ contract ClearingHouseFuzzTest is ClearingHouseBase {
             if (deltas[i] < 0) {
                 debit += uint256(-deltas[i]);
                 assertEq(house.balanceOf(members[i]), before[i] + deltas[i], "debtor debited");
-                assertEq(house.cycleDebit(1, members[i]), uint256(-deltas[i]), "cycle debit");
+                assertEq(_refundable(1, members, deltas, members[i]), uint256(-deltas[i]), "refundable debit");
                 assertGe(house.balanceOf(members[i]), -int256(house.memberOf(members[i]).creditLimit), "I3");
             } else {
                 assertEq(house.balanceOf(members[i]), before[i], "creditor waits for release");
@@ -143,7 +143,7 @@ contract ClearingHouseFuzzTest is ClearingHouseBase {
             int256 balance = house.balanceOf(members[i]);
             assertEq(balance, before[i] + deltas[i], "balance moved exactly by its delta");
             assertGe(balance, -int256(house.memberOf(members[i]).creditLimit), "I3");
-            assertEq(house.cycleDebit(1, members[i]), 0, "no cycle debit");
+            assertEq(house.refundedDebit(1, members[i]), 0, "no refund bookkeeping");
             assertEq(house.pendingCredit(1, members[i]), 0, "no pending credit");
             if (balance < 0) debt += uint256(-balance);
         }
@@ -222,13 +222,16 @@ contract ClearingHouseFuzzTest is ClearingHouseBase {
         _commit(1, _addrs(ALICE, BOB, CAROL), _ints(-int256(a + b), int256(a), int256(b)));
 
         if (rel > 0) _release(1, BOB, rel);
+        address[] memory ms = _addrs(ALICE, BOB, CAROL);
+        int256[] memory ds = _ints(-int256(a + b), int256(a), int256(b));
         if (ref > 0) {
             vm.prank(OPERATOR);
-            house.refundCycle(1, _addrs(CAROL), _uints(ref), _addrs(ALICE), _uints(ref));
+            house.refundCycle(1, ms, ds, _addrs(CAROL), _uints(ref), _uints(ref, 0, 0));
         }
         uint256 escrow = a + b - rel - ref;
         assertEq(house.cycleOf(1).escrowed, escrow, "escrow left");
-        assertEq(house.cycleDebit(1, ALICE), a + b - ref, "refundable debit left");
+        assertEq(house.refundedDebit(1, ALICE), ref, "refunded so far");
+        assertEq(_refundable(1, ms, ds, ALICE), a + b - ref, "refundable debit left");
         assertEq(house.balanceOf(ALICE), 5000 * int256(D) - int256(a + b - ref), "alice paid what was not refunded");
         _assertSolvent();
         if (escrow == 0) return;
@@ -245,10 +248,104 @@ contract ClearingHouseFuzzTest is ClearingHouseBase {
         // And what is left is always refundable in full.
         uint256 carolPending = b - ref;
         vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(BOB, CAROL), _uints(bobPending, carolPending), _addrs(ALICE), _uints(escrow));
+        house.refundCycle(1, ms, ds, _addrs(BOB, CAROL), _uints(bobPending, carolPending), _uints(escrow, 0, 0));
         assertEq(house.totalEscrowed(), 0, "never stuck");
         assertEq(house.balanceOf(ALICE), 5000 * int256(D) - int256(rel), "alice paid only what reached bob");
         _assertSolvent();
+    }
+
+    // ───────────── pool shares ─────────────
+
+    /// From a random price (interest earned, a loss written down, other
+    /// deposits), a deposit mints floor(assets × (S + 1e6) / (P + 1)) shares,
+    /// and taking everything out again at once never pays more than was put
+    /// in: redeeming the shares pays at most `assets`, and withdrawing
+    /// `assets` needs at least the shares minted.
+    function testFuzz_shares_roundTripsNeverFavourTheLender(uint256 seed, uint256 assets) public {
+        _randomPrice(seed);
+        assets = bound(assets, 1, 1_000_000 * D);
+        token.mint(LENDER2, assets);
+        (uint256 pool, uint256 total) = (house.poolTotal(), house.totalShares());
+        uint256 expected = assets * (total + SHARE) / (pool + 1);
+        vm.assume(expected > 0);
+
+        vm.prank(LENDER2);
+        uint256 shares = house.poolDeposit(assets);
+        assertEq(shares, expected, "minted, rounded down");
+        assertLe(house.lenderBalance(LENDER2), assets, "worth at most what was put in");
+
+        uint256 snap = vm.snapshotState();
+        vm.prank(LENDER2);
+        (bool ok, bytes memory out) =
+            address(house).call(abi.encodeCall(IClearingHouse.poolWithdraw, (assets, LENDER2)));
+        if (ok) {
+            assertGe(abi.decode(out, (uint256)), shares, "withdrawing it all burns at least the shares minted");
+        } else {
+            assertEq(bytes4(out), IClearingHouse.ClearingHouseInsufficientShares.selector, "or is refused");
+        }
+        vm.revertToState(snap);
+
+        uint256 worth = house.convertToAssets(shares);
+        assertLe(worth, assets, "the shares are worth at most what was put in");
+        if (worth == 0) {
+            // A deposit into a nearly wiped-out pool can be worth less than a unit: nothing to redeem.
+            vm.expectRevert(abi.encodeWithSelector(IClearingHouse.ClearingHouseZeroAmount.selector));
+        }
+        vm.prank(LENDER2);
+        house.poolRedeem(shares, LENDER2);
+        if (worth != 0) assertEq(token.balanceOf(LENDER2), 100_000 * D + worth, "redeemed, rounded down");
+        _assertSolvent();
+    }
+
+    /// The views round down both ways, so a conversion round trip never grows,
+    /// and a withdrawal burns at least the exact (real-valued) shares.
+    function testFuzz_shares_conversionsRoundAgainstTheUser(uint256 seed, uint256 x) public {
+        _randomPrice(seed);
+        (uint256 pool, uint256 total) = (house.poolTotal(), house.totalShares());
+        uint256 a = bound(x, 0, 1_000_000 * D);
+        uint256 s = bound(x, 0, total);
+        assertLe(house.convertToAssets(house.convertToShares(a)), a, "assets -> shares -> assets never grows");
+        assertLe(house.convertToShares(house.convertToAssets(s)), s, "shares -> assets -> shares never grows");
+        // Withdrawing w units burns ceil(w × (S + 1e6) / (P + 1)): at least the exact share.
+        uint256 w = bound(x, 1, pool - house.creditDrawn() > 0 ? pool - house.creditDrawn() : 1);
+        vm.assume(pool > house.creditDrawn());
+        vm.prank(LENDER);
+        try house.poolWithdraw(w, LENDER) returns (uint256 burned) {
+            assertGe(burned * (pool + 1), w * (total + SHARE), "burned shares cover the assets");
+            assertLe((burned - 1) * (pool + 1), w * (total + SHARE), "by less than one share");
+        } catch (bytes memory out) {
+            assertEq(bytes4(out), IClearingHouse.ClearingHouseInsufficientShares.selector, "only if short of shares");
+        }
+    }
+
+    /// @dev A random pool price: some interest earned (a year or less at up to
+    /// 100% on up to Carol's 500), sometimes a loss written down (Carol
+    /// defaults on part of it), sometimes another lender's deposit.
+    function _randomPrice(uint256 seed) private {
+        uint256 draw = 1 + _rand(seed, 0, 0) % (500 * D);
+        vm.prank(ADMIN);
+        house.setInterestRateModel(uint16(_rand(seed, 0, 1) % 10_001), 0);
+        _settle(77, _addrs(BOB, CAROL), _ints(int256(draw), -int256(draw)));
+        vm.warp(block.timestamp + 1 + _rand(seed, 0, 2) % 365 days);
+        house.accrueInterest(_addrs(CAROL));
+        uint256 debt = uint256(-house.balanceOf(CAROL));
+        uint256 repaid = _rand(seed, 0, 3) % (debt + 1);
+        if (repaid > 0) {
+            vm.prank(CAROL);
+            house.deposit(repaid);
+        }
+        if (repaid < debt && _rand(seed, 0, 4) % 2 == 0) {
+            vm.startPrank(RISK);
+            house.declareDefault(CAROL, "fuzz");
+            house.allocateDefaultLoss(CAROL, new uint64[](0)); // the rest is written down
+            vm.stopPrank();
+        }
+        if (_rand(seed, 0, 5) % 2 == 0) {
+            uint256 more = 1 + _rand(seed, 0, 6) % (50_000 * D);
+            token.mint(LENDER, more);
+            vm.prank(LENDER);
+            house.poolDeposit(more);
+        }
     }
 
     /// @dev 2..12 fresh members (ascending) with random collateral and credit

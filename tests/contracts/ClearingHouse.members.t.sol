@@ -2,7 +2,6 @@
 pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ClearingHouse} from "../../contracts/ClearingHouse.sol";
 import {IClearingHouse} from "../../contracts/interfaces/IClearingHouse.sol";
@@ -26,7 +25,14 @@ contract ClearingHouseMembersTest is ClearingHouseBase {
         emit IClearingHouse.ClaimDelaySet(3 days);
         vm.expectEmit();
         emit IClearingHouse.MaxHoldPeriodSet(30 days);
-        new ClearingHouse(token, ADMIN);
+        vm.expectEmit();
+        emit IClearingHouse.InterestRateModelSet(0, 0);
+        ClearingHouse h = new ClearingHouse(token, ADMIN);
+        (uint16 base, uint16 slope) = h.interestRateModel();
+        assertEq(uint256(base), 0, "no base rate");
+        assertEq(uint256(slope), 0, "no slope");
+        assertEq(h.borrowIndex(), 1e18, "index starts at 1e18");
+        assertEq(h.totalShares(), 0, "no shares");
     }
 
     function test_constructor_revertsOnZeroToken() public {
@@ -59,6 +65,8 @@ contract ClearingHouseMembersTest is ClearingHouseBase {
         assertFalse(m.suspended, "not suspended");
         assertEq(m.creditLimit, 42 * D, "limit");
         assertEq(m.balance, int256(0), "balance");
+        assertFalse(m.defaulted, "not in default");
+        assertEq(m.owedToPool, 0, "owes the pool nothing");
     }
 
     function test_admitMember_revertsForNonRisk() public {
@@ -79,11 +87,29 @@ contract ClearingHouseMembersTest is ClearingHouseBase {
         house.admitMember(ALICE, 0);
     }
 
-    function test_admitMember_revertsWhenLimitNotSigned() public {
-        uint256 tooBig = uint256(type(int256).max) + 1;
-        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintToInt.selector, tooBig));
+    function test_admitMember_revertsWhenLimitAboveUint128() public {
+        uint256 tooBig = uint256(type(uint128).max) + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IClearingHouse.ClearingHouseLimitTooLarge.selector, tooBig, uint256(type(uint128).max)
+            )
+        );
         vm.prank(RISK);
         house.admitMember(EVE, tooBig);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IClearingHouse.ClearingHouseLimitTooLarge.selector, type(uint256).max, uint256(type(uint128).max)
+            )
+        );
+        vm.prank(RISK);
+        house.admitMember(EVE, type(uint256).max);
+    }
+
+    function test_admitMember_acceptsLargestLimit() public {
+        vm.prank(RISK);
+        house.admitMember(EVE, type(uint128).max);
+        assertEq(house.memberOf(EVE).creditLimit, type(uint128).max, "2^128 - 1 is stored exactly");
+        assertEq(house.availableOf(EVE), 10_000 * D, "the pool caps what it can draw");
     }
 
     // ───────────── suspendMember / resumeMember ─────────────
@@ -180,11 +206,19 @@ contract ClearingHouseMembersTest is ClearingHouseBase {
         assertEq(house.memberOf(CAROL).creditLimit, 400 * D, "limit == debt");
     }
 
-    function test_setCreditLimit_revertsWhenLimitNotSigned() public {
-        uint256 tooBig = uint256(type(int256).max) + 1;
-        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintToInt.selector, tooBig));
+    function test_setCreditLimit_revertsWhenLimitAboveUint128() public {
+        uint256 tooBig = uint256(type(uint128).max) + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IClearingHouse.ClearingHouseLimitTooLarge.selector, tooBig, uint256(type(uint128).max)
+            )
+        );
         vm.prank(RISK);
         house.setCreditLimit(BOB, tooBig);
+        assertEq(house.memberOf(BOB).creditLimit, 0, "unchanged");
+        vm.prank(RISK);
+        house.setCreditLimit(BOB, type(uint128).max);
+        assertEq(house.memberOf(BOB).creditLimit, type(uint128).max, "the largest limit is fine");
     }
 
     // ───────────── views ─────────────

@@ -49,7 +49,8 @@ contract ClearingHouseSettleTest is ClearingHouseBase {
         assertEq(house.balanceOf(CAROL), 100 * ID, "creditor credited at once");
         assertEq(house.totalBalances(), totalBefore, "sum of balances unchanged");
         assertEq(house.totalEscrowed(), 0, "no escrow left behind");
-        assertEq(house.cycleDebit(1, ALICE), 0, "no cycle debit stored");
+        assertEq(house.refundedDebit(1, ALICE), 0, "no refund bookkeeping");
+        assertEq(house.cycleOf(1).deltasHash, bytes32(0), "no deltas hash: nothing to refund");
         assertEq(house.pendingCredit(1, BOB), 0, "no pending credit stored");
         assertEq(house.pendingCredit(1, CAROL), 0, "no pending credit stored");
 
@@ -152,7 +153,7 @@ contract ClearingHouseSettleTest is ClearingHouseBase {
         house.holdCycle(1, t0 + 1 days);
         vm.expectRevert(settled);
         vm.prank(OPERATOR);
-        house.refundCycle(1, _addrs(BOB), _uints(1), _addrs(ALICE), _uints(1));
+        house.refundCycle(1, _addrs(ALICE, BOB), _ints(-100 * ID, 100 * ID), _addrs(BOB), _uints(1), _uints(1, 0));
         vm.warp(t0 + 365 days);
         vm.expectRevert(settled);
         house.claim(1, BOB);

@@ -109,6 +109,19 @@ def test_demotion_is_immediate_below_the_margin_and_a_default_ends_tier_a():
     assert run(TierState("A"), [scored(0, volume=0, defaults=2)]) == ["C"]
 
 
+def test_a_member_in_default_has_tier_c_and_no_line_whatever_its_score_or_pin_and_starts_again_from_c():
+    best = scored(1_000, defaults=1)
+    owing = Position(collateral=0, drawn=7 * TOK, in_default=True)
+    d = decide(best, TierState("A"), owing, Pin(tier="A", credit_line=MILLION, above_cap=True, reason="vip"))
+    assert (d.tier, d.score_tier, d.credit_line, d.source, d.state) == ("C", "C", 0, "default", TierState("C"))
+    assert d.chain_limit == 7 * TOK and d.frozen  # the limit on chain never below the debt
+    assert d.reasons[0].startswith("in default") and not any(" is below the " in r for r in d.reasons)
+    allocated = decide(best, TierState("A"), dataclasses.replace(owing, drawn=0))
+    assert (allocated.chain_limit, allocated.frozen) == (0, False)  # the waterfall cleared the debt
+    # Cured: the score decides again, from C (a promotion takes promote_after_days like any other).
+    assert run(TierState("C"), [best, best, best]) == ["C", "C", "B"]
+
+
 def test_the_line_follows_the_tier_policy_and_the_cap_holds():
     a = decide(scored(1_000), TierState("A"), NOWHERE)
     assert a.credit_line == 3 * MILLION // 10 == a.line_cap and a.chain_limit == a.credit_line

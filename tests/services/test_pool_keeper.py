@@ -8,28 +8,30 @@ from sqlalchemy import select
 from clearing.adapters.chain import backends
 from clearing.adapters.db.models import SettlementTx
 from clearing.domain.vocabulary import TxState
-from clearing.services import chain_sync, outbox, pool_keeper
+from clearing.services import chain_sync, pool_keeper
+from clearing.services.pool_calls import POOL_ACCRUE, POOL_PROCESS
 from clearing.services.scheduler import Scheduler
-from clearing.settings import AlertSettings, CreditSettings, ForecastSettings, PoolSettings, Settings
+from clearing.settings import AlertSettings, CreditSettings, DefaultSettings, ForecastSettings, PoolSettings, Settings
 from tests.services.conftest import build_house
 
 DAY = 24 * 3600
 
 
 def _settings(db_url: str, keeper_seconds: int) -> Settings:
-    """Only the keeper runs on the scheduler's ticks (no rescoring, forecasts or alerts)."""
+    """Only the keeper runs on the scheduler's ticks (no rescoring, forecasts, alerts or default scans)."""
     return Settings(
         database_url=db_url,
         pool=PoolSettings(keeper_seconds=keeper_seconds),
         credit=CreditSettings(rescore_seconds=0),
         forecast=ForecastSettings(schedule_seconds=0),
         alerts=AlertSettings(evaluate_seconds=0),
+        defaults=DefaultSettings(scan_seconds=0),
     )
 
 
 def _rows(ctx) -> list[tuple[str, str]]:
     with ctx.uow(read_only=True) as uow:
-        kinds = (outbox.POOL_ACCRUE, outbox.POOL_PROCESS)
+        kinds = (POOL_ACCRUE, POOL_PROCESS)
         q = select(SettlementTx.kind, SettlementTx.state).where(SettlementTx.kind.in_(kinds)).order_by(SettlementTx.id)
         return [tuple(r) for r in uow.session.execute(q)]
 
@@ -61,7 +63,7 @@ def test_the_scheduler_charges_interest_and_pays_the_queue(db_url):
 
     scheduler = Scheduler(h.ctx, cutoff_seconds=0)
     scheduler.tick()
-    assert _rows(h.ctx) == [(outbox.POOL_ACCRUE, TxState.MINED), (outbox.POOL_PROCESS, TxState.MINED)]
+    assert _rows(h.ctx) == [(POOL_ACCRUE, TxState.MINED), (POOL_PROCESS, TxState.MINED)]
     assert c.house.interest_owed_of(alpha) < owed and c.house.balance_of(alpha) <= -40_000 - owed
     assert c.house.queued_shares() == 0 and c.token.balance_of(lender.address) > before
     scheduler.tick()  # within keeper_seconds: nothing new

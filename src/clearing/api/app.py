@@ -19,6 +19,7 @@ from clearing.api.routers import (
     cover2,
     credit,
     cycles,
+    defaults,
     disputes,
     eip712,
     forecasts,
@@ -81,6 +82,11 @@ TAGS: list[dict[str, str]] = [
         "name": "alerts",
         "description": "Alerts before money runs short: members read and acknowledge their own; operators "
         "read all, resolve, evaluate and set thresholds per member",
+    },
+    {
+        "name": "defaults",
+        "description": "Members in default: declared (operator, or the scan after the grace period), their loss "
+        "covered by the waterfall on chain step by step, cured once repaid (members: their own)",
     },
     {
         "name": "disputes",
@@ -165,6 +171,7 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         keys.router,
         holds.router,
         alerts.router,
+        defaults.router,
         disputes.router,
         liquidity.router,
         cover2.router,

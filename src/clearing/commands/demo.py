@@ -1,15 +1,17 @@
 """`clearing demo`: the whole house on the embedded default, end to end.
 
 First seven months of history on a clock the demo moves (``demo_credit``): one
-member earns tier A and a credit line set on chain, another defaults and falls
-to tier C; a third trades daily for its last month, running its headroom down
+member earns tier A and a credit line set on chain, another never repays its
+drawn credit and is declared in default after its grace period (the waterfall
+runs on chain: the lenders' pool is written down) and falls to tier C; a
+third trades daily for its last month, running its headroom down
 (``demo_forecast``). Then, today: members with different tiers, collateral and
 provisional credit; a lender funding the credit pool; a few hundred
 obligations including one held by a risk rule and one beyond headroom; a
 cycle closed, netted, committed and released on chain; a forecast of every
 member and the pool from the ledger and an event calendar (the third member's
 shortfall date and top-up advice, the pool's needs); then the audit. Exit 0
-only if the audit passes and the credit story ends as told.
+only if the audit passes and the credit story (the default included) ends as told.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ every settled cycle rescores credit, exactly as a running server would. Two memb
 - ``lootbox`` trades about 1.8M tokens a month and settles every cycle on time: provisional at
   admission, confirmed by its score, then tier A once 180 days old, with a line of 30% of its
   average monthly volume of the last 3 months, set on chain through the outbox;
-- ``gemshop`` draws 5,000 of its provisional line and never repays it: past its 7-day deadline it
-  defaults and falls to tier C; its line goes, the limit on chain stays at the debt (no new credit).
+- ``gemshop`` draws 5,000 of its provisional line and never repays it: its 7-day deadline and the
+  3-day grace period past, the scan (as the scheduler runs it) declares it in default: suspended, the
+  waterfall runs on chain (no collateral left, no pledges, no receivables: the pool's lenders bear
+  the 5,000, their share price written down), tier C with no line and no limit on chain.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI starts fast: the service is imported when the demo runs
     from clearing.services.context import ServiceContext
+    from clearing.services.defaults import DefaultView
     from clearing.services.keys import Principal
 
 TOK = 10**6
@@ -63,7 +66,7 @@ def run(ctx: ServiceContext, clock: DemoClock, say: Callable[[str], None]) -> St
     from clearing.commands import demo_forecast
     from clearing.dev import admit_funded_member
     from clearing.domain.vocabulary import Role
-    from clearing.services import chain_sync, credit
+    from clearing.services import chain_sync, credit, defaults
     from clearing.services.keys import Principal
 
     c = ctx.contracts
@@ -91,8 +94,23 @@ def run(ctx: ServiceContext, clock: DemoClock, say: Callable[[str], None]) -> St
             credit.rescore(ctx, trigger="schedule")
         chain_sync.sync(ctx.sessions, c)  # the limits the rescoring sent reach the mirror
         say(f"day {day}: " + ", ".join(_line(ctx, name) for name in ("lootbox", "gemshop")))
+        for d in defaults.scan(ctx):  # what the scheduler runs after rescoring
+            _say_default(ctx, d, say)
     clock.now = start + timedelta(days=HISTORY_DAYS)
     return _outcome(ctx)
+
+
+def _say_default(ctx: ServiceContext, d: DefaultView, say: Callable[[str], None]) -> None:
+    """The waterfall of a default the scan declared, step by step as the chain's events say it, and the lenders'
+    write-down."""
+    assert ctx.contracts is not None
+    say(f"{d.member} declared in default ({d.trigger}): {d.reason}")
+    steps = ", ".join(f"{k.replace('_', ' ')} {v // TOK}" for k, v in d.steps.items())
+    pool = ctx.contracts.house.pool_total()
+    say(
+        f"waterfall on chain (tx {(d.allocate_tx or '')[:12]}…): loss {(d.loss or 0) // TOK} covered by {steps}; "
+        f"the lenders' pool written down by {(d.written_down or 0) // TOK} to {pool // TOK}"
+    )
 
 
 def _trade(ctx: ServiceContext, who: dict[str, Principal], day: int) -> None:
@@ -126,7 +144,9 @@ def _line(ctx: ServiceContext, name: str) -> str:
 
 
 def _outcome(ctx: ServiceContext) -> Story:
-    from clearing.services import credit
+    from clearing.domain.vocabulary import Role
+    from clearing.services import credit, defaults
+    from clearing.services.keys import Principal
 
     assert ctx.contracts is not None
     out: dict[str, Any] = {}
@@ -145,6 +165,16 @@ def _outcome(ctx: ServiceContext) -> Story:
                 f"{m.from_tier}→{m.to_tier} ({m.trigger})" for m in reversed(credit.migrations(ctx, member=name))
             ],
         }
+    d = defaults.of_member(ctx, Principal(role=Role.OPERATOR, key_id=None), "gemshop")
+    out["gemshop"]["default"] = {
+        "trigger": d.trigger,
+        "state": d.state,
+        "declared_at": d.declared_at.isoformat(),
+        "loss": str(d.loss),
+        "steps": {k: str(v) for k, v in d.steps.items()},
+        "written_down": str(d.written_down),
+        "allocate_tx": d.allocate_tx,
+    }
     loot, gem = out["lootbox"], out["gemshop"]
     ok = (
         loot["tier"] == "A"
@@ -152,7 +182,12 @@ def _outcome(ctx: ServiceContext) -> Story:
         and loot["chain_limit"] == loot["credit_line"]
         and gem["tier"] == "C"
         and gem["credit_line"] == "0"
-        and gem["chain_limit"] == gem["drawn"] != "0"
+        # Defaulted: the waterfall ran on chain and the lenders bore the debt; nothing is drawn any more.
+        and (d.trigger, d.state) == ("repayment_deadline", "allocated")
+        and list(d.steps) == ["collateral", "pledged_assets", "receivables", "pool_lenders"]
+        and d.written_down == d.steps["pool_lenders"] == d.loss
+        and (d.loss or 0) >= 5_000 * TOK
+        and gem["chain_limit"] == gem["drawn"] == "0"
     )
     return Story(ok=ok, summary=out)
 

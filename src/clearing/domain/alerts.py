@@ -16,6 +16,8 @@ Rules (each compares with the member's threshold: its tier's, or its own overrid
   default of the two largest exposures would cost more than the pool's resources;
 - ``webhook_disabled``: an endpoint of the member's (or the operator's) that the house disabled after failing
   to deliver to it for too long; it clears when the endpoint is deleted.
+- ``member_defaulted``: the member is in default (opened at the declaration, for the member and for the
+  operator; it clears when the member is cured).
 
 >>> t = DEFAULT_THRESHOLDS["B"]
 >>> inputs = MemberInputs(headroom=150, typical_daily_outflow=100, today=date(2026, 1, 1))
@@ -38,6 +40,7 @@ from clearing.domain.cover2 import Cover2
 from clearing.errors import ValidationError
 
 __all__ = [
+    "defaulted",
     "disabled_webhooks",
     "BOUNDS",
     "DEFAULT_THRESHOLDS",
@@ -71,6 +74,8 @@ class AlertKind(StrEnum):
     COVER2_UNCOVERED = "cover2_uncovered"
     #: A webhook endpoint the house disabled after failing to deliver for too long (its owner's, or the house's).
     WEBHOOK_DISABLED = "webhook_disabled"
+    #: A member declared in default: one alert for the member, one for the operator (``default:<member>``).
+    MEMBER_DEFAULTED = "member_defaulted"
 
 
 class Severity(StrEnum):
@@ -408,3 +413,19 @@ def disabled_webhooks(endpoints: Iterable[tuple[int, str, str | None]]) -> list[
         )
         for eid, url, reason in endpoints
     ]
+
+
+def defaulted(member: str, trigger: str, reason: str, balance: int, *, house: bool) -> Condition:
+    """The condition of a member in default: its own alert, or the operator's (``house``, keyed by the member).
+
+    >>> c = defaulted("gemshop", "repayment_deadline", "drawing 4 unpaid", -5, house=True)
+    >>> c.dedup_key, c.severity, c.message
+    ('default:gemshop', 'critical', 'gemshop in default (repayment_deadline): drawing 4 unpaid; balance -5 declared')
+    """
+    return Condition(
+        AlertKind.MEMBER_DEFAULTED,
+        f"default:{member}" if house else AlertKind.MEMBER_DEFAULTED,
+        Severity.CRITICAL,
+        f"{member} in default ({trigger}): {reason[:300]}; balance {balance} declared",
+        {"member": member, "trigger": trigger, "reason": reason, "balance": balance},
+    )

@@ -180,11 +180,12 @@ class Pin:
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """The member on chain: collateral it has posted (what bounds a provisional line) and credit drawn
-    (``max(0, -balance)``)."""
+    """The member on chain: collateral it has posted (what bounds a provisional line), credit drawn
+    (``max(0, -balance)``), and whether it is in default (declared, not cured)."""
 
     collateral: int
     drawn: int
+    in_default: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +207,7 @@ class Decision:
     state: TierState
     #: The line is below what is drawn: no new credit, the drawn part is due.
     frozen: bool
-    #: What set the tier: ``score``, ``provisional`` or ``override``.
+    #: What set the tier: ``score``, ``provisional``, ``override`` or ``default``.
     source: str
     reasons: tuple[str, ...]
 
@@ -438,7 +439,7 @@ def decide(
         pending_since=step.since,
         provisional_request=state.provisional_request if provisional else None,
     )
-    return Decision(
+    decision = Decision(
         assessment=a,
         score_tier=step.tier,
         tier=tier,
@@ -453,4 +454,31 @@ def decide(
         frozen=frozen,
         source=source,
         reasons=tuple(reasons),
+    )
+    return _in_default(decision, position) if position.in_default else decision
+
+
+def _in_default(d: Decision, position: Position) -> Decision:
+    """A member in default: tier C and no line whatever the score or a pin say, the limit on chain at what is
+    drawn; once cured it starts again from tier C (the score must earn a promotion, and remembers the default).
+
+    >>> tok = 10**6
+    >>> good = CreditInputs((1_000_000 * tok,) * 3, 400, 0, 0, 0, 1, age_days=400)
+    >>> owing = Position(collateral=0, drawn=5 * tok, in_default=True)
+    >>> d = decide(good, TierState("A"), owing, Pin("A", 10, False, "x"))
+    >>> d.tier, d.credit_line, d.chain_limit, d.source, d.state.tier
+    ('C', 0, 5000000, 'default', 'C')
+    """
+    why = "in default: no credit until the risk role cures it (the tier starts again from C)"
+    return replace(
+        d,
+        score_tier="C",
+        tier="C",
+        credit_line=0,
+        chain_limit=chain_limit(0, position.drawn),
+        formula="in default: no credit line",
+        state=TierState("C"),
+        frozen=position.drawn > 0,
+        source="default",
+        reasons=(why, *(r for r in d.reasons if " is below the " not in r)),
     )

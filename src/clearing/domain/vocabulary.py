@@ -164,6 +164,8 @@ class EventType(StrEnum):
     FORECAST_SHORTFALL = "forecast.shortfall"
     TOPUP_ADVISED = "topup.advised"
     WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint_disabled"
+    MEMBER_DEFAULTED = "member.defaulted"
+    MEMBER_CURED = "member.cured"
 
 
 #: An endpoint's subscription to every event type, present and future.

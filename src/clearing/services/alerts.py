@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from clearing.adapters.db.alert_inputs import carried_counts, daily_outflows, disabled_endpoints, open_holds
 from clearing.adapters.db.cover2_snapshots import latest_snapshot
 from clearing.adapters.db.lease import xact_lock
+from clearing.adapters.db.member_defaults import active_defaults
 from clearing.adapters.db.models import Alert, AlertOverride, Member
 from clearing.domain.alerts import (
     MEMBER_KINDS,
@@ -40,6 +41,7 @@ from clearing.domain.alerts import (
     Thresholds,
     check_threshold,
     cover2_uncovered,
+    defaulted,
     disabled_webhooks,
     effective_thresholds,
     evaluate_house,
@@ -166,6 +168,8 @@ def evaluate(
             oldest_seconds=health.oldest_seconds,
             cover2=cover2.result() if cover2 is not None else None,
         )
+        for mid, conditions in default_conditions(s).items():
+            found.setdefault(mid, []).extend(conditions)
         for owner, endpoints in disabled_endpoints(s).items():
             found.setdefault(HOUSE if owner is None else owner, []).extend(disabled_webhooks(endpoints))
         result = _apply(s, now, found, skip)
@@ -225,6 +229,18 @@ def _member_conditions(
     return found
 
 
+def default_conditions(s: Session) -> dict[int, list[Condition]]:
+    """Scope → the ``member_defaulted`` conditions of members in default: the member's own, and the operator's."""
+    found: dict[int, list[Condition]] = {}
+    active = active_defaults(s)
+    names = dict(s.execute(select(Member.id, Member.name).where(Member.id.in_(list(active)))).all()) if active else {}
+    for mid, d in active.items():
+        args = (names[mid], d.trigger, d.reason, d.balance_at_declaration)
+        found.setdefault(mid, []).append(defaulted(*args, house=False))
+        found.setdefault(HOUSE, []).append(defaulted(*args, house=True))
+    return found
+
+
 def _overrides(s: Session) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {}
     for o in s.scalars(select(AlertOverride)):
@@ -241,28 +257,8 @@ def _apply(s: Session, now: datetime, found: Mapping[int, list[Condition]], skip
     opened = updated = resolved = 0
     for scope, conditions in found.items():
         for c in conditions:
-            data = as_json_values(c.data)
-            a = active.pop((scope, c.kind, c.dedup_key), None)
-            if a is None:
-                a = Alert(
-                    member_id=scope if scope != HOUSE else None,
-                    scope_id=scope,
-                    kind=c.kind,
-                    dedup_key=c.dedup_key,
-                    state=AlertState.OPEN,
-                    severity=c.severity,
-                    message=c.message,
-                    data=data,
-                    opened_at=now,
-                    updated_at=now,
-                )
-                s.add(a)
-                s.flush()
-                _notify(s, a, "opened")
-                opened += 1
-            elif (a.severity, a.message, a.data) != (c.severity, c.message, data):
-                a.severity, a.message, a.data, a.updated_at = c.severity, c.message, data, now
-                updated += 1
+            done = _open_or_update(s, now, scope, c, active.pop((scope, c.kind, c.dedup_key), None))
+            opened, updated = opened + (done == "opened"), updated + (done == "updated")
     for (scope, kind, _), a in active.items():
         if kind in skip or scope not in found:
             continue  # not evaluated this time: neither confirmed nor cleared
@@ -270,6 +266,61 @@ def _apply(s: Session, now: datetime, found: Mapping[int, list[Condition]], skip
         _notify(s, a, "resolved")
         resolved += 1
     return EvaluationResult(opened=opened, resolved=resolved, updated=updated)
+
+
+def _open_or_update(s: Session, now: datetime, scope: int, c: Condition, a: Alert | None) -> str | None:
+    """Open an alert for a condition (``a`` None), or update the one open for it; what was done."""
+    data = as_json_values(c.data)
+    if a is None:
+        a = Alert(
+            member_id=scope if scope != HOUSE else None,
+            scope_id=scope,
+            kind=c.kind,
+            dedup_key=c.dedup_key,
+            state=AlertState.OPEN,
+            severity=c.severity,
+            message=c.message,
+            data=data,
+            opened_at=now,
+            updated_at=now,
+        )
+        s.add(a)
+        s.flush()
+        _notify(s, a, "opened")
+        return "opened"
+    if (a.severity, a.message, a.data) != (c.severity, c.message, data):
+        a.severity, a.message, a.data, a.updated_at = c.severity, c.message, data, now
+        return "updated"
+    return None
+
+
+def raise_now(s: Session, now: datetime, conditions: Mapping[int, list[Condition]]) -> None:
+    """Open (or update) alerts for conditions a change found itself (a default declared), in the change's
+    transaction, without touching other alerts: evaluations then keep them while the condition holds."""
+    for scope, found in conditions.items():
+        for c in found:
+            a = s.scalars(
+                select(Alert)
+                .where(
+                    Alert.scope_id == scope,
+                    Alert.kind == c.kind,
+                    Alert.dedup_key == c.dedup_key,
+                    Alert.state != AlertState.RESOLVED,
+                )
+                .with_for_update()
+            ).first()
+            _open_or_update(s, now, scope, c, a)
+
+
+def clear_now(s: Session, now: datetime, keys: list[tuple[int, str, str]], *, by: str, reason: str) -> None:
+    """Resolve the alerts of conditions a change ended (a default cured): ``(scope, kind, dedup_key)`` each."""
+    for scope, kind, key in keys:
+        q = select(Alert).where(
+            Alert.scope_id == scope, Alert.kind == kind, Alert.dedup_key == key, Alert.state != AlertState.RESOLVED
+        )
+        for a in s.scalars(q.with_for_update()):
+            _close(a, now, by, reason)
+            _notify(s, a, "resolved")
 
 
 def _close(a: Alert, now: datetime, by: str, reason: str) -> None:

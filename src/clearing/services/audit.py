@@ -1,6 +1,7 @@
 """Audit: recompute every committed cycle from the ledger and, separately, from
-chain events alone; check roots, net deltas, every balance and the pool (its
-equity, every lender's shares and the queued ones).
+chain events alone; check roots, net deltas, every balance, the pool (its
+equity, every lender's shares and the queued ones) and every default
+(``default_audit``: the waterfall's steps, the ledger's records).
 
 The chain side trusts nothing the service stored: it replays the house's
 events from the deployment block. A settled obligation edited in the
@@ -36,7 +37,7 @@ from clearing.domain.types import Obligation as DomainObligation
 from clearing.domain.vocabulary import CycleState
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import ClearingError, Conflict, NotFound, ValidationError
-from clearing.services import obligation_lookup
+from clearing.services import default_audit, obligation_lookup
 
 COMMITTED_STATES = (CycleState.COMMITTED, CycleState.SETTLED, CycleState.PARTIAL, CycleState.REFUNDED)
 #: Statuses of the obligations under a committed cycle's root (refunded ones stay under it).
@@ -263,6 +264,9 @@ def verify(sessions: sessionmaker[Session], contracts: Contracts, cycle_id: int 
             ledger_ids = set(s.scalars(select(Cycle.id).where(Cycle.state.in_(COMMITTED_STATES))))
             for cid in sorted(set(on_chain) - ledger_ids):
                 rep.check(False, f"cycle {cid}: committed on chain but not committed in the ledger")
+            # Defaults: each allocation's steps add up, and the ledger's records match the chain's.
+            default_audit.check_allocations(events, rep.check)
+            default_audit.check_ledger(s, events, rep.check)
             # Every balance: chain events replayed == chain state; mirror matches when synced.
             replayed = replay_balances(events)
             for m in members:

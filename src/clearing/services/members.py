@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from clearing.adapters.chain.client import UnsignedTx
 from clearing.adapters.db.credit_store import lock_rescoring
+from clearing.adapters.db.member_defaults import active_defaults
 from clearing.adapters.db.models import Member, Obligation, SettlementTx
 from clearing.adapters.db.reservations import lock_members
 from clearing.domain.amounts import as_json_values
@@ -231,11 +232,14 @@ def set_status(ctx: ServiceContext, actor: Principal, name: str, *, suspended: b
     holds naming this member: they lapse, and their obligations go on to the
     headroom check unless another hold keeps them. That runs in a transaction of
     its own, after the status commits (holds lock members in id order, this one
-    has already locked the member); the scheduler repeats it should it not run.
+    has already locked the member); the scheduler repeats it should it not run. A member in default
+    is not resumed here (409): its cure restores it (``services/defaults.py``).
     """
     with ctx.uow() as uow:
         s = uow.session
         m = _get(s, name, lock=True)
+        if not suspended and active_defaults(s, [m.id]):
+            raise Conflict(f"{name} is in default: POST /members/{name}/cure restores it once repaid", field="name")
         m.status = MemberStatus.SUSPENDED if suspended else MemberStatus.ACTIVE
         m.status_reason = reason
         item = outbox.plan(s, outbox.SUSPEND_MEMBER if suspended else outbox.RESUME_MEMBER, member_id=m.id)

@@ -1,11 +1,9 @@
 """The outbox: every chain write of the house, recorded before it is sent, sent by one chain writer.
 
-One scheme for every kind. A ``settlement_txs`` row is planned (state
-``planned``) by :func:`plan`, in the same ledger transaction as the change
-that needs it. The row says what to call, so any process can send it:
-member rows through their member, cycle steps and operator actions through
-``payload["fn"]`` and ``payload["args"]`` (:func:`resolve`). After that
-transaction commits:
+One scheme for every kind. A ``settlement_txs`` row is planned (state ``planned``) by :func:`plan`, in the
+same ledger transaction as the change that needs it. The row says what to call, so any process can send it:
+member rows through their member; cycle steps, operator actions and a default's calls (``default_calls.py``)
+through ``payload["fn"]`` and ``payload["args"]`` (:func:`resolve`). After that transaction commits:
 
 * the process that holds the chain writer's lease (``adapters/db/lease.py``:
   always on SQLite or with an in-process chain; elected with an advisory lock
@@ -62,7 +60,9 @@ from clearing.adapters.db.reservations import lock_members
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.vocabulary import TxState
 from clearing.errors import ChainError, ChainReverted, Conflict, NotFound, ServiceUnavailable
+from clearing.services.default_calls import DEFAULT_KINDS, default_done
 from clearing.services.escrow_outcome import ORDER_CLOSED
+from clearing.services.pool_calls import POOL_KINDS, pool_done
 from clearing.services.tx_sender import CrashHook, Done, NoncesTaken, Sent, TxSender, WriterPolicy, update_tx
 
 __all__ = ["CrashHook", "Done", "Outbox", "OutboxItem", "Sent", "WriterPolicy", "update_tx"]
@@ -87,7 +87,6 @@ ORDER_RELEASE = "order_release"
 ORDER_REFUND = "order_refund"
 ORDER_RESOLVE = "order_resolve"
 ORDER_CLAIM = "order_claim"
-POOL_ACCRUE, POOL_PROCESS = "pool_accrue", "pool_process"  # the pool keeper's calls: never "done" (new work)
 
 #: Member rows the house signs (the operator's key), sent by :meth:`Outbox.dispatch`.
 OPERATOR_KINDS = (REGISTER_MEMBER, SET_CREDIT_LIMIT, SUSPEND_MEMBER, RESUME_MEMBER)
@@ -99,12 +98,11 @@ CYCLE_KINDS = (COMMIT, SETTLE, RELEASE)
 CYCLE_ACTION_KINDS = (CYCLE_RELEASE, CYCLE_RELEASE_PRO_RATA, CYCLE_HOLD, CYCLE_REFUND)
 ORDER_ACTION_KINDS = (ORDER_RELEASE, ORDER_REFUND, ORDER_RESOLVE, ORDER_CLAIM)
 #: Operator actions: the caller plans the row (:func:`plan`) and sends exactly it (``Outbox.call(row_id=...)``).
-ACTION_KINDS = (*CYCLE_ACTION_KINDS, *ORDER_ACTION_KINDS, POOL_ACCRUE, POOL_PROCESS)
-KINDS = (*MEMBER_KINDS, *CYCLE_KINDS, *ACTION_KINDS)
+ACTION_KINDS = (*CYCLE_ACTION_KINDS, *ORDER_ACTION_KINDS, *POOL_KINDS)
+KINDS = (*MEMBER_KINDS, *CYCLE_KINDS, *ACTION_KINDS, *DEFAULT_KINDS)
 #: Rows the house signs with the operator key: what the chain writer sends (withdrawals are the member's).
-HOUSE_KINDS = (*OPERATOR_KINDS, *CYCLE_KINDS, *ACTION_KINDS)
-#: States of a row not done yet.
-PENDING = (TxState.PLANNED, TxState.SENT)
+HOUSE_KINDS = (*OPERATOR_KINDS, *CYCLE_KINDS, *ACTION_KINDS, *DEFAULT_KINDS)
+PENDING = (TxState.PLANNED, TxState.SENT)  # states of a row not done yet
 
 #: Kinds that set one on-chain value of a member: only the newest row of a family is sent,
 #: so an older row retried after a newer one was mined cannot undo it.
@@ -320,11 +318,13 @@ def resolve(contracts: Contracts, item: OutboxItem) -> ChainCall | None:
         return ChainCall(house, fn, args, lambda: house.cycle(cycle_id).escrowed == 0)
     if item.kind in CYCLE_ACTION_KINDS and cycle_id is not None:
         return ChainCall(house, fn, args, cycle_action_done(house, cycle_id, expect))
+    if item.kind in DEFAULT_KINDS and item.member_address is not None:  # services/default_calls.py
+        return ChainCall(house, fn, args, default_done(house, item.kind, item.member_address))
     if item.kind in ORDER_ACTION_KINDS and "obligation_key" in p:
         # The order id is the obligation's key (migration 0004_member_scoped_ids gave older rows theirs).
         oid = bytes.fromhex(str(p["obligation_key"]).removeprefix("0x"))
         return ChainCall(contracts.escrow, fn, args, order_action_done(contracts.escrow, oid, expect))
-    return ChainCall(house, fn, args, lambda: False) if item.kind in (POOL_ACCRUE, POOL_PROCESS) else None
+    return ChainCall(house, fn, args, pool_done(house, item.kind, args)) if item.kind in POOL_KINDS else None
 
 
 def _member_call(house: ClearingHouseClient, item: OutboxItem) -> tuple[str, tuple[Any, ...], Done]:
@@ -404,7 +404,7 @@ class Outbox:
             return
         for item in items:
             try:
-                self.send(item)
+                self.send_row(item)
             except ChainError as exc:  # the row stays planned; the chain writer sends it
                 log.warning("outbox row %s (%s) not mined yet: %s", item.id, item.kind, exc.message)
             except ServiceUnavailable as exc:

@@ -7,10 +7,9 @@ balance: the contract charges a member whenever a call touches its balance
 members with ``accrueInterest``. Queued withdrawals are paid, in order, by
 ``processWithdrawals``, which anyone may call too. Nobody else is bound to
 call either, so the house does: :func:`run` plans both in the outbox (rows
-``pool_accrue`` and ``pool_process``, each sent exactly once; a revert fails
-the row and the next run plans anew; the writer's pass resumes a row's stored
-transaction, since each call does new work and nothing on chain says one is
-done) and sends them:
+``pool_accrue`` and ``pool_process``, ``services/pool_calls.py``, each sent
+exactly once; a revert fails the row and the next run plans anew) and sends
+them:
 
 * ``accrueInterest`` for every member with interest owed now (the members the
   chain mirror shows below zero, asked ``interestOwedOf``), in batches of
@@ -33,11 +32,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clearing.adapters.chain.client import ClearingHouseClient
 from clearing.adapters.db.models import Member
 from clearing.errors import ServiceUnavailable
 from clearing.services import outbox
 from clearing.services.context import ServiceContext
+from clearing.services.pool_calls import POOL_ACCRUE, POOL_PROCESS, accrue_done, process_done
 from clearing.services.tx_sender import Done
 
 
@@ -73,16 +72,6 @@ def borrowers(ctx: ServiceContext) -> list[str]:
         )
 
 
-def accrue_done(house: ClearingHouseClient, members: list[str]) -> Done:
-    """Whether the chain shows nothing owed by ``members``: charged already (by this row or any other call)."""
-    return lambda: all(house.interest_owed_of(m) == 0 for m in members)
-
-
-def process_done(house: ClearingHouseClient) -> Done:
-    """Whether there is nothing left to pay: the queue is empty or the pool fully drawn."""
-    return lambda: house.queued_shares() == 0 or house.pool_total() <= house.credit_drawn()
-
-
 def run(ctx: ServiceContext) -> KeeperRun:
     """Charge interest to every borrower owing some and pay the queue if it can be paid: plan, then send."""
     if ctx.contracts is None:
@@ -96,15 +85,15 @@ def run(ctx: ServiceContext) -> KeeperRun:
     calls: list[_Call] = []
     with ctx.uow() as uow:
         for batch in batches:
-            calls.append(_plan(uow.session, outbox.POOL_ACCRUE, "accrueInterest", (batch,), accrue_done(house, batch)))
+            calls.append(_plan(uow.session, POOL_ACCRUE, "accrueInterest", (batch,), accrue_done(house, batch)))
         if pay_queue:
             args = (settings.keeper_max_requests,)
-            calls.append(_plan(uow.session, outbox.POOL_PROCESS, "processWithdrawals", args, process_done(house)))
+            calls.append(_plan(uow.session, POOL_PROCESS, "processWithdrawals", args, process_done(house)))
         uow.commit()
     for call in calls:  # in order; a failure leaves the rest planned for the chain writer
         ctx.outbox.call(house, call.fn, call.args, kind=call.item.kind, done=call.done, row_id=call.item.id)
     return KeeperRun(
         charged=tuple(owing),
-        accrue_rows=tuple(c.item.id for c in calls if c.item.kind == outbox.POOL_ACCRUE),
-        process_row=next((c.item.id for c in calls if c.item.kind == outbox.POOL_PROCESS), None),
+        accrue_rows=tuple(c.item.id for c in calls if c.item.kind == POOL_ACCRUE),
+        process_row=next((c.item.id for c in calls if c.item.kind == POOL_PROCESS), None),
     )

@@ -10,7 +10,8 @@ tick also syncs the on-chain mirror, and every ``cutoff_seconds`` closes the
 open cycle and settles it (in the chain writer's process only, so N workers
 cut off once); every ``forecast.schedule_seconds`` it forecasts every member and the pool, and every
 ``alerts.evaluate_seconds`` (and right after each forecast run) it evaluates the alert rules (both in the chain
-writer's process only, like rescoring; ledger-only houses too). With a chain, every ``pool.keeper_seconds`` the pool
+writer's process only, like rescoring; ledger-only houses too), and every ``defaults.scan_seconds`` it declares the
+members past their grace period in default (the same way). With a chain, every ``pool.keeper_seconds`` the pool
 keeper charges borrowers their interest and pays the withdrawal queue (``services/pool_keeper.py``; the chain
 writer's process only). A failed settlement is logged and retried at the
 next tick (every step is safe to repeat). Each job fails alone: a chain that
@@ -24,7 +25,7 @@ import threading
 import time
 
 from clearing.errors import ServiceUnavailable
-from clearing.services import alerts, chain_sync, cover2, credit, forecasts, holds, pool_keeper
+from clearing.services import alerts, chain_sync, cover2, credit, defaults, forecasts, holds, pool_keeper
 from clearing.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class Scheduler:
         self._next_forecast: float | None = None
         self.alert_seconds = ctx.settings.alerts.evaluate_seconds
         self._next_alerts: float | None = None
+        self.default_scan_seconds = ctx.settings.defaults.scan_seconds
+        self._next_default_scan: float | None = None
         self.keeper_seconds = ctx.settings.pool.keeper_seconds
         self._next_keeper: float | None = None
         self._stop = threading.Event()
@@ -85,6 +88,7 @@ class Scheduler:
                 log.exception("scheduler tick failed")
         self._keep_pool()  # after the sync: it reads who borrows from the mirror
         self._rescore()  # after the sync (drawings follow fresh balances); a chain that is down does not stop it
+        self._scan_defaults()  # after rescoring: the drawings it tracked have their deadlines
         self._forecast()  # after rescoring: projections start from the lines it set
         self._evaluate_alerts()  # last: it reads what the jobs before it changed
 
@@ -106,6 +110,21 @@ class Scheduler:
                 )
         except Exception:  # keep serving; the next tick retries
             log.exception("credit rescoring failed")
+
+    def _scan_defaults(self) -> None:
+        """Declare the members past their grace period (``defaults.scan``) every ``defaults.scan_seconds`` (the
+        first tick at once), in the chain writer's process only; a failure is logged and retried next tick."""
+        if self.default_scan_seconds <= 0:
+            return
+        if self._next_default_scan is not None and time.monotonic() < self._next_default_scan:
+            return
+        if not self.ctx.outbox.is_writer():  # of many workers, the chain writer declares (once, not N times)
+            return
+        try:
+            defaults.scan(self.ctx)
+            self._next_default_scan = time.monotonic() + self.default_scan_seconds
+        except Exception:  # keep serving; the next tick retries
+            log.exception("default scan failed")
 
     def _forecast(self) -> None:
         """Forecast every member and the pool when ``forecast.schedule_seconds`` have passed since the last

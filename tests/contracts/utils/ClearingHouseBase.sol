@@ -12,6 +12,10 @@ import {Test} from "./Test.sol";
 /// addresses, so cycle member lists are sorted as written), one lender.
 abstract contract ClearingHouseBase is Test {
     uint256 internal constant D = 1e6; // one TUSD
+    /// @dev Shares per token unit while the pool has only ever taken deposits
+    /// (its price is then exactly (poolTotal + 1) / (totalShares + 1e6) = 1 / 1e6):
+    /// the house's virtual offsets are 1e6 shares and 1 asset.
+    uint256 internal constant SHARE = 1e6;
 
     address internal constant ALICE = address(0x1001); // credit 1000, collateral 5000
     address internal constant BOB = address(0x1002); // no credit, collateral 1000
@@ -78,7 +82,48 @@ abstract contract ClearingHouseBase is Test {
 
     /// @dev Alice pays 300, Bob receives 200, Carol receives 100.
     function _commitSimple(uint64 cycleId) internal {
-        _commit(cycleId, _addrs(ALICE, BOB, CAROL), _ints(-300 * int256(D), 200 * int256(D), 100 * int256(D)));
+        _commit(cycleId, _simpleMembers(), _simpleDeltas());
+    }
+
+    /// @dev The members {_commitSimple} commits with (a refund repeats them).
+    function _simpleMembers() internal pure returns (address[] memory) {
+        return _addrs(ALICE, BOB, CAROL);
+    }
+
+    /// @dev The deltas {_commitSimple} commits with.
+    function _simpleDeltas() internal pure returns (int256[] memory) {
+        return _ints(-300 * int256(D), 200 * int256(D), 100 * int256(D));
+    }
+
+    /// @dev refundCycle of a {_commitSimple} cycle: `refunded` is parallel to (ALICE, BOB, CAROL).
+    function _refundSimple(
+        uint64 cycleId,
+        address[] memory creditors,
+        uint256[] memory cancelled,
+        uint256[] memory refunded
+    ) internal {
+        vm.prank(OPERATOR);
+        house.refundCycle(cycleId, _simpleMembers(), _simpleDeltas(), creditors, cancelled, refunded);
+    }
+
+    /// @dev What `debtor` can still be refunded in `cycleId`: its committed debit
+    /// (from the committed lists) less {IClearingHouse-refundedDebit}.
+    function _refundable(uint64 cycleId, address[] memory members, int256[] memory deltas, address debtor)
+        internal
+        view
+        returns (uint256)
+    {
+        for (uint256 i; i < members.length; ++i) {
+            if (members[i] == debtor && deltas[i] < 0) {
+                return uint256(-deltas[i]) - house.refundedDebit(cycleId, debtor);
+            }
+        }
+        return 0;
+    }
+
+    /// @dev keccak256(abi.encode(members, deltas)), the cycle's stored deltasHash.
+    function _deltasHash(address[] memory members, int256[] memory deltas) internal pure returns (bytes32) {
+        return keccak256(abi.encode(members, deltas));
     }
 
     function _gross(int256[] memory deltas) internal pure returns (uint256 gross) {
@@ -156,6 +201,26 @@ abstract contract ClearingHouseBase is Test {
     function _uints(uint256 a, uint256 b) internal pure returns (uint256[] memory r) {
         r = new uint256[](2);
         (r[0], r[1]) = (a, b);
+    }
+
+    function _uints(uint256 a, uint256 b, uint256 c) internal pure returns (uint256[] memory r) {
+        r = new uint256[](3);
+        (r[0], r[1], r[2]) = (a, b, c);
+    }
+
+    function _ids(uint64 a) internal pure returns (uint64[] memory r) {
+        r = new uint64[](1);
+        r[0] = a;
+    }
+
+    function _ids(uint64 a, uint64 b) internal pure returns (uint64[] memory r) {
+        r = new uint64[](2);
+        (r[0], r[1]) = (a, b);
+    }
+
+    function _ids(uint64 a, uint64 b, uint64 c) internal pure returns (uint64[] memory r) {
+        r = new uint64[](3);
+        (r[0], r[1], r[2]) = (a, b, c);
     }
 
     function _none() internal pure returns (address[] memory) {

@@ -21,8 +21,9 @@ belongs to the month of its ``created_at``.
 - **drawings of credit** (``credit_draws``, every drawing made by ``as_of``, not only the window's:
   a default is history the score keeps): **repaid on time** / **repaid late**,
   repaid by ``as_of`` by / after the deadline (the score counts them with the
-  settlements); **defaults**, due before ``as_of`` and not repaid by it
-  (:func:`drawing_counts`);
+  settlements); **defaults**: drawings due before ``as_of`` and not repaid by it
+  (:func:`drawing_counts`; those a declared default closed are counted by it instead),
+  plus every default declared by ``as_of`` (``member_defaults``, cured ones too);
 - **age**: whole days from ``members.created_at`` to ``as_of``.
 
 PostgreSQL sums the exact ``NUMERIC`` amounts in SQL; SQLite keeps amounts
@@ -41,6 +42,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from clearing.adapters.db.incidents import incident_counts
+from clearing.adapters.db.member_defaults import declared_counts
 from clearing.adapters.db.models import CreditDraw, Cycle, Hold, Member, Obligation
 from clearing.domain.credit import CreditInputs
 from clearing.domain.vocabulary import ObligationStatus, Route
@@ -55,6 +57,8 @@ __all__ = [
 ]
 
 DAYS_PER_MONTH = 30
+#: A drawing closed by a declared default (``services/credit/draws.py``).
+DEFAULTED = "defaulted"
 
 
 def month_bounds(as_of: datetime, months: int) -> list[tuple[datetime, datetime]]:
@@ -187,6 +191,9 @@ def drawing_counts(
 ) -> dict[int, tuple[int, int, int]]:
     """Per member with drawings: (repaid by the deadline, repaid after it, unpaid past it), as of ``as_of``.
 
+    A drawing a declared default closed (status ``defaulted``) is not counted unpaid here: the
+    declaration itself counts (:func:`~clearing.adapters.db.member_defaults.declared_counts`).
+
     One ``GROUP BY`` over counts and dates (exact on every database). A repayment at ``as_of`` itself
     counts as made (rescoring records repayments at its own time, then reads them).
     """
@@ -197,7 +204,7 @@ def drawing_counts(
             d.member_id,
             func.count().filter(repaid, d.repaid_at <= d.due_at),
             func.count().filter(repaid, d.repaid_at > d.due_at),
-            func.count().filter(d.due_at < as_of, ~repaid),
+            func.count().filter(d.due_at < as_of, ~repaid, d.status != DEFAULTED),
         )
         .where(d.drawn_at <= as_of)
         .group_by(d.member_id)
@@ -214,7 +221,7 @@ def gather_credit_inputs(
 
     Set-based, whatever the number of members: two aggregate statements over
     the obligations, one read of the members, two grouped counts of incidents
-    and one of drawings. Members with no settled obligation get zero volumes
+    and one each of drawings and declared defaults. Members with no settled obligation get zero volumes
     and counts; unknown ids, and with ``member_ids`` None members created at
     or after ``as_of``, are absent.
     """
@@ -228,6 +235,7 @@ def gather_credit_inputs(
     since = as_of - timedelta(days=DAYS_PER_MONTH * months)
     incidents: Mapping[int, tuple[int, int]] = incident_counts(session, member_ids, since=since, until=as_of)
     drawings = drawing_counts(session, member_ids, as_of=as_of)
+    declared = declared_counts(session, member_ids, as_of=as_of)
     zeros = [0] * months
     out: dict[int, CreditInputs] = {}
     for mid, age in ages.items():
@@ -240,7 +248,7 @@ def gather_credit_inputs(
             settled_late=late,
             disputes=disputes,
             complaints=complaints,
-            defaults=defaults,
+            defaults=defaults + declared.get(mid, 0),
             age_days=age,
             repaid_on_time=repaid_on_time,
             repaid_late=repaid_late,

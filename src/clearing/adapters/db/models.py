@@ -381,7 +381,7 @@ class CreditScore(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    #: What ran it: schedule, cycle, admission, override, manual.
+    #: What ran it: schedule, cycle, admission, override, manual, default (declared or cured).
     trigger: Mapped[str] = mapped_column(String(16))
     score: Mapped[int] = mapped_column(Integer)
     #: Where the score (with hysteresis) puts the member; ``tier`` is what applies (a pin may differ).
@@ -433,7 +433,7 @@ class CreditDraw(Base):
     """Credit a member drew (its on-chain balance went further below zero), due by ``due_at``.
 
     Repayments (the balance rising back) pay the oldest drawings first; one repaid after its
-    deadline counts as late, one still unpaid past it as a default (until a later issue declares them).
+    deadline counts as late, one still unpaid past it as a default; a declared default closes it.
     """
 
     __tablename__ = "credit_draws"
@@ -446,7 +446,7 @@ class CreditDraw(Base):
     drawn_at: Mapped[datetime] = mapped_column(UtcDateTime)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
     repaid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    #: open or repaid.
+    #: open, repaid, or defaulted (closed by a declared default: ``member_defaults``).
     status: Mapped[str] = mapped_column(String(16), default="open")
 
 

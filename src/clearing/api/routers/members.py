@@ -168,7 +168,8 @@ def suspend(name: MemberNameParam, body: StatusIn, ctx: ContextDep, op: Operator
     "/{name}/resume",
     response_model=MemberOut,
     summary="Resume a suspended member (operator, audited)",
-    responses=problem_responses(401, 403, 404, 422),
+    description="409 for a member in default: POST /members/{name}/cure restores it once it has repaid.",
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def resume(name: MemberNameParam, body: StatusIn, ctx: ContextDep, op: Operator) -> MemberOut:
     return member_out(svc.set_status(ctx, op, name, suspended=False, reason=body.reason))

@@ -21,6 +21,7 @@ AlertKindName = Literal[
     "writer_stuck",
     "webhook_disabled",
     "cover2_uncovered",
+    "member_defaulted",
 ]
 AlertStateFilter = Literal["active", "open", "acknowledged", "resolved", "all"]
 

@@ -4,7 +4,9 @@ Credit drawn is ``max(0, −balance)`` (the headroom model: collateral is the po
 line lets it go below zero). At each rescoring the open drawings of a member are brought in line
 with what it has drawn now: more drawn is a new drawing, due ``repayment_days`` of its tier later;
 less drawn repays the oldest drawings first. A drawing repaid after its deadline counts as late,
-one still unpaid past it as a default (until a later issue declares defaults).
+one still unpaid past it as a default. Declaring a member in default (``services/defaults.py``)
+closes its open drawings (:func:`close_defaulted`: status ``defaulted``, counted through the
+declaration instead), and while it is in default its balance is the waterfall's, not new drawings.
 
 When a line is cut below what is drawn, the open drawings are due within the new tier's
 ``repayment_days`` at the latest (:func:`shorten`); the limit on chain stays at the debt, so no new
@@ -21,6 +23,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from clearing.adapters.db.credit_inputs import DEFAULTED
+from clearing.adapters.db.member_defaults import active_defaults
 from clearing.adapters.db.models import CreditDraw, Member
 from clearing.domain.tiering import TierPolicy
 
@@ -53,7 +57,10 @@ def track(
     for row in s.scalars(dq):
         open_rows[row.member_id].append(row)
     changed = 0
+    in_default = active_defaults(s, member_ids)
     for mid, tier, balance in s.execute(mq):  # amounts are text on SQLite: compared here, not in SQL
+        if mid in in_default:
+            continue
         drawn = max(0, -balance)
         rows = open_rows.get(mid, [])
         owed = sum(r.outstanding for r in rows)
@@ -82,6 +89,17 @@ def track(
                 if paid == 0:
                     break
     return changed
+
+
+def close_defaulted(s: Session, member_id: int) -> int:
+    """A default was declared: the member's open drawings close as ``defaulted``; how many."""
+    result = s.execute(
+        update(CreditDraw)
+        .where(CreditDraw.member_id == member_id, CreditDraw.status == OPEN)
+        .values(status=DEFAULTED)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def shorten(s: Session, member_id: int, due: datetime) -> None:

@@ -11,7 +11,7 @@ from clearing.settings import CreditSettings, Settings, TierPolicySettings
 #: Who the audit log and the history name for what the house does by itself.
 SYSTEM = "system:credit"
 #: What ran an assessment (``credit_scores.trigger``).
-TRIGGERS = ("schedule", "cycle", "admission", "override", "manual")
+TRIGGERS = ("schedule", "cycle", "admission", "override", "manual", "default")
 
 
 @dataclass(frozen=True)

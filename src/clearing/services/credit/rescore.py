@@ -8,7 +8,7 @@ One rescoring is one ledger transaction (serialised across processes: ``credit_s
 3. the inputs of every member come from the ledger's one set-based reading
    (``adapters/db/credit_inputs.gather_credit_inputs``, through ``inputs``);
 4. :func:`clearing.domain.tiering.decide` gives tier, line and on-chain limit, with hysteresis, the
-   provisional line of new members and the operator's pin;
+   provisional line of new members and the operator's pin (a member in default: tier C, no line);
 5. what changed is applied: the member row (tier, reasons, line: the risk rules and the headroom check
    read them), a ``credit_scores`` history row saying what changed and why, the drawn part's deadline
    when a line falls below it, and a ``set_credit_limit`` outbox row when the limit on chain must move.
@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db import credit_store
+from clearing.adapters.db.member_defaults import active_defaults
 from clearing.adapters.db.models import CreditScore, Member
 from clearing.adapters.db.reservations import lock_members
 from clearing.domain.amounts import as_json_values
@@ -204,6 +205,7 @@ def evaluate(
     gathered = inputs.credit_inputs(s, now, policy.months, member_ids, (m.id for m in members))
     rows = previous(s, member_ids)
     pins = overrides.in_force(s, now, member_ids)
+    in_default = active_defaults(s, member_ids)
     out = []
     for m in members:
         x = gathered[m.id]
@@ -212,7 +214,7 @@ def evaluate(
         # Collateral is what the member posted (deposits less withdrawals), or its free balance if larger:
         # paying out of it does not shrink a provisional line, withdrawing it does.
         collateral = max(posted.get(m.address, 0), m.chain_balance, 0)
-        position = Position(collateral=collateral, drawn=max(0, -m.chain_balance))
+        position = Position(collateral=collateral, drawn=max(0, -m.chain_balance), in_default=m.id in in_default)
         pin = pins.get(m.id)
         d = decide(x, state, position, overrides.pin_of(pin), policy.tiering, policy.score)
         out.append(
