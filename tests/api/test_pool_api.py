@@ -220,15 +220,16 @@ def test_lenders_bear_a_default_written_down_on_the_pool_pro_rata(settling_house
     h.add("beta", 2)
     _draw(h, "alpha", "beta", 400_000, "d-1")
 
-    # The risk role declares alpha in default and allocates its loss: with no collateral, pledges or
-    # receivables, the lenders bear it all (waterfall step 4), pro rata to their shares.
-    alpha = h.accounts["alpha"].address
-    c.house.declare_default(alpha, "pool test")
-    result = c.house.allocate_default_loss(alpha, [])
-    [written] = result.named("PoolWrittenDown")
-    loss = written.args["amount"]
-    assert loss >= 400_000  # its debt, with the interest charged at declaration
+    # The operator declares alpha in default: with no collateral, pledges or receivables, the waterfall
+    # leaves it all to the lenders (step 4), pro rata to their shares.
+    r = h.post("operator", "/members/alpha/default", {"reason": "pool test"})
+    assert r.status_code == 202, r.text
     h.sync()
+    record = h.get("operator", "/members/alpha/default").json()
+    assert record["state"] == "allocated", record
+    [written] = [e for e in c.house.events(c.deployment.block) if e.name == "PoolWrittenDown"]
+    loss = written.args["amount"]
+    assert record["written_down"] == str(loss) and loss >= 400_000  # its debt, with the interest charged at declaration
     pool = h.client.get("/pool").json()
     assert int(pool["total"]) == written.args["poolTotal"] == 4_000_000 + (loss - 400_000) - loss
     big_pnl, small_pnl = int(_position(h, big)["pnl"]), int(_position(h, small)["pnl"])
