@@ -128,6 +128,9 @@ _TABLES = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
 def _pg(url: str) -> Database:
     engine = make_engine(url, pool_size=30)
     with engine.begin() as conn:
+        # A transaction an earlier test left open (e.g. an expired row read after its unit of work) would
+        # make TRUNCATE wait forever: fail the test instead, naming the cause.
+        conn.execute(text("SET LOCAL lock_timeout = '60s'"))
         conn.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
     return Database(url, engine, make_session_factory(engine))
 

@@ -149,9 +149,9 @@ def test_two_drawn_members_with_debits_in_flight_exceed_a_small_pool_then_a_depo
     [(who, kind, state)] = [(x.member, x.kind, x.state) for x in alerts.list_alerts(h.ctx, OPERATOR)]
     assert (who, kind, state) == ("alpha", "credit_utilisation_high", "open")
     assert h.snapshots() == 3
-    with h.ctx.uow(read_only=True) as uow:
+    with h.ctx.uow(read_only=True) as uow:  # read inside: an expired row read after it opens a new transaction
         [audited] = uow.session.scalars(select(AuditLog).where(AuditLog.action == "cover2.run")).all()
-    assert audited.actor == OPERATOR.actor and audited.payload["covered"] is False
+        assert audited.actor == OPERATOR.actor and audited.payload["covered"] is False
 
 
 def test_every_settled_cycle_stores_a_snapshot_and_a_failure_never_fails_the_cycle(db, monkeypatch, caplog):
