@@ -98,7 +98,7 @@ class LenderView:
     queued: tuple[QueuedRequest, ...]
     queued_shares: int
     queued_assets: int
-    #: What one ``poolWithdraw`` can take now: min(assets, pool available); 0 while others' requests wait.
+    #: What one ``poolWithdraw`` can take now: min(assets, pool available); 0 while requests wait or paused.
     withdrawable: int
     #: (shares + queued shares) / all shares, in basis points, rounded down.
     share_bps: int
@@ -180,7 +180,7 @@ def lender(ctx: ServiceContext, address: str, pool: PoolView | None = None) -> L
     who = _address(address, "lender")
     pool = pool or status(ctx)
     deposited = withdrawn = 0
-    open_ids: list[int] = []
+    open_ids: dict[int, None] = {}  # requests not yet paid in full nor cancelled, in queue order
     for ev in events_for(c.house, "lender", who, LENDER_EVENTS, c.deployment.block):
         a = ev.args
         if ev.name == "PoolDeposited":
@@ -190,7 +190,9 @@ def lender(ctx: ServiceContext, address: str, pool: PoolView | None = None) -> L
         elif ev.name == "LenderRecovered":
             withdrawn += int(a["amount"])
         if ev.name == "WithdrawalQueued":
-            open_ids.append(int(a["requestId"]))
+            open_ids[int(a["requestId"])] = None
+        elif ev.name == "WithdrawalCancelled" or (ev.name == "WithdrawalProcessed" and int(a["sharesLeft"]) == 0):
+            open_ids.pop(int(a["requestId"]), None)
     queued = tuple(r for r in (_request(ctx, pool, i) for i in open_ids) if r is not None and r.lender == who)
     shares, assets = c.house.shares_of(who), c.house.lender_balance(who)
     q_shares, q_assets = sum(r.shares for r in queued), sum(r.assets for r in queued)
@@ -201,7 +203,7 @@ def lender(ctx: ServiceContext, address: str, pool: PoolView | None = None) -> L
         queued=queued,
         queued_shares=q_shares,
         queued_assets=q_assets,
-        withdrawable=0 if pool.queued_shares else min(assets, pool.available),
+        withdrawable=0 if pool.queued_shares or pool.paused else min(assets, pool.available),
         share_bps=(shares + q_shares) * ps.BPS // pool.total_shares if pool.total_shares else 0,
         deposited=deposited,
         withdrawn=withdrawn,

@@ -18,7 +18,6 @@ from clearing.api.schemas.pool import (
     PoolOut,
     PoolWithdrawalIn,
     PreparedOut,
-    QueuedRequestOut,
     QueueIn,
     QueueOut,
     RedeemIn,
@@ -30,16 +29,10 @@ _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 _SIGN = "Nothing is recorded or sent: sign and send them in order from the lender's wallet."
 
 
-def _lender(v: svc.LenderView) -> LenderOut:
-    out = LenderOut.model_validate(v)
-    out.queued = [QueuedRequestOut.model_validate(r) for r in v.queued]
-    return out
-
-
 def _prepared(p: svc.Prepared) -> PreparedOut:
     return PreparedOut(
         transactions=[UnsignedTxOut.model_validate(t) for t in p.transactions],
-        lender=_lender(p.lender),
+        lender=LenderOut.model_validate(p.lender),
     )
 
 
@@ -56,7 +49,7 @@ def status(
     view = svc.status(ctx)
     out = PoolOut.model_validate(view)
     if lender is not None:
-        out.lender = _lender(svc.lender(ctx, lender, view))
+        out.lender = LenderOut.model_validate(svc.lender(ctx, lender, view))
     return out
 
 
@@ -71,10 +64,7 @@ def withdrawals(
     after: int | None = Query(default=None, ge=0, le=2**63 - 1, description="Start at this request id"),
     limit: int = Query(default=50, ge=1, le=svc.MAX_PAGE, description="Request slots read"),
 ) -> QueueOut:
-    page = svc.queue(ctx, after=after, limit=limit)
-    out = QueueOut.model_validate(page)
-    out.requests = [QueuedRequestOut.model_validate(r) for r in page.requests]
-    return out
+    return QueueOut.model_validate(svc.queue(ctx, after=after, limit=limit))
 
 
 @router.post(
