@@ -1147,15 +1147,19 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     /// @dev Takes `released` out of the cycle's escrow and settles it when empty.
     function _afterRelease(uint64 cycleId, Cycle storage c, uint256 released) private {
-        uint256 escrowed;
-        // I5: Σ released ≤ Σ pending == escrowed ≤ totalEscrowed.
-        unchecked {
-            escrowed = c.escrowed - released;
-            _totalEscrowed -= released;
-        }
-        c.escrowed = escrowed;
+        uint256 escrowed = _drawEscrow(c, released);
         emit CycleReleased(cycleId, released, escrowed);
         if (escrowed == 0) _settle(cycleId, c);
+    }
+
+    /// @dev Lowers the cycle's and the house's escrow by `amount`; returns what the cycle has left.
+    function _drawEscrow(Cycle storage c, uint256 amount) private returns (uint256 escrowed) {
+        // I5: what is released or cancelled ≤ Σ pending == escrowed ≤ totalEscrowed.
+        unchecked {
+            escrowed = c.escrowed - amount;
+            _totalEscrowed -= amount;
+        }
+        c.escrowed = escrowed;
     }
 
     function _settle(uint64 cycleId, Cycle storage c) private {
@@ -1245,13 +1249,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
 
     /// @dev Takes `refunded` out of the cycle's escrow and settles it when empty.
     function _afterRefund(uint64 cycleId, Cycle storage c, uint256 refunded) private {
-        // I5: Σ cancelled ≤ Σ pending == escrowed ≤ totalEscrowed.
-        uint256 escrowed;
-        unchecked {
-            escrowed = c.escrowed - refunded;
-            _totalEscrowed -= refunded;
-        }
-        c.escrowed = escrowed;
+        uint256 escrowed = _drawEscrow(c, refunded);
         emit CycleRefunded(cycleId, refunded, escrowed);
         if (escrowed == 0) _settle(cycleId, c);
     }

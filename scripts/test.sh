@@ -18,7 +18,8 @@ echo "== ruff check, ruff format --check, mypy --strict (domain, services)" >&2
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 
-echo "== forge test" >&2
+echo "== forge fmt --check, forge test" >&2
+tools/forge fmt --check contracts tests/contracts
 tools/forge test
 echo "== slither (High/Medium findings fail unless slither.triage.json accepts them)" >&2
 ./scripts/slither.sh

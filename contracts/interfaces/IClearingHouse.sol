@@ -206,7 +206,9 @@ interface IClearingHouse is IERC5267 {
     event PoolWrittenDown(address indexed member, uint256 amount, uint256 poolTotal);
     /// @notice `amount` credited to defaulted `member` went back to the pool (now `poolTotal`);
     /// `stillOwed` remains and the member's balance is now `balance`.
-    event DefaultRecovered(address indexed member, uint256 amount, uint256 stillOwed, int256 balance, uint256 poolTotal);
+    event DefaultRecovered(
+        address indexed member, uint256 amount, uint256 stillOwed, int256 balance, uint256 poolTotal
+    );
     /// @notice The risk role restored `member`, which repaid everything, for `reason`.
     event DefaultCured(address indexed member, bytes32 reason);
     /// @notice Cycle `cycleId` was committed with `escrowed` moved from debtors into its escrow.
