@@ -290,15 +290,8 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
                 continue;
             }
             uint256 pool = _poolTotal;
-            uint256 liquidity = pool - _creditDrawn; // I2
-            uint256 shares = waiting;
-            uint256 assets = _toAssets(shares, pool, Math.Rounding.Floor);
-            if (assets > liquidity) {
-                // Pay what the liquidity buys; rounding down keeps the assets within it.
-                shares = _toShares(liquidity, pool, Math.Rounding.Floor);
-                assets = _toAssets(shares, pool, Math.Rounding.Floor);
-                if (assets == 0) break;
-            }
+            (uint256 shares, uint256 assets) = _redeemable(waiting, pool, pool - _creditDrawn); // I2
+            if (shares != waiting && assets == 0) break; // the liquidity pays nothing of it yet
             address lender = r.lender;
             uint256 left = waiting - shares;
             r.shares = left;
@@ -396,10 +389,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     /// @inheritdoc IClearingHouse
     function interestOwedOf(address member) external view returns (uint256) {
         MemberSlot storage m = _members[member];
-        uint256 index = _borrowIndex;
-        uint256 drawn = _creditDrawn;
-        if (drawn != 0) index += _indexGrowth(index, drawn, _poolTotal, block.timestamp - _lastAccrual);
-        return m.defaulted ? 0 : _interestOn(m.balance, m.interestIndex, index);
+        return m.defaulted ? 0 : _interestOn(m.balance, m.interestIndex, _indexNow());
     }
 
     /// @inheritdoc IClearingHouse
@@ -761,13 +751,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         _accrueIndex(); // the period so far at the utilisation it had, before the pool shrinks
         uint256 held = _shares[lender];
         uint256 pool = _poolTotal;
-        uint256 undrawn = pool - _creditDrawn; // I2
-        uint256 shares = held;
-        uint256 amount = _toAssets(shares, pool, Math.Rounding.Floor);
-        if (amount > undrawn) {
-            shares = _toShares(undrawn, pool, Math.Rounding.Floor);
-            amount = _toAssets(shares, pool, Math.Rounding.Floor);
-        }
+        (uint256 shares, uint256 amount) = _redeemable(held, pool, pool - _creditDrawn); // I2
         if (amount == 0) revert ClearingHouseNothingToRecover(lender);
 
         // shares ≤ held ≤ totalShares and amount ≤ undrawn ≤ pool.
@@ -808,11 +792,9 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         MemberSlot storage m = _members[member];
         if (!m.admitted) revert ClearingHouseNotMember(member);
 
-        int256 balance = _chargeInterest(member, m, _accrueIndex());
-        int256 newBalance = balance + amount.toInt256();
-        _setBalance(m, balance, newBalance);
+        int256 newBalance = _credit(member, m, amount, _accrueIndex());
         emit Deposited(member, msg.sender, amount, newBalance);
-        if (newBalance > 0 && m.defaulted) _recover(member, m, newBalance);
+        _recover(member, m, newBalance);
 
         _token.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -848,12 +830,26 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         return newBalance;
     }
 
-    /// @dev Moves what a defaulter owes the lenders out of its positive
-    /// `balance` back into the pool: lenders are repaid before the defaulter.
+    /// @dev Adds `amount` to `member`'s balance after charging the interest it
+    /// owes (the caller accrued `index`): the one path of a deposit, a release
+    /// and a refund into a balance. Returns the new balance for the caller's event.
+    function _credit(address member, MemberSlot storage m, uint256 amount, uint256 index)
+        private
+        returns (int256 newBalance)
+    {
+        int256 balance = _chargeInterest(member, m, index);
+        newBalance = balance + amount.toInt256();
+        _setBalance(m, balance, newBalance);
+    }
+
+    /// @dev After a credit to `member` (now at `balance`): a defaulter's
+    /// positive balance first repays what the lenders absorbed for it, back
+    /// into the pool, so lenders are repaid before the defaulter.
     function _recover(address member, MemberSlot storage m, int256 balance) private {
+        if (balance <= 0 || !m.defaulted) return;
         uint256 owed = _owedToPool[member];
         if (owed == 0) return;
-        // casting to uint256 is safe because the caller checked balance > 0
+        // casting to uint256 is safe because balance > 0 (checked above)
         // forge-lint: disable-next-line(unsafe-typecast)
         uint256 amount = Math.min(owed, uint256(balance));
         int256 newBalance;
@@ -939,18 +935,20 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     /// @dev Compounds the borrow index up to now at the current utilisation;
     /// returns it. Every call that touches balances runs this first.
     function _accrueIndex() private returns (uint256 index) {
-        index = _borrowIndex;
-        uint256 last = _lastAccrual;
-        if (block.timestamp == last) return index;
-        uint256 drawn = _creditDrawn;
-        if (drawn != 0) index += _indexGrowth(index, drawn, _poolTotal, block.timestamp - last);
+        if (block.timestamp == _lastAccrual) return _borrowIndex;
+        index = _indexNow();
         _borrowIndex = index.toUint192();
         _lastAccrual = uint64(block.timestamp);
     }
 
-    /// @dev index × rate × elapsed / year, rounded down (the index only compounds at accruals).
-    function _indexGrowth(uint256 index, uint256 drawn, uint256 pool, uint256 elapsed) private view returns (uint256) {
-        return Math.mulDiv(index, _rateBps(drawn, pool) * elapsed, BPS * YEAR);
+    /// @dev The borrow index as an accrual now would leave it: grown by
+    /// index × rate × elapsed / year (rounded down) at the current utilisation.
+    function _indexNow() private view returns (uint256 index) {
+        index = _borrowIndex;
+        uint256 drawn = _creditDrawn;
+        if (drawn == 0) return index;
+        uint256 rate = _rateBps(drawn, _poolTotal);
+        index += Math.mulDiv(index, rate * (block.timestamp - _lastAccrual), BPS * YEAR);
     }
 
     /// @dev base + slope × drawn / pool, in basis points a year (drawn ≤ pool by I2).
@@ -965,6 +963,22 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         if (balance >= 0 || snapshot == 0 || index <= snapshot) return 0;
         uint256 debt = _debtOf(balance);
         return Math.mulDiv(debt, index, snapshot, Math.Rounding.Ceil) - debt;
+    }
+
+    /// @dev Of `shares`, those `liquidity` can pay now and what they pay (both
+    /// rounded down, so the assets stay within the liquidity): all of them if
+    /// it suffices, else the shares the liquidity buys.
+    function _redeemable(uint256 shares, uint256 pool, uint256 liquidity)
+        private
+        view
+        returns (uint256 paid, uint256 assets)
+    {
+        paid = shares;
+        assets = _toAssets(paid, pool, Math.Rounding.Floor);
+        if (assets > liquidity) {
+            paid = _toShares(liquidity, pool, Math.Rounding.Floor);
+            assets = _toAssets(paid, pool, Math.Rounding.Floor);
+        }
     }
 
     function _toShares(uint256 assets, uint256 pool, Math.Rounding rounding) private view returns (uint256) {
@@ -1135,14 +1149,9 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     /// pending credit), so it is ≤ type(int256).max. The caller accrued the index.
     function _creditBalance(uint64 cycleId, address creditor, uint256 amount) private {
         MemberSlot storage m = _members[creditor];
-        int256 balance = m.balance;
-        if (balance < 0) balance = _chargeInterest(creditor, m, _borrowIndex);
-        // casting to int256 is exact: amount ≤ type(int256).max (see above).
-        // forge-lint: disable-next-line(unsafe-typecast)
-        int256 newBalance = balance + int256(amount);
-        _setBalance(m, balance, newBalance);
+        int256 newBalance = _credit(creditor, m, amount, _borrowIndex);
         emit CreditReleased(cycleId, creditor, amount, newBalance);
-        if (newBalance > 0 && m.defaulted) _recover(creditor, m, newBalance);
+        _recover(creditor, m, newBalance);
     }
 
     /// @dev Takes `released` out of the cycle's escrow and settles it when empty.
@@ -1226,13 +1235,9 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         _refundedDebits[cycleId][debtor] = before + amount;
 
         MemberSlot storage m = _members[debtor];
-        int256 balance = _chargeInterest(debtor, m, index);
-        // amount ≤ committed, which came from a negated int256 delta, so the cast is exact.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        int256 newBalance = balance + int256(amount);
-        _setBalance(m, balance, newBalance);
+        int256 newBalance = _credit(debtor, m, amount, index);
         emit DebitRefunded(cycleId, debtor, amount, newBalance);
-        if (newBalance > 0 && m.defaulted) _recover(debtor, m, newBalance);
+        _recover(debtor, m, newBalance);
     }
 
     /// @dev The cycle, if committed and not settled, with `members` and `deltas` as committed.
