@@ -237,7 +237,11 @@ contract AssetVault is IAssetVault, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IAssetVault
-    function collateralValueOf(address member) external view returns (uint256 value) {
+    function collateralValueOf(address member) external view returns (uint256) {
+        return _collateralValue(member);
+    }
+
+    function _collateralValue(address member) private view returns (uint256 value) {
         address[] storage collections = _memberCollections[member];
         for (uint256 i; i < collections.length; ++i) {
             address c = collections[i];
@@ -300,7 +304,6 @@ contract AssetVault is IAssetVault, AccessControl, ReentrancyGuardTransient {
     function _removePledge(address member, address collection, uint256 id, uint256 amount, Standard standard) private {
         IClearingHouse.Member memory m = _house.memberOf(member);
         if (m.defaulted) revert AssetVaultMemberDefaulted(member);
-        if (m.balance < 0) revert AssetVaultMemberOwes(member, m.balance);
 
         uint256 slot = _positionSlot[member][collection][id];
         uint256 pledged = slot == 0 ? 0 : _positions[member][slot - 1].amount;
@@ -331,6 +334,15 @@ contract AssetVault is IAssetVault, AccessControl, ReentrancyGuardTransient {
         }
         _units[member][collection] = units;
         if (units == 0) _dropCollection(member, collection);
+        // Solvent without it: what the member owes stays within its line plus
+        // the collateral left (the house's headroom rule, read after the removal).
+        if (m.balance < 0) {
+            // casting to uint256 is safe because balance < 0 here
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint256 debt = uint256(-m.balance);
+            uint256 cover = m.creditLimit + _collateralValue(member);
+            if (debt > cover) revert AssetVaultUndercollateralised(member, debt, cover);
+        }
         emit Unpledged(member, collection, id, amount, units);
     }
 

@@ -6,18 +6,20 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
+import {IAssetVault} from "./interfaces/IAssetVault.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 
 /// @title ClearingHouse
 /// @notice Implementation of {IClearingHouse}; the interface is the specification.
 /// @dev Every entry point is shaped checks → effects → emit → transfer. Cycle
-/// operations move only internal balances, so they make no external call.
-contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGuardTransient, EIP712 {
+/// operations move only internal balances; their one external call is a view
+/// of the trusted asset vault, made only for a debit beyond the credit limit.
+contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -52,6 +54,12 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         bool defaulted;
     }
 
+    /// @dev What an advance on one (cycle, creditor) credit still owes the pool.
+    struct Advance {
+        uint128 principal;
+        uint128 fee;
+    }
+
     IERC20 private immutable _token;
 
     mapping(address member => MemberSlot) private _members;
@@ -61,6 +69,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     mapping(uint64 cycleId => Cycle) private _cycles;
     mapping(uint64 cycleId => mapping(address creditor => uint256)) private _pendingCredits;
     mapping(uint64 cycleId => mapping(address debtor => uint256)) private _refundedDebits;
+    mapping(uint64 cycleId => mapping(address creditor => Advance)) private _advances;
 
     /// @dev The pool's equity (lenders' assets).
     uint256 private _poolTotal;
@@ -79,11 +88,14 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     uint16 private _slopeRateBps;
     uint192 private _borrowIndex;
     uint64 private _lastAccrual;
+    /// @dev Σ outstanding advance principal (pool money in creditors' balances).
+    uint256 private _totalAdvanced;
+    IAssetVault private _vault;
+    address private _liquidator;
 
     /// @param token_ The settlement token (see the token assumptions in {IClearingHouse}).
     /// @param admin Receives DEFAULT_ADMIN_ROLE and grants the other roles.
-    /// @dev EIP712 gives {IERC5267-eip712Domain}: the domain debtors sign obligations under.
-    constructor(IERC20 token_, address admin) EIP712("ClearingHouse", "1") {
+    constructor(IERC20 token_, address admin) {
         if (address(token_) == address(0) || admin == address(0)) revert ClearingHouseZeroAddress();
         _token = token_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -94,6 +106,26 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         _borrowIndex = uint192(WAD);
         _lastAccrual = uint64(block.timestamp);
         emit InterestRateModelSet(0, 0);
+    }
+
+    /// @inheritdoc IERC5267
+    /// @dev The domain debtors sign obligations under, written out rather than
+    /// inherited from OpenZeppelin's EIP712: the house verifies no signature
+    /// itself, so it needs the domain, not the hashing code (about 330 bytes).
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", "ClearingHouse", "1", block.chainid, address(this), bytes32(0), new uint256[](0));
     }
 
     // ───────────────────────────── Members ─────────────────────────────
@@ -168,11 +200,9 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         // casting to uint256 is safe because balance > 0 in that branch
         // forge-lint: disable-next-line(unsafe-typecast)
         uint256 free = balance > 0 ? uint256(balance) : 0;
+        uint256 cover = m.creditLimit + _pledgedValue(member);
         uint256 debt = _debtOf(balance);
-        uint256 limit = m.creditLimit;
-        uint256 unusedLine = limit > debt ? limit - debt : 0;
-        // creditDrawn ≤ poolTotal is invariant I2.
-        return free + Math.min(unusedLine, _poolTotal - _creditDrawn);
+        return free + Math.min(cover > debt ? cover - debt : 0, _undrawn());
     }
 
     // ───────────────────────────── Collateral ─────────────────────────────
@@ -290,7 +320,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
                 continue;
             }
             uint256 pool = _poolTotal;
-            (uint256 shares, uint256 assets) = _redeemable(waiting, pool, pool - _creditDrawn); // I2
+            (uint256 shares, uint256 assets) = _redeemable(waiting, pool, _undrawn());
             if (shares != waiting && assets == 0) break; // the liquidity pays nothing of it yet
             address lender = r.lender;
             uint256 left = waiting - shares;
@@ -395,6 +425,11 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     /// @inheritdoc IClearingHouse
     function totalEscrowed() external view returns (uint256) {
         return _totalEscrowed;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function totalAdvanced() external view returns (uint256) {
+        return _totalAdvanced;
     }
 
     /// @inheritdoc IClearingHouse
@@ -556,6 +591,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         }
         if (refunded.length != members.length) revert ClearingHouseLengthMismatch(members.length, refunded.length);
         Cycle storage c = _refundableCycle(cycleId, members, deltas);
+        _accrueIndex(); // a recourse charges interest first
 
         uint256 total = _cancelCredits(cycleId, creditors, cancelled);
         uint256 totalRefunded = _refundDebits(cycleId, members, deltas, refunded);
@@ -590,6 +626,41 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     /// @inheritdoc IClearingHouse
     function refundedDebit(uint64 cycleId, address debtor) external view returns (uint256) {
         return _refundedDebits[cycleId][debtor];
+    }
+
+    /// @inheritdoc IClearingHouse
+    function advanceReceivable(uint64 cycleId, address creditor, uint256 principal, uint256 fee)
+        external
+        nonReentrant
+        whenNotPaused
+        onlyRole(OPERATOR_ROLE)
+    {
+        if (principal == 0) revert ClearingHouseZeroAmount();
+        _releasableCycle(cycleId);
+        MemberSlot storage m = _members[creditor];
+        if (!m.admitted) revert ClearingHouseNotMember(creditor);
+        if (m.suspended) revert ClearingHouseMemberSuspended(creditor);
+        Advance storage a = _advances[cycleId][creditor];
+        if (a.principal != 0 || a.fee != 0) revert ClearingHouseAdvanceExists(cycleId, creditor);
+        uint256 pending = _pendingCredits[cycleId][creditor];
+        uint256 owed = principal + fee;
+        if (owed > pending) revert ClearingHouseAdvanceExceedsCredit(cycleId, creditor, pending, owed);
+        uint256 index = _accrueIndex();
+        uint256 undrawn = _undrawn();
+        if (principal > undrawn) revert ClearingHouseInsufficientLiquidity(undrawn, principal);
+
+        a.principal = principal.toUint128();
+        a.fee = fee.toUint128();
+        uint256 advanced = _totalAdvanced + principal;
+        _totalAdvanced = advanced;
+        int256 newBalance = _credit(creditor, m, principal, index);
+        emit ReceivableAdvanced(cycleId, creditor, principal, fee, newBalance, advanced);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function advanceOf(uint64 cycleId, address creditor) external view returns (uint256 principal, uint256 fee) {
+        Advance storage a = _advances[cycleId][creditor];
+        return (a.principal, a.fee);
     }
 
     /// @inheritdoc IClearingHouse
@@ -654,8 +725,10 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         // forge-lint: disable-next-line(unsafe-typecast)
         uint256 collateral = balance > 0 ? uint256(balance) : 0;
         emit DefaultLossAllocated(member, WaterfallStep.COLLATERAL, Math.min(collateral, loss), loss);
-        // Step 2: pledged assets (the asset vault plugs in here).
-        uint256 pledged = _coverFromPledges(member, loss);
+        // Step 2: pledged assets, sold to the liquidator at their valuation
+        // (the seizure and the payment are the call's last interactions).
+        uint256 sold = loss == 0 ? 0 : _creditPledges(member, m);
+        uint256 pledged = Math.min(sold, loss);
         loss -= pledged;
         emit DefaultLossAllocated(member, WaterfallStep.PLEDGED_ASSETS, pledged, loss);
         // Step 3: receivables pending in committed, unheld cycles.
@@ -665,6 +738,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         // Step 4: the lenders, pro rata through the share price.
         if (loss != 0) _writeDown(member, m, loss);
         emit DefaultLossAllocated(member, WaterfallStep.POOL_LENDERS, loss, 0);
+        if (sold != 0) _sellPledges(member, sold);
         return loss;
     }
 
@@ -683,6 +757,19 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     }
 
     // ───────────────────────────── Admin ─────────────────────────────
+
+    /// @inheritdoc IClearingHouse
+    function setAssetVault(address vault, address liquidator) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (vault != address(0) && liquidator == address(0)) revert ClearingHouseZeroAddress();
+        _vault = IAssetVault(vault);
+        _liquidator = liquidator;
+        emit AssetVaultSet(vault, liquidator);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function assetVault() external view returns (address vault, address liquidator) {
+        return (address(_vault), _liquidator);
+    }
 
     /// @inheritdoc IClearingHouse
     function setInterestRateModel(uint16 baseRateBps, uint16 slopeRateBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -751,7 +838,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         _accrueIndex(); // the period so far at the utilisation it had, before the pool shrinks
         uint256 held = _shares[lender];
         uint256 pool = _poolTotal;
-        (uint256 shares, uint256 amount) = _redeemable(held, pool, pool - _creditDrawn); // I2
+        (uint256 shares, uint256 amount) = _redeemable(held, pool, _undrawn());
         if (amount == 0) revert ClearingHouseNothingToRecover(lender);
 
         // shares ≤ held ≤ totalShares and amount ≤ undrawn ≤ pool.
@@ -889,11 +976,12 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
             if (c.status == CycleStatus.COMMITTED && block.timestamp >= c.heldUntil) {
                 mapping(address => uint256) storage credits = _pendingCredits[cycleId];
                 uint256 pending = credits[member];
-                uint256 take = Math.min(pending, loss - received);
+                Advance storage a = _advances[cycleId][member];
+                // A financed credit repays its advance first; only the rest covers the loss.
+                uint256 take = Math.min(pending, loss - received + a.principal + a.fee);
                 if (take != 0) {
-                    _releaseCredit(cycleId, credits, member, pending, take);
+                    received += _releaseCredit(cycleId, credits, member, pending, take);
                     _afterRelease(cycleId, c, take);
-                    received += take;
                 }
             }
             // i < cycleIds.length.
@@ -903,10 +991,25 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         }
     }
 
-    /// @dev Step 2 hook: what the defaulter's pledged assets cover of the loss.
-    /// No asset vault exists yet, so nothing; the vault replaces this body.
-    function _coverFromPledges(address, uint256) private pure returns (uint256) {
-        return 0;
+    /// @dev Step 2's effects: credits the defaulter the full valuation of its
+    /// pledges (the liquidator pays it in {_sellPledges}); returns it.
+    function _creditPledges(address member, MemberSlot storage m) private returns (uint256 value) {
+        IAssetVault vault = _vault;
+        if (address(vault) == address(0)) return 0;
+        value = vault.seizableValueOf(member);
+        if (value == 0) return 0;
+        int256 newBalance = _credit(member, m, value, _borrowIndex);
+        emit PledgesSold(member, _liquidator, value, newBalance);
+    }
+
+    /// @dev Step 2's interactions, after every effect: the vault moves the
+    /// pledges to the liquidator, which pays `value` for them. Both are trusted
+    /// (set by the admin), valuations cannot change within the call (only the
+    /// vault's risk role changes them), and the guard blocks re-entry anyway.
+    function _sellPledges(address member, uint256 value) private {
+        address liquidator = _liquidator;
+        _vault.seize(member, liquidator);
+        _token.safeTransferFrom(liquidator, address(this), value);
     }
 
     /// @dev Burns `shares` of `lender`'s for `assets` paid to `to`, from the undrawn pool.
@@ -917,7 +1020,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         uint256 held = _shares[lender];
         if (shares > held) revert ClearingHouseInsufficientShares(lender, held, shares);
         uint256 pool = _poolTotal;
-        uint256 undrawn = pool - _creditDrawn; // I2: creditDrawn ≤ poolTotal
+        uint256 undrawn = _undrawn();
         if (assets > undrawn) revert ClearingHouseInsufficientLiquidity(undrawn, assets);
 
         // shares ≤ held ≤ totalShares; assets ≤ undrawn ≤ pool.
@@ -981,6 +1084,26 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         }
     }
 
+    /// @dev What a debit may take from `balance` with `cover` (limit + pledges) below zero.
+    function _headroom(int256 balance, uint256 cover) private pure returns (uint256) {
+        // casting to uint256 is safe because balance ≥ 0 in that branch; both terms are < 2^255
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (balance >= 0) return uint256(balance) + cover;
+        uint256 debt = _debtOf(balance);
+        return cover > debt ? cover - debt : 0;
+    }
+
+    /// @dev `member`'s pledged collateral value (× loan-to-value), 0 without a vault.
+    function _pledgedValue(address member) private view returns (uint256) {
+        IAssetVault vault = _vault;
+        return address(vault) == address(0) ? 0 : vault.collateralValueOf(member);
+    }
+
+    /// @dev The pool's liquidity: equity not drawn as credit nor advanced (I2 keeps it ≥ 0).
+    function _undrawn() private view returns (uint256) {
+        return _poolTotal - _creditDrawn - _totalAdvanced;
+    }
+
     function _toShares(uint256 assets, uint256 pool, Math.Rounding rounding) private view returns (uint256) {
         return Math.mulDiv(assets, _totalShares + VIRTUAL_SHARES, pool + VIRTUAL_ASSETS, rounding);
     }
@@ -1022,7 +1145,7 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         (sum, debit) = _applyDeltas(cycleId, members, deltas, escrow);
         if (sum != 0) revert ClearingHouseNetNotZero(sum);
         if (debit > grossValue) revert ClearingHouseDebitExceedsGross(debit, grossValue);
-        uint256 drawn = _creditDrawn;
+        uint256 drawn = _creditDrawn + _totalAdvanced;
         uint256 pool = _poolTotal;
         if (drawn > pool) revert ClearingHouseInsufficientPool(drawn, pool);
     }
@@ -1093,13 +1216,9 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         // headroom the chain showed (availableOf) never fails for the interest
         // accrued since; the charge may then take the balance below −limit (I3).
         int256 before = m.balance;
-        uint256 limit = m.creditLimit;
-        uint256 debt = _debtOf(before);
-        uint256 available;
-        // casting to uint256 is safe because before ≥ 0 in that branch; both terms are < 2^255
-        // forge-lint: disable-next-line(unsafe-typecast)
-        if (before >= 0) available = uint256(before) + limit;
-        else if (limit > debt) available = limit - debt;
+        uint256 available = _headroom(before, m.creditLimit);
+        // The vault is read only when the line alone falls short (no external call otherwise).
+        if (amount > available) available = _headroom(before, m.creditLimit + _pledgedValue(member));
         if (amount > available) revert ClearingHouseInsufficientHeadroom(member, available, amount);
 
         int256 balance = _chargeInterest(member, m, _borrowIndex); // the caller accrued it
@@ -1128,19 +1247,27 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
     }
 
     /// @dev Moves `amount` (≤ `pending`, checked by the caller) of `creditor`'s
-    /// pending credit into its balance.
+    /// pending credit out of the cycle: first to repay an advance on it (I10),
+    /// the rest into its balance. Returns that rest.
     function _releaseCredit(
         uint64 cycleId,
         mapping(address => uint256) storage credits,
         address creditor,
         uint256 pending,
         uint256 amount
-    ) private {
+    ) private returns (uint256 credited) {
         // amount ≤ pending (caller's check).
         unchecked {
             credits[creditor] = pending - amount;
         }
-        _creditBalance(cycleId, creditor, amount);
+        Advance storage a = _advances[cycleId][creditor];
+        uint256 repaid = Math.min(amount, uint256(a.principal) + a.fee);
+        if (repaid != 0) {
+            (uint256 principal, uint256 fee, uint256 pool) = _repayAdvance(a, repaid);
+            emit AdvanceRepaid(cycleId, creditor, principal, fee, uint256(a.principal) + a.fee, pool);
+        }
+        credited = amount - repaid;
+        _creditBalance(cycleId, creditor, credited);
     }
 
     /// @dev Adds `amount` of cycle `cycleId`'s credit to `creditor`'s balance
@@ -1152,6 +1279,26 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         int256 newBalance = _credit(creditor, m, amount, _borrowIndex);
         emit CreditReleased(cycleId, creditor, amount, newBalance);
         _recover(creditor, m, newBalance);
+    }
+
+    /// @dev Pays `amount` (≤ what `a` owes) of an advance back to the pool:
+    /// principal first, which returns to liquidity, then fee, the lenders' income.
+    function _repayAdvance(Advance storage a, uint256 amount)
+        private
+        returns (uint256 principal, uint256 fee, uint256 pool)
+    {
+        uint256 owedPrincipal = a.principal;
+        principal = Math.min(amount, owedPrincipal);
+        // principal ≤ owedPrincipal; fee = amount − principal ≤ a.fee (caller: amount ≤ principal + fee);
+        // principal ≤ totalAdvanced (I10).
+        unchecked {
+            fee = amount - principal;
+            a.principal = uint128(owedPrincipal - principal);
+            a.fee -= uint128(fee);
+            _totalAdvanced -= principal;
+        }
+        pool = _poolTotal + fee;
+        _poolTotal = pool;
     }
 
     /// @dev Takes `released` out of the cycle's escrow and settles it when empty.
@@ -1190,16 +1337,33 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
                 if (amount > pending) revert ClearingHouseExceedsPending(cycleId, creditor, pending, amount);
                 // amount ≤ pending.
                 unchecked {
-                    credits[creditor] = pending - amount;
+                    pending -= amount;
                 }
+                credits[creditor] = pending;
                 total += amount;
                 emit CreditCancelled(cycleId, creditor, amount);
+                _recourse(cycleId, creditor, pending);
             }
             // i < n ≤ calldata length.
             unchecked {
                 ++i;
             }
         }
+    }
+
+    /// @dev After a cancellation left `pending` of `creditor`'s credit: the part
+    /// of its advance that credit can no longer repay is charged to its balance
+    /// now (I10), even below its limit or in default (the advance was paid to it).
+    function _recourse(uint64 cycleId, address creditor, uint256 pending) private {
+        Advance storage a = _advances[cycleId][creditor];
+        uint256 owed = uint256(a.principal) + a.fee;
+        if (owed <= pending) return;
+        (uint256 principal, uint256 fee, uint256 pool) = _repayAdvance(a, owed - pending);
+        MemberSlot storage m = _members[creditor];
+        int256 balance = _chargeInterest(creditor, m, _borrowIndex); // refundCycle accrued it
+        int256 newBalance = balance - (principal + fee).toInt256();
+        _setBalance(m, balance, newBalance);
+        emit AdvanceRecourse(cycleId, creditor, principal, fee, newBalance, pool);
     }
 
     /// @dev Refunds `refunded[i]` to `members[i]`, each bounded by its committed
@@ -1272,10 +1436,11 @@ contract ClearingHouse is IClearingHouse, AccessControl, Pausable, ReentrancyGua
         if (status == CycleStatus.SETTLED) revert ClearingHouseCycleSettled(cycleId);
     }
 
-    /// @dev Σ balances + poolTotal + totalEscrowed; ≥ 0 because Σ balances ≥ −creditDrawn ≥ −poolTotal (I2).
+    /// @dev Σ balances + poolTotal + totalEscrowed − totalAdvanced; ≥ 0 because
+    /// Σ balances ≥ −creditDrawn and creditDrawn + totalAdvanced ≤ poolTotal (I2).
     function _accounted() private view returns (uint256) {
         // forge-lint: disable-next-line(unsafe-typecast)
-        return uint256(_totalBalances + _poolTotal.toInt256() + _totalEscrowed.toInt256());
+        return uint256(_totalBalances + _poolTotal.toInt256() + _totalEscrowed.toInt256() - _totalAdvanced.toInt256());
     }
 
     /// @dev floor(pending × bps / 10000): rounds down, against the creditor.

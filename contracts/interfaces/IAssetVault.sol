@@ -23,10 +23,9 @@ import {IClearingHouse} from "./IClearingHouse.sol";
 /// Unpledging
 /// ----------
 /// A member may take a pledged token back only while it stays solvent without
-/// it. Until the house counts the vault in a member's headroom, that means the
-/// member owes the house nothing: {IClearingHouse-balanceOf} ≥ 0. When the
-/// house counts the vault (next step) the rule becomes "availableOf stays ≥ 0
-/// without the asset's value". A member in default never unpledges.
+/// it: what it owes the house (max(0, −balance)) stays ≤ its credit limit plus
+/// the collateral value left after the removal, the house's own headroom rule
+/// ({IClearingHouse-setAssetVault}). A member in default never unpledges.
 ///
 /// Default
 /// -------
@@ -122,8 +121,9 @@ interface IAssetVault is IERC721Receiver, IERC1155Receiver {
     error AssetVaultMemberDefaulted(address member);
     /// @notice `member` is not in default in the house (so nothing can be seized).
     error AssetVaultMemberNotDefaulted(address member);
-    /// @notice `member` owes the house (`balance` < 0), so it cannot unpledge.
-    error AssetVaultMemberOwes(address member, int256 balance);
+    /// @notice Without the asset, `member`'s `debt` to the house would exceed its `cover`
+    /// (credit limit + the collateral value left), so it cannot unpledge.
+    error AssetVaultUndercollateralised(address member, uint256 debt, uint256 cover);
     /// @notice `member` already pledged in `max` distinct collections.
     error AssetVaultTooManyCollections(address member, uint256 max);
     /// @notice `member` already holds `max` distinct pledged (collection, id) positions.
@@ -179,8 +179,8 @@ interface IAssetVault is IERC721Receiver, IERC1155Receiver {
     function pledge1155(address collection, uint256 id, uint256 amount) external;
 
     /// @notice Returns pledged ERC-721 `tokenId` of `collection` to the caller.
-    /// Requirements: caller not in default ({AssetVaultMemberDefaulted}); caller owes the
-    /// house nothing ({AssetVaultMemberOwes}); the caller pledged the token as ERC-721
+    /// Requirements: caller not in default ({AssetVaultMemberDefaulted}); its debt to the
+    /// house stays ≤ creditLimit + the collateral value left ({AssetVaultUndercollateralised}); the caller pledged the token as ERC-721
     /// ({AssetVaultInsufficientPledge}, {AssetVaultWrongStandard}).
     /// Emits {Unpledged}.
     function unpledge721(address collection, uint256 tokenId) external;

@@ -22,11 +22,14 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// followed by a full release, without the per-member escrow bookkeeping.
 ///
 /// Invariants (checked by the Foundry invariant suite after every call):
-/// - I1  Σ member balances + poolTotal + totalEscrowed == token.balanceOf(house)
-///       (less any surplus sent to the house by plain transfer, which only
-///       {sweepSurplus} can move), through interest, defaults and write-downs;
-/// - I2  creditDrawn == Σ max(0, −balance) ≤ poolTotal;
-/// - I3  a debit never takes a balance below −creditLimit (only interest can);
+/// - I1  Σ member balances + poolTotal + totalEscrowed − totalAdvanced ==
+///       token.balanceOf(house) (less any surplus sent to the house by plain
+///       transfer, which only {sweepSurplus} can move), through interest,
+///       advances, defaults and write-downs;
+/// - I2  creditDrawn == Σ max(0, −balance), and creditDrawn + totalAdvanced ≤ poolTotal;
+/// - I3  a debit never takes a balance below −(creditLimit + pledged collateral
+///       value at that moment); only interest, a fall in the pledges' value
+///       and an advance's recourse can;
 /// - I4  a cycle id is committed (or settled) at most once, and its deltas sum to zero;
 /// - I5  per cycle, escrowed == Σ pendingCredit ≤ Σ (committed debit − refunded);
 /// - I6  only OPERATOR_ROLE commits, settles, releases, holds or refunds; members
@@ -39,7 +42,13 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 ///       collateral, pledged assets and the receivables named are exhausted,
 ///       and whatever reaches the defaulter later repays the lenders first;
 /// - I9  a defaulted member is never debited again (no cycle debit, no
-///       withdrawal, no interest) until the risk role cures it.
+///       withdrawal, no interest) until the risk role cures it, except the
+///       recourse of an advance it took before;
+/// - I10 totalAdvanced == Σ advances' outstanding principal; an advance on
+///       (cycle, creditor) is repaid from that creditor's credit in the cycle
+///       before any of it reaches the creditor's balance, and when the credit
+///       left cannot repay it (a cancellation) the creditor's balance is
+///       charged the rest at once (recourse).
 ///
 /// The pool (ERC-4626-style shares)
 /// --------------------------------
@@ -73,14 +82,38 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// {allocateDefaultLoss}, each step a {DefaultLossAllocated} event:
 /// 1. its free collateral (its positive balance: a debit always spends free
 ///    collateral before drawing credit, so a member that owes has none left);
-/// 2. its pledged assets (a hook: none until the asset vault exists);
+/// 2. its pledged assets: the asset vault ({setAssetVault}) moves them to the
+///    liquidator, a standing buyer that pays their full valuation (no
+///    loan-to-value) in tokens into the defaulter's balance ({PledgesSold});
 /// 3. its receivables pending in the committed cycles named (released into its
-///    balance, at most what is still lost; held cycles are skipped);
+///    balance, at most what is still lost; held cycles are skipped; a
+///    receivable it financed repays its advance first, so only the rest counts);
 /// 4. the pool's lenders, pro rata: poolTotal falls, so the share price does.
 /// What lenders absorbed is owed back to them: anything later credited to
 /// the defaulter (a release, a refund, a deposit) repays them first
 /// ({DefaultRecovered}). A defaulter that has repaid everything is restored by
 /// the risk role ({cureDefault}).
+///
+/// Pledged assets
+/// --------------
+/// With an asset vault set ({setAssetVault}), a member's headroom counts its
+/// pledged collateral value ({IAssetVault-collateralValueOf}: units × value ×
+/// loan-to-value, stale valuations 0) on top of its credit limit:
+/// available = max(0, balance) + min(max(0, creditLimit + pledged − debt),
+/// undrawn pool). A debit reads the vault only when the limit alone does not
+/// cover it, so a cycle within the lines makes no external call. The vault is
+/// trusted (set by the admin, audited alongside) and its reads are views.
+///
+/// Receivable advances (supply-chain finance)
+/// ------------------------------------------
+/// The operator may pay a creditor early from the pool against its pending
+/// credit in a committed, unheld cycle ({advanceReceivable}): `principal`
+/// leaves the undrawn pool into the creditor's balance, and `principal + fee`
+/// is assigned to the pool from that credit. Every release or claim of that
+/// credit repays the advance first, principal then fee ({AdvanceRepaid}); the
+/// fee is the lenders' income. If a refund cancels so much of the credit that
+/// what is left cannot repay the advance, the creditor's balance is charged
+/// the difference at once ({AdvanceRecourse}), even below its credit limit.
 ///
 /// Token assumptions
 /// -----------------
@@ -219,7 +252,8 @@ interface IClearingHouse is IERC5267 {
     event MemberDebited(uint64 indexed cycleId, address indexed member, uint256 amount, int256 balance);
     /// @notice `creditor` is owed `amount` from cycle `cycleId`'s escrow (its positive net delta).
     event CreditRecorded(uint64 indexed cycleId, address indexed creditor, uint256 amount);
-    /// @notice `amount` of `creditor`'s pending credit in `cycleId` reached its balance, now `balance`.
+    /// @notice `amount` of `creditor`'s pending credit in `cycleId` reached its balance, now `balance`
+    /// (after any {AdvanceRepaid} took its part of the same release: the two sum to what left the pending credit).
     event CreditReleased(uint64 indexed cycleId, address indexed creditor, uint256 amount, int256 balance);
     /// @notice A release (or claim) paid `released` out of `cycleId`'s escrow, leaving `escrowed`.
     event CycleReleased(uint64 indexed cycleId, uint256 released, uint256 escrowed);
@@ -233,6 +267,41 @@ interface IClearingHouse is IERC5267 {
     event CycleRefunded(uint64 indexed cycleId, uint256 refunded, uint256 escrowed);
     /// @notice `cycleId`'s escrow reached zero.
     event CycleSettled(uint64 indexed cycleId);
+    /// @notice The pool paid `creditor` `principal` now against its credit in `cycleId`, which owes the pool
+    /// `principal + fee`; its balance is now `balance` and advances outstanding total `totalAdvanced`.
+    event ReceivableAdvanced(
+        uint64 indexed cycleId,
+        address indexed creditor,
+        uint256 principal,
+        uint256 fee,
+        int256 balance,
+        uint256 totalAdvanced
+    );
+    /// @notice `creditor`'s credit released in `cycleId` repaid `principal` and `fee` of its advance to the
+    /// pool (now `poolTotal`) before reaching its balance; `owedLeft` of the advance remains.
+    event AdvanceRepaid(
+        uint64 indexed cycleId,
+        address indexed creditor,
+        uint256 principal,
+        uint256 fee,
+        uint256 owedLeft,
+        uint256 poolTotal
+    );
+    /// @notice The credit left in `cycleId` could not repay `creditor`'s advance: its balance (now
+    /// `balance`) was charged `principal` and `fee` for the pool (now `poolTotal`).
+    event AdvanceRecourse(
+        uint64 indexed cycleId,
+        address indexed creditor,
+        uint256 principal,
+        uint256 fee,
+        int256 balance,
+        uint256 poolTotal
+    );
+    /// @notice Defaulted `member`'s pledged assets went to `liquidator`, which paid their valuation `value`
+    /// into the member's balance (now `balance`).
+    event PledgesSold(address indexed member, address indexed liquidator, uint256 value, int256 balance);
+    /// @notice Headroom now counts pledges in `vault`; seized pledges are sold to `liquidator`.
+    event AssetVaultSet(address indexed vault, address indexed liquidator);
     /// @notice While paused, the admin paid `member`'s whole positive balance `amount` to the member.
     event MemberRecovered(address indexed member, uint256 amount);
     /// @notice While paused, the admin paid `lender` `amount` for `shares` of its pool position.
@@ -254,11 +323,11 @@ interface IClearingHouse is IERC5267 {
     error ClearingHouseMemberSuspended(address member);
     /// @notice `member` is not suspended, so it cannot be resumed.
     error ClearingHouseMemberNotSuspended(address member);
-    /// @notice `member` can pay at most `available` (balance + creditLimit) but `needed` was asked.
+    /// @notice `member` can pay at most `available` (balance + creditLimit + pledged value) but `needed` was asked.
     error ClearingHouseInsufficientHeadroom(address member, uint256 available, uint256 needed);
     /// @notice `member` has `balance` but asked to withdraw `requested`.
     error ClearingHouseInsufficientBalance(address member, int256 balance, uint256 requested);
-    /// @notice Credit drawn would be `drawn`, above the pool's `pool`.
+    /// @notice Credit drawn plus advances would be `drawn`, above the pool's `pool`.
     error ClearingHouseInsufficientPool(uint256 drawn, uint256 pool);
     /// @notice `lender` has `shares` in the pool but `requested` shares were needed.
     error ClearingHouseInsufficientShares(address lender, uint256 shares, uint256 requested);
@@ -328,6 +397,10 @@ interface IClearingHouse is IERC5267 {
     error ClearingHouseNothingToRecover(address account);
     /// @notice The house holds no tokens beyond what it accounts for.
     error ClearingHouseNoSurplus();
+    /// @notice `creditor` already has an advance on its credit in `cycleId`.
+    error ClearingHouseAdvanceExists(uint64 cycleId, address creditor);
+    /// @notice An advance would assign `owed` of `creditor`'s credit in `cycleId`, more than its `pending`.
+    error ClearingHouseAdvanceExceedsCredit(uint64 cycleId, address creditor, uint256 pending, uint256 owed);
 
     // ───────────────────────────── Members (RISK_ROLE) ─────────────────────────────
 
@@ -372,7 +445,8 @@ interface IClearingHouse is IERC5267 {
     function balanceOf(address member) external view returns (int256);
 
     /// @notice What `member` could pay into a cycle right now:
-    /// max(0, balance) + min(creditLimit − debt, poolTotal − creditDrawn).
+    /// max(0, balance) + min(max(0, creditLimit + pledged − debt), poolTotal − creditDrawn − totalAdvanced),
+    /// where pledged is its collateral value in the asset vault (0 without one).
     /// @dev 0 for a member that is not admitted or is suspended.
     function availableOf(address member) external view returns (uint256);
 
@@ -493,6 +567,9 @@ interface IClearingHouse is IERC5267 {
     /// @notice Σ escrowed over all cycles.
     function totalEscrowed() external view returns (uint256);
 
+    /// @notice Σ outstanding principal of receivable advances: pool money now in creditors' balances.
+    function totalAdvanced() external view returns (uint256);
+
     /// @notice Σ member balances (signed).
     function totalBalances() external view returns (int256);
 
@@ -516,12 +593,12 @@ interface IClearingHouse is IERC5267 {
     /// - `cycleId` ≠ 0 ({ClearingHouseZeroCycleId}) and new ({ClearingHouseCycleExists});
     /// - equal lengths ({ClearingHouseLengthMismatch});
     /// - `members` strictly ascending ({ClearingHouseMembersNotSorted}), each admitted;
-    /// - each debtor not suspended and its balance after the debit ≥ −creditLimit
+    /// - each debtor not suspended and its balance after the debit ≥ −(creditLimit + pledged value)
     ///   ({ClearingHouseInsufficientHeadroom}), measured before the debtor's interest
     ///   is charged: interest accrued since the headroom was read never fails a cycle;
     /// - Σ deltas == 0 ({ClearingHouseNetNotZero});
     /// - total debit ≤ `grossValue` ({ClearingHouseDebitExceedsGross});
-    /// - creditDrawn ≤ poolTotal afterwards ({ClearingHouseInsufficientPool}).
+    /// - creditDrawn + totalAdvanced ≤ poolTotal afterwards ({ClearingHouseInsufficientPool}).
     /// Emits {MemberDebited} per debtor, {CreditRecorded} per creditor,
     /// {CycleCommitted}, and {CycleSettled} if nothing was escrowed.
     function commitCycle(
@@ -561,10 +638,10 @@ interface IClearingHouse is IERC5267 {
     /// - `members` strictly ascending ({ClearingHouseMembersNotSorted}), each admitted
     ///   ({ClearingHouseNotMember});
     /// - each debtor not suspended ({ClearingHouseMemberSuspended}) and its balance
-    ///   after the debit ≥ −creditLimit ({ClearingHouseInsufficientHeadroom});
+    ///   after the debit ≥ −(creditLimit + pledged value) ({ClearingHouseInsufficientHeadroom});
     /// - Σ deltas == 0 ({ClearingHouseNetNotZero});
     /// - total debit ≤ `grossValue` ({ClearingHouseDebitExceedsGross});
-    /// - creditDrawn ≤ poolTotal after the debits ({ClearingHouseInsufficientPool}).
+    /// - creditDrawn + totalAdvanced ≤ poolTotal after the debits ({ClearingHouseInsufficientPool}).
     /// Emits {MemberDebited} per debtor and {CreditRecorded} per creditor (in
     /// member order), {CycleCommitted} with `escrowed` = the total debit, then
     /// {CreditReleased} per creditor and {CycleReleased} (released = total debit,
@@ -586,7 +663,7 @@ interface IClearingHouse is IERC5267 {
     /// - not paused; caller has OPERATOR_ROLE;
     /// - cycle committed and not settled; not held ({ClearingHouseCycleHeld});
     /// - equal lengths; each amount ≤ pending ({ClearingHouseExceedsPending}).
-    /// Emits {CreditReleased} per creditor paid, {CycleReleased}, and
+    /// Emits {AdvanceRepaid} first for a financed credit, {CreditReleased} per creditor paid, {CycleReleased}, and
     /// {CycleSettled} when the escrow reaches zero.
     function releaseCycle(uint64 cycleId, address[] calldata creditors, uint256[] calldata amounts) external;
 
@@ -623,7 +700,8 @@ interface IClearingHouse is IERC5267 {
     /// - equal lengths pairwise; each cancel ≤ pending ({ClearingHouseExceedsPending});
     ///   each refund ≤ the remaining debit ({ClearingHouseExceedsDebit});
     /// - Σ cancelled == Σ refunded ({ClearingHouseRefundMismatch}).
-    /// Emits {CreditCancelled} and {DebitRefunded} per entry, {CycleRefunded},
+    /// Emits {CreditCancelled} (and {AdvanceRecourse} when a financed credit can no longer
+    /// repay its advance) and {DebitRefunded} per entry, {CycleRefunded},
     /// and {CycleSettled} when the escrow reaches zero.
     function refundCycle(
         uint64 cycleId,
@@ -653,6 +731,23 @@ interface IClearingHouse is IERC5267 {
     /// @notice What `debtor` has been refunded from `cycleId` so far; what it could
     /// still be refunded is its committed debit (from the cycle's deltas) less this.
     function refundedDebit(uint64 cycleId, address debtor) external view returns (uint256);
+
+    /// @notice Pays `creditor` `principal` from the undrawn pool now, against its
+    /// pending credit in `cycleId`, which then owes the pool `principal + fee`
+    /// (see "Receivable advances"). The service prices it (haircut by the
+    /// debtor's tier, discount for the days to release) and passes the result.
+    /// Requirements:
+    /// - not paused; caller has OPERATOR_ROLE; `principal` > 0 ({ClearingHouseZeroAmount});
+    /// - cycle committed, not settled, not held;
+    /// - `creditor` admitted and not suspended ({ClearingHouseNotMember}, {ClearingHouseMemberSuspended});
+    /// - no advance yet on (`cycleId`, `creditor`) ({ClearingHouseAdvanceExists});
+    /// - `principal + fee` ≤ its pending credit ({ClearingHouseAdvanceExceedsCredit});
+    /// - `principal` ≤ poolTotal − creditDrawn − totalAdvanced ({ClearingHouseInsufficientLiquidity}).
+    /// Emits {ReceivableAdvanced} (and {InterestCharged} if the creditor owed interest).
+    function advanceReceivable(uint64 cycleId, address creditor, uint256 principal, uint256 fee) external;
+
+    /// @notice What `creditor`'s advance on its credit in `cycleId` still owes the pool (0, 0 if none).
+    function advanceOf(uint64 cycleId, address creditor) external view returns (uint256 principal, uint256 fee);
 
     /// @notice Whether the obligation is a leaf under `cycleId`'s committed root.
     /// @param proof Sibling hashes from leaf to root (OpenZeppelin sorted-pair Merkle tree).
@@ -693,8 +788,12 @@ interface IClearingHouse is IERC5267 {
     /// Requirements: not paused; caller has RISK_ROLE; `member` in default
     /// ({ClearingHouseMemberNotDefaulted}).
     /// Emits {DefaultLossAllocated} for each of the four steps (amount 0 when a
-    /// step had nothing), {CreditReleased}/{CycleReleased}/{CycleSettled} for
+    /// step had nothing), {PledgesSold} when pledges are seized,
+    /// {AdvanceRepaid}/{CreditReleased}/{CycleReleased}/{CycleSettled} for
     /// receivables taken, and {PoolWrittenDown} when lenders bear a loss.
+    /// Step 2 calls the vault's {IAssetVault-seize} and pulls the value from the
+    /// liquidator last, after every effect; if the liquidator cannot pay, the
+    /// whole call reverts and nothing moves.
     function allocateDefaultLoss(address member, uint64[] calldata cycleIds) external returns (uint256 writtenDown);
 
     /// @notice Restores defaulted `member`, which repaid everything (balance ≥ 0 and
@@ -705,6 +804,17 @@ interface IClearingHouse is IERC5267 {
     function cureDefault(address member, bytes32 reason) external;
 
     // ───────────────────────────── Admin (DEFAULT_ADMIN_ROLE) ─────────────────────────────
+
+    /// @notice Counts pledges in `vault` (an {IAssetVault} of this house) in
+    /// headroom, and sells a defaulter's seized pledges to `liquidator`, which
+    /// must have approved the house for the token (step 2 of the waterfall).
+    /// Setting the zero vault stops counting pledges.
+    /// Requirements: caller has DEFAULT_ADMIN_ROLE; `liquidator` not zero when
+    /// `vault` is set ({ClearingHouseZeroAddress}). Emits {AssetVaultSet}.
+    function setAssetVault(address vault, address liquidator) external;
+
+    /// @notice The asset vault and the liquidator set by {setAssetVault}.
+    function assetVault() external view returns (address vault, address liquidator);
 
     /// @notice Sets the borrowers' annual rate: `baseRateBps` + `slopeRateBps` × utilisation.
     /// @dev Interest accrued so far is compounded at the old rate first.

@@ -436,21 +436,34 @@ contract AssetVaultTest is ClearingHouseBase {
         vault.unpledge1155(address(nft), 100, 1);
     }
 
-    function test_unpledge_revertsWhileOwing_thenAllowedOnceRepaid() public {
+    function test_unpledge_allowedWhileOwingWithinTheLine() public {
         vm.prank(CAROL);
         vault.pledge721(address(nft), 101);
-        _carolOwes();
-        vm.expectRevert(abi.encodeWithSelector(IAssetVault.AssetVaultMemberOwes.selector, CAROL, -100 * int256(D)));
+        _carolOwes(); // owes 100, line 500: solvent without the NFT
+        vm.prank(CAROL);
+        vault.unpledge721(address(nft), 101);
+        assertEq(nft.ownerOf(101), CAROL, "back: the line alone covers her debt");
+    }
+
+    function test_unpledge_revertsWhenTheDebtNeedsIt_thenAllowedOnceRepaid() public {
+        vm.prank(ADMIN);
+        house.setAssetVault(address(vault), SEIZER);
+        vm.prank(CAROL);
+        vault.pledge721(address(nft), 101); // 1000 × 50% = 500 on top of her 500 line
+        _settle(1, _addrs(BOB, CAROL), _ints(800 * int256(D), -800 * int256(D)));
+        assertEq(house.balanceOf(CAROL), -800 * int256(D), "beyond the line, within line + pledge");
+        vm.expectRevert(
+            abi.encodeWithSelector(IAssetVault.AssetVaultUndercollateralised.selector, CAROL, 800 * D, 500 * D)
+        );
         vm.prank(CAROL);
         vault.unpledge721(address(nft), 101);
         assertEq(nft.ownerOf(101), address(vault), "still pledged");
 
         vm.startPrank(CAROL);
-        token.approve(address(house), type(uint256).max);
-        house.deposit(100 * D);
+        house.deposit(300 * D); // owes 500 == her line: solvent without it
         vault.unpledge721(address(nft), 101);
         vm.stopPrank();
-        assertEq(nft.ownerOf(101), CAROL, "back once she owes nothing");
+        assertEq(nft.ownerOf(101), CAROL, "back once the line covers the debt");
     }
 
     function test_unpledge_revertsForDefaultedMember() public {

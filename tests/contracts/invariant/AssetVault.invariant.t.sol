@@ -68,7 +68,7 @@ contract AssetVaultInvariantTest is Test {
     /// V4 and the unpledge rule: no stray accepted, no insolvent unpledge, seizures exact.
     function invariant_ghostsStayZero() public view {
         assertEq(handler.ghostAcceptedStrays(), 0, "V4 stray accepted");
-        assertEq(handler.ghostInsolventUnpledges(), 0, "unpledge while owing or defaulted");
+        assertEq(handler.ghostInsolventUnpledges(), 0, "unpledge leaving the debt uncovered, or in default");
         assertEq(handler.ghostSeizeMismatches(), 0, "seize value or leftovers");
     }
 }

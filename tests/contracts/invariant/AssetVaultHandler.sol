@@ -115,7 +115,7 @@ contract AssetVaultHandler is Test {
         IAssetVault.Position[] memory ps = vault.positionsOf(m);
         if (ps.length == 0) return;
         IAssetVault.Position memory p = ps[positionSeed % ps.length];
-        bool allowed = !house.memberOf(m).defaulted && house.balanceOf(m) >= 0;
+        bool defaulted = house.memberOf(m).defaulted;
         bool ok;
         vm.prank(m);
         if (p.standard == IAssetVault.Standard.ERC721) {
@@ -128,7 +128,11 @@ contract AssetVaultHandler is Test {
                 ok = true;
             } catch {}
         }
-        if (ok && !allowed) ++ghostInsolventUnpledges;
+        // Checked after the removal: the debt must fit the line plus the collateral left.
+        int256 balance = house.balanceOf(m);
+        uint256 debt = balance < 0 ? uint256(-balance) : 0;
+        bool solvent = debt <= house.memberOf(m).creditLimit + vault.collateralValueOf(m);
+        if (ok && (defaulted || !solvent)) ++ghostInsolventUnpledges;
     }
 
     /// @dev `payerSeed`'s member pays another in a settled cycle (it may fall into debt).

@@ -143,9 +143,10 @@ abstract contract ClearingHouseBase is Test {
 
     /// @dev Σ balances + pool + escrow must equal the tokens held (I1).
     function _assertSolvent() internal view {
-        int256 sum = house.totalBalances() + int256(house.poolTotal()) + int256(house.totalEscrowed());
+        int256 sum = house.totalBalances() + int256(house.poolTotal()) + int256(house.totalEscrowed())
+            - int256(house.totalAdvanced());
         assertEq(uint256(sum), token.balanceOf(address(house)), "I1 solvency");
-        assertLe(house.creditDrawn(), house.poolTotal(), "I2 drawn <= pool");
+        assertLe(house.creditDrawn() + house.totalAdvanced(), house.poolTotal(), "I2 drawn + advanced <= pool");
     }
 
     /// @dev OpenZeppelin's sorted-pair Merkle node.
