@@ -79,6 +79,8 @@ contract ClearingHouseHandler is Test, HouseEventLedger {
     uint256 public ghostForeignCancels;
     /// @dev A rate model above 100% a year was accepted.
     uint256 public ghostRateAboveCap;
+    /// @dev Releases of a financed credit that did not repay the advance first (I10).
+    uint256 public ghostAdvanceOutOfOrder;
     mapping(string action => uint256) public calls;
     /// @dev Calls that emitted a house event, so tests can show no action is vacuous.
     mapping(string action => uint256) public effective;
@@ -95,6 +97,7 @@ contract ClearingHouseHandler is Test, HouseEventLedger {
         bool[] defaulted;
         uint256[] interest;
         uint256[] recovered;
+        uint256[] recourse;
     }
 
     constructor() {
@@ -366,12 +369,36 @@ contract ClearingHouseHandler is Test, HouseEventLedger {
         address[] memory creditors = new address[](1);
         uint256[] memory amounts = new uint256[](1);
         (creditors[0], amounts[0]) = (m, amount);
+        uint256 owed = _owed(id, m);
         vm.prank(OPERATOR);
         try house.releaseCycle(id, creditors, amounts) {
             if (amount > pending) ++ghostOverReleases;
+            // I10: the release repaid the advance before anything reached the creditor.
+            if (_owed(id, m) != owed - (amount < owed ? amount : owed)) ++ghostAdvanceOutOfOrder;
         } catch {
             _dropLogs();
         }
+    }
+
+    /// @dev The pool advances part of a creditor's pending credit (sometimes more than it may).
+    function advance(uint256 cycleSeed, uint256 who, uint256 principal, uint256 fee) external action("advance", false) {
+        (bool ok, uint64 id) = _cycle(cycleSeed);
+        if (!ok) return;
+        address m = _member(who);
+        uint256 pending = house.pendingCredit(id, m);
+        principal = bound(principal, 1, pending + 10 * D);
+        fee = bound(fee, 0, pending / 10 + 1);
+        vm.prank(OPERATOR);
+        try house.advanceReceivable(id, m, principal, fee) {
+            if (principal + fee > pending) ++ghostAdvanceOutOfOrder;
+        } catch {
+            _dropLogs();
+        }
+    }
+
+    function _owed(uint64 id, address m) private view returns (uint256) {
+        (uint256 principal, uint256 fee) = house.advanceOf(id, m);
+        return principal + fee;
     }
 
     function releaseProRata(uint256 cycleSeed, uint16 bps) external action("releaseProRata", false) {
@@ -723,12 +750,14 @@ contract ClearingHouseHandler is Test, HouseEventLedger {
         s.defaulted = new bool[](n);
         s.interest = new uint256[](n);
         s.recovered = new uint256[](n);
+        s.recourse = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             address m = _members[i];
             s.balances[i] = house.balanceOf(m);
             s.defaulted[i] = house.memberOf(m).defaulted;
             s.interest[i] = interestCharged[m];
             s.recovered[i] = defaultRecovered[m];
+            s.recourse[i] = recourseCharged[m];
         }
     }
 
@@ -751,7 +780,8 @@ contract ClearingHouseHandler is Test, HouseEventLedger {
             if (!s.defaulted[i]) continue;
             address m = _members[i];
             if (interestCharged[m] != s.interest[i]) ++ghostDefaulterInterest;
-            int256 back = int256(defaultRecovered[m] - s.recovered[i]);
+            // What went back to the lenders, and the recourse of an advance it took before (I9).
+            int256 back = int256(defaultRecovered[m] - s.recovered[i] + recourseCharged[m] - s.recourse[i]);
             if (!exempt && house.balanceOf(m) + back < s.balances[i]) ++ghostDefaulterDebited;
         }
     }

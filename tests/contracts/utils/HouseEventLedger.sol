@@ -10,8 +10,11 @@ import {Vm} from "./Vm.sol";
 /// reported resulting balance (or pool total) against the replay.
 /// settleCycle emits exactly the sequence of commitCycle followed by a full
 /// releaseCycle (every debit before the first release), so it needs no case
-/// of its own. Balance moves outside cycles: InterestCharged (−, into the
-/// pool), PoolWrittenDown (+, the debt leaves the balance for the lenders'
+/// of its own. A release of a financed credit is an AdvanceRepaid (out of the
+/// escrow into the pool, never the balance) then a CreditReleased of the rest.
+/// Balance moves outside cycles: ReceivableAdvanced (+, from the pool),
+/// AdvanceRecourse (−, back to the pool), PledgesSold (+, paid by the
+/// liquidator), InterestCharged (−, into the pool), PoolWrittenDown (+, the debt leaves the balance for the lenders'
 /// loss), DefaultRecovered (−, back into the pool). Each default waterfall
 /// must replay as its four DefaultLossAllocated steps in order, each step's
 /// remaining loss the previous one's less its amount, ending at zero, with
@@ -36,6 +39,10 @@ abstract contract HouseEventLedger {
     mapping(address member => uint256) public interestCharged;
     /// @dev Σ DefaultRecovered amounts per member, ever.
     mapping(address member => uint256) public defaultRecovered;
+    /// @dev Σ advance principal outstanding, from ReceivableAdvanced, AdvanceRepaid and AdvanceRecourse.
+    uint256 public replayedAdvanced;
+    /// @dev Σ AdvanceRecourse amounts (principal + fee) charged per member, ever.
+    mapping(address member => uint256) public recourseCharged;
     /// @dev Σ PoolWrittenDown amounts per member, ever.
     mapping(address member => uint256) public writtenDown;
     uint256 public writeDowns;
@@ -98,6 +105,14 @@ abstract contract HouseEventLedger {
             (uint256 amount, int256 balance) = abi.decode(log.data, (uint256, int256));
             _move(_addr(log.topics[2]), int256(amount), balance);
             replayedEscrow[cycleId] -= amount;
+        } else if (sig == IClearingHouse.AdvanceRepaid.selector) {
+            // The part of a release that repaid the pool: it left the escrow without reaching the balance.
+            uint64 cycleId = uint64(uint256(log.topics[1]));
+            (uint256 principal, uint256 fee,, uint256 pool) = abi.decode(log.data, (uint256, uint256, uint256, uint256));
+            replayedEscrow[cycleId] -= principal + fee;
+            replayedPending[cycleId] -= principal + fee;
+            replayedAdvanced -= principal;
+            _pool(int256(fee), pool);
         } else if (sig == IClearingHouse.MemberRecovered.selector) {
             uint256 amount = abi.decode(log.data, (uint256));
             _move(_addr(log.topics[1]), -int256(amount), 0);
@@ -108,7 +123,24 @@ abstract contract HouseEventLedger {
 
     /// @dev Pool, interest and default events.
     function _applyPool(bytes32 sig, Vm.Log memory log) private {
-        if (sig == IClearingHouse.InterestCharged.selector) {
+        if (sig == IClearingHouse.ReceivableAdvanced.selector) {
+            (uint256 principal,, int256 balance, uint256 advanced) =
+                abi.decode(log.data, (uint256, uint256, int256, uint256));
+            _move(_addr(log.topics[2]), int256(principal), balance);
+            replayedAdvanced += principal;
+            if (replayedAdvanced != advanced) ++replayMismatches;
+        } else if (sig == IClearingHouse.AdvanceRecourse.selector) {
+            address creditor = _addr(log.topics[2]);
+            (uint256 principal, uint256 fee, int256 balance, uint256 pool) =
+                abi.decode(log.data, (uint256, uint256, int256, uint256));
+            _move(creditor, -int256(principal + fee), balance);
+            recourseCharged[creditor] += principal + fee;
+            replayedAdvanced -= principal;
+            _pool(int256(fee), pool);
+        } else if (sig == IClearingHouse.PledgesSold.selector) {
+            (uint256 value, int256 balance) = abi.decode(log.data, (uint256, int256));
+            _move(_addr(log.topics[1]), int256(value), balance);
+        } else if (sig == IClearingHouse.InterestCharged.selector) {
             address member = _addr(log.topics[1]);
             (uint256 amount, int256 balance, uint256 pool) = abi.decode(log.data, (uint256, int256, uint256));
             _move(member, -int256(amount), balance);
