@@ -198,3 +198,22 @@ class OverrideRefused(ValidationError):
     a blank reason (its own code, so it is not mistaken for a malformed request)."""
 
     code = "override-refused"
+
+
+class MerchantLineFrozen(Conflict):
+    """A purchase names a merchant line its platform has frozen; ``values`` name the issuer and merchant."""
+
+    code = "merchant-line-frozen"
+
+
+class MerchantLineExhausted(Conflict):
+    """A purchase does not fit the merchant's line: ``values`` carry ``limit``, ``used``, ``available``, ``amount``."""
+
+    code = "merchant-line-exhausted"
+
+
+class MerchantLineNonce(Conflict):
+    """A signed line change whose nonce is not above the line's newest one (a replay of an older grant), or
+    that reuses a nonce with another body; ``values`` carry ``nonce`` and ``current``."""
+
+    code = "merchant-line-nonce"
