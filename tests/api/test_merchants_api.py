@@ -164,9 +164,12 @@ def test_members_see_only_their_own_lines_and_the_operator_sees_all(house):
         ("gamma", "g-1"),
     ]
     assert house.get("operator", "/merchants/m-1").status_code == 422  # which platform's m-1?
-    assert house.client.get("/merchants/m-1", params={"member": "alpha"}, headers=house.headers("operator")).json()[
-        "limit"
-    ] == "10"
+    assert (
+        house.client.get("/merchants/m-1", params={"member": "alpha"}, headers=house.headers("operator")).json()[
+            "limit"
+        ]
+        == "10"
+    )
     assert house.post("operator", "/merchants/m-1/status", {"status": "frozen"}).status_code == 403
     assert house.get("auditor", "/merchants").status_code == 403
 
