@@ -10,6 +10,7 @@ SQLite stores amounts as decimal text, so there the amounts come back and Python
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Connection, func, insert, select
@@ -110,7 +111,7 @@ class PurchaseRow(NamedTuple):
     reference: str
     status: str
     cycle_id: int | None
-    created_at: object
+    created_at: datetime
 
 
 def purchases_of(conn: Connection, issuer_id: int, merchant: str, *, limit: int) -> list[PurchaseRow]:
@@ -143,7 +144,7 @@ class RepaymentRow(NamedTuple):
     repayment_id: str
     amount: int
     reference: str
-    created_at: object
+    created_at: datetime
 
 
 def repayments_of(conn: Connection, line_id: int, *, limit: int) -> list[RepaymentRow]:
