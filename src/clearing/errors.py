@@ -217,3 +217,15 @@ class MerchantLineNonce(Conflict):
     that reuses a nonce with another body; ``values`` carry ``nonce`` and ``current``."""
 
     code = "merchant-line-nonce"
+
+
+class IssuerRequired(ValidationError):
+    """A line read by an operator without naming the platform that granted it (merchant ids are per platform)."""
+
+    code = "issuer-required"
+
+
+class RepaymentAboveUsed(ValidationError):
+    """A repayment larger than what the merchant owes on its line; ``values`` carry ``amount`` and ``used``."""
+
+    code = "repayment-above-used"

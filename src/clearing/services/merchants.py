@@ -33,10 +33,11 @@ from clearing.errors import (
     Conflict,
     Forbidden,
     InvalidSignature,
+    IssuerRequired,
     MerchantLineNonce,
     NotFound,
+    RepaymentAboveUsed,
     ServiceUnavailable,
-    ValidationError,
 )
 from clearing.services.context import ServiceContext
 from clearing.services.keys import Principal
@@ -213,7 +214,7 @@ def repay(
             return RepaymentResult(True, done.repayment_id, done.amount, done.reference, done.created_at, view)
         owed = store.used(s.connection(), [_row(line)])[line.id]
         if amount > owed:
-            raise ValidationError(
+            raise RepaymentAboveUsed(
                 f"{amount} is more than merchant {merchant!r} owes on its line ({owed})",
                 field="amount",
                 amount=amount,
@@ -312,9 +313,7 @@ def _issuer(s: Session, who: Principal, member: str | None) -> tuple[int, str]:
         assert who.member_id is not None and who.member_name is not None
         return who.member_id, who.member_name
     if member is None:
-        raise ValidationError(
-            "name the issuing member (member=...): merchant ids are unique per member", field="member"
-        )
+        raise IssuerRequired("name the issuing member (member=...): merchant ids are unique per member", field="member")
     m = _member_by_name(s, member)
     return m.id, m.name
 
