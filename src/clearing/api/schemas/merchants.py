@@ -10,7 +10,7 @@ from pydantic import Field
 from clearing.api.schemas.common import AmountIn, AmountOut, LimitIn, OutSchema, RequestId, Schema
 
 #: A platform's id for its merchant, as purchases name it in ``on_behalf_of``; path-safe.
-MERCHANT_PATTERN = r"^[A-Za-z0-9._:@+-]{1,128}$"
+MERCHANT_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
 MerchantId = Annotated[
     str,
     Field(
@@ -18,7 +18,7 @@ MerchantId = Annotated[
         max_length=128,
         pattern=MERCHANT_PATTERN,
         examples=["merchant-4411"],
-        description="Your id for the merchant (letters, digits and . _ : @ + -): what purchases name in on_behalf_of",
+        description="Your id for the merchant (letters, digits and . _ -): what purchases name in on_behalf_of",
     ),
 ]
 Signature = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="65 bytes, 0x-hex")]
