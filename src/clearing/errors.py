@@ -198,3 +198,34 @@ class OverrideRefused(ValidationError):
     a blank reason (its own code, so it is not mistaken for a malformed request)."""
 
     code = "override-refused"
+
+
+class MerchantLineFrozen(Conflict):
+    """A purchase names a merchant line its platform has frozen; ``values`` name the issuer and merchant."""
+
+    code = "merchant-line-frozen"
+
+
+class MerchantLineExhausted(Conflict):
+    """A purchase does not fit the merchant's line: ``values`` carry ``limit``, ``used``, ``available``, ``amount``."""
+
+    code = "merchant-line-exhausted"
+
+
+class MerchantLineNonce(Conflict):
+    """A signed line change whose nonce is not above the line's newest one (a replay of an older grant), or
+    that reuses a nonce with another body; ``values`` carry ``nonce`` and ``current``."""
+
+    code = "merchant-line-nonce"
+
+
+class IssuerRequired(ValidationError):
+    """A line read by an operator without naming the platform that granted it (merchant ids are per platform)."""
+
+    code = "issuer-required"
+
+
+class RepaymentAboveUsed(ValidationError):
+    """A repayment larger than what the merchant owes on its line; ``values`` carry ``amount`` and ``used``."""
+
+    code = "repayment-above-used"

@@ -47,6 +47,12 @@ class ApiSettings(BaseModel):
     #: The running server, for the `clearing` commands that are its clients (`cycles`, `alerts`, `cover2` ...);
     #: None: ``http://<host>:<port>``. The server itself does not read it.
     url: str | None = None
+    #: A member's API key, for the `clearing` commands a member runs against the server (`merchants`); the
+    #: server does not read it.
+    member_key: SecretStr | None = None
+    #: 0x-hex private key that client commands sign with locally (`merchants grant` with the member's address
+    #: key, `merchants sign-purchase` with a merchant's); never sent. The server does not read it.
+    signing_key: SecretStr | None = None
     #: Bootstrap keys; hashed on first use, never stored in clear.
     operator_key: SecretStr | None = None
     auditor_key: SecretStr | None = None

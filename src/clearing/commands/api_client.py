@@ -21,7 +21,7 @@ KEY_ENV = "CLEARING_API__OPERATOR_KEY"
 READS = ("CLEARING_API__HOST", "CLEARING_API__PORT", KEY_ENV)
 
 
-_URL_HELP = "The server (default http://CLEARING_API__HOST:CLEARING_API__PORT)."
+URL_HELP = "The server (default http://CLEARING_API__HOST:CLEARING_API__PORT)."
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,18 +30,18 @@ def server_options(f: F) -> F:
     """``--url`` and ``--key`` for a command (or group) that is a client of the running server (pass both to
     :func:`connect`); each says in ``--help`` which variable it reads."""
     f = click.option("--key", envvar=KEY_ENV, show_envvar=True, default=None, help="An operator API key.")(f)
-    return click.option("--url", envvar="CLEARING_API__URL", show_envvar=True, default=None, help=_URL_HELP)(f)
+    return click.option("--url", envvar="CLEARING_API__URL", show_envvar=True, default=None, help=URL_HELP)(f)
 
 
-def connect(ctx: click.Context, url: str | None, key: str | None) -> None:
+def connect(ctx: click.Context, url: str | None, key: str | None, *, key_env: str = KEY_ENV) -> None:
     """Remember the server (``CLEARING_API__URL``, default ``http://CLEARING_API__HOST:CLEARING_API__PORT``) and
-    the key for ``call``."""
+    the key for ``call`` (``key_env``: the variable that holds it, named when it is missing)."""
     if url is None:
         from clearing.settings import get_settings
 
         api = get_settings().api
         url = api.url or f"http://{api.host}:{api.port}"
-    ctx.obj = {"url": url.rstrip("/"), "key": key}
+    ctx.obj = {"url": url.rstrip("/"), "key": key, "key_env": key_env}
 
 
 def call(
@@ -52,16 +52,30 @@ def call(
     *,
     needs_key: bool = True,
 ) -> None:
-    """Send one request with the operator key and print the JSON answer (``needs_key=False``: a public route,
+    """Send one request with the group's key and print the JSON answer (``needs_key=False``: a public route,
     sent with the key only if one was given).
 
     A refusal prints one line and exits 2 (4xx: the request was wrong) or 1 (the server or chain failed).
     """
+    click.echo(json.dumps(fetch(method, path, body, params, needs_key=needs_key), indent=2))
+
+
+def fetch(
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    *,
+    needs_key: bool = True,
+    missing_ok: bool = False,
+) -> Any:
+    """:func:`call` without the printing: the JSON answer (``missing_ok``: None for a 404)."""
     import httpx
 
     obj = click.get_current_context().obj
     if needs_key and not obj["key"]:
-        raise click.UsageError(f"an operator key is needed: --key or {KEY_ENV}")
+        env = obj.get("key_env", KEY_ENV)
+        raise click.UsageError(f"{'an operator' if env == KEY_ENV else 'an API'} key is needed: --key or {env}")
     try:
         r = httpx.request(
             method,
@@ -74,6 +88,8 @@ def call(
     except httpx.HTTPError as exc:
         click.echo(f"error: cannot reach the server at {obj['url']}: {exc}", err=True)
         sys.exit(1)
+    if missing_ok and r.status_code == 404:
+        return None
     if r.status_code >= 400:
         try:
             problem = r.json()
@@ -82,4 +98,4 @@ def call(
             detail = f"{r.status_code} {r.text[:200]}"
         click.echo(f"error: {detail}", err=True)
         sys.exit(2 if r.status_code < 500 else 1)
-    click.echo(json.dumps(r.json(), indent=2))
+    return r.json()

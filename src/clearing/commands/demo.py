@@ -61,7 +61,7 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
     from clearing.adapters.chain import backends
     from clearing.adapters.chain.deploy import Contracts, deploy
     from clearing.bootstrap import build_service
-    from clearing.commands import demo_credit, demo_forecast
+    from clearing.commands import demo_credit, demo_forecast, demo_merchant
     from clearing.settings import ChainSettings, Settings
 
     t0 = time.perf_counter()
@@ -84,7 +84,9 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
     keys, principals = _admit_platforms(ctx)
     _submit(ctx, principals, count, random.Random(seed))
     _escrow_order(ctx, keys)
+    merchant_statement = demo_merchant.purchase(ctx, keys, principals, _say)
     view = ctx.cycles.settle()
+    merchant_statement()
     _say(
         f"cycle {view.id}: {view.state}, {view.settled}/{view.obligations} settled, "
         f"value {view.settled_value} of {view.gross}, root {view.root}"

@@ -26,6 +26,7 @@ __all__ = [
     "EventType",
     "HoldStatus",
     "MemberStatus",
+    "MerchantLineStatus",
     "ObligationStatus",
     "Role",
     "Route",
@@ -46,6 +47,13 @@ class AlertState(StrEnum):
 class MemberStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
+
+
+class MerchantLineStatus(StrEnum):
+    """A platform's credit line for its merchant: purchases are charged to it only while it is active."""
+
+    ACTIVE = "active"
+    FROZEN = "frozen"
 
 
 class Role(StrEnum):
@@ -166,6 +174,8 @@ class EventType(StrEnum):
     WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint_disabled"
     MEMBER_DEFAULTED = "member.defaulted"
     MEMBER_CURED = "member.cured"
+    #: A purchase on behalf of a merchant was refused: it did not fit what the merchant's line has left.
+    MERCHANT_LINE_EXHAUSTED = "merchant.line_exhausted"
 
 
 #: An endpoint's subscription to every event type, present and future.

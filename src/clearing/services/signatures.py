@@ -35,9 +35,12 @@ from eth_utils.address import to_checksum_address
 OBLIGATION_TYPE = (
     "Obligation(string id,address debtor,address creditor,uint256 amount,string reference,string onBehalfOf)"
 )
+#: A platform's grant or change of its merchant's credit line (``services/merchants``), signed by the platform.
+MERCHANT_LINE_TYPE = "MerchantLine(address issuer,string merchant,address signer,uint256 limit,uint256 nonce)"
 DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 OBLIGATION_TYPEHASH = keccak(OBLIGATION_TYPE.encode())
 DOMAIN_TYPEHASH = keccak(DOMAIN_TYPE.encode())
+MERCHANT_LINE_TYPEHASH = keccak(MERCHANT_LINE_TYPE.encode())
 #: secp256k1 group order; signatures with s > n/2 are malleable and refused (EIP-2).
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -80,6 +83,21 @@ OBLIGATION_TYPES = {
     ]
 }
 
+MERCHANT_LINE_TYPES = {
+    "MerchantLine": [
+        {"name": "issuer", "type": "address"},
+        {"name": "merchant", "type": "string"},
+        {"name": "signer", "type": "address"},
+        {"name": "limit", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+    ]
+}
+#: Primary type name -> its types, as ``GET /eip712?type=`` serves them.
+PRIMARY_TYPES: dict[str, dict[str, list[dict[str, str]]]] = {
+    "Obligation": OBLIGATION_TYPES,
+    "MerchantLine": MERCHANT_LINE_TYPES,
+}
+
 
 def _address_word(address: str) -> bytes:
     raw = bytes.fromhex(address[2:] if address.startswith(("0x", "0X")) else address)
@@ -100,6 +118,26 @@ def obligation_digest(
         + amount.to_bytes(32, "big")
         + keccak(reference.encode())
         + keccak((on_behalf_of or "").encode())
+    )
+    return keccak(b"\x19\x01" + domain.separator + struct_hash)
+
+
+def merchant_line_digest(
+    domain: SigningDomain, issuer: str, merchant: str, signer: str, limit: int, nonce: int
+) -> bytes:
+    """The 32-byte EIP-712 digest a platform signs to grant or change its merchant's line.
+
+    >>> d = SigningDomain(chain_id=31337, verifying_contract="0x" + "11" * 20)
+    >>> len(merchant_line_digest(d, "0x" + "22" * 20, "m-1", "0x" + "33" * 20, 500, 1))
+    32
+    """
+    struct_hash = keccak(
+        MERCHANT_LINE_TYPEHASH
+        + _address_word(issuer)
+        + keccak(merchant.encode())
+        + _address_word(signer)
+        + limit.to_bytes(32, "big")
+        + nonce.to_bytes(32, "big")
     )
     return keccak(b"\x19\x01" + domain.separator + struct_hash)
 
@@ -162,6 +200,32 @@ def signed_by(
     return signer == _address_word(debtor)[12:]
 
 
+def signed_by_address(digest: bytes, signature: str, address: str) -> bool:
+    """True if ``signature`` over ``digest`` recovers to ``address`` (False for any malformed signature)."""
+    try:
+        return _recover_raw(digest, signature) == _address_word(address)[12:]
+    except ValueError:
+        return False
+
+
+def sign_digest(private_key: bytes | str, digest: bytes) -> str:
+    """Sign a 32-byte EIP-712 digest as a wallet would; returns 0x-hex with v 27/28."""
+    key = (
+        bytes.fromhex(private_key[2:] if private_key.startswith(("0x", "0X")) else private_key)
+        if isinstance(private_key, str)
+        else private_key
+    )
+    sig = coincurve.PrivateKey(key).sign_recoverable(digest, hasher=None)
+    return "0x" + (sig[:64] + bytes([sig[64] + 27])).hex()
+
+
+def sign_merchant_line(
+    domain: SigningDomain, private_key: bytes | str, *, issuer: str, merchant: str, signer: str, limit: int, nonce: int
+) -> str:
+    """The platform's signature over a merchant line (for the CLI, the demo and tests)."""
+    return sign_digest(private_key, merchant_line_digest(domain, issuer, merchant, signer, limit, nonce))
+
+
 def sign_obligation(
     domain: SigningDomain,
     private_key: bytes | str,
@@ -173,15 +237,11 @@ def sign_obligation(
     reference: str,
     on_behalf_of: str | None = None,
 ) -> str:
-    """Sign as a wallet would (for clients, the demo and tests); returns 0x-hex with v 27/28."""
-    key = (
-        bytes.fromhex(private_key[2:] if isinstance(private_key, str) and private_key.startswith("0x") else private_key)
-        if isinstance(private_key, str)
-        else private_key
-    )
-    digest = obligation_digest(domain, id, debtor, creditor, amount, reference, on_behalf_of)
-    sig = coincurve.PrivateKey(key).sign_recoverable(digest, hasher=None)
-    return "0x" + (sig[:64] + bytes([sig[64] + 27])).hex()
+    """Sign as a wallet would (for clients, the demo and tests); returns 0x-hex with v 27/28.
+
+    A merchant authorising a purchase charged to its line signs the same typed data with its own key.
+    """
+    return sign_digest(private_key, obligation_digest(domain, id, debtor, creditor, amount, reference, on_behalf_of))
 
 
 #: The EIP712Domain type as wallets list it (the members of ``DOMAIN_TYPE``, in order).
@@ -193,13 +253,15 @@ DOMAIN_FIELDS = [
 ]
 
 
-def typed_data(domain: SigningDomain) -> dict[str, Any]:
-    """What a debtor's wallet signs, less the message: ``types`` (EIP712Domain included), ``primaryType``, ``domain``.
+def typed_data(domain: SigningDomain, primary_type: str = "Obligation") -> dict[str, Any]:
+    """What a wallet signs, less the message: ``types`` (EIP712Domain included), ``primaryType``, ``domain``.
 
-    Built from ``OBLIGATION_TYPES``, so ``GET /eip712`` follows any change to the signed type.
+    One primary type per document (``Obligation`` by default, or ``MerchantLine``): ethers refuses typed data
+    with a type the primary type does not use. Built from ``PRIMARY_TYPES``, so ``GET /eip712`` follows any
+    change to a signed type.
     """
     return {
-        "types": {"EIP712Domain": DOMAIN_FIELDS, **OBLIGATION_TYPES},
-        "primaryType": "Obligation",
+        "types": {"EIP712Domain": DOMAIN_FIELDS, **PRIMARY_TYPES[primary_type]},
+        "primaryType": primary_type,
         "domain": domain.typed_data(),
     }

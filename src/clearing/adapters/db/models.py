@@ -173,6 +173,7 @@ class Obligation(Base):
         Index(None, "creditor_id", "status"),
         Index(None, "debtor_id", "created_at"),
         Index(None, "debtor_id", "debtor_seq"),
+        Index(None, "debtor_id", "on_behalf_of"),  # a merchant's purchases at its platform (merchant lines)
         Index(None, "status"),
         Index(None, "cycle_id"),
     )

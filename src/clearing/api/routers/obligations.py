@@ -37,6 +37,7 @@ def _input(o: ObligationIn) -> svc.ObligationInput:
         reference=o.reference,
         on_behalf_of=o.on_behalf_of,
         signature=o.signature,
+        merchant_signature=o.merchant_signature,
     )
 
 
@@ -54,7 +55,9 @@ def _out(view: svc.ObligationView) -> ObligationOut:
         "the obligations you submit, whatever other members use. 201 when recorded; 200 with the stored "
         "obligation when you recorded the same id and body before; 409 when you used the id with another body. "
         "Outcome in `obligation.status`: accepted, held (with holds), escrow (tier C), or queued_beyond_headroom "
-        "(with `shortfall`)."
+        "(with `shortfall`). When `on_behalf_of` names a merchant's credit line at the debtor, the merchant's "
+        "`merchant_signature` is required, the line must be active and the amount must fit what it has left "
+        "(409 `merchant-line-frozen` / `merchant-line-exhausted`, naming the field)."
     ),
     responses={
         200: {"model": SubmitOut, "description": "A retry: the first result"},

@@ -50,6 +50,15 @@ class ObligationIn(Schema):
         ),
         examples=[None],
     )
+    merchant_signature: str | None = Field(
+        default=None,
+        pattern=r"^0x[0-9a-fA-F]{130}$",
+        description=(
+            "The merchant's EIP-712 signature over the same Obligation typed data, required when `on_behalf_of` "
+            "names a credit line the debtor granted its merchant (the line's registered signer must have signed)"
+        ),
+        examples=[None],
+    )
 
     model_config = {
         **Schema.model_config,

@@ -40,6 +40,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from clearing.adapters.db import merchant_store
 from clearing.adapters.db import obligation_store as store
 from clearing.adapters.db.obligation_store import CopySink, DriverIntegrityError, LockedMember
 from clearing.adapters.db.reservations import write_reserved
@@ -50,6 +51,7 @@ from clearing.errors import ClearingError, NotAParty, ObligationConflict, Servic
 from clearing.services.context import ServiceContext
 from clearing.services.holds import HoldView, hold_view
 from clearing.services.keys import Principal
+from clearing.services.submission import merchant
 from clearing.services.submission.decide import Decisions, Item, decide
 from clearing.services.submission.history import cache_window, load_histories
 from clearing.services.submission.queries import load_views
@@ -96,6 +98,7 @@ def _with_retries(
 ) -> Outcomes:
     attempts = 3
     for attempt in range(attempts):
+        refusals: list[Event] = []
         try:
             after_commit: list[Callable[[], None]] = []
             with ctx.uow() as uow:  # SQLite takes the write lock here (BEGIN IMMEDIATE)
@@ -108,11 +111,16 @@ def _with_retries(
                     check_existing=attempt > 0,
                     isolate=isolate,
                     after_commit=after_commit,
+                    refusals=refusals,
                 )
                 uow.commit()
             for hook in after_commit:  # only what is durable may reach the process caches
                 hook()
+            _report(ctx, refusals)
             return results()
+        except ClearingError:
+            _report(ctx, refusals)  # the refusal rolled the call back; its report stands alone
+            raise
         except (IntegrityError, DriverIntegrityError):
             # Another transaction inserted one of these ids first: redo, seeing it.
             if attempt == attempts - 1:
@@ -127,6 +135,15 @@ def _with_retries(
     raise AssertionError("unreachable")
 
 
+def _report(ctx: ServiceContext, refusals: list[Event]) -> None:
+    """Publish what the call refused that its platform hears of (``merchant.line_exhausted``), in a
+    transaction of its own: the refusal wrote nothing to ride along with."""
+    if refusals:
+        with ctx.uow() as uow:
+            publish_many(uow.session, refusals, now=ctx.clock())
+            uow.commit()
+
+
 def _submit_once(
     ctx: ServiceContext,
     s: Session,
@@ -137,6 +154,7 @@ def _submit_once(
     check_existing: bool,
     isolate: bool,
     after_commit: list[Callable[[], None]],
+    refusals: list[Event],
 ) -> Callable[[], Outcomes]:
     """One attempt in the caller's transaction. ``submitters[i]`` submitted ``items[i]``.
 
@@ -164,7 +182,13 @@ def _submit_once(
     # 3. The submitters' ids already stored: same body is a replay, another body a conflict. Read under the locks:
     #    a concurrent call for the same debtor has committed (its ids are seen here) or waits for
     #    this one, so a retry after a duplicate-id failure cannot collide with it again.
-    existing = _existing(conn, checked) if check_existing else {}
+    #    Purchases on a merchant line are read now too (a first attempt charges no replay to the line).
+    names_merchant = any(it.on_behalf_of is not None for it in items)
+    existing = _existing(conn, checked) if check_existing or names_merchant else {}
+    charges = merchant.Charges()
+    if names_merchant:
+        charges = _charge_merchant_lines(ctx, conn, items, submitters, checked, existing)
+        refusals.extend(charges.exhausted)
     failed: dict[int, ClearingError] = {}
     if checked.problems:
         if not isolate:
@@ -212,6 +236,9 @@ def _submit_once(
         s, [(oid, hd.rule, hd.message, as_json_values(hd.values), _release_time(hd)) for oid, hd in decided.holds], now
     )
     store.insert_counterparties(s, decided.new_pairs, now)
+    if charges.lines:
+        merchant_rows = [(t[4], t[0], row.obligation_key) for t, row in zip(todo, decided.rows, strict=True)]
+        merchant_store.insert_purchases(conn, charges.purchase_rows(merchant_rows))
     changed = decided.changed_members(members)
     if changed:
         write_reserved(s, changed)
@@ -251,6 +278,21 @@ def _events(todo: list[Item], decided: Decisions, by_id: dict[int, LockedMember]
             holds=held_by.get(row.obligation_key, ()),
         )
         yield submission_type(row.status), data, (d.name, c.name)
+
+
+def _charge_merchant_lines(
+    ctx: ServiceContext,
+    conn: Connection,
+    items: Sequence[ObligationInput],
+    submitters: Sequence[Principal],
+    checked: ValidatedBatch,
+    existing: dict[tuple[int, str], tuple[str, str]],
+) -> merchant.Charges:
+    """Charge purchases to their merchant lines (:mod:`.merchant`), skipping items not to be recorded now."""
+    by = [p.member_id or 0 for p in submitters]
+    skip = {i for i, _, _ in checked.problems} | set(checked.duplicate_of)
+    skip |= {i for i, it in enumerate(items) if (by[i], it.id) in existing}
+    return merchant.check(conn, items, by, checked, skip, ctx.signing_domain)
 
 
 def _existing(conn: Connection, checked: ValidatedBatch) -> dict[tuple[int, str], tuple[str, str]]:

@@ -19,6 +19,8 @@ class ObligationInput:
     reference: str = ""
     on_behalf_of: str | None = None
     signature: str | None = None
+    #: The merchant's EIP-712 signature over the same Obligation, when ``on_behalf_of`` names its line at the debtor.
+    merchant_signature: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

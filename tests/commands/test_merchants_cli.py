@@ -1,0 +1,99 @@
+"""`clearing merchants ...` against a live server: a platform grants a line signed locally with its key, a
+merchant signs a purchase, the platform reads the statement and records a repayment; errors in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from eth_account import Account
+
+from clearing.api.app import create_app
+from tests.api.conftest import OPERATOR_KEY, api_house, serve
+from tests.conftest import admit_member
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def _clearing(url: str, key: str, *args: str, **env_extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARING_")}
+    env |= {"PYTHONPATH": SRC, "CLEARING_API__URL": url, "CLEARING_API__MEMBER_KEY": key, **env_extra}
+    code = "from clearing.cli import main; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_merchants_commands(sqlite_db):
+    ctx = api_house(sqlite_db)
+    b = admit_member(ctx, "bplat", collateral=10**12)
+    a = admit_member(ctx, "aplat", collateral=10**12)
+    m = Account.create()
+    with serve(create_app(ctx)) as url:
+        pk = {"CLEARING_API__SIGNING_KEY": b.account.key.hex()}
+        ran = _clearing(url, b.api_key, "merchants", "grant", "m-7", "--signer", m.address, "--limit", "500", **pk)
+        assert ran.returncode == 0, ran.stderr
+        assert json.loads(ran.stdout)["line"]["limit"] == "500" and json.loads(ran.stdout)["line"]["nonce"] == "1"
+        raised = _clearing(url, b.api_key, "merchants", "grant", "m-7", "--signer", m.address, "--limit", "800", **pk)
+        assert json.loads(raised.stdout)["line"] | {} == json.loads(raised.stdout)["line"] and raised.returncode == 0
+        assert json.loads(raised.stdout)["line"]["nonce"] == "2"
+        # Signed by another key than the platform's registered address: refused, one line, exit 2.
+        forged = _clearing(
+            url, b.api_key, "merchants", "grant", "m-8", "--signer", m.address, "--limit", "1",
+            CLEARING_API__SIGNING_KEY=m.key.hex(),
+        )  # fmt: skip
+        assert forged.returncode == 2 and forged.stderr.count("\n") == 1 and "422" in forged.stderr
+
+        fields = ["--id", "buy-1", "--debtor", b.account.address, "--creditor", a.account.address, "--amount", "300"]
+        signed = _clearing(
+            url,
+            "",
+            "merchants",
+            "sign-purchase",
+            *fields,
+            "--merchant",
+            "m-7",
+            CLEARING_API__SIGNING_KEY=m.key.hex(),
+        )
+        assert signed.returncode == 0, signed.stderr
+        merchant_signature = json.loads(signed.stdout)["merchant_signature"]
+        debtor_sig = _clearing(
+            url,
+            "",
+            "merchants",
+            "sign-purchase",
+            *fields,
+            "--merchant",
+            "m-7",
+            CLEARING_API__SIGNING_KEY=b.account.key.hex(),
+        )  # fmt: skip  (the same typed data: the debtor's signature too)
+        body = {
+            "id": "buy-1",
+            "debtor": "bplat",
+            "creditor": "aplat",
+            "amount": "300",
+            "on_behalf_of": "m-7",
+            "signature": json.loads(debtor_sig.stdout)["merchant_signature"],
+            "merchant_signature": merchant_signature,
+        }
+        r = httpx.post(f"{url}/obligations", json=body, headers={"Authorization": f"Bearer {a.api_key}"}, timeout=30)
+        assert r.status_code == 201, r.text
+
+        listed = json.loads(_clearing(url, b.api_key, "merchants", "list").stdout)
+        assert [(x["merchant"], x["used"], x["available"]) for x in listed] == [("m-7", "300", "500")]
+        repaid = _clearing(url, b.api_key, "merchants", "repay", "m-7", "--id", "r-1", "--amount", "100")
+        assert repaid.returncode == 0 and json.loads(repaid.stdout)["line"]["used"] == "200"
+        st = json.loads(_clearing(url, b.api_key, "merchants", "statement", "m-7").stdout)
+        assert [(e["kind"], e["id"], e.get("creditor")) for e in st["entries"]] == [
+            ("purchase", "buy-1", "aplat"),
+            ("repayment", "r-1", None),
+        ]
+        assert json.loads(_clearing(url, b.api_key, "merchants", "freeze", "m-7").stdout)["status"] == "frozen"
+        shown = _clearing(url, OPERATOR_KEY, "merchants", "show", "m-7", "--member", "bplat")
+        assert json.loads(shown.stdout)["status"] == "frozen"
+        missing = _clearing(url, a.api_key, "merchants", "show", "m-7")
+        assert missing.returncode == 2 and "404" in missing.stderr and missing.stderr.count("\n") == 1
+        no_key = _clearing(url, "", "merchants", "list")
+        assert no_key.returncode == 2 and "CLEARING_API__MEMBER_KEY" in no_key.stderr
