@@ -198,3 +198,11 @@ class OverrideRefused(ValidationError):
     a blank reason (its own code, so it is not mistaken for a malformed request)."""
 
     code = "override-refused"
+
+
+class PledgeRefused(Conflict):
+    """A pledge, unpledge or valuation the asset vault refuses (or would): an unlisted collection, a member
+    that owes or is in default, more than it pledged, too many positions. ``field`` names what decides it
+    and ``values`` carry the vault's numbers (``error`` names the vault's custom error when it answered)."""
+
+    code = "pledge-refused"
