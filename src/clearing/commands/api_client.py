@@ -57,6 +57,18 @@ def call(
 
     A refusal prints one line and exits 2 (4xx: the request was wrong) or 1 (the server or chain failed).
     """
+    click.echo(json.dumps(request(method, path, body, params, needs_key=needs_key), indent=2))
+
+
+def request(
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    *,
+    needs_key: bool = True,
+) -> Any:
+    """:func:`call` without printing: the JSON answer (a refusal still prints one line and exits)."""
     import httpx
 
     obj = click.get_current_context().obj
@@ -82,4 +94,4 @@ def call(
             detail = f"{r.status_code} {r.text[:200]}"
         click.echo(f"error: {detail}", err=True)
         sys.exit(2 if r.status_code < 500 else 1)
-    click.echo(json.dumps(r.json(), indent=2))
+    return r.json()
