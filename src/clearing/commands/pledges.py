@@ -20,16 +20,12 @@ from clearing.commands import api_client
 
 _MEMBER_KEY = click.option(
     "--member-key",
-    envvar="CLEARING_API__MEMBER_KEY",
-    show_envvar=True,
     default=None,
     help="The member's API key (its own pledges; overrides --key).",
 )
 _WALLET = (
     click.option(
         "--private-key",
-        envvar="CLEARING_WALLET__PRIVATE_KEY",
-        show_envvar=True,
         default=None,
         help="The member's wallet key: sign and send the calls (default: print them unsigned).",
     ),
@@ -65,7 +61,7 @@ def _as_member(member_key: str | None) -> None:
     if member_key:
         obj["key"] = member_key
     if not obj["key"]:
-        raise click.UsageError("a member key is needed: --member-key or CLEARING_API__MEMBER_KEY")
+        raise click.UsageError("a member key is needed: --member-key")
 
 
 @pledges.command("collections", reads=api_client.READS)
