@@ -11,6 +11,9 @@ accounts on a development network) and the token from SETTLEMENT_TOKEN.
 On a local chain without a token it deploys the dev-only SettlementToken.
 The pool's borrow rate model comes from CLEARING_POOL__BASE_RATE_BPS and
 CLEARING_POOL__SLOPE_RATE_BPS (300 and 1700: 3% + 17% × utilisation a year).
+The asset vault (pledged ERC-721/1155) is deployed next to the house; its
+liquidator (who buys seized pledges) is CLEARING_VAULT__LIQUIDATOR, default
+the deployer, which approves the house for the dev token.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from clearing.adapters.chain.compile import artifacts_hash  # noqa: E402  (pure:
 
 OPERATOR_ROLE_TEXT = "OPERATOR_ROLE"
 RISK_ROLE_TEXT = "RISK_ROLE"
+SEIZER_ROLE_TEXT = "SEIZER_ROLE"
 LOCAL_CHAIN_IDS = {31337, 1337}  # a test network (e.g. 11155111) needs --token
 
 
@@ -36,6 +40,11 @@ def _rates() -> tuple[int, int]:
     base = int(os.environ.get("CLEARING_POOL__BASE_RATE_BPS", "300"))
     slope = int(os.environ.get("CLEARING_POOL__SLOPE_RATE_BPS", "1700"))
     return base, slope
+
+
+def _liquidator(default: str) -> str:
+    """Who buys a defaulter's seized pledges (the service's CLEARING_VAULT__LIQUIDATOR), default the deployer."""
+    return os.environ.get("CLEARING_VAULT__LIQUIDATOR") or default
 
 
 def _write(network: str, record: dict) -> Path:
@@ -48,7 +57,7 @@ def _write(network: str, record: dict) -> Path:
 
 def main() -> None:
     """brownie's entry point (`brownie run scripts/deploy.py --network NAME`)."""
-    from brownie import ClearingHouse, OrderEscrow, SettlementToken, accounts, chain, network, web3
+    from brownie import AssetVault, ClearingHouse, OrderEscrow, SettlementToken, accounts, chain, network, web3
 
     key = os.environ.get("DEPLOYER_PRIVATE_KEY")
     deployer = accounts.add(key) if key else accounts[0]
@@ -62,12 +71,20 @@ def main() -> None:
         first_block = token_c.tx.block_number
     house = ClearingHouse.deploy(token, deployer, {"from": deployer})
     escrow = OrderEscrow.deploy(token, deployer, {"from": deployer})
+    vault = AssetVault.deploy(house.address, deployer, {"from": deployer})
     first_block = first_block if dev_token else house.tx.block_number
     operator = os.environ.get("OPERATOR_ADDRESS", deployer.address)
+    liquidator = _liquidator(deployer.address)
     house.grantRole(web3.keccak(text=OPERATOR_ROLE_TEXT), operator, {"from": deployer})
     house.grantRole(web3.keccak(text=RISK_ROLE_TEXT), operator, {"from": deployer})
     escrow.grantRole(web3.keccak(text=OPERATOR_ROLE_TEXT), operator, {"from": deployer})
+    vault.grantRole(web3.keccak(text=SEIZER_ROLE_TEXT), house.address, {"from": deployer})
+    vault.grantRole(web3.keccak(text=RISK_ROLE_TEXT), operator, {"from": deployer})
     house.setInterestRateModel(*_rates(), {"from": deployer})
+    if hasattr(house, "setAssetVault"):  # the house counts the vault once it has setAssetVault
+        house.setAssetVault(vault.address, liquidator, {"from": deployer})
+    if dev_token and liquidator == deployer.address:
+        token_c.approve(house.address, 2**256 - 1, {"from": deployer})
     record = {
         "network": network.show_active(),
         "chain_id": chain.id,
@@ -79,6 +96,8 @@ def main() -> None:
         "admin": deployer.address,
         "operator": operator,
         "dev_token": dev_token,
+        "asset_vault": vault.address,
+        "liquidator": liquidator,
     }
     print(f"wrote {_write(record['network'], record)}")
 
@@ -105,13 +124,19 @@ def cli(argv: list[str] | None = None) -> int:
     try:
         chain = backends.rpc(args.rpc_url, args.private_key, dev_fallback=True)
         name = args.network or f"chain-{chain.chain_id}"
-        dep = deploy(chain, network=name, token=args.token, operator=args.operator, rates=_rates())
+        liquidator = os.environ.get("CLEARING_VAULT__LIQUIDATOR")
+        dep = deploy(
+            chain, network=name, token=args.token, operator=args.operator, rates=_rates(), liquidator=liquidator
+        )
     except ClearingError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     path = Path(args.out) if args.out else ROOT / "deployments" / f"{name}.json"
     dep.save(path)
-    print(f"wrote {path}: house {dep.clearing_house}, escrow {dep.order_escrow}, token {dep.token}")
+    print(
+        f"wrote {path}: house {dep.clearing_house}, escrow {dep.order_escrow}, vault {dep.asset_vault}, "
+        f"token {dep.token}"
+    )
     return 0
 
 

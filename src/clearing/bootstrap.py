@@ -190,7 +190,9 @@ def open_contracts(settings: Settings | None = None) -> Contracts:
     if cfg.backend in ("embedded", "anvil"):
         chain = backends.connect(cfg.backend, port=cfg.anvil_port, chain_id=cfg.chain_id)
         rates = (full.pool.base_rate_bps, full.pool.slope_rate_bps)
-        return Contracts.attach(chain, deploy(chain, network=cfg.backend, rates=rates))
+        return Contracts.attach(
+            chain, deploy(chain, network=cfg.backend, rates=rates, liquidator=full.vault.liquidator)
+        )
     if cfg.backend != "rpc":
         raise ChainError(f"unknown chain backend {cfg.backend!r}", field="chain.backend")
     key = cfg.private_key.get_secret_value() if cfg.private_key else None

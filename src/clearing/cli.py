@@ -106,6 +106,7 @@ _COMMAND_MODULES = (
     "cover2",
     "defaults",
     "merchants",
+    "pledges",
 )
 
 

@@ -229,3 +229,11 @@ class RepaymentAboveUsed(ValidationError):
     """A repayment larger than what the merchant owes on its line; ``values`` carry ``amount`` and ``used``."""
 
     code = "repayment-above-used"
+
+
+class PledgeRefused(Conflict):
+    """A pledge, unpledge or valuation the asset vault refuses (or would): an unlisted collection, a member
+    that owes or is in default, more than it pledged, too many positions. ``field`` names what decides it
+    and ``values`` carry the vault's numbers (``error`` names the vault's custom error when it answered)."""
+
+    code = "pledge-refused"

@@ -249,6 +249,14 @@ class DefaultSettings(BaseModel):
     scan_seconds: int = Field(default=3600, ge=0)
 
 
+class VaultSettings(BaseModel):
+    """The asset vault of pledged ERC-721/1155 (``services/pledges.py``; ``docs/pledges.md``)."""
+
+    #: Who buys a defaulter's seized pledges for the house at their value (it approves the house for the
+    #: token); set at deployment. Default: the deployer (admin) account.
+    liquidator: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARING_", env_nested_delimiter="__", extra="ignore")
 
@@ -265,6 +273,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     webhooks: WebhookSettings = WebhookSettings()
     defaults: DefaultSettings = DefaultSettings()
+    vault: VaultSettings = VaultSettings()
 
     @property
     def db_url(self) -> str:

@@ -69,7 +69,8 @@ def fetch(
     needs_key: bool = True,
     missing_ok: bool = False,
 ) -> Any:
-    """:func:`call` without the printing: the JSON answer (``missing_ok``: None for a 404)."""
+    """:func:`call` without the printing: the JSON answer (``missing_ok``: None for a 404; any other
+    refusal still prints one line and exits)."""
     import httpx
 
     obj = click.get_current_context().obj

@@ -47,16 +47,18 @@ def deploy_cmd(
     operator: str | None,
     out: Path | None,
 ) -> None:
-    """Deploy ClearingHouse and OrderEscrow, grant roles, write deployments/<network>.json."""
+    """Deploy ClearingHouse, OrderEscrow and AssetVault, grant roles, write deployments/<network>.json.
+
+    The vault's liquidator (who buys seized pledges) is CLEARING_VAULT__LIQUIDATOR, default the deployer."""
     from clearing.adapters.chain import backends
     from clearing.adapters.chain.deploy import deploy
     from clearing.settings import get_settings
 
     chain = backends.rpc(rpc_url, private_key, dev_fallback=True) if rpc_url else backends.connect("embedded")
     name = network or ("localhost" if rpc_url else "embedded")
-    pool = get_settings().pool
-    rates = (pool.base_rate_bps, pool.slope_rate_bps)
-    dep = deploy(chain, network=name, token=token, operator=operator, rates=rates)
+    settings = get_settings()
+    rates = (settings.pool.base_rate_bps, settings.pool.slope_rate_bps)
+    dep = deploy(chain, network=name, token=token, operator=operator, rates=rates, liquidator=settings.vault.liquidator)
     path = out or Path("deployments") / f"{name}.json"
     dep.save(path)
     click.echo(json.dumps({"deployment": str(path), **dep.__dict__}, indent=2))

@@ -1,6 +1,7 @@
 """Headroom: how much more net debit a member can take on, and the top-up it needs.
 
-*Headroom* = free on-chain collateral + unused credit line − net debit
+*Headroom* = free on-chain collateral + pledged collateral (the asset vault's
+value × loan-to-value, stale valuations 0) + unused credit line − net debit
 already reserved in the open cycle (Mojaloop's net debit cap). It is signed:
 negative means the member is already over its cap (e.g. collateral was
 seized or the credit line cut after obligations were accepted).
@@ -142,6 +143,8 @@ class Liquidity:
     reserved_debit: int
     reserved_credit: int
     pending_withdrawal: int
+    #: The asset vault's ``collateralValueOf``: pledged value × LTV, stale valuations 0 (mirror; never withdrawable).
+    pledged_collateral: int = 0
 
     @property
     def reserved_net_debit(self) -> int:
@@ -157,18 +160,26 @@ class Liquidity:
         # Credit used beyond the line (the line was lowered) is a deficit, not unused credit.
         over = max(0, self.credit_used - self.credit_line)
         line = max(self.credit_line, self.credit_used)
-        return headroom(self.free_collateral, line, self.credit_used, self.reserved_net_debit) - over
+        collateral = self.free_collateral + self.pledged_collateral
+        return headroom(collateral, line, self.credit_used, self.reserved_net_debit) - over
 
     @property
     def withdrawable(self) -> int:
-        """Free collateral that can leave without pushing headroom below zero."""
+        """Free collateral that can leave without pushing headroom below zero (pledges never leave this way)."""
         return max(0, min(self.free_collateral, self.headroom))
 
 
 def liquidity_of(
-    member: MemberBalances, *, reserved_debit: int | None = None, reserved_credit: int | None = None
+    member: MemberBalances,
+    *,
+    reserved_debit: int | None = None,
+    reserved_credit: int | None = None,
+    pledged: int | None = None,
 ) -> Liquidity:
     """A member's liquidity from its on-chain mirror and reserved sums (optionally overridden).
+
+    ``pledged`` (default: the member's ``chain_pledge_value`` when it has one, else 0) is its collateral
+    in the asset vault: value × LTV, stale valuations 0, as chain sync mirrors it.
 
     >>> from types import SimpleNamespace as M
     >>> m = M(chain_balance=-30, chain_credit_limit=100, credit_line=80, pending_withdrawal=0,
@@ -176,6 +187,8 @@ def liquidity_of(
     >>> liq = liquidity_of(m)
     >>> liq.credit_line, liq.credit_used, liq.reserved_net_debit, liq.headroom
     (80, 30, 50, 0)
+    >>> liquidity_of(m, pledged=25).headroom, liquidity_of(m, pledged=25).withdrawable
+    (25, 0)
     """
     balance = member.chain_balance
     pending = member.pending_withdrawal
@@ -187,4 +200,5 @@ def liquidity_of(
         reserved_debit=member.reserved_debit if reserved_debit is None else reserved_debit,
         reserved_credit=member.reserved_credit if reserved_credit is None else reserved_credit,
         pending_withdrawal=pending,
+        pledged_collateral=max(0, getattr(member, "chain_pledge_value", 0) if pledged is None else pledged),
     )

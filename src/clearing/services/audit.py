@@ -1,7 +1,8 @@
 """Audit: recompute every committed cycle from the ledger and, separately, from
 chain events alone; check roots, net deltas, every balance, the pool (its
-equity, every lender's shares and the queued ones) and every default
-(``default_audit``: the waterfall's steps, the ledger's records).
+equity, every lender's shares and the queued ones), every default
+(``default_audit``: the waterfall's steps, the ledger's records) and the
+asset vault (``pledge_audit``: positions, custody, values, the ledger's mirror).
 
 The chain side trusts nothing the service stored: it replays the house's
 events from the deployment block. A settled obligation edited in the
@@ -37,7 +38,7 @@ from clearing.domain.types import Obligation as DomainObligation
 from clearing.domain.vocabulary import CycleState
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import ClearingError, Conflict, NotFound, ValidationError
-from clearing.services import default_audit, obligation_lookup
+from clearing.services import default_audit, obligation_lookup, pledge_audit
 
 COMMITTED_STATES = (CycleState.COMMITTED, CycleState.SETTLED, CycleState.PARTIAL, CycleState.REFUNDED)
 #: Statuses of the obligations under a committed cycle's root (refunded ones stay under it).
@@ -278,6 +279,8 @@ def verify(sessions: sessionmaker[Session], contracts: Contracts, cycle_id: int 
                     f"!= chain balance {state.balance}",
                 )
             check_pool(rep, house, events)
+            # Pledges: the vault's events replayed == its positions, tokens held, values; the ledger's mirror.
+            pledge_audit.check(s, contracts, rep.check)
             total = house.total_balances()
             held = contracts.token.balance_of(house.address)
             rep.check(

@@ -5,8 +5,10 @@ Headroom checks at submission read the mirror (``members.chain_balance``,
 the mirror current. Indexing is idempotent (unique tx hash + log index).
 It also completes what members' own transactions and emptied escrows end:
 withdrawals (``Withdrawn``), cycles the operator released (``CycleSettled``)
-and tier-C orders (``OrderClosed``), through ``escrow_outcome``; and it writes
-what a default's events say onto its row (``default_events``).
+and tier-C orders (``OrderClosed``), through ``escrow_outcome``; it writes
+what a default's events say onto its row (``default_events``); and it mirrors
+the asset vault's collections, positions and each pledging member's
+collateral value (``pledge_sync``), which headroom counts.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from clearing.adapters.db.models import ChainEvent, Member, SettlementTx
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.amounts import as_json_values
 from clearing.domain.vocabulary import EventType, TxState
-from clearing.services import default_events, escrow_outcome, outbox
+from clearing.services import default_events, escrow_outcome, outbox, pledge_sync
 from clearing.services.webhooks.events import publish_member_event
 
 #: Events whose ``member``/``creditor``/``debtor`` argument names a member whose balance moved.
@@ -40,7 +42,7 @@ class SyncResult:
 
 
 def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
-    """Index new events of the house and the order escrow; refresh touched members."""
+    """Index new events of the house, the order escrow and the asset vault; refresh touched members."""
     with UnitOfWork.from_factory(sessions) as uow:
         s = uow.session
         xact_lock(s, "clearing.chain-sync")  # workers sync one at a time: each sees what the last indexed
@@ -55,8 +57,10 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
         closed_orders: set[str] = set()
         settled_cycles: list[tuple[int, str]] = []
         default_events_seen: list[Event] = []
+        vault_events: list[Event] = []
         added = 0
-        for client in (contracts.house, contracts.escrow):
+        clients = (contracts.house, contracts.escrow, *((contracts.vault,) if contracts.vault else ()))
+        for client in clients:
             for ev in client.events(start, head):
                 if (ev.tx_hash, ev.log_index) in seen:
                     continue
@@ -78,6 +82,8 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                         settled_cycles.append((int(ev.args["cycleId"]), ev.tx_hash))
                     elif ev.name in default_events.EVENTS:
                         default_events_seen.append(ev)
+                elif client is contracts.vault:
+                    vault_events.append(ev)
                 elif ev.name == "OrderClosed":
                     closed_orders.add(str(ev.args["orderId"]))
         s.flush()  # the escrow totals below read the events just indexed
@@ -87,6 +93,8 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
             escrow_outcome.finish_cycle(s, cycle_id, tx_hash=tx_hash)
         escrow_outcome.close_orders(s, closed_orders, contracts.escrow.order)
         default_events.record(s, default_events_seen, lambda block: _block_time(contracts, block))
+        if contracts.vault is not None:  # pledges, and every pledging member's value (staleness needs no event)
+            pledge_sync.record(s, contracts.vault, sorted(vault_events, key=lambda e: (e.block, e.log_index)))
         refreshed = 0
         if touched:
             rows = list(s.scalars(select(Member).where(Member.address.in_(touched))))

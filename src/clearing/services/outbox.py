@@ -24,18 +24,15 @@ had (a stalled transaction is replaced at its nonce with higher fees), record
 ``mined``. A nonce another sender took is resynced from the chain and the
 row signed anew, with backoff.
 
-After a crash at any point, sending the row again finds it and either sees
-the effect on chain, re-sends the identical bytes, or (when the node lost
-them and their nonce went to another transaction) signs anew. A transaction
-that reverts leaves the row ``planned`` with the error, to be signed anew by
-the next attempt (an operator action fails instead: its request is refused).
+After a crash at any point, sending the row again finds it and either sees the effect on chain, re-sends the
+identical bytes, or (when the node lost them and their nonce went to another transaction) signs anew. A
+transaction that reverts leaves the row ``planned`` with the error, to be signed anew by the next attempt (an
+operator action fails instead: its request is refused).
 The contract keeps every effect idempotent as well: it refuses a second
 admission, suspension or commit of a cycle id, and a credit limit is a value.
 
-Withdrawals are the member's own transaction (the house cannot move a
-member's collateral for it): the row carries the call data for the member's
-wallet, and chain sync completes it on the ``Withdrawn`` event
-(:func:`complete_withdrawal`).
+Withdrawals are the member's own transaction (the house cannot move a member's collateral): the row carries
+the call data for the member's wallet; chain sync completes it on ``Withdrawn`` (:func:`complete_withdrawal`).
 """
 
 from __future__ import annotations
@@ -62,6 +59,7 @@ from clearing.domain.vocabulary import TxState
 from clearing.errors import ChainError, ChainReverted, Conflict, NotFound, ServiceUnavailable
 from clearing.services.default_calls import DEFAULT_KINDS, default_done
 from clearing.services.escrow_outcome import ORDER_CLOSED
+from clearing.services.pledge_calls import PLEDGE_KINDS, pledge_done
 from clearing.services.pool_calls import POOL_KINDS, pool_done
 from clearing.services.tx_sender import CrashHook, Done, NoncesTaken, Sent, TxSender, WriterPolicy, update_tx
 
@@ -98,7 +96,7 @@ CYCLE_KINDS = (COMMIT, SETTLE, RELEASE)
 CYCLE_ACTION_KINDS = (CYCLE_RELEASE, CYCLE_RELEASE_PRO_RATA, CYCLE_HOLD, CYCLE_REFUND)
 ORDER_ACTION_KINDS = (ORDER_RELEASE, ORDER_REFUND, ORDER_RESOLVE, ORDER_CLAIM)
 #: Operator actions: the caller plans the row (:func:`plan`) and sends exactly it (``Outbox.call(row_id=...)``).
-ACTION_KINDS = (*CYCLE_ACTION_KINDS, *ORDER_ACTION_KINDS, *POOL_KINDS)
+ACTION_KINDS = (*CYCLE_ACTION_KINDS, *ORDER_ACTION_KINDS, *POOL_KINDS, *PLEDGE_KINDS)
 KINDS = (*MEMBER_KINDS, *CYCLE_KINDS, *ACTION_KINDS, *DEFAULT_KINDS)
 #: Rows the house signs with the operator key: what the chain writer sends (withdrawals are the member's).
 HOUSE_KINDS = (*OPERATOR_KINDS, *CYCLE_KINDS, *ACTION_KINDS, *DEFAULT_KINDS)
@@ -324,6 +322,8 @@ def resolve(contracts: Contracts, item: OutboxItem) -> ChainCall | None:
         # The order id is the obligation's key (migration 0004_member_scoped_ids gave older rows theirs).
         oid = bytes.fromhex(str(p["obligation_key"]).removeprefix("0x"))
         return ChainCall(contracts.escrow, fn, args, order_action_done(contracts.escrow, oid, expect))
+    if item.kind in PLEDGE_KINDS and contracts.vault is not None:  # the vault's risk calls (services/pledge_calls.py)
+        return ChainCall(contracts.vault, fn, args, pledge_done(contracts.vault, item.kind, args, expect))
     return ChainCall(house, fn, args, pool_done(house, item.kind, args)) if item.kind in POOL_KINDS else None
 
 

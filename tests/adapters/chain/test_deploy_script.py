@@ -18,6 +18,7 @@ from clearing.adapters.chain import backends
 from clearing.adapters.chain.client import OPERATOR_ROLE, RISK_ROLE, ClearingHouseClient
 from clearing.adapters.chain.compile import artifacts_hash
 from clearing.adapters.chain.deploy import deploy_contract
+from clearing.adapters.chain.vault_client import SEIZER_ROLE, VaultClient
 
 ROOT = Path(__file__).resolve().parents[3]
 SEPOLIA = 11155111
@@ -42,6 +43,10 @@ def _check(record: dict, chain, token: str) -> None:
     assert house.token() == token
     assert house.has_role(OPERATOR_ROLE, record["operator"])
     assert house.has_role(RISK_ROLE, record["operator"])
+    vault = VaultClient(chain, record["asset_vault"])  # next to the house: it seizes, the operator values
+    assert vault.house() == house.address
+    assert vault.has_role(SEIZER_ROLE, house.address) and vault.has_role(RISK_ROLE, record["operator"])
+    assert record["liquidator"] == chain.accounts[0].address
 
 
 def test_deploy_script_with_web3(testnet, tmp_path):

@@ -19,11 +19,14 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 SOLC_WRAPPER = REPO_ROOT / "tools" / "solc"
 
-#: Contracts shipped as artifacts: deployed ones plus the dev-only token.
+#: Contracts shipped as artifacts: deployed ones plus the dev-only token and test collections (ERC-721, ERC-1155).
 SHIPPED = {
     "ClearingHouse": "contracts/ClearingHouse.sol",
     "OrderEscrow": "contracts/OrderEscrow.sol",
+    "AssetVault": "contracts/AssetVault.sol",
     "SettlementToken": "contracts/test/SettlementToken.sol",
+    "TestCollectible": "contracts/test/TestCollectible.sol",
+    "TestGameItems": "contracts/test/TestGameItems.sol",
 }
 
 #: One place for the settings every toolchain shares (see foundry.toml).

@@ -19,6 +19,7 @@ from clearing.adapters.chain.client import (
 )
 from clearing.adapters.chain.compile import artifacts_hash, load_artifact
 from clearing.adapters.chain.escrow_client import OrderEscrowClient
+from clearing.adapters.chain.vault_client import SEIZER_ROLE, CollectibleClient, GameItemsClient, VaultClient
 from clearing.errors import ChainError
 
 #: Chain ids on which the dev-only mintable token may be deployed.
@@ -37,6 +38,10 @@ class Deployment:
     admin: str
     operator: str
     dev_token: bool
+    #: The asset vault (pledged ERC-721/1155) and who buys seized pledges for the house; None in files
+    #: written before the vault existed.
+    asset_vault: str | None = None
+    liquidator: str | None = None
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,13 +79,18 @@ def deploy(
     operator: str | None = None,
     risk: str | None = None,
     rates: tuple[int, int] | None = None,
+    liquidator: str | None = None,
 ) -> Deployment:
-    """Deploy the house and the order escrow, grant roles, set the pool's borrow rate model
+    """Deploy the house, the order escrow and the asset vault, grant roles, set the pool's borrow rate model
     (``rates`` = annual base and slope in basis points; None leaves the contract's 0/0, no
-    interest, which tests that count exact balances rely on); a dev token on local chains only."""
+    interest, which tests that count exact balances rely on); a dev token on local chains only.
+
+    ``liquidator`` buys a defaulter's seized pledges for the house (``CLEARING_VAULT__LIQUIDATOR``;
+    default: the admin, which approves the house for the dev token)."""
     admin = admin or chain.accounts[0]
     operator = to_checksum_address(operator or admin.address)
     risk = to_checksum_address(risk or operator)
+    liquidator = to_checksum_address(liquidator or admin.address)
     dev_token = token is None
     if dev_token:
         if chain.chain_id not in LOCAL_CHAIN_IDS and chain.name == "rpc":
@@ -96,13 +106,25 @@ def deploy(
         first_block = None
     house, block = deploy_contract(chain, "ClearingHouse", token, admin.address, sender=admin)
     escrow, _ = deploy_contract(chain, "OrderEscrow", token, admin.address, sender=admin)
+    vault, _ = deploy_contract(chain, "AssetVault", house, admin.address, sender=admin)
     hc = ClearingHouseClient(chain, house, admin)
     ec = OrderEscrowClient(chain, escrow, admin)
-    for client, role, who in ((hc, OPERATOR_ROLE, operator), (hc, RISK_ROLE, risk), (ec, OPERATOR_ROLE, operator)):
+    vc = VaultClient(chain, vault, admin)
+    grants = (
+        (hc, OPERATOR_ROLE, operator),
+        (hc, RISK_ROLE, risk),
+        (ec, OPERATOR_ROLE, operator),
+        (vc, SEIZER_ROLE, house),  # the house seizes a defaulter's pledges in its waterfall (step 2)
+        (vc, RISK_ROLE, risk),  # the service's risk signer lists and values collections
+    )
+    for client, role, who in grants:
         if not client.has_role(role, who):
             client.grant_role(role, who, sender=admin)
     if rates is not None and hc.interest_rate_model() != rates:
         hc.set_interest_rate_model(*rates, sender=admin)
+    attach_vault(hc, vault, liquidator, admin)
+    if dev_token and liquidator == admin.address:  # the dev liquidator pays for seized pledges in dev tokens
+        TokenClient(chain, token, admin).approve(house, 2**256 - 1, sender=admin)
     return Deployment(
         network=network,
         chain_id=chain.chain_id,
@@ -114,18 +136,32 @@ def deploy(
         admin=admin.address,
         operator=operator,
         dev_token=dev_token,
+        asset_vault=vault,
+        liquidator=liquidator,
     )
+
+
+def attach_vault(house: ClearingHouseClient, vault: str, liquidator: str, admin: LocalAccount) -> None:
+    """Tell the house its vault and liquidator (``setAssetVault``, admin only); the one place that calls it.
+
+    Idempotent: nothing is sent when the house already names this vault and liquidator.
+    """
+    want = (to_checksum_address(vault), to_checksum_address(liquidator))
+    if tuple(house._call("assetVault")) != want:
+        house._send("setAssetVault", *want, sender=admin)
 
 
 @dataclass
 class Contracts:
-    """The three clients of one deployment, signing as the operator by default."""
+    """The clients of one deployment, signing as the operator by default (``vault`` None: a deployment
+    made before the asset vault existed)."""
 
     chain: Chain
     deployment: Deployment
     house: ClearingHouseClient
     escrow: OrderEscrowClient
     token: TokenClient
+    vault: VaultClient | None = None
 
     @classmethod
     def attach(cls, chain: Chain, deployment: Deployment, operator: LocalAccount | None = None) -> Contracts:
@@ -136,6 +172,7 @@ class Contracts:
             house=ClearingHouseClient(chain, deployment.clearing_house, op),
             escrow=OrderEscrowClient(chain, deployment.order_escrow, op),
             token=TokenClient(chain, deployment.token, op),
+            vault=VaultClient(chain, deployment.asset_vault, op) if deployment.asset_vault else None,
         )
 
     def send_gas(self, to: str, wei: int = 10**18) -> None:
@@ -160,3 +197,11 @@ class Contracts:
             self.token.mint(member.address, amount)
         self.token.approve(self.house.address, amount, sender=member)
         self.house.deposit(amount, sender=member)
+
+    def deploy_test_collections(self) -> tuple[CollectibleClient, GameItemsClient]:
+        """Dev helper: a fresh mintable ERC-721 and ERC-1155 (TEST ONLY: anyone mints them)."""
+        sender = self.house.default_sender
+        assert sender is not None
+        nft, _ = deploy_contract(self.chain, "TestCollectible", sender=sender)
+        items, _ = deploy_contract(self.chain, "TestGameItems", sender=sender)
+        return CollectibleClient(self.chain, nft, sender), GameItemsClient(self.chain, items, sender)

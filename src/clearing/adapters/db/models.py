@@ -80,6 +80,8 @@ class Member(Base):
     chain_balance: Mapped[int] = mapped_column(Amount, default=0)
     chain_credit_limit: Mapped[int] = mapped_column(Amount, default=0)
     synced_block: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: The asset vault's collateralValueOf (value × LTV, stale 0), mirrored by chain sync (services/pledges.py).
+    chain_pledge_value: Mapped[int] = mapped_column(Amount, default=0, server_default="0")
     #: Sum of amounts owed as debtor by obligations in RESERVED_DEBIT (see adapters/db/reservations.py).
     reserved_debit: Mapped[int] = mapped_column(Amount, default=0)
     #: Sum of amounts owed to this member by obligations in RESERVED_CREDIT.

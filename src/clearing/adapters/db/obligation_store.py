@@ -77,6 +77,8 @@ class LockedMember:
     #: The member's own limits as stored (``PATCH /members/{name}/limits``); the risk rules read them.
     single_order_limit: int | None = None
     limit_overrides: dict[str, Any] | None = None
+    #: The asset vault's value of its pledges × LTV (chain sync's mirror); counts in headroom.
+    chain_pledge_value: int = 0
 
 
 class ObligationRow(NamedTuple):
@@ -114,6 +116,7 @@ _MEMBER_COLUMNS = (
     Member.obligation_seq,
     Member.single_order_limit,
     Member.limit_overrides,
+    Member.chain_pledge_value,
 )
 _PARTIES = select(Member.id, Member.name, Member.address).where(
     or_(Member.name.in_(bindparam("names", expanding=True)), Member.address.in_(bindparam("addresses", expanding=True)))

@@ -52,6 +52,7 @@ def member_out(v: svc.MemberView) -> MemberOut:
             reserved_credit=liq.reserved_credit,
             reserved_net_debit=liq.reserved_net_debit,
             pending_withdrawal=liq.pending_withdrawal,
+            pledged_collateral=liq.pledged_collateral,
             headroom=liq.headroom,
             withdrawable=liq.withdrawable,
         ),

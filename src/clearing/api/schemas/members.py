@@ -16,6 +16,9 @@ class LiquidityOut(OutSchema):
     reserved_credit: AmountOut
     reserved_net_debit: AmountOut
     pending_withdrawal: AmountOut
+    pledged_collateral: AmountOut = Field(
+        default=0, description="Pledged assets in the vault: value × LTV, stale valuations 0 (GET /members/me/pledges)"
+    )
     headroom: AmountOut
     withdrawable: AmountOut
 
