@@ -61,7 +61,7 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
     from clearing.adapters.chain import backends
     from clearing.adapters.chain.deploy import Contracts, deploy
     from clearing.bootstrap import build_service
-    from clearing.commands import demo_credit, demo_forecast, demo_merchant
+    from clearing.commands import demo_credit, demo_forecast, demo_merchant, demo_pledge
     from clearing.settings import ChainSettings, Settings
 
     t0 = time.perf_counter()
@@ -85,6 +85,7 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
     _submit(ctx, principals, count, random.Random(seed))
     _escrow_order(ctx, keys)
     merchant_statement = demo_merchant.purchase(ctx, keys, principals, _say)
+    demo_pledge.pledge(ctx, keys, "giftgrid", _say)
     view = ctx.cycles.settle()
     merchant_statement()
     _say(
