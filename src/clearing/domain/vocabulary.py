@@ -166,6 +166,9 @@ class EventType(StrEnum):
     WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint_disabled"
     MEMBER_DEFAULTED = "member.defaulted"
     MEMBER_CURED = "member.cured"
+    FINANCING_ADVANCED = "financing.advanced"
+    FINANCING_REPAID = "financing.repaid"
+    FINANCING_RECOURSE = "financing.recourse"
 
 
 #: An endpoint's subscription to every event type, present and future.

@@ -6,7 +6,7 @@ the mirror current. Indexing is idempotent (unique tx hash + log index).
 It also completes what members' own transactions and emptied escrows end:
 withdrawals (``Withdrawn``), cycles the operator released (``CycleSettled``)
 and tier-C orders (``OrderClosed``), through ``escrow_outcome``; and it writes
-what a default's events say onto its row (``default_events``).
+what a default's events say onto its row (``default_events``), and an advance's (``financing_events``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from clearing.adapters.db.models import ChainEvent, Member, SettlementTx
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.amounts import as_json_values
 from clearing.domain.vocabulary import EventType, TxState
-from clearing.services import default_events, escrow_outcome, outbox
+from clearing.services import default_events, escrow_outcome, financing_events, outbox
 from clearing.services.webhooks.events import publish_member_event
 
 #: Events whose ``member``/``creditor``/``debtor`` argument names a member whose balance moved.
@@ -54,7 +54,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
         withdrawn: list[Event] = []
         closed_orders: set[str] = set()
         settled_cycles: list[tuple[int, str]] = []
-        default_events_seen: list[Event] = []
+        row_events: list[Event] = []
         added = 0
         for client in (contracts.house, contracts.escrow):
             for ev in client.events(start, head):
@@ -76,8 +76,8 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                         withdrawn.append(ev)
                     elif ev.name == "CycleSettled":
                         settled_cycles.append((int(ev.args["cycleId"]), ev.tx_hash))
-                    elif ev.name in default_events.EVENTS:
-                        default_events_seen.append(ev)
+                    elif ev.name in default_events.EVENTS or ev.name in financing_events.EVENTS:
+                        row_events.append(ev)
                 elif ev.name == "OrderClosed":
                     closed_orders.add(str(ev.args["orderId"]))
         s.flush()  # the escrow totals below read the events just indexed
@@ -86,7 +86,8 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
         for cycle_id, tx_hash in settled_cycles:
             escrow_outcome.finish_cycle(s, cycle_id, tx_hash=tx_hash)
         escrow_outcome.close_orders(s, closed_orders, contracts.escrow.order)
-        default_events.record(s, default_events_seen, lambda block: _block_time(contracts, block))
+        default_events.record(s, row_events, lambda block: _block_time(contracts, block))
+        financing_events.record(s, row_events, lambda block: _block_time(contracts, block))
         refreshed = 0
         if touched:
             rows = list(s.scalars(select(Member).where(Member.address.in_(touched))))

@@ -1,7 +1,8 @@
 """Ledger persistence: typed models, unit of work, packaged Alembic migrations."""
 
-# Registers the forecasting, Cover 2 and default tables on the shared metadata, whoever imports the models first.
-from clearing.adapters.db import cover2_snapshots, forecast_models, member_defaults  # noqa: F401
+# Registers the forecasting, Cover 2, default and advance tables on the shared metadata, whoever imports
+# the models first.
+from clearing.adapters.db import advances, cover2_snapshots, forecast_models, member_defaults  # noqa: F401
 from clearing.adapters.db.engine import make_engine, make_session_factory
 from clearing.adapters.db.migrate import migrate
 from clearing.adapters.db.uow import UnitOfWork
