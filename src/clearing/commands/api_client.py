@@ -21,7 +21,7 @@ KEY_ENV = "CLEARING_API__OPERATOR_KEY"
 READS = ("CLEARING_API__HOST", "CLEARING_API__PORT", KEY_ENV)
 
 
-_URL_HELP = "The server (default http://CLEARING_API__HOST:CLEARING_API__PORT)."
+URL_HELP = "The server (default http://CLEARING_API__HOST:CLEARING_API__PORT)."
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,7 +30,7 @@ def server_options(f: F) -> F:
     """``--url`` and ``--key`` for a command (or group) that is a client of the running server (pass both to
     :func:`connect`); each says in ``--help`` which variable it reads."""
     f = click.option("--key", envvar=KEY_ENV, show_envvar=True, default=None, help="An operator API key.")(f)
-    return click.option("--url", envvar="CLEARING_API__URL", show_envvar=True, default=None, help=_URL_HELP)(f)
+    return click.option("--url", envvar="CLEARING_API__URL", show_envvar=True, default=None, help=URL_HELP)(f)
 
 
 def connect(ctx: click.Context, url: str | None, key: str | None) -> None:
