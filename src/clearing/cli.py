@@ -105,6 +105,7 @@ _COMMAND_MODULES = (
     "lender",
     "cover2",
     "defaults",
+    "financing",
     "merchants",
     "pledges",
 )

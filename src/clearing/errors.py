@@ -237,3 +237,24 @@ class PledgeRefused(Conflict):
     and ``values`` carry the vault's numbers (``error`` names the vault's custom error when it answered)."""
 
     code = "pledge-refused"
+
+
+class AdvanceRefused(Conflict):
+    """A receivable advance the house will not pay now (the request is well-formed): the cycle is not
+    committed, held or settled, nothing is pending, the debtor's tier backs no advance, the pool is short."""
+
+    code = "advance-refused"
+
+
+class AdvanceExists(AdvanceRefused):
+    """The creditor already has an advance on its credit in that cycle (``ClearingHouseAdvanceExists``);
+    ``values`` carry ``cycle_id`` and ``creditor``."""
+
+    code = "advance-exists"
+
+
+class AdvanceExceedsCredit(AdvanceRefused):
+    """The advance would assign more than the creditor's pending credit (``ClearingHouseAdvanceExceedsCredit``);
+    ``values`` carry ``cycle_id``, ``creditor``, ``pending`` and ``owed``."""
+
+    code = "advance-exceeds-credit"

@@ -257,6 +257,26 @@ class VaultSettings(BaseModel):
     liquidator: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
 
 
+class FinancingSettings(BaseModel):
+    """Receivable advances (``services/financing.py``; ``docs/financing.md``): the pool's price.
+
+    advance = pending credit × (1 − haircut of the worst debtor tier that owes into it) − discount at
+    ``rate_bps`` a year for the days until the cycle is claimable. Tier C's haircut is 100% by default: a
+    receivable from a prepay-and-review debtor backs no advance (set it lower to finance those too).
+    """
+
+    haircut_a_bps: int = Field(default=500, ge=0, le=10_000)
+    haircut_b_bps: int = Field(default=1_500, ge=0, le=10_000)
+    haircut_c_bps: int = Field(default=10_000, ge=0, le=10_000)
+    #: The annual discount rate (actual/365), in basis points.
+    rate_bps: int = Field(default=1_200, ge=0, le=10_000)
+    #: The fewest days priced: a cycle already claimable still waits for its release.
+    min_days: int = Field(default=1, ge=0, le=365)
+
+    def haircuts(self) -> dict[str, int]:
+        return {"A": self.haircut_a_bps, "B": self.haircut_b_bps, "C": self.haircut_c_bps}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARING_", env_nested_delimiter="__", extra="ignore")
 
@@ -274,6 +294,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     defaults: DefaultSettings = DefaultSettings()
     vault: VaultSettings = VaultSettings()
+    financing: FinancingSettings = FinancingSettings()
 
     @property
     def db_url(self) -> str:

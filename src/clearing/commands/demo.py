@@ -10,7 +10,8 @@ provisional credit; a lender funding the credit pool; a few hundred
 obligations including one held by a risk rule and one beyond headroom; a
 cycle closed, netted, committed and released on chain; a forecast of every
 member and the pool from the ledger and an event calendar (the third member's
-shortfall date and top-up advice, the pool's needs); then the audit. Exit 0
+shortfall date and top-up advice, the pool's needs); a creditor's receivable
+financed by the pool and repaid first at release (``demo_financing``); then the audit. Exit 0
 only if the audit passes and the credit story (the default included) ends as told.
 """
 
@@ -61,7 +62,7 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
     from clearing.adapters.chain import backends
     from clearing.adapters.chain.deploy import Contracts, deploy
     from clearing.bootstrap import build_service
-    from clearing.commands import demo_credit, demo_forecast, demo_merchant, demo_pledge
+    from clearing.commands import demo_credit, demo_financing, demo_forecast, demo_merchant, demo_pledge
     from clearing.settings import ChainSettings, Settings
 
     t0 = time.perf_counter()
@@ -94,6 +95,7 @@ def demo(count: int, seed: int, db_url: str | None) -> None:
     )
     story_start = clock.now - timedelta(days=demo_credit.HISTORY_DAYS)
     forecast = demo_forecast.show(ctx, story_start, _say)
+    demo_financing.run(ctx, principals, _say)
     _audit(ctx, keys, view, t0, story, forecast)
 
 

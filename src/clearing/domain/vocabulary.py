@@ -176,6 +176,9 @@ class EventType(StrEnum):
     MEMBER_CURED = "member.cured"
     #: A purchase on behalf of a merchant was refused: it did not fit what the merchant's line has left.
     MERCHANT_LINE_EXHAUSTED = "merchant.line_exhausted"
+    FINANCING_ADVANCED = "financing.advanced"
+    FINANCING_REPAID = "financing.repaid"
+    FINANCING_RECOURSE = "financing.recourse"
 
 
 #: An endpoint's subscription to every event type, present and future.

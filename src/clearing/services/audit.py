@@ -1,8 +1,9 @@
 """Audit: recompute every committed cycle from the ledger and, separately, from
 chain events alone; check roots, net deltas, every balance, the pool (its
 equity, every lender's shares and the queued ones), every default
-(``default_audit``: the waterfall's steps, the ledger's records) and the
-asset vault (``pledge_audit``: positions, custody, values, the ledger's mirror).
+(``default_audit``: the waterfall's steps, the ledger's records), the
+asset vault (``pledge_audit``: positions, custody, values, the ledger's mirror) and every receivable
+advance (``financing_audit``: replayed, against ``advanceOf`` and ``totalAdvanced``, and the ledger's rows).
 
 The chain side trusts nothing the service stored: it replays the house's
 events from the deployment block. A settled obligation edited in the
@@ -38,7 +39,7 @@ from clearing.domain.types import Obligation as DomainObligation
 from clearing.domain.vocabulary import CycleState
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import ClearingError, Conflict, NotFound, ValidationError
-from clearing.services import default_audit, obligation_lookup, pledge_audit
+from clearing.services import default_audit, financing_audit, obligation_lookup, pledge_audit
 
 COMMITTED_STATES = (CycleState.COMMITTED, CycleState.SETTLED, CycleState.PARTIAL, CycleState.REFUNDED)
 #: Statuses of the obligations under a committed cycle's root (refunded ones stay under it).
@@ -139,6 +140,9 @@ def replay_balances(events: list[Event]) -> dict[str, int]:
         eff = BALANCE_EFFECTS.get(e.name)
         if eff:
             balances[e.args[eff[0]]] += eff[1] * e.args["amount"]
+        moved = financing_audit.balance_move(e)  # advances pay a balance, recourse charges it
+        if moved:
+            balances[moved[0]] += moved[1]
     return dict(balances)
 
 
@@ -164,6 +168,7 @@ def replay_pool(events: list[Event]) -> PoolReplay:
         eff = POOL_EFFECTS.get(e.name)
         if eff:
             total += eff[1] * e.args[eff[0]]
+        total += financing_audit.pool_income(e)
         moves = SHARE_EFFECTS.get(e.name)
         if moves:
             shares[e.args["lender"]] += moves[0] * e.args["shares"]
@@ -281,12 +286,14 @@ def verify(sessions: sessionmaker[Session], contracts: Contracts, cycle_id: int 
             check_pool(rep, house, events)
             # Pledges: the vault's events replayed == its positions, tokens held, values; the ledger's mirror.
             pledge_audit.check(s, contracts, rep.check)
-            total = house.total_balances()
+            # Advances: replayed == advanceOf and totalAdvanced; the ledger's rows == the chain's.
+            financing_audit.check_advances(s, house, events, rep.check)
+            total, advanced = house.total_balances(), house.total_advanced()
             held = contracts.token.balance_of(house.address)
             rep.check(
-                total + house.pool_total() + house.total_escrowed() == held,
+                total + house.pool_total() + house.total_escrowed() - advanced == held,
                 f"house: balances {total} + pool {house.pool_total()} + escrow {house.total_escrowed()} "
-                f"!= tokens held {held}",
+                f"- advanced {advanced} != tokens held {held}",
             )
     return rep
 

@@ -6,9 +6,9 @@ the mirror current. Indexing is idempotent (unique tx hash + log index).
 It also completes what members' own transactions and emptied escrows end:
 withdrawals (``Withdrawn``), cycles the operator released (``CycleSettled``)
 and tier-C orders (``OrderClosed``), through ``escrow_outcome``; it writes
-what a default's events say onto its row (``default_events``); and it mirrors
-the asset vault's collections, positions and each pledging member's
-collateral value (``pledge_sync``), which headroom counts.
+what a default's events say onto its row (``default_events``), and an advance's
+(``financing_events``); and it mirrors the asset vault's collections, positions
+and each pledging member's collateral value (``pledge_sync``), which headroom counts.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from clearing.adapters.db.models import ChainEvent, Member, SettlementTx
 from clearing.adapters.db.uow import UnitOfWork
 from clearing.domain.amounts import as_json_values
 from clearing.domain.vocabulary import EventType, TxState
-from clearing.services import default_events, escrow_outcome, outbox, pledge_sync
+from clearing.services import default_events, escrow_outcome, financing_events, outbox, pledge_sync
 from clearing.services.webhooks.events import publish_member_event
 
 #: Events whose ``member``/``creditor``/``debtor`` argument names a member whose balance moved.
@@ -80,7 +80,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                         withdrawn.append(ev)
                     elif ev.name == "CycleSettled":
                         settled_cycles.append((int(ev.args["cycleId"]), ev.tx_hash))
-                    elif ev.name in default_events.EVENTS:
+                    elif ev.name in default_events.EVENTS or ev.name in financing_events.EVENTS:
                         default_events_seen.append(ev)
                 elif client is contracts.vault:
                     vault_events.append(ev)
@@ -93,6 +93,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
             escrow_outcome.finish_cycle(s, cycle_id, tx_hash=tx_hash)
         escrow_outcome.close_orders(s, closed_orders, contracts.escrow.order)
         default_events.record(s, default_events_seen, lambda block: _block_time(contracts, block))
+        financing_events.record(s, default_events_seen, lambda block: _block_time(contracts, block))
         if contracts.vault is not None:  # pledges, and every pledging member's value (staleness needs no event)
             pledge_sync.record(s, contracts.vault, sorted(vault_events, key=lambda e: (e.block, e.log_index)))
         refreshed = 0

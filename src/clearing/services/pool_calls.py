@@ -1,4 +1,5 @@
-"""The pool keeper's chain calls, as outbox rows: their kinds, and how each sees its effect on chain.
+"""The pool's chain calls (the keeper's, and receivable advances: ``financing_calls.py``), as outbox rows:
+their kinds, and how each sees its effect on chain.
 
 ``services/pool_keeper.py`` plans the rows (``accrueInterest``, ``processWithdrawals``, each with its
 ``fn`` and ``args``) and sends them as operator actions are sent (``Outbox.call(row_id=...)``: once, a
@@ -17,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from clearing.adapters.chain.client import ClearingHouseClient
+from clearing.services.financing_calls import ADVANCE_RECEIVABLE, FINANCING_KINDS, advance_done
 from clearing.services.tx_sender import Done
 
 POOL_ACCRUE = "pool_accrue"
 POOL_PROCESS = "pool_process"
-#: The outbox kinds of the pool keeper.
-POOL_KINDS = (POOL_ACCRUE, POOL_PROCESS)
+#: The outbox kinds of the pool keeper, and of advances from the pool.
+POOL_KINDS = (POOL_ACCRUE, POOL_PROCESS, *FINANCING_KINDS)
 
 
 def accrue_done(house: ClearingHouseClient, members: Sequence[str]) -> Done:
@@ -36,7 +38,9 @@ def process_done(house: ClearingHouseClient) -> Done:
 
 
 def pool_done(house: ClearingHouseClient, kind: str, args: Sequence[object]) -> Done:
-    """``done()`` of a keeper row from its kind and call arguments (``accrueInterest(members)``)."""
+    """``done()`` of a pool row from its kind and call arguments (``accrueInterest(members)``)."""
+    if kind == ADVANCE_RECEIVABLE:
+        return advance_done(house, args)
     if kind == POOL_ACCRUE:
         [members] = args
         assert isinstance(members, list)

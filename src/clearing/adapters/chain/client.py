@@ -23,6 +23,7 @@ from clearing.adapters.chain.base import (
     decode_revert,
     padded_gas,
 )
+from clearing.errors import AdvanceExceedsCredit, AdvanceExists, AdvanceRefused, ChainReverted, ClearingError
 
 __all__ = [
     "DEFAULT_ADMIN_ROLE",
@@ -38,6 +39,7 @@ __all__ = [
     "TokenClient",
     "TxResult",
     "UnsignedTx",
+    "advance_error",
     "decode_revert",
     "padded_gas",
     "reason_bytes32",
@@ -334,3 +336,57 @@ class ClearingHouseClient(ContractClient):
 
     def claim(self, cycle_id: int, creditor: str, sender: LocalAccount | None = None) -> TxResult:
         return self._send("claim", cycle_id, to_checksum_address(creditor), sender=sender)
+
+    # -- receivable advances (operator; ``services/financing.py`` prices them)
+    def advance_args(self, cycle_id: int, creditor: str, principal: int, fee: int) -> tuple[int, str, int, int]:
+        return (cycle_id, to_checksum_address(creditor), principal, fee)
+
+    def advance_receivable(
+        self, cycle_id: int, creditor: str, principal: int, fee: int, sender: LocalAccount | None = None
+    ) -> TxResult:
+        """Pay ``creditor`` ``principal`` from the pool now against its pending credit in ``cycle_id``, which then
+        owes the pool ``principal + fee``; the contract's refusals come back as service errors (``advance_error``)."""
+        try:
+            return self._send(
+                "advanceReceivable", *self.advance_args(cycle_id, creditor, principal, fee), sender=sender
+            )
+        except ChainReverted as exc:
+            raise advance_error(exc) from exc
+
+    def advance_of(self, cycle_id: int, creditor: str) -> tuple[int, int]:
+        """(principal, fee) the advance on ``creditor``'s credit in ``cycle_id`` still owes the pool ((0, 0): none)."""
+        principal, fee = self._call("advanceOf", cycle_id, to_checksum_address(creditor))
+        return principal, fee
+
+    def total_advanced(self) -> int:
+        """Σ outstanding advance principal: pool money now in creditors' balances."""
+        return self._call("totalAdvanced")
+
+
+def advance_error(exc: ChainReverted) -> ClearingError:
+    """The service error of an ``advanceReceivable`` revert, with the contract's values (else ``exc`` itself)."""
+    args = exc.error_args
+    if exc.error == "ClearingHouseAdvanceExists":
+        values = dict(zip(("cycle_id", "creditor"), args, strict=False))
+        return AdvanceExists(
+            f"the creditor already has an advance on its credit in cycle {values.get('cycle_id', '?')}",
+            field="cycle_id",
+            **values,
+        )
+    if exc.error == "ClearingHouseAdvanceExceedsCredit":
+        values = dict(zip(("cycle_id", "creditor", "pending", "owed"), args, strict=False))
+        return AdvanceExceedsCredit(
+            f"the advance would assign {values.get('owed', '?')} of the creditor's credit in cycle "
+            f"{values.get('cycle_id', '?')}, more than the {values.get('pending', '?')} pending",
+            field="cycle_id",
+            **values,
+        )
+    if exc.error == "ClearingHouseInsufficientLiquidity":
+        values = dict(zip(("available", "requested"), args, strict=False))
+        return AdvanceRefused(
+            f"the pool has {values.get('available', '?')} undrawn, "
+            f"less than the {values.get('requested', '?')} advance",
+            field="pool",
+            **values,
+        )
+    return exc

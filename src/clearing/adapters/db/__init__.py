@@ -1,8 +1,9 @@
 """Ledger persistence: typed models, unit of work, packaged Alembic migrations."""
 
-# Registers the forecasting, Cover 2, default, merchant credit and pledge tables on the shared metadata,
-# whoever imports the models first.
+# Registers the forecasting, Cover 2, default, merchant credit, pledge and advance tables on the shared
+# metadata, whoever imports the models first.
 from clearing.adapters.db import (  # noqa: F401
+    advances,
     cover2_snapshots,
     forecast_models,
     member_defaults,
