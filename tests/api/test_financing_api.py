@@ -21,7 +21,7 @@ ALPHA, BETA, GAMMA = "alpha-games", "beta-cards", "gamma-video"
 POOL = 5_000_000
 
 
-def _house(db, lender_pool: int) -> Iterator[ChainHouse]:
+def financing_house(db, lender_pool: int) -> Iterator[ChainHouse]:
     ctx, contracts = chain_app_house(db, lender_pool=lender_pool)
     with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
         h = ChainHouse(ctx=ctx, client=client, contracts=contracts)
@@ -34,13 +34,13 @@ def _house(db, lender_pool: int) -> Iterator[ChainHouse]:
 @pytest.fixture
 def fin_house(db) -> Iterator[ChainHouse]:
     """Three members and a pool of ``POOL`` lent by dev account 9, on each ledger backend."""
-    yield from _house(db, POOL)
+    yield from financing_house(db, POOL)
 
 
 @pytest.fixture
 def dry_house(sqlite_db) -> Iterator[ChainHouse]:
     """The same members and no pool at all."""
-    yield from _house(sqlite_db, 0)
+    yield from financing_house(sqlite_db, 0)
 
 
 def committed(h: ChainHouse, prefix: str = "f") -> int:
