@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from clearing.adapters.chain.vault_client import CollectibleClient
 from clearing.adapters.db.models import Alert, AuditLog, Member
 from clearing.api.app import create_app
 from clearing.services import credit
@@ -150,6 +151,74 @@ def test_waterfall_covers_a_default_step_by_step_on_chain_and_a_repaid_member_is
     # The default stays on the record: the score counts it after the cure.
     mine = h.get(GEM, "/members/me/credit").json()
     assert [f["value"] for f in mine["factors"] if f["name"] == "defaults"] == ["1"], mine
+
+
+def _pledge_nft(h: ChainHouse, name: str, unit_value: int) -> CollectibleClient:
+    """``name`` pledges a freshly minted collectible valued ``unit_value`` (LTV 50%) from its own wallet."""
+    nft, _ = h.contracts.deploy_test_collections()
+    body = {"collection": nft.address, "unit_value": str(unit_value), "ltv_bps": 5_000, "max_age_seconds": 86_400}
+    assert h.post("operator", "/pledges/collections", body).status_code == 201
+    nft.mint(h.accounts[name].address, 1)
+    r = h.post(name, "/members/me/pledges/prepare-pledge", {"collection": nft.address, "token_id": "1"})
+    assert r.status_code == 200, r.text
+    for tx in r.json()["transactions"]:
+        h.send(tx, h.accounts[name])
+    h.sync()
+    return nft
+
+
+def test_waterfall_sells_the_pledges_and_a_financed_receivable_repays_its_advance_first(pooled_house):
+    """Issue 12's waterfall through the service: gemshop holds collateral (spent by its debit), a pledged
+    collectible and a financed receivable; each step shows on chain, in the ledger's record and in the audit."""
+    h = pooled_house
+    house, vault = h.contracts.house, h.contracts.vault
+    assert vault is not None
+    h.add(GEM, 1, tier="B", collateral=1_000_000, credit=500_000)
+    h.add(BETA, 2, collateral=5_000_000)
+    h.add(GAMMA, 3, collateral=5_000_000)
+    credit.rescore(h.ctx, trigger="manual")
+    h.sync()
+    gem = h.accounts[GEM].address
+    nft = _pledge_nft(h, GEM, 100_000)
+    held = _cycle(h, [("b-1", BETA, GEM, 300_000)], commit=True)
+    r = h.post(GEM, "/financing/advances", {"id": "adv-1", "cycle_id": held})
+    assert r.status_code in (200, 201, 202), r.text
+    h.sync()
+    principal, fee = house.advance_of(held, gem)
+    assert principal > 0 and principal + fee <= 300_000
+    _cycle(h, [("g-1", GEM, GAMMA, 1_400_000)], commit=False)
+    assert h.balance(GEM) == -400_000 + principal
+    # The liquidator (the deployer in dev, which approved the house) needs the tokens it pays for pledges.
+    h.contracts.token.mint(house.asset_vault()[1], 100_000)
+    start = h.contracts.chain.w3.eth.block_number + 1
+
+    r = h.post("operator", f"/members/{GEM}/default", {"reason": "stopped paying"})
+    assert r.status_code == 202, r.text
+    d = r.json()
+    events = [e for e in house.events(start) if gem in (e.args.get("member"), e.args.get("creditor"))]
+    [declared] = [e for e in events if e.name == "MemberDefaulted"]
+    debt = -declared.args["balance"]
+    steps = [
+        (e.args["step"], e.args["amount"], e.args["remainingLoss"]) for e in events if e.name == "DefaultLossAllocated"
+    ]
+    left_after_pledges = debt - 100_000  # the liquidator paid the full valuation, not the 50% the line counted
+    rest = 300_000 - principal - fee  # what the receivable leaves once the pool took its advance back
+    assert steps == [
+        (1, 0, debt),
+        (2, 100_000, left_after_pledges),
+        (3, rest, left_after_pledges - rest),
+        (4, left_after_pledges - rest, 0),
+    ]
+    [sold] = [e for e in events if e.name == "PledgesSold"]
+    [repaid] = [e for e in events if e.name == "AdvanceRepaid"]
+    assert (sold.args["value"], repaid.args["principal"], repaid.args["fee"]) == (100_000, principal, fee)
+    assert nft.owner_of(1) == house.asset_vault()[1], "the collectible went to the liquidator"
+    assert (house.total_advanced(), house.advance_of(held, gem)) == (0, (0, 0))
+    assert d["steps"] == dict(zip(STEP_NAMES, ["0", "100000", str(rest), str(left_after_pledges - rest)], strict=True))
+    advance = h.get(GEM, "/financing/advances").json()
+    assert [a["status"] for a in advance] == ["repaid"], advance
+    report = h.get("auditor", "/audit/verify").json()
+    assert report["ok"] is True, report["mismatches"]
 
 
 def test_declaring_again_is_409_with_the_record_and_only_operators_declare(pooled_house):

@@ -49,18 +49,25 @@ SUBMITTER_SCHEME = "submitter"
 #: ``key_scheme`` of a proof of an obligation recorded before ids were scoped: ``keccak256(utf8(id))``.
 LEGACY_SCHEME = "legacy"
 
-#: How each event moves a member's signed balance (replayed from the chain alone).
-BALANCE_EFFECTS: dict[str, tuple[str, int]] = {
-    "Deposited": ("member", +1),
-    "Withdrawn": ("member", -1),
-    "MemberDebited": ("member", -1),
-    "CreditReleased": ("creditor", +1),
-    "DebitRefunded": ("debtor", +1),
-    "MemberRecovered": ("member", -1),
-    "InterestCharged": ("member", -1),
+#: How each event moves a member's signed balance (replayed from the chain alone): the argument naming the
+#: member, the sign, and the arguments whose sum is the amount.
+BALANCE_EFFECTS: dict[str, tuple[str, int, tuple[str, ...]]] = {
+    "Deposited": ("member", +1, ("amount",)),
+    "Withdrawn": ("member", -1, ("amount",)),
+    "MemberDebited": ("member", -1, ("amount",)),
+    # Net of any advance it repaid first (AdvanceRepaid carries that part, into the pool).
+    "CreditReleased": ("creditor", +1, ("amount",)),
+    "DebitRefunded": ("debtor", +1, ("amount",)),
+    "MemberRecovered": ("member", -1, ("amount",)),
+    "InterestCharged": ("member", -1, ("amount",)),
     # A write-down clears the defaulter's debt (lenders absorb it); a recovery moves a later credit back to them.
-    "PoolWrittenDown": ("member", +1),
-    "DefaultRecovered": ("member", -1),
+    "PoolWrittenDown": ("member", +1, ("amount",)),
+    "DefaultRecovered": ("member", -1, ("amount",)),
+    # An advance pays its principal from the pool; recourse charges principal and fee back.
+    "ReceivableAdvanced": ("creditor", +1, ("principal",)),
+    "AdvanceRecourse": ("creditor", -1, ("principal", "fee")),
+    # Waterfall step 2: the liquidator pays the seized pledges' valuation into the defaulter's balance.
+    "PledgesSold": ("member", +1, ("value",)),
 }
 #: How each event moves the pool's equity (``poolTotal``), and the argument holding the amount.
 POOL_EFFECTS: dict[str, tuple[str, int]] = {
@@ -71,6 +78,9 @@ POOL_EFFECTS: dict[str, tuple[str, int]] = {
     "InterestCharged": ("amount", +1),
     "PoolWrittenDown": ("amount", -1),
     "DefaultRecovered": ("amount", +1),
+    # An advance's fee is the lenders' income, repaid at release or charged by recourse.
+    "AdvanceRepaid": ("fee", +1),
+    "AdvanceRecourse": ("fee", +1),
 }
 #: How each event moves a lender's shares (not queued) and the queued shares (``shares`` argument).
 SHARE_EFFECTS: dict[str, tuple[int, int]] = {
@@ -139,10 +149,8 @@ def replay_balances(events: list[Event]) -> dict[str, int]:
     for e in events:
         eff = BALANCE_EFFECTS.get(e.name)
         if eff:
-            balances[e.args[eff[0]]] += eff[1] * e.args["amount"]
-        moved = financing_audit.balance_move(e)  # advances pay a balance, recourse charges it
-        if moved:
-            balances[moved[0]] += moved[1]
+            who, sign, amounts = eff
+            balances[e.args[who]] += sign * sum(int(e.args[a]) for a in amounts)
     return dict(balances)
 
 
@@ -168,7 +176,6 @@ def replay_pool(events: list[Event]) -> PoolReplay:
         eff = POOL_EFFECTS.get(e.name)
         if eff:
             total += eff[1] * e.args[eff[0]]
-        total += financing_audit.pool_income(e)
         moves = SHARE_EFFECTS.get(e.name)
         if moves:
             shares[e.args["lender"]] += moves[0] * e.args["shares"]

@@ -3,11 +3,12 @@
 From the events alone: ``ReceivableAdvanced`` pays its principal into the creditor's balance (pool money:
 ``totalAdvanced`` grows by it, the pool's equity does not move); ``AdvanceRepaid`` returns principal to
 liquidity and adds the fee to the pool's equity; ``AdvanceRecourse`` does the same, charging the creditor's
-balance ``principal + fee``. ``CreditReleased`` is already net of any repayment, so the balance replay
-(``services/audit.py``) adds it as before. Checked here: each (cycle, creditor)'s advance replayed equals the
-chain's ``advanceOf``; Σ outstanding principal equals ``totalAdvanced`` (and each ``ReceivableAdvanced``'s
-own ``totalAdvanced`` running figure); every advance on chain has a ledger row advanced by that transaction
-with the same principal and fee, and what each ledger row says is still owed is what ``advanceOf`` says.
+balance ``principal + fee``. Those balance and pool moves are entries of the replay tables in
+``services/audit.py``; ``CreditReleased`` is already net of any repayment, so it replays as before.
+Checked here: each (cycle, creditor)'s advance replayed equals the chain's ``advanceOf``; Σ outstanding
+principal equals ``totalAdvanced`` (and each ``ReceivableAdvanced``'s own ``totalAdvanced`` running
+figure); every advance on chain has a ledger row advanced by that transaction with the same principal and
+fee, and what each ledger row says is still owed is what ``advanceOf`` says.
 """
 
 from __future__ import annotations
@@ -25,20 +26,6 @@ from clearing.adapters.db.models import Member
 #: How a check is reported: the condition, and the mismatch it names when false.
 Check = Callable[[bool, str], None]
 EVENTS = ("ReceivableAdvanced", "AdvanceRepaid", "AdvanceRecourse")
-
-
-def balance_move(e: Event) -> tuple[str, int] | None:
-    """(member, signed amount) an advance event moves a balance by; None for other events."""
-    if e.name == "ReceivableAdvanced":
-        return str(e.args["creditor"]), int(e.args["principal"])
-    if e.name == "AdvanceRecourse":
-        return str(e.args["creditor"]), -(int(e.args["principal"]) + int(e.args["fee"]))
-    return None
-
-
-def pool_income(e: Event) -> int:
-    """What an advance event adds to the pool's equity: the fee repaid (or taken back by recourse)."""
-    return int(e.args["fee"]) if e.name in ("AdvanceRepaid", "AdvanceRecourse") else 0
 
 
 def replay(events: Sequence[Event], check: Check) -> dict[tuple[int, str], list[int]]:
