@@ -81,8 +81,7 @@ def main() -> None:
     vault.grantRole(web3.keccak(text=SEIZER_ROLE_TEXT), house.address, {"from": deployer})
     vault.grantRole(web3.keccak(text=RISK_ROLE_TEXT), operator, {"from": deployer})
     house.setInterestRateModel(*_rates(), {"from": deployer})
-    if hasattr(house, "setAssetVault"):  # the house counts the vault once it has setAssetVault
-        house.setAssetVault(vault.address, liquidator, {"from": deployer})
+    house.setAssetVault(vault.address, liquidator, {"from": deployer})
     if dev_token and liquidator == deployer.address:
         token_c.approve(house.address, 2**256 - 1, {"from": deployer})
     record = {

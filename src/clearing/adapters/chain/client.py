@@ -225,6 +225,14 @@ class ClearingHouseClient(ContractClient):
     def set_interest_rate_model(self, base_bps: int, slope_bps: int, sender: LocalAccount | None = None) -> TxResult:
         return self._send("setInterestRateModel", base_bps, slope_bps, sender=sender)
 
+    def asset_vault(self) -> tuple[str, str]:
+        """(vault, liquidator) the house counts pledges in and sells seized pledges to (zero addresses: none)."""
+        vault, liquidator = self._call("assetVault")
+        return to_checksum_address(vault), to_checksum_address(liquidator)
+
+    def set_asset_vault(self, vault: str, liquidator: str, sender: LocalAccount | None = None) -> TxResult:
+        return self._send("setAssetVault", to_checksum_address(vault), to_checksum_address(liquidator), sender=sender)
+
     def declare_default(self, who: str, reason: str, sender: LocalAccount | None = None) -> TxResult:
         return self._send("declareDefault", to_checksum_address(who), reason_bytes32(reason), sender=sender)
 

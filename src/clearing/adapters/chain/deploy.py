@@ -122,7 +122,7 @@ def deploy(
             client.grant_role(role, who, sender=admin)
     if rates is not None and hc.interest_rate_model() != rates:
         hc.set_interest_rate_model(*rates, sender=admin)
-    attach_vault(hc, vault, liquidator, admin)
+    hc.set_asset_vault(vault, liquidator, sender=admin)  # headroom counts pledges; step 2 sells them
     if dev_token and liquidator == admin.address:  # the dev liquidator pays for seized pledges in dev tokens
         TokenClient(chain, token, admin).approve(house, 2**256 - 1, sender=admin)
     return Deployment(
@@ -139,16 +139,6 @@ def deploy(
         asset_vault=vault,
         liquidator=liquidator,
     )
-
-
-def attach_vault(house: ClearingHouseClient, vault: str, liquidator: str, admin: LocalAccount) -> None:
-    """Tell the house its vault and liquidator (``setAssetVault``, admin only); the one place that calls it.
-
-    Idempotent: nothing is sent when the house already names this vault and liquidator.
-    """
-    want = (to_checksum_address(vault), to_checksum_address(liquidator))
-    if tuple(house._call("assetVault")) != want:
-        house._send("setAssetVault", *want, sender=admin)
 
 
 @dataclass
