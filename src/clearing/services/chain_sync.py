@@ -56,7 +56,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
         withdrawn: list[Event] = []
         closed_orders: set[str] = set()
         settled_cycles: list[tuple[int, str]] = []
-        default_events_seen: list[Event] = []
+        row_events: list[Event] = []
         vault_events: list[Event] = []
         added = 0
         clients = (contracts.house, contracts.escrow, *((contracts.vault,) if contracts.vault else ()))
@@ -81,7 +81,7 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
                     elif ev.name == "CycleSettled":
                         settled_cycles.append((int(ev.args["cycleId"]), ev.tx_hash))
                     elif ev.name in default_events.EVENTS or ev.name in financing_events.EVENTS:
-                        default_events_seen.append(ev)
+                        row_events.append(ev)
                 elif client is contracts.vault:
                     vault_events.append(ev)
                 elif ev.name == "OrderClosed":
@@ -92,8 +92,8 @@ def sync(sessions: sessionmaker[Session], contracts: Contracts) -> SyncResult:
         for cycle_id, tx_hash in settled_cycles:
             escrow_outcome.finish_cycle(s, cycle_id, tx_hash=tx_hash)
         escrow_outcome.close_orders(s, closed_orders, contracts.escrow.order)
-        default_events.record(s, default_events_seen, lambda block: _block_time(contracts, block))
-        financing_events.record(s, default_events_seen, lambda block: _block_time(contracts, block))
+        default_events.record(s, row_events, lambda block: _block_time(contracts, block))
+        financing_events.record(s, row_events, lambda block: _block_time(contracts, block))
         if contracts.vault is not None:  # pledges, and every pledging member's value (staleness needs no event)
             pledge_sync.record(s, contracts.vault, sorted(vault_events, key=lambda e: (e.block, e.log_index)))
         refreshed = 0
