@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from clearing.api.app import create_app
-from tests.api.conftest import OPERATOR_KEY, api_house, serve
-
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-def _clearing(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARING_")}
-    env |= {"PYTHONPATH": SRC, "CLEARING_API__URL": url, "CLEARING_API__OPERATOR_KEY": OPERATOR_KEY}
-    code = "from clearing.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120)
+from tests.api.conftest import api_house, serve
+from tests.commands.cli_runner import run_clearing as _clearing
 
 
 def test_calendar_commands(sqlite_db):

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 
-import clearing
 from clearing.adapters.chain import backends
 from clearing.api.app import create_app
 from clearing.services import chain_sync
 from tests.api.conftest import OPERATOR_KEY, chain_app_house
-
-SRC = str(Path(clearing.__file__).resolve().parents[1])
+from tests.commands.cli_runner import run_clearing
 
 
 @pytest.fixture
@@ -43,12 +38,7 @@ def server(sqlite_db):
 
 
 def _clearing(url: str, *args: str, key: str | None = OPERATOR_KEY) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARING_")}
-    env |= {"PYTHONPATH": SRC, "CLEARING_API__URL": url}
-    if key:
-        env["CLEARING_API__OPERATOR_KEY"] = key
-    code = "from clearing.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=300)
+    return run_clearing(url, *args, operator_key=key, timeout=300)
 
 
 def test_cycles_commands_commit_release_hold_and_refund(server):

@@ -4,21 +4,11 @@ in one line with exit 2."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from clearing.api.app import create_app
 from tests.api.conftest import OPERATOR_KEY, serve
 from tests.api.test_financing_api import BETA, GAMMA, committed, financing_house
-from tests.commands.test_defaults_cli import SRC
-
-
-def _clearing(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARING_")}
-    env |= {"PYTHONPATH": SRC, "CLEARING_API__URL": url, "CLEARING_API__OPERATOR_KEY": OPERATOR_KEY}
-    code = "from clearing.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120)
+from tests.commands.cli_runner import run_clearing as _clearing
 
 
 def test_financing_commands(sqlite_db):

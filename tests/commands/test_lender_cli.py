@@ -4,22 +4,15 @@ transactions a lender's wallet signs (sent here as its wallet would), errors in 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 from clearing.api.app import create_app
 from tests.api.conftest import ChainHouse, chain_app_house, serve
-
-SRC = str(Path(__file__).resolve().parents[2] / "src")
+from tests.commands.cli_runner import run_clearing
 
 
 def _clearing(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARING_")}
-    env |= {"PYTHONPATH": SRC, "CLEARING_API__URL": url}  # no key: the pool's routes are public
-    code = "from clearing.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120)
+    return run_clearing(url, *args, operator_key=None)  # no key: the pool's routes are public
 
 
 def _json(ran: subprocess.CompletedProcess[str]) -> dict:

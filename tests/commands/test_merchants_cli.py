@@ -4,26 +4,19 @@ merchant signs a purchase, the platform reads the statement and records a repaym
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 from eth_account import Account
 
 from clearing.api.app import create_app
 from tests.api.conftest import OPERATOR_KEY, api_house, serve
+from tests.commands.cli_runner import run_clearing
 from tests.conftest import admit_member
-
-SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
 def _clearing(url: str, key: str, *args: str, **env_extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARING_")}
-    env |= {"PYTHONPATH": SRC, "CLEARING_API__URL": url, "CLEARING_API__MEMBER_KEY": key, **env_extra}
-    code = "from clearing.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120)
+    return run_clearing(url, *args, operator_key=None, env={"CLEARING_API__MEMBER_KEY": key, **env_extra})
 
 
 def test_merchants_commands(sqlite_db):

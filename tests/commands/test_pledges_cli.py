@@ -5,10 +5,7 @@ command); refusals print one line and exit 2."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,17 +17,13 @@ from clearing.bootstrap import build_service
 from clearing.services import chain_sync
 from clearing.settings import ApiSettings, Settings
 from tests.api.conftest import AUDITOR_KEY, OPERATOR_KEY, serve
-
-SRC = str(Path(__file__).resolve().parents[2] / "src")
+from tests.commands.cli_runner import run_clearing
 
 pytestmark = pytest.mark.anvil
 
 
 def _clearing(url: str, *args: str, key: str = OPERATOR_KEY) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARING_")}
-    env |= {"PYTHONPATH": SRC, "CLEARING_API__URL": url, "CLEARING_API__OPERATOR_KEY": key}
-    code = "from clearing.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120)
+    return run_clearing(url, *args, operator_key=key)
 
 
 def _json(ran: subprocess.CompletedProcess[str]) -> object:
