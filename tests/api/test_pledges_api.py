@@ -118,8 +118,9 @@ def test_collection_input_is_checked_before_the_chain(settling_house):
     assert (r.status_code, r.json()["field"]) == (422, "ltv_bps")
     body = {"collection": h.contracts.token.address, "unit_value": "1", "ltv_bps": 100, "max_age_seconds": 60}
     r = h.post("operator", "/pledges/collections", body)
-    assert (r.status_code, r.json()["field"]) == (422, "collection"), r.text
+    assert (r.status_code, r.json()["field"]) == (409, "collection"), r.text
     r = h.client.put(f"/pledges/collections/{nft.address}", json={"unit_value": "5"}, headers=h.headers("operator"))
     assert (r.status_code, r.json()["field"]) == (404, "collection")
     body = {"collection": nft.address, "unit_value": str(2**96), "ltv_bps": 100, "max_age_seconds": 60}
-    assert h.post("operator", "/pledges/collections", body).json()["field"] == "unit_value"
+    r = h.post("operator", "/pledges/collections", body)
+    assert (r.status_code, r.json()["field"]) == (409, "unit_value")

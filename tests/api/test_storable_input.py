@@ -46,6 +46,15 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/members/me/keys/rotate"): {"overlap_seconds": 60, "label": "ci"},
     ("post", "/members/{name}/keys/{key_id}/rotate"): {"overlap_seconds": 60, "label": "ci"},
     ("post", "/pool/prepare-deposit"): {"lender": "0x" + "ab" * 20, "amount": "1"},
+    ("post", "/pledges/collections"): {
+        "collection": "0x" + "ab" * 20,
+        "unit_value": "1",
+        "ltv_bps": 5000,
+        "max_age_seconds": 60,
+    },
+    ("put", "/pledges/collections/{collection}"): {"unit_value": "1"},
+    ("post", "/members/me/pledges/prepare-pledge"): {"collection": "0x" + "ab" * 20, "token_id": "1"},
+    ("post", "/members/me/pledges/prepare-unpledge"): {"collection": "0x" + "ab" * 20, "token_id": "1"},
     ("post", "/pool/prepare-withdrawal"): {"lender": "0x" + "ab" * 20, "amount": "1", "to": "0x" + "cd" * 20},
     ("post", "/pool/prepare-redeem"): {"lender": "0x" + "ab" * 20, "shares": "1", "to": "0x" + "cd" * 20},
     ("post", "/pool/prepare-queue"): {"lender": "0x" + "ab" * 20, "shares": "1"},
@@ -79,6 +88,7 @@ PATH_VALUES = {
     "alert_id": "1",
     "endpoint_id": "1",
     "delivery_id": "1",
+    "collection": "0x" + "ab" * 20,
 }
 
 

@@ -184,9 +184,10 @@ def set_collection(
     """
     c, vault = _chain(ctx)
     addr = _address(address, "collection")
+    _check_value(unit_value)
     dp.check_valuation(unit_value, ltv_bps, max_age_seconds)
     if standard_of(CollectibleClient(c.chain, addr)) is None:
-        raise ValidationError(
+        raise PledgeRefused(
             f"{addr} answers neither ERC-721 nor ERC-1155 (ERC-165 supportsInterface)", field="collection"
         )
     args = (addr, unit_value, ltv_bps, max_age_seconds)
@@ -201,9 +202,18 @@ def update_value(ctx: ServiceContext, actor: str, address: str, unit_value: int)
     current = vault.collection_of(addr)
     if not current.listed:
         raise NotFound(f"collection {addr} is not listed: list it first (POST)", field="collection", collection=addr)
+    _check_value(unit_value)
     dp.check_valuation(unit_value, current.ltv_bps, current.max_age_seconds)
     _send(ctx, vault, actor, VAULT_UPDATE_VALUE, "updateValue", (addr, unit_value), after=current.valued_at)
     return get_collection(ctx, addr)
+
+
+def _check_value(unit_value: int) -> None:
+    """The vault stores a value in 96 bits: above that it refuses (409 naming ``unit_value``)."""
+    if unit_value > dp.MAX_UNIT_VALUE:
+        raise PledgeRefused(
+            f"unit_value must be below 2^96, got {unit_value}", field="unit_value", max=dp.MAX_UNIT_VALUE
+        )
 
 
 def _send(
@@ -384,7 +394,7 @@ def prepare_unpledge(
     holding = next((h for h in view.holdings if h.collection == addr), None)
     pledged = next((p.amount for p in holding.positions if p.token_id == token_id), 0) if holding else 0
     standard = holding.standard if holding is not None and holding.standard in (ERC721, ERC1155) else ERC721
-    units = _amount(standard, amount if standard == ERC1155 else amount or 1)
+    units = amount or 1  # an ERC-721 position holds 1: more is refused below as more than pledged
     if pledged < units:
         raise PledgeRefused(
             f"the member pledged {pledged} of token {token_id} of {addr}, cannot take back {units}",

@@ -7,7 +7,9 @@ where the vault would refuse them.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from clearing.api.deps import ContextDep, CurrentMember, Operator, PrincipalDep
 from clearing.api.schemas.common import UnsignedTxOut, problem_responses
@@ -23,6 +25,7 @@ from clearing.api.schemas.text import MemberNameParam
 from clearing.services import pledges as svc
 
 router = APIRouter(tags=["pledges"])
+CollectionParam = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="The collection's address")]
 _SIGN = "Nothing is recorded or sent: sign and send them in order from the member's wallet."
 
 
@@ -49,7 +52,7 @@ def collections(ctx: ContextDep, who: PrincipalDep) -> list[CollectionOut]:
     status_code=status.HTTP_201_CREATED,
     summary="List (or re-set) a collection: value per token, LTV and staleness bound (operator, audited)",
     description="Sent through the outbox with the risk key (setCollection). 422 naming the field for a value the "
-    "vault refuses or a contract that is neither ERC-721 nor ERC-1155.",
+    "vault refuses; 409 for a contract that is neither ERC-721 nor ERC-1155, or a value of 2^96 or more.",
     responses=problem_responses(401, 403, 409, 422, 502, 503),
 )
 def list_collection(body: CollectionIn, ctx: ContextDep, op: Operator) -> CollectionOut:
@@ -63,7 +66,7 @@ def list_collection(body: CollectionIn, ctx: ContextDep, op: Operator) -> Collec
     summary="Value a listed collection now (restarts its staleness clock; operator, audited)",
     responses=problem_responses(401, 403, 404, 409, 422, 502, 503),
 )
-def revalue(collection: str, body: ValuationIn, ctx: ContextDep, op: Operator) -> CollectionOut:
+def revalue(collection: CollectionParam, body: ValuationIn, ctx: ContextDep, op: Operator) -> CollectionOut:
     return CollectionOut.model_validate(svc.update_value(ctx, op.actor, collection, body.unit_value))
 
 
