@@ -53,6 +53,16 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "max_age_seconds": 60,
     },
     ("put", "/pledges/collections/{collection}"): {"unit_value": "1"},
+    ("post", "/merchants"): {
+        "merchant": "m-1",
+        "signer": "0x" + "ab" * 20,
+        "limit": "1",
+        "nonce": "1",
+        "signature": "0x" + "11" * 65,
+    },
+    ("post", "/merchants/{merchant}/status"): {"status": "frozen"},
+    ("post", "/merchants/{merchant}/repayments"): {"id": "r-1", "amount": "1"},
+    ("post", "/financing/advances"): {"id": "adv-1", "cycle_id": 1},
     ("post", "/members/me/pledges/prepare-pledge"): {"collection": "0x" + "ab" * 20, "token_id": "1"},
     ("post", "/members/me/pledges/prepare-unpledge"): {"collection": "0x" + "ab" * 20, "token_id": "1"},
     ("post", "/pool/prepare-withdrawal"): {"lender": "0x" + "ab" * 20, "amount": "1", "to": "0x" + "cd" * 20},
@@ -89,6 +99,7 @@ PATH_VALUES = {
     "endpoint_id": "1",
     "delivery_id": "1",
     "collection": "0x" + "ab" * 20,
+    "merchant": "m-1",
 }
 
 
@@ -142,7 +153,7 @@ def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]
 
 
 def who(path: str) -> str:
-    member_routes = ("/obligations", "/members/me")
+    member_routes = ("/obligations", "/members/me", "/merchants", "/financing")
     return "alpha" if path.startswith(member_routes) or path == "/complaints" else "operator"
 
 

@@ -6,7 +6,16 @@ from datetime import datetime
 
 from pydantic import Field
 
-from clearing.api.schemas.common import JSON_SAFE_MAX, AmountIn, AmountOut, LimitIn, OutSchema, Schema, UnsignedTxOut
+from clearing.api.schemas.common import (
+    JSON_SAFE_MAX,
+    AmountIn,
+    AmountOut,
+    JsonInt,
+    LimitIn,
+    OutSchema,
+    Schema,
+    UnsignedTxOut,
+)
 
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 
@@ -14,8 +23,10 @@ _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 class CollectionIn(Schema):
     collection: str = Field(pattern=_ADDRESS, description="The ERC-721 or ERC-1155 contract")
     unit_value: LimitIn = Field(description="Value of one token in the settlement token's smallest unit (< 2^96)")
-    ltv_bps: int = Field(ge=0, le=10_000, description="Loan-to-value in basis points: the share counted as collateral")
-    max_age_seconds: int = Field(
+    ltv_bps: JsonInt = Field(
+        ge=0, le=10_000, description="Loan-to-value in basis points: the share counted as collateral"
+    )
+    max_age_seconds: JsonInt = Field(
         ge=1, le=JSON_SAFE_MAX, description="The valuation counts 0 once older than this, until revalued"
     )
 
