@@ -33,7 +33,7 @@ from clearing.adapters.db import migrate as run_migrations
 from clearing.adapters.db.engine import make_engine, make_session_factory, normalise_url
 from clearing.domain.risk import RiskConfig
 from clearing.errors import ChainError
-from clearing.services import chain_sync, cover2, credit, ledger_binding
+from clearing.services import chain_sync, cover2, credit, financing, ledger_binding
 from clearing.services.context import ServiceContext, utc_now
 from clearing.services.cycles import CycleService
 from clearing.services.keys import KeyResolver
@@ -133,6 +133,7 @@ def build_service(
     )
     if cycles is not None:  # every cycle settled rescores credit and recomputes Cover 2
         cycles.on_settled = functools.partial(after_cycle, ctx)
+        cycles.on_committed = functools.partial(financing.fund_scheduled, ctx)
     if recover and contracts is not None and cycles is not None:
         if outbox.is_writer():  # the others leave recovery to the writer
             outbox.resend_planned()

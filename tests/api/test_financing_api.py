@@ -162,7 +162,7 @@ def test_refusals_name_the_field(fin_house):
     h = fin_house
     open_cycle = h.post("operator", "/cycles").json()["id"]
     r = h.get(BETA, f"/financing/quote?cycle_id={open_cycle}")
-    assert r.status_code == 409 and r.json()["field"] == "cycle_id" and "COMMITTED" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["field"] == "cycle_id" and "no net receivable" in r.json()["detail"]
     assert h.get(BETA, "/financing/quote?cycle_id=999999").status_code == 404
     cid = committed(h)
     # The debtor has nothing pending; an operator key is not a creditor; a bad body is a 422 naming the field.
@@ -201,3 +201,67 @@ def test_the_audit_names_a_tampered_advance(fin_house):
     report = h.get("auditor", "/audit/verify").json()
     assert report["ok"] is False
     assert any("advance" in m and "ledger owes" in m for m in report["mismatches"]), report["mismatches"]
+
+
+def test_an_advance_on_the_open_cycle_is_paid_when_it_commits_into_escrow_and_lapses_if_it_settles_at_once(
+    fin_house,
+):
+    h = fin_house
+    house, beta = h.contracts.house, h.accounts[BETA].address
+    for oid, debtor, creditor, amount in (
+        ("o-1", ALPHA, BETA, 1_000_000),
+        ("o-2", ALPHA, GAMMA, 600_000),
+        ("o-3", BETA, GAMMA, 200_000),
+    ):
+        r = h.post(debtor, "/obligations", {"id": oid, "debtor": debtor, "creditor": creditor, "amount": str(amount)})
+        assert r.status_code == 201, r.text
+    cid = h.post("operator", "/cycles").json()["id"]
+    assert h.get("operator", f"/cycles/{cid}").json()["state"] == "OPEN"
+    before = h.balance(BETA)
+
+    # Beta is owed 1,000,000 by alpha and owes gamma 200,000: its net receivable in the open cycle is 800,000,
+    # priced for the claim delay after the (operator's) cut-off.
+    q = h.get(BETA, f"/financing/quote?cycle_id={cid}").json()
+    days = max(1, -(-house.claim_delay() // 86_400))
+    expected = quote(800_000, "A", days=days, terms=AdvanceTerms({"A": 500, "B": 1_500, "C": 10_000}, 1_200))
+    assert (q["receivable"], q["debtors"], q["days"], q["advance"]) == ("800000", [ALPHA], days, str(expected.advance))
+    # Alpha only owes: it has no receivable to take an advance on.
+    refused = h.get(ALPHA, f"/financing/quote?cycle_id={cid}")
+    assert refused.status_code == 409 and refused.json()["field"] == "cycle_id"
+
+    r = h.post(BETA, "/financing/advances", {"id": "open-1", "cycle_id": cid})
+    assert r.status_code == 201, r.text
+    adv = r.json()
+    assert (adv["status"], adv["outbox_id"], adv["advance_tx"]) == ("scheduled", None, None)
+    assert h.balance(BETA) == before and house.total_advanced() == 0  # nothing moves before the commit
+    twice = h.post(BETA, "/financing/advances", {"id": "open-2", "cycle_id": cid})
+    assert twice.status_code == 409 and twice.json()["type"].endswith("advance-exists")
+
+    # The operator commits the cycle into escrow: the advance is paid on the committed credit.
+    r = h.post("operator", f"/cycles/{cid}/commit")
+    assert r.status_code == 200 and r.json()["state"] == "COMMITTED", r.text
+    [paid] = h.get(BETA, "/financing/advances").json()
+    principal, fee = int(paid["principal"]), int(paid["fee"])
+    assert (principal, fee) == (expected.advance, expected.gross - expected.advance)
+    assert paid["status"] == "open" and paid["advance_tx"] and paid["lapsed"] is None
+    assert house.advance_of(cid, beta) == (principal, fee)
+    assert h.balance(BETA) == before + principal
+    mirrored(h)
+    _audit_ok(h)
+    r = h.post("operator", f"/cycles/{cid}/release")
+    assert r.status_code == 200, r.text
+    assert h.get(BETA, "/financing/advances").json()[0]["status"] == "repaid"
+    assert h.balance(BETA) == before + 800_000 - fee
+
+    # Taken on the next open cycle, which then settles at once: the credit is paid in full, the advance lapses.
+    r = h.post(ALPHA, "/obligations", {"id": "o-4", "debtor": ALPHA, "creditor": BETA, "amount": "50000"})
+    assert r.status_code == 201, r.text
+    nxt = h.post("operator", "/cycles").json()["id"]
+    assert h.post(BETA, "/financing/advances", {"id": "open-3", "cycle_id": nxt}).json()["status"] == "scheduled"
+    assert h.post("operator", f"/cycles/{nxt}/settle").json()["state"] == "SETTLED"
+    lapsed = h.get(BETA, f"/financing/advances?cycle_id={nxt}").json()[0]
+    assert lapsed["status"] == "lapsed" and "settled in full at once" in lapsed["lapsed"]
+    assert house.advance_of(nxt, beta) == (0, 0) and house.total_advanced() == 0
+    assert h.balance(BETA) == before + 800_000 - fee + 50_000
+    mirrored(h)
+    _audit_ok(h)

@@ -23,7 +23,7 @@ def run(ctx: ServiceContext, principals: dict[str, Principal], say: Callable[[st
     """The financed receivable, told in a few lines; what it came to (amounts as decimal strings)."""
     from clearing.domain.vocabulary import Role
     from clearing.errors import ClearingError
-    from clearing.services import financing, releases
+    from clearing.services import financing, financing_views, releases
     from clearing.services.submission import ObligationInput, submit
 
     c, cycles = ctx.contracts, ctx.cycles
@@ -53,13 +53,13 @@ def run(ctx: ServiceContext, principals: dict[str, Principal], say: Callable[[st
     )
     before, pool = c.house.balance_of(creditor.member_address), c.house.pool_total()
     releases.release(ctx, operator, cycle_id)
-    [after] = financing.list_advances(ctx, creditor, cycle_id=cycle_id)
+    [after] = financing_views.list_advances(ctx, creditor, cycle_id=cycle_id)
     reached = c.house.balance_of(creditor.member_address) - before
     say(
         f"financing: cycle {cycle_id} released: the pool was repaid {after.repaid_principal} + {after.repaid_fee} "
         f"first (pool {pool} -> {c.house.pool_total()}), {reached} reached {CREDITOR}; advance {after.status}"
     )
-    if after.status != financing.REPAID or c.house.advance_of(cycle_id, creditor.member_address) != (0, 0):
+    if after.status != financing_views.REPAID or c.house.advance_of(cycle_id, creditor.member_address) != (0, 0):
         say(f"FINANCING STORY FAILED: the advance is {after.status} after the release")
         sys.exit(1)
     return {"cycle": str(cycle_id), "advance": str(adv.principal), "fee": str(adv.fee), "status": after.status}

@@ -146,6 +146,7 @@ class CycleService:
         outbox: Outbox | None = None,
         progress: Callable[[str], None] | None = None,
         on_settled: Callable[[int], None] | None = None,
+        on_committed: Callable[[int], None] | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self.sessions = sessions
@@ -167,6 +168,9 @@ class CycleService:
         #: composition root rescores credit and recomputes Cover 2 there. Its failure is logged; the cycle
         #: stays settled.
         self.on_settled = on_settled
+        #: Called with the cycle id once a cycle is committed on chain or aborted at netting: the composition
+        #: root pays (or lapses) the advances members took on it while it was open. Logged if it fails.
+        self.on_committed = on_committed
 
     @property
     def contracts(self) -> Contracts:
@@ -367,7 +371,10 @@ class CycleService:
             else:
                 _transition(s, cycle, CycleState.NETTED, settled=len(settled), carried=len(obs) - len(settled))
             uow.commit()
-            return self._view(s, cycle)
+            view = self._view(s, cycle)
+        if view.state == CycleState.ABORTED:
+            self._hook(self.on_committed, cycle_id)
+        return view
 
     def _require(self, s: Session, cycle_id: int, *, lock: bool = False) -> Cycle:
         cycle = s.get(Cycle, cycle_id, with_for_update=lock)
@@ -415,7 +422,9 @@ class CycleService:
                     reservations.transition_cycle(uow.session, cycle_id, (S.NETTED,), S.COMMITTED)
                 _transition(uow.session, cycle, CycleState.COMMITTED, tx_hash=sent.tx_hash, reconciled=sent.reconciled)
                 uow.commit()
-            return self._view(uow.session, cycle)
+            view = self._view(uow.session, cycle)
+        self._hook(self.on_committed, cycle_id)
+        return view
 
     def release(self, cycle_id: int) -> CycleView:
         c = self.contracts
@@ -484,12 +493,16 @@ class CycleService:
         return view
 
     def _settled(self, cycle_id: int) -> None:
-        if self.on_settled is None:
+        self._hook(self.on_settled, cycle_id)
+
+    @staticmethod
+    def _hook(hook: Callable[[int], None] | None, cycle_id: int) -> None:
+        if hook is None:
             return
         try:
-            self.on_settled(cycle_id)
-        except Exception:  # the cycle is settled whatever the hook does; the scheduler rescores again
-            log.exception("after-settlement hook failed for cycle %s", cycle_id)
+            hook(cycle_id)
+        except Exception:  # the cycle's step stands whatever the hook does
+            log.exception("cycle hook %s failed for cycle %s", getattr(hook, "__name__", hook), cycle_id)
 
     def _await_operator(self, cycle_id: int) -> CycleView:
         """A cycle the operator releases is never released here; record it finished if its escrow is

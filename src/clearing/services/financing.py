@@ -24,11 +24,12 @@ is a conflict.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from clearing.adapters.chain.client import advance_error
@@ -36,12 +37,13 @@ from clearing.adapters.chain.deploy import Contracts
 from clearing.adapters.db.advances import ReceivableAdvance
 from clearing.adapters.db.models import Cycle, CyclePosition, Member, Obligation, SettlementTx
 from clearing.domain.financing import MAX_DAYS, AdvanceTerms, quote
-from clearing.domain.vocabulary import CycleState, MemberStatus, Role, TxState
+from clearing.domain.vocabulary import CycleState, MemberStatus, Role, Route, TxState
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import (
     AdvanceExists,
     AdvanceRefused,
     ChainReverted,
+    ClearingError,
     Conflict,
     Forbidden,
     NotFound,
@@ -50,7 +52,9 @@ from clearing.errors import (
 from clearing.services import chain_sync, outbox
 from clearing.services.audit_log import record_action
 from clearing.services.context import ServiceContext
+from clearing.services.cycles import CHAIN_SETTLED, ELIGIBLE
 from clearing.services.financing_calls import ADVANCE_RECEIVABLE, advance_done
+from clearing.services.financing_views import AdvanceView, get
 from clearing.services.keys import Principal
 from clearing.services.operator_actions import check_request_id
 
@@ -58,10 +62,11 @@ log = logging.getLogger(__name__)
 
 #: Obligations whose money is in a committed cycle's escrow (the creditor's credit comes from them).
 _IN_ESCROW = (S.NETTED, S.COMMITTED)
+#: An open cycle's receivables: obligations accepted (not held, not queued beyond the debtor's headroom).
+_OPEN_RECEIVABLE = (S.ACCEPTED,)
 _DAY = 86_400
 #: Tiers from best to worst.
 _TIERS = ("A", "B", "C")
-OPEN, REPAID, RECOURSE, REQUESTED, FAILED = "open", "repaid", "recourse", "requested", "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,38 +95,6 @@ class QuoteView:
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
 
 
-@dataclass(frozen=True, slots=True)
-class AdvanceView:
-    """One advance and where it stands (``status``: requested, open, repaid, recourse or failed)."""
-
-    id: int
-    request_id: str
-    member: str
-    cycle_id: int
-    status: str
-    receivable: int
-    debtor_tier: str
-    days: int
-    haircut_bps: int
-    rate_bps: int
-    principal: int
-    fee: int
-    #: What it still owes the pool, from the chain's events as the ledger recorded them.
-    owed: int
-    #: ``principal + fee`` from the chain's ``advanceOf`` now (None: no chain here).
-    owed_on_chain: int | None
-    repaid_principal: int
-    repaid_fee: int
-    recourse_principal: int
-    recourse_fee: int
-    requested_at: datetime
-    advanced_at: datetime | None
-    advance_tx: str | None
-    outbox_id: int | None
-    outbox_state: str | None
-    error: str | None
-
-
 # --------------------------------------------------------------------------- pricing
 
 
@@ -144,22 +117,28 @@ def _creditor(s: Session, who: Principal, *, lock: bool = False) -> Member:
     return m
 
 
-def _price(ctx: ServiceContext, s: Session, m: Member, cycle_id: int) -> QuoteView:
-    """Every check :func:`request` makes, then the price (see the module); 409 ``AdvanceRefused`` naming the field."""
+def _price(ctx: ServiceContext, s: Session, m: Member, cycle_id: int, *, skip: int | None = None) -> QuoteView:
+    """Every check :func:`request` makes, then the price (see the module); 409 ``AdvanceRefused`` naming the field.
+
+    ``skip``: an advance row not to count as the member's advance on the cycle (the scheduled one being paid).
+    """
     c = _chain(ctx)
     house = c.house
     cycle = s.get(Cycle, cycle_id)
     if cycle is None:
         raise NotFound(f"cycle {cycle_id} not found", field="cycle_id")
     where = f"cycle {cycle_id}"
+    if m.status == MemberStatus.SUSPENDED:
+        raise AdvanceRefused(f"{m.name} is suspended: it cannot take an advance", field="authorization")
+    if cycle.state == CycleState.OPEN:
+        return _price_open(ctx, s, m, cycle_id, skip)
     if cycle.state != CycleState.COMMITTED:
         raise AdvanceRefused(
-            f"{where} is {cycle.state}: advances are on credit pending in a COMMITTED cycle",
+            f"{where} is {cycle.state}: advances are on credit pending in a COMMITTED cycle "
+            "or on accepted receivables in the OPEN one",
             field="cycle_id",
             state=cycle.state,
         )
-    if m.status == MemberStatus.SUSPENDED:
-        raise AdvanceRefused(f"{m.name} is suspended: it cannot take an advance", field="authorization")
     net = s.scalar(
         select(CyclePosition.net_delta).where(CyclePosition.cycle_id == cycle_id, CyclePosition.member_id == m.id)
     )
@@ -180,12 +159,68 @@ def _price(ctx: ServiceContext, s: Session, m: Member, cycle_id: int) -> QuoteVi
             ledger=int(net or 0),
             pending=pending,
         )
-    _no_advance_yet(s, house.advance_of(cycle_id, m.address), m, cycle_id)
+    _no_advance_yet(s, house.advance_of(cycle_id, m.address), m, cycle_id, skip)
     tier, debtors = _debtor_tier(s, m.id, cycle_id)
-    days = max(ctx.settings.financing.min_days, -(-(on_chain.claimable_at - now) // _DAY))
+    return _quoted(ctx, m, cycle_id, receivable, tier, debtors, now, on_chain.claimable_at)
+
+
+def _price_open(ctx: ServiceContext, s: Session, m: Member, cycle_id: int, skip: int | None) -> QuoteView:
+    """An advance on the open cycle's receivables: paid when the cycle commits (:func:`fund_scheduled`).
+
+    The receivable is what the member is owed by ACCEPTED obligations (not held, not queued beyond the
+    debtor's headroom) less everything it owes that the cut-off would take into the cycle: netting pays
+    only the net credit, and counting every debit is the side that never over-advances. Days run to the
+    next scheduled cut-off (``cycle.cutoff_seconds``) plus the contract's claim delay.
+    """
+    house = _chain(ctx).house
+    into_cycle = (
+        Obligation.route == Route.NET,
+        or_(Obligation.cycle_id.is_(None), Obligation.cycle_id == cycle_id),
+    )
+    owed_to = s.scalars(
+        select(Obligation.amount).where(
+            *into_cycle, Obligation.creditor_id == m.id, Obligation.status.in_(_OPEN_RECEIVABLE)
+        )
+    ).all()
+    owes = s.scalars(
+        select(Obligation.amount).where(*into_cycle, Obligation.debtor_id == m.id, Obligation.status.in_(ELIGIBLE))
+    ).all()
+    credit, debit = sum(owed_to), sum(owes)
+    if credit - debit <= 0:
+        raise AdvanceRefused(
+            f"{m.name} has no net receivable in the open cycle {cycle_id} (accepted credit {credit}, debits {debit})",
+            field="cycle_id",
+            credit=credit,
+            debit=debit,
+        )
+    _no_advance_yet(s, (0, 0), m, cycle_id, skip)
+    rows = s.execute(
+        select(Member.name, Member.tier)
+        .join(Obligation, Obligation.debtor_id == Member.id)
+        .where(*into_cycle, Obligation.creditor_id == m.id, Obligation.status.in_(_OPEN_RECEIVABLE))
+        .distinct()
+    ).all()
+    tier, debtors = _worst(rows)
+    now = house.chain.timestamp()
+    claimable_at = now + ctx.settings.cycle.cutoff_seconds + house.claim_delay()
+    return _quoted(ctx, m, cycle_id, credit - debit, tier, debtors, now, claimable_at)
+
+
+def _quoted(
+    ctx: ServiceContext,
+    m: Member,
+    cycle_id: int,
+    receivable: int,
+    tier: str,
+    debtors: tuple[str, ...],
+    now: int,
+    claimable_at: int,
+) -> QuoteView:
+    house = _chain(ctx).house
+    days = max(ctx.settings.financing.min_days, -(-(claimable_at - now) // _DAY))
     if days > MAX_DAYS:
         raise AdvanceRefused(
-            f"{where} is claimable in {days} days: more than {MAX_DAYS} is not financed", field="cycle_id"
+            f"cycle {cycle_id} is claimable in {days} days: more than {MAX_DAYS} is not financed", field="cycle_id"
         )
     terms = terms_of(ctx)
     q = quote(receivable, tier, days=days, terms=terms)
@@ -211,7 +246,7 @@ def _price(ctx: ServiceContext, s: Session, m: Member, cycle_id: int) -> QuoteVi
         debtor_tier=tier,
         debtors=debtors,
         days=days,
-        claimable_at=datetime.fromtimestamp(on_chain.claimable_at, UTC),
+        claimable_at=datetime.fromtimestamp(claimable_at, UTC),
         haircut_bps=q.haircut_bps,
         rate_bps=terms.rate_bps,
         gross=q.gross,
@@ -221,16 +256,25 @@ def _price(ctx: ServiceContext, s: Session, m: Member, cycle_id: int) -> QuoteVi
     )
 
 
-def _no_advance_yet(s: Session, owed_on_chain: tuple[int, int], m: Member, cycle_id: int) -> None:
+def _no_advance_yet(
+    s: Session, owed_on_chain: tuple[int, int], m: Member, cycle_id: int, skip: int | None = None
+) -> None:
     rows = s.scalars(
-        select(ReceivableAdvance).where(ReceivableAdvance.member_id == m.id, ReceivableAdvance.cycle_id == cycle_id)
+        select(ReceivableAdvance).where(
+            ReceivableAdvance.member_id == m.id,
+            ReceivableAdvance.cycle_id == cycle_id,
+            ReceivableAdvance.id != (skip or 0),
+            ReceivableAdvance.lapsed.is_(None),
+        )
     ).all()
     states = dict(
         s.execute(
-            select(SettlementTx.id, SettlementTx.state).where(SettlementTx.id.in_([r.outbox_id for r in rows]))
+            select(SettlementTx.id, SettlementTx.state).where(
+                SettlementTx.id.in_([r.outbox_id for r in rows if r.outbox_id is not None])
+            )
         ).all()
     )
-    live = [r for r in rows if states.get(r.outbox_id or -1) != TxState.FAILED]
+    live = [r for r in rows if r.outbox_id is None or states.get(r.outbox_id) != TxState.FAILED]
     if live or owed_on_chain != (0, 0):
         raise AdvanceExists(
             f"{m.name} already has an advance on its credit in cycle {cycle_id}"
@@ -249,6 +293,11 @@ def _debtor_tier(s: Session, member_id: int, cycle_id: int) -> tuple[str, tuple[
         .where(Obligation.cycle_id == cycle_id, Obligation.creditor_id == member_id, Obligation.status.in_(_IN_ESCROW))
         .distinct()
     ).all()
+    return _worst(rows)
+
+
+def _worst(rows: Sequence[Any]) -> tuple[str, tuple[str, ...]]:
+    """The worst tier among (debtor name, tier) rows, and those debtors."""
     if not rows:  # a net credit always has obligations behind it; without them, price it as the worst
         return _TIERS[-1], ()
     tiers = [t if t in _TIERS else _TIERS[-1] for _, t in rows]
@@ -285,20 +334,16 @@ def request(ctx: ServiceContext, who: Principal, request_id: str, cycle_id: int)
             uow.commit()
         advance_id, outbox_id, address = row.id, row.outbox_id, m.address
         args = c.house.advance_args(cycle_id, address, row.principal, row.fee)
-    _send(ctx, c, outbox_id, args)
+    _send(ctx, c, outbox_id, args)  # nothing to send for an advance on the open cycle: it waits for the commit
     return get(ctx, who, advance_id)
 
 
 def _plan(ctx: ServiceContext, s: Session, m: Member, request_id: str, q: QuoteView) -> ReceivableAdvance:
-    """The outbox row, the advance's row and the audit-log entry, in the caller's unit of work."""
-    args = [q.cycle_id, m.address, q.advance, q.fee]
-    item = outbox.plan(
-        s,
-        ADVANCE_RECEIVABLE,
-        cycle_id=q.cycle_id,
-        member_id=m.id,
-        payload={"request_id": request_id, "fn": "advanceReceivable", "args": outbox.json_args(args)},
-    )
+    """The outbox row (none yet on an open cycle), the advance's row and the audit-log entry, in the
+    caller's unit of work."""
+    cycle = s.get(Cycle, q.cycle_id)
+    scheduled = cycle is not None and cycle.state == CycleState.OPEN
+    item = None if scheduled else _plan_call(s, m.id, request_id, q.cycle_id, m.address, q.advance, q.fee)
     row = ReceivableAdvance(
         member_id=m.id,
         cycle_id=q.cycle_id,
@@ -311,7 +356,7 @@ def _plan(ctx: ServiceContext, s: Session, m: Member, request_id: str, q: QuoteV
         rate_bps=q.rate_bps,
         principal=q.advance,
         fee=q.fee,
-        outbox_id=item.id,
+        outbox_id=item.id if item is not None else None,
         repaid_principal=0,
         repaid_fee=0,
         recourse_principal=0,
@@ -323,9 +368,85 @@ def _plan(ctx: ServiceContext, s: Session, m: Member, request_id: str, q: QuoteV
         s,
         f"member:{m.name}",
         "financing.advance",
-        {"id": request_id, "advance": row.id, "outbox_id": item.id, **q.to_dict(), "debtors": list(q.debtors)},
+        {
+            "id": request_id,
+            "advance": row.id,
+            "outbox_id": row.outbox_id,
+            "scheduled": scheduled,
+            **q.to_dict(),
+            "debtors": list(q.debtors),
+        },
     )
     return row
+
+
+def _plan_call(
+    s: Session, member_id: int, request_id: str, cycle_id: int, address: str, principal: int, fee: int
+) -> outbox.OutboxItem:
+    return outbox.plan(
+        s,
+        ADVANCE_RECEIVABLE,
+        cycle_id=cycle_id,
+        member_id=member_id,
+        payload={
+            "request_id": request_id,
+            "fn": "advanceReceivable",
+            "args": outbox.json_args([cycle_id, address, principal, fee]),
+        },
+    )
+
+
+def fund_scheduled(ctx: ServiceContext, cycle_id: int) -> None:
+    """After ``cycle_id`` committed (or aborted): pay the advances members took on it while it was open.
+
+    Each is priced again on the committed credit (every check of a committed-cycle advance): the terms
+    taken hold when that credit still backs them, else the smaller advance it backs is paid. An advance
+    the committed cycle cannot back (the cycle aborted or settled in one step, its credit carried away,
+    the pool short) lapses with the reason: no money moved, nothing is owed. Idempotent: a paid or
+    lapsed row is not looked at again, and a crash between planning and sending is finished here.
+    """
+    c = ctx.contracts
+    if c is None:
+        return
+    sends: list[tuple[int, tuple[Any, ...]]] = []
+    with ctx.uow() as uow:
+        s = uow.session
+        if s.get_one(Cycle, cycle_id).state in (CycleState.OPEN, CycleState.CLOSED, CycleState.NETTED):
+            return  # not committed nor aborted yet
+        rows = s.scalars(
+            select(ReceivableAdvance)
+            .where(ReceivableAdvance.cycle_id == cycle_id, ReceivableAdvance.advance_tx.is_(None))
+            .where(ReceivableAdvance.lapsed.is_(None))
+            .order_by(ReceivableAdvance.id)
+            .with_for_update()
+        ).all()
+        for r in rows:
+            m = s.get_one(Member, r.member_id)
+            if r.outbox_id is None:
+                try:
+                    if c.house.cycle(cycle_id).status == CHAIN_SETTLED:
+                        raise AdvanceRefused(
+                            f"cycle {cycle_id} settled in full at once: the credit was paid, no advance was needed",
+                            field="cycle_id",
+                        )
+                    q = _price(ctx, s, m, cycle_id, skip=r.id)
+                except (AdvanceRefused, ServiceUnavailable) as exc:
+                    r.lapsed = exc.message[:300]
+                    record_action(s, "system", "financing.lapsed", {"advance": r.id, "reason": r.lapsed})
+                    continue
+                if not (r.principal <= q.advance and r.principal + r.fee <= q.receivable):
+                    r.receivable, r.days, r.principal, r.fee = q.receivable, q.days, q.advance, q.fee
+                r.outbox_id = _plan_call(s, m.id, r.request_id, cycle_id, m.address, r.principal, r.fee).id
+                record_action(
+                    s, "system", "financing.scheduled_paid", {"advance": r.id, "principal": r.principal, "fee": r.fee}
+                )
+            sends.append((r.outbox_id, c.house.advance_args(cycle_id, m.address, r.principal, r.fee)))
+        uow.commit()
+    for outbox_id, args in sends:
+        try:
+            _send(ctx, c, outbox_id, args)
+        except ClearingError:  # the row is FAILED with the chain's reason; the commit itself stands
+            log.exception("paying a scheduled advance in cycle %s failed", cycle_id)
 
 
 def _send(ctx: ServiceContext, c: Contracts, outbox_id: int | None, args: tuple[Any, ...]) -> None:
@@ -360,85 +481,6 @@ def _send(ctx: ServiceContext, c: Contracts, outbox_id: int | None, args: tuple[
             chain_sync.sync(ctx.sessions, c)
         except Exception:  # the scheduler's sync indexes it later
             log.exception("chain sync after an advance failed")
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def _status(row: ReceivableAdvance, tx_state: str | None) -> str:
-    if row.advance_tx is None:
-        return FAILED if tx_state == TxState.FAILED else REQUESTED
-    if row.recourse_principal or row.recourse_fee:
-        return RECOURSE
-    return REPAID if row.owed == 0 else OPEN
-
-
-def _views(ctx: ServiceContext, s: Session, rows: list[ReceivableAdvance]) -> list[AdvanceView]:
-    members = {mid: (name, addr) for mid, name, addr in s.execute(select(Member.id, Member.name, Member.address))}
-    txs = {
-        i: (state, err)
-        for i, state, err in s.execute(
-            select(SettlementTx.id, SettlementTx.state, SettlementTx.error).where(
-                SettlementTx.id.in_([r.outbox_id for r in rows if r.outbox_id is not None])
-            )
-        )
-    }
-    house = ctx.contracts.house if ctx.contracts is not None else None
-    out = []
-    for r in rows:
-        name, address = members[r.member_id]
-        state, err = txs.get(r.outbox_id or -1, (None, None))
-        on_chain = sum(house.advance_of(r.cycle_id, address)) if house is not None and r.advance_tx else None
-        out.append(
-            AdvanceView(
-                id=r.id,
-                request_id=r.request_id,
-                member=name,
-                cycle_id=r.cycle_id,
-                status=_status(r, state),
-                receivable=r.receivable,
-                debtor_tier=r.debtor_tier,
-                days=r.days,
-                haircut_bps=r.haircut_bps,
-                rate_bps=r.rate_bps,
-                principal=r.principal,
-                fee=r.fee,
-                owed=r.owed,
-                owed_on_chain=on_chain if r.advance_tx else (0 if house is not None else None),
-                repaid_principal=r.repaid_principal,
-                repaid_fee=r.repaid_fee,
-                recourse_principal=r.recourse_principal,
-                recourse_fee=r.recourse_fee,
-                requested_at=r.requested_at,
-                advanced_at=r.advanced_at,
-                advance_tx=r.advance_tx,
-                outbox_id=r.outbox_id,
-                outbox_state=state,
-                error=err if state == TxState.FAILED else None,
-            )
-        )
-    return out
-
-
-def list_advances(ctx: ServiceContext, who: Principal, *, cycle_id: int | None = None) -> list[AdvanceView]:
-    """A member's own advances, or every advance for the operator; newest first."""
-    q = select(ReceivableAdvance).order_by(ReceivableAdvance.id.desc()).limit(500)
-    if who.role == Role.MEMBER:
-        q = q.where(ReceivableAdvance.member_id == who.member_id)
-    elif who.role != Role.OPERATOR:
-        raise Forbidden("advances are read by their member or the operator", field="authorization")
-    if cycle_id is not None:
-        q = q.where(ReceivableAdvance.cycle_id == cycle_id)
-    with ctx.uow(read_only=True) as uow:
-        return _views(ctx, uow.session, list(uow.session.scalars(q)))
-
-
-def get(ctx: ServiceContext, who: Principal, advance_id: int) -> AdvanceView:
-    with ctx.uow(read_only=True) as uow:
-        row = uow.session.get(ReceivableAdvance, advance_id)
-        if row is None or (who.role == Role.MEMBER and row.member_id != who.member_id):
-            raise NotFound(f"no advance {advance_id}", field="advance_id")
-        return _views(ctx, uow.session, [row])[0]
 
 
 def _iso(ts: int) -> str:

@@ -21,7 +21,7 @@ __all__ = ["ReceivableAdvance"]
 
 
 class ReceivableAdvance(Base):
-    """A creditor's advance on its pending credit in a committed cycle."""
+    """A creditor's advance on its pending credit in a committed cycle, or on its receivables in the open one."""
 
     __tablename__ = "receivable_advances"
     __table_args__ = (UniqueConstraint("member_id", "request_id"), Index(None, "cycle_id", "member_id"))
@@ -42,7 +42,11 @@ class ReceivableAdvance(Base):
     #: Paid to the creditor now; ``principal + fee`` of its credit is assigned to the pool.
     principal: Mapped[int] = mapped_column(Amount)
     fee: Mapped[int] = mapped_column(Amount)
+    #: The chain call; None while an advance taken on an open cycle waits for the cycle's commit.
     outbox_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: Why an advance taken on an open cycle was never paid (the cycle aborted, settled in one step, or
+    #: its credit no longer backed an advance when it committed).
+    lapsed: Mapped[str | None] = mapped_column(String(300))
     #: From ``ReceivableAdvanced``: the transaction and when (None until seen on chain).
     advance_tx: Mapped[str | None] = mapped_column(String(66))
     advanced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

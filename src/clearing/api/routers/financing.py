@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 from clearing.api.deps import ContextDep, CurrentMember, MemberOrOperator
 from clearing.api.schemas.common import problem_responses
 from clearing.api.schemas.financing import CYCLE_ID_MAX, AdvanceIn, AdvanceOut, QuoteOut
-from clearing.services import financing
+from clearing.services import financing, financing_views
 
 router = APIRouter(prefix="/financing", tags=["financing"])
 
@@ -31,9 +31,12 @@ def quote(cycle_id: CycleQuery, ctx: ContextDep, me: CurrentMember) -> QuoteOut:
     "/advances",
     response_model=AdvanceOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Take an advance from the pool on your credit pending in a committed cycle (idempotent by id)",
+    summary="Take an advance from the pool on your credit in a committed or the open cycle (idempotent by id)",
     description="Prices it as `GET /financing/quote` does and pays `advance` to your balance on chain; at release "
-    "your credit repays the pool `advance + fee` first. 409 `advance-refused` names what stops it (`cycle_id`: not "
+    "your credit repays the pool `advance + fee` first. On the OPEN cycle the advance is `scheduled`: it is paid "
+    "when the cycle commits into escrow (priced again on the committed credit, never above these terms), and "
+    "`lapsed` if the cycle settles at once (your credit is paid in full), aborts, or no longer backs it. "
+    "409 `advance-refused` names what stops it (`cycle_id`: not "
     "committed, held, nothing pending, tier backs nothing; `pool`: not enough liquidity), `advance-exists` when the "
     "cycle already carries one of yours.",
     responses=problem_responses(401, 403, 404, 409, 422, 502, 503),
@@ -53,4 +56,4 @@ def advances(
     who: MemberOrOperator,
     cycle_id: Annotated[int | None, Query(ge=1, le=CYCLE_ID_MAX)] = None,
 ) -> list[AdvanceOut]:
-    return [AdvanceOut.model_validate(a) for a in financing.list_advances(ctx, who, cycle_id=cycle_id)]
+    return [AdvanceOut.model_validate(a) for a in financing_views.list_advances(ctx, who, cycle_id=cycle_id)]

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from clearing.api.schemas.common import AmountOut, JsonInt, OutSchema, RequestId, Schema
 
-AdvanceStatus = Literal["requested", "open", "repaid", "recourse", "failed"]
+AdvanceStatus = Literal["scheduled", "requested", "open", "repaid", "recourse", "failed", "lapsed"]
 #: Cycle ids are uint64 on chain; the ledger keys them as signed 64-bit.
 CYCLE_ID_MAX = 2**63 - 1
 
@@ -18,7 +18,12 @@ class AdvanceIn(Schema):
     id: RequestId = Field(
         description="Your idempotency key: a retry with the same id and cycle returns the first advance"
     )
-    cycle_id: JsonInt = Field(ge=1, le=CYCLE_ID_MAX, description="A COMMITTED cycle in which you have credit pending")
+    cycle_id: JsonInt = Field(
+        ge=1,
+        le=CYCLE_ID_MAX,
+        description="A COMMITTED cycle in which you have credit pending (paid now), or the OPEN cycle in which "
+        "accepted obligations owe you a net credit (paid when it commits into escrow; lapses if it settles at once)",
+    )
 
 
 class QuoteOut(OutSchema):
@@ -49,7 +54,8 @@ class AdvanceOut(OutSchema):
     member: str
     cycle_id: int
     status: AdvanceStatus = Field(
-        description="`requested` (not on chain yet), `open` (owes the pool), `repaid` (by releases of the credit), "
+        description="`scheduled` (taken on the open cycle: paid when it commits), `lapsed` (never paid: see "
+        "`lapsed`), `requested` (not on chain yet), `open` (owes the pool), `repaid` (by releases of the credit), "
         "`recourse` (a refund left too little credit: your balance was charged), `failed` (the chain refused it)"
     )
     receivable: AmountOut
@@ -71,3 +77,4 @@ class AdvanceOut(OutSchema):
     outbox_id: int | None
     outbox_state: str | None
     error: str | None
+    lapsed: str | None = Field(description="Why an advance taken on an open cycle was never paid")
