@@ -221,6 +221,25 @@ def test_waterfall_sells_the_pledges_and_a_financed_receivable_repays_its_advanc
     assert report["ok"] is True, report["mismatches"]
 
 
+def test_a_liquidator_that_cannot_pay_for_the_pledges_is_an_operator_alert_at_the_declaration(pooled_house):
+    h = pooled_house
+    house = h.contracts.house
+    h.add(GEM, 1, tier="B", collateral=1_000_000, credit=500_000)
+    h.add(GAMMA, 3, collateral=5_000_000)
+    credit.rescore(h.ctx, trigger="manual")
+    h.sync()
+    _pledge_nft(h, GEM, 100_000)
+    _cycle(h, [("g-1", GEM, GAMMA, 1_400_000)], commit=False)
+    liquidator = house.asset_vault()[1]
+    assert h.contracts.token.balance_of(liquidator) < 100_000  # the dev liquidator approved the house, unfunded
+    r = h.post("operator", f"/members/{GEM}/default", {"reason": "stopped paying"})
+    assert r.status_code == 202, r.text
+    short = [a for a in h.get("operator", "/alerts").json() if a["kind"] == "liquidator_short"]
+    assert [(a["dedup_key"], a["severity"]) for a in short] == [(f"liquidator:{GEM}", "critical")], short
+    assert "valued 100000" in short[0]["message"] and liquidator in short[0]["message"]
+    assert all(a["kind"] != "liquidator_short" for a in h.get(GEM, "/members/me/alerts").json())
+
+
 def test_declaring_again_is_409_with_the_record_and_only_operators_declare(pooled_house):
     h = pooled_house
     h.add(GEM, 1, collateral=1_000)

@@ -36,7 +36,9 @@ def alerts(ctx: click.Context, url: str | None, key: str | None) -> None:
 @click.option("--member", default=None, help="Only this member's.")
 @click.option(
     "--kind",
-    type=click.Choice([*_KINDS, "writer_stuck", "webhook_disabled", "cover2_uncovered", "member_defaulted"]),
+    type=click.Choice(
+        [*_KINDS, "writer_stuck", "webhook_disabled", "cover2_uncovered", "member_defaulted", "liquidator_short"]
+    ),
     default=None,
     help="Only this kind.",
 )

@@ -76,6 +76,9 @@ class AlertKind(StrEnum):
     WEBHOOK_DISABLED = "webhook_disabled"
     #: A member declared in default: one alert for the member, one for the operator (``default:<member>``).
     MEMBER_DEFAULTED = "member_defaulted"
+    #: House-level: a defaulter's pledges are worth more than the liquidator can pay for (balance or allowance),
+    #: so waterfall step 2 cannot run (``liquidator:<member>``).
+    LIQUIDATOR_SHORT = "liquidator_short"
 
 
 class Severity(StrEnum):
@@ -428,4 +431,21 @@ def defaulted(member: str, trigger: str, reason: str, balance: int, *, house: bo
         Severity.CRITICAL,
         f"{member} in default ({trigger}): {reason[:300]}; balance {balance} declared",
         {"member": member, "trigger": trigger, "reason": reason, "balance": balance},
+    )
+
+
+def liquidator_short(member: str, liquidator: str, value: int, can_pay: int) -> Condition:
+    """The operator's alert that the liquidator cannot buy a defaulter's seized pledges at their valuation.
+
+    >>> c = liquidator_short("gemshop", "0xabc", 900, 100)
+    >>> c.dedup_key, c.severity, c.message[:68]
+    ('liquidator:gemshop', 'critical', "gemshop's pledges are valued 900 but the liquidator 0xabc can pay 100")
+    """
+    return Condition(
+        AlertKind.LIQUIDATOR_SHORT,
+        f"liquidator:{member}",
+        Severity.CRITICAL,
+        f"{member}'s pledges are valued {value} but the liquidator {liquidator} can pay {can_pay}: "
+        "fund it and approve the house, or the default's allocation cannot sell them",
+        {"member": member, "liquidator": liquidator, "value": value, "can_pay": can_pay},
     )

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from clearing.adapters.chain.client import reason_bytes32
 from clearing.adapters.db.member_defaults import STEP_NAMES, MemberDefault, active_defaults
 from clearing.adapters.db.models import CreditDraw, Cycle, CyclePosition, Member, Obligation, SettlementTx
-from clearing.domain.alerts import AlertKind, defaulted
+from clearing.domain.alerts import AlertKind, Condition, defaulted, liquidator_short
 from clearing.domain.vocabulary import CycleState, EventType, MemberStatus, Role, Route, TxState
 from clearing.domain.vocabulary import ObligationStatus as S
 from clearing.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
@@ -289,7 +289,8 @@ def _declare_in(
         },
     )
     args = (m.name, trigger, reason, m.chain_balance)
-    alerts.raise_now(s, now, {m.id: [defaulted(*args, house=False)], alerts.HOUSE: [defaulted(*args, house=True)]})
+    house_alerts = [defaulted(*args, house=True), *_liquidator_short(ctx, m)]
+    alerts.raise_now(s, now, {m.id: [defaulted(*args, house=False)], alerts.HOUSE: house_alerts})
     publish_member_event(
         s,
         EventType.MEMBER_DEFAULTED,
@@ -304,6 +305,21 @@ def _declare_in(
         },
     )
     return row, [declared, allocation]
+
+
+def _liquidator_short(ctx: ServiceContext, m: Member) -> list[Condition]:
+    """Step 2 sells the defaulter's pledges to the liquidator at their valuation, pulled with transferFrom:
+    if it cannot pay (balance or allowance to the house), the allocation reverts. Say so at once rather than
+    leave the outbox retrying it."""
+    c = ctx.contracts
+    if c is None or c.vault is None:
+        return []
+    value = c.vault.seizable_value_of(m.address)
+    if value == 0:
+        return []
+    _, liquidator = c.house.asset_vault()
+    can_pay = min(c.token.balance_of(liquidator), c.token.allowance(liquidator, c.house.address))
+    return [liquidator_short(m.name, liquidator, value, can_pay)] if can_pay < value else []
 
 
 def _receivable_cycles(ctx: ServiceContext, s: Session, m: Member) -> list[int]:

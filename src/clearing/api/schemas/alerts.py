@@ -22,6 +22,7 @@ AlertKindName = Literal[
     "webhook_disabled",
     "cover2_uncovered",
     "member_defaulted",
+    "liquidator_short",
 ]
 AlertStateFilter = Literal["active", "open", "acknowledged", "resolved", "all"]
 
