@@ -221,9 +221,12 @@ class ChainHouse:
         return self.contracts.house.wait(w3.eth.send_raw_transaction(raw))
 
 
-def chain_app_house(db, *, lender_pool: int = 0) -> tuple[ServiceContext, Contracts]:
-    chain = backends.embedded()
-    contracts = Contracts.attach(chain, deploy(chain, network="embedded"))
+def chain_app_house(
+    db, *, lender_pool: int = 0, chain: backends.Chain | None = None
+) -> tuple[ServiceContext, Contracts]:
+    """The service on ``db`` joined to ``chain`` (default: a fresh in-process chain; the caller closes its own)."""
+    chain = chain or backends.embedded()
+    contracts = Contracts.attach(chain, deploy(chain, network=chain.name))
     settings = Settings(
         database_url=db.url, api=ApiSettings(operator_key=OPERATOR_KEY, auditor_key=AUDITOR_KEY, auth_cache_seconds=0)
     )

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from clearing.adapters.chain import backends
 from clearing.adapters.db.advances import ReceivableAdvance
 from clearing.adapters.db.models import Member
 from clearing.api.app import create_app
@@ -21,8 +22,8 @@ ALPHA, BETA, GAMMA = "alpha-games", "beta-cards", "gamma-video"
 POOL = 5_000_000
 
 
-def financing_house(db, lender_pool: int) -> Iterator[ChainHouse]:
-    ctx, contracts = chain_app_house(db, lender_pool=lender_pool)
+def financing_house(db, lender_pool: int, chain: backends.Chain | None = None) -> Iterator[ChainHouse]:
+    ctx, contracts = chain_app_house(db, lender_pool=lender_pool, chain=chain)
     with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
         h = ChainHouse(ctx=ctx, client=client, contracts=contracts)
         h.add(ALPHA, 1, collateral=5_000_000)

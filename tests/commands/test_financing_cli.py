@@ -1,18 +1,29 @@
-"""`clearing financing ...` against a live server on a real chain: quote, request (idempotent), list; refusals
-in one line with exit 2."""
+"""`clearing financing ...` against a live server on Anvil: quote, request (idempotent), list, on a committed
+cycle and on the open one (paid at its commit); releases repay the pool first and the audit replays it all;
+refusals in one line with exit 2."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
+from clearing.adapters.chain import backends
 from clearing.api.app import create_app
 from tests.api.conftest import OPERATOR_KEY, serve
-from tests.api.test_financing_api import BETA, GAMMA, committed, financing_house
+from tests.api.test_financing_api import ALPHA, BETA, GAMMA, committed, financing_house
 from tests.commands.cli_runner import run_clearing as _clearing
+
+pytestmark = pytest.mark.anvil
 
 
 def test_financing_commands(sqlite_db):
-    for h in financing_house(sqlite_db, 5_000_000):
+    with backends.spawn_anvil() as chain:
+        _financing_commands(sqlite_db, chain)
+
+
+def _financing_commands(sqlite_db, chain: backends.Chain) -> None:
+    for h in financing_house(sqlite_db, 5_000_000, chain):
         cid = committed(h)
         with serve(create_app(h.ctx)) as url:
             beta = ("financing", "--key", h.keys[BETA])
@@ -39,3 +50,19 @@ def test_financing_commands(sqlite_db):
             assert gamma_none == []
             missing = _clearing(url, *beta, "request", "--id", "x")
             assert missing.returncode == 2 and missing.stderr.startswith("error:")
+
+            # On the open cycle: scheduled, then paid when the operator commits the cycle into escrow.
+            r = h.post(ALPHA, "/obligations", {"id": "o-open", "debtor": ALPHA, "creditor": BETA, "amount": "100000"})
+            assert r.status_code == 201, r.text
+            open_id = h.post("operator", "/cycles").json()["id"]
+            taken = _clearing(url, *beta, "request", "--cycle", str(open_id), "--id", "cli-open")
+            assert taken.returncode == 0, taken.stderr
+            assert json.loads(taken.stdout)["status"] == "scheduled"
+            assert h.post("operator", f"/cycles/{open_id}/commit").json()["state"] == "COMMITTED"
+            for cycle in (cid, open_id):
+                assert h.post("operator", f"/cycles/{cycle}/release").status_code == 200
+            mine = json.loads(_clearing(url, *beta, "list").stdout)
+            assert sorted((a["cycle_id"], a["status"]) for a in mine) == [(cid, "repaid"), (open_id, "repaid")]
+            assert h.contracts.house.total_advanced() == 0
+            report = h.get("auditor", "/audit/verify").json()
+            assert report["ok"] is True, report["mismatches"]

@@ -7,10 +7,13 @@ import json
 import subprocess
 
 import httpx
+import pytest
 from eth_account import Account
 
+from clearing.adapters.chain import backends
 from clearing.api.app import create_app
 from tests.api.conftest import OPERATOR_KEY, api_house, serve
+from tests.api.test_financing_api import ALPHA, BETA, financing_house
 from tests.commands.cli_runner import run_clearing
 from tests.conftest import admit_member
 
@@ -90,3 +93,49 @@ def test_merchants_commands(sqlite_db):
         assert missing.returncode == 2 and "404" in missing.stderr and missing.stderr.count("\n") == 1
         no_key = _clearing(url, "", "merchants", "list")
         assert no_key.returncode == 2 and "CLEARING_API__MEMBER_KEY" in no_key.stderr
+
+
+@pytest.mark.anvil
+def test_a_merchant_purchase_settles_on_anvil_and_is_audited(sqlite_db):
+    """Platform beta grants its merchant a line (signed by beta's key), the merchant buys on alpha: alpha's
+    obligation ``beta owes alpha`` on behalf of the merchant settles in a cycle on Anvil, and the audit passes."""
+    with backends.spawn_anvil() as chain:
+        for h in financing_house(sqlite_db, 0, chain):
+            b, a = h.accounts[BETA], h.accounts[ALPHA]
+            m = Account.create()
+            with serve(create_app(h.ctx)) as url:
+                pk = {"CLEARING_API__SIGNING_KEY": b.key.hex()}
+                ran = _clearing(
+                    url, h.keys[BETA], "merchants", "grant", "m-1", "--signer", m.address, "--limit", "900", **pk
+                )
+                assert ran.returncode == 0, ran.stderr
+                fields = ["--id", "buy-1", "--debtor", b.address, "--creditor", a.address, "--amount", "700"]
+                sigs = [
+                    _clearing(
+                        url,
+                        "",
+                        "merchants",
+                        "sign-purchase",
+                        *fields,
+                        "--merchant",
+                        "m-1",
+                        CLEARING_API__SIGNING_KEY=key.hex(),
+                    )  # fmt: skip
+                    for key in (m.key, b.key)
+                ]
+                assert all(s.returncode == 0 for s in sigs), [s.stderr for s in sigs]
+                merchant_sig, debtor_sig = (json.loads(s.stdout)["merchant_signature"] for s in sigs)
+                body = {"id": "buy-1", "debtor": BETA, "creditor": ALPHA, "amount": "700", "on_behalf_of": "m-1",
+                        "signature": debtor_sig, "merchant_signature": merchant_sig}  # fmt: skip
+                before = h.balance(ALPHA), h.balance(BETA)
+                r = h.post(ALPHA, "/obligations", body)
+                assert r.status_code == 201, r.text
+                cid = h.post("operator", "/cycles").json()["id"]
+                assert h.post("operator", f"/cycles/{cid}/settle").json()["state"] == "SETTLED"
+                assert (h.balance(ALPHA), h.balance(BETA)) == (before[0] + 700, before[1] - 700)
+                st = json.loads(_clearing(url, h.keys[BETA], "merchants", "statement", "m-1").stdout)
+                assert [(e["kind"], e["id"], e.get("creditor")) for e in st["entries"]] == [
+                    ("purchase", "buy-1", ALPHA)
+                ]
+                report = h.get("auditor", "/audit/verify").json()
+                assert report["ok"] is True, report["mismatches"]
