@@ -440,7 +440,39 @@ def _bench_one(
         _stop(procs)
     progress("  bare insert baseline…")
     baseline = _insert_baseline(url, members, min(seconds, 5.0), batch_size)
-    return {"noop_baseline": noop, "single": single, "batch": batch, "insert_baseline": baseline}
+    return {
+        "noop_baseline": noop,
+        "single": single,
+        "batch": batch,
+        "insert_baseline": baseline,
+        "ratios": ratios(noop, single, batch, baseline),
+    }
+
+
+#: Issue 15's targets, each a ratio to a baseline of the same run: batches ≥ 1.0× the bare insert, single
+#: requests ≥ 0.25× the no-op endpoint, single p99 ≤ 10× the no-op p99.
+RATIO_TARGETS = {"batch_vs_insert": 1.0, "single_vs_noop": 0.25, "single_p99_vs_noop_p99": 10.0}
+
+
+def ratios(
+    noop: dict[str, Any], single: dict[str, Any], batch: dict[str, Any], insert: dict[str, Any]
+) -> dict[str, Any]:
+    """The throughput and latency of the endpoints as ratios to the baselines measured in the same run (the
+    machine is shared: bare rates move with its load, ratios much less), and whether each meets its target."""
+
+    def div(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 3) if a is not None and b else None
+
+    got = {
+        "batch_vs_insert": div(batch["items_per_s"], insert["rows_per_s"]),
+        "single_vs_noop": div(single["requests_per_s"], noop["requests_per_s"]),
+        "single_p99_vs_noop_p99": div(single["p99_ms"], noop["p99_ms"]),
+    }
+    meets = {
+        k: None if v is None else (v <= RATIO_TARGETS[k] if k.endswith("p99") else v >= RATIO_TARGETS[k])
+        for k, v in got.items()
+    }
+    return {**got, "targets": RATIO_TARGETS, "meets": meets}
 
 
 def _impl(module: str, name: str, fallback: str) -> str:
