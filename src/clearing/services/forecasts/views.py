@@ -177,6 +177,12 @@ def latest(ctx: ServiceContext, *, short_only: bool = False) -> list[ForecastSum
     return [f for f in out if f.shortfall_date is not None or f.topup is not None] if short_only else out
 
 
+def latest_full(ctx: ServiceContext) -> list[MemberForecastView]:
+    """Every member's latest forecast with its days, by name (one query: the console's sparklines)."""
+    with ctx.uow(read_only=True) as uow:
+        return [_view(r, name, tier) for r, name, tier in _latest(uow.session)]
+
+
 def current_shortfalls(ctx: ServiceContext, today: date) -> dict[str, date | None]:
     """Member name → its latest forecast's shortfall date, for forecasts still covering ``today`` (a stale
     forecast says nothing: None), and never a day already past."""
