@@ -155,7 +155,9 @@ def run_demo(
     demo_financing.run(ctx, principals, say)
     if console_keys:
         operator = Principal(role=Role.OPERATOR, key_id=None)
-        api_keys |= {name: members.issue_key(ctx, operator, name, "demo console") for name in principals}
+        api_keys |= {
+            m.name: members.issue_key(ctx, operator, m.name, "demo console") for m in members.list_members(ctx)
+        }
     return DemoRun(ctx, keys, principals, view, story, forecast, t0, api_keys)
 
 
