@@ -91,8 +91,8 @@ def _sort_key(sort: str) -> Any:
 def members_table(ctx: ServiceContext, query: TableQuery) -> list[MemberRow]:
     """Every member's row, filtered and sorted as ``query`` asks."""
     views = members.list_members(ctx)
-    scores = {r.member: r.score for r in credit.scores(ctx)}
-    fc = {f.member: f for f in forecasts.latest_full(ctx)}
+    scores = credit.latest_scores(ctx)
+    fc = forecasts.latest_briefs(ctx)
     alerts = open_alert_counts(ctx)
     needle = query.text.strip().lower()
     rows = []
@@ -101,8 +101,8 @@ def members_table(ctx: ServiceContext, query: TableQuery) -> list[MemberRow]:
             continue
         if query.tier and v.tier != query.tier:
             continue
-        f = fc.get(v.name)
-        if query.short_only and (f is None or (f.shortfall_date is None and f.topup is None)):
+        f = fc.get(v.id)
+        if query.short_only and (f is None or (f.shortfall_date is None and f.topup_amount is None)):
             continue
         liq = v.liquidity
         rows.append(
@@ -110,14 +110,14 @@ def members_table(ctx: ServiceContext, query: TableQuery) -> list[MemberRow]:
                 name=v.name,
                 tier=v.tier,
                 status=v.status,
-                score=scores.get(v.name),
+                score=scores.get(v.id),
                 headroom=liq.headroom,
                 credit_line=liq.credit_line,
                 credit_used=liq.credit_used,
                 utilisation_bps=_utilisation(liq.credit_used, liq.credit_line),
-                forecast=() if f is None else tuple(d.balance_p50 or 0 for d in f.days),
+                forecast=() if f is None else f.balance_p50,
                 shortfall_date=None if f is None else f.shortfall_date,
-                topup=None if f is None or f.topup is None else f.topup.amount,
+                topup=None if f is None else f.topup_amount,
                 open_alerts=alerts.get(v.id, 0),
             )
         )

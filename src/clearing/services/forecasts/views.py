@@ -177,10 +177,26 @@ def latest(ctx: ServiceContext, *, short_only: bool = False) -> list[ForecastSum
     return [f for f in out if f.shortfall_date is not None or f.topup is not None] if short_only else out
 
 
-def latest_full(ctx: ServiceContext) -> list[MemberForecastView]:
-    """Every member's latest forecast with its days, by name (one query: the console's sparklines)."""
+@dataclass(frozen=True, slots=True)
+class ForecastBrief:
+    """What the console's members table shows of a member's latest forecast."""
+
+    shortfall_date: date | None
+    topup_amount: int | None
+    #: The median end-of-day balance, day by day.
+    balance_p50: tuple[int, ...]
+
+
+def latest_briefs(ctx: ServiceContext) -> dict[int, ForecastBrief]:
+    """Member id → its latest forecast in brief (one query of the few columns needed)."""
+    r = MemberForecastRow
+    q = select(r.member_id, r.shortfall_date, r.topup_amount, r.days).where(r.id.in_(latest_forecast_ids()))
     with ctx.uow(read_only=True) as uow:
-        return [_view(r, name, tier) for r, name, tier in _latest(uow.session)]
+        rows = uow.session.execute(q).all()
+    return {
+        int(mid): ForecastBrief(short, topup, tuple(int(d.get("balance_p50") or 0) for d in days))
+        for mid, short, topup, days in rows
+    }
 
 
 def current_shortfalls(ctx: ServiceContext, today: date) -> dict[str, date | None]:
