@@ -163,10 +163,14 @@ def run_demo(
 
 def _serve(run: DemoRun, port: int) -> None:
     """The API and the console on the demo's house, in this process (its chain, ledger and clock)."""
+    import signal
+
     import uvicorn
 
     from clearing.api.app import create_app
 
+    # uvicorn re-raises the SIGTERM that stopped it; exit through Python so the caller stops its Anvil.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     url = f"http://127.0.0.1:{port}"
     click.echo(f"console: {url}/ui  (API docs: {url}/docs; Ctrl-C stops)", err=True)
     for who, key in run.api_keys.items():
