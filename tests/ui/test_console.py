@@ -11,6 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from clearing.api.console.render import format_units
+from clearing.domain.vocabulary import Role
+from clearing.services import api_keys, members
+from clearing.services.keys import Principal
 from clearing.services.submission import get_any
 from tests.ui.conftest import SHORT_MEMBER, Console, sign_in_http
 
@@ -185,3 +188,27 @@ def test_no_session_or_a_forged_one_goes_to_sign_in(console: Console):
         token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
         bad = c.post("/ui/signin", data={"csrf": token, "api_key": "cho_not-a-key"})
         assert bad.status_code == 401 and "unknown, revoked or expired API key" in bad.text
+
+
+def test_revoking_the_key_ends_its_sessions(console: Console):
+    ctx, op = console.run.ctx, Principal(role=Role.OPERATOR, key_id=None)
+    key = members.issue_key(ctx, op, "giftgrid", "console session")
+    with httpx.Client(base_url=console.url, timeout=30) as c:
+        sign_in_http(c, key)
+        assert c.get("/ui/me").status_code == 200
+        kid = next(k.id for k in api_keys.list_keys(ctx, member="giftgrid") if k.label == "console session")
+        api_keys.revoke(ctx, op, kid, member="giftgrid")
+        r = c.get("/ui/me")
+        assert r.status_code == 303 and r.headers["location"] == "/ui/signin"
+
+
+def test_pool_page_shows_lenders_yield_outlook_and_cover2(console: Console):
+    lender = console.run.ctx.contracts.chain.accounts[9].address  # the demo's lender
+    with httpx.Client(base_url=console.url, timeout=30) as c:
+        sign_in_http(c, console.keys["operator"])
+        r = c.get("/ui/pool")
+    assert r.status_code == 200
+    lenders = r.text[r.text.index('id="lenders"') :]
+    assert lender in lenders[: lenders.index("</table>")]
+    assert "lenders&#39; yield" in r.text or "lenders' yield" in r.text
+    assert 'aria-label="Credit drawn from the pool' in r.text and "Cover 2" in r.text

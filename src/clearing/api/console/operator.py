@@ -12,6 +12,7 @@ from clearing.errors import ClearingError, ServiceUnavailable, ValidationError
 from clearing.services import alerts, cover2, holds, pool, releases, writer
 from clearing.services import console as views
 from clearing.services.cycles import CycleService
+from clearing.services.forecasts import views as forecasts
 from clearing.services.webhooks import endpoints
 
 router = APIRouter()
@@ -131,14 +132,29 @@ def pool_page(request: Request, con: ConsoleDep) -> Response:
     s = require(request, con, OPERATOR)
     missing = {}
     try:
-        status, queue = pool.status(con.ctx), pool.queue(con.ctx, limit=50)
+        status = pool.status(con.ctx)
+        queue, lenders = pool.queue(con.ctx, limit=50), pool.lenders(con.ctx, status)
     except ClearingError as exc:
-        status, queue, missing["pool"] = None, None, exc.message
+        status, queue, lenders, missing["pool"] = None, None, [], exc.message
+    try:
+        outlook = forecasts.pool(con.ctx)
+    except ClearingError as exc:
+        outlook, missing["forecast"] = None, exc.message
     try:
         c2 = cover2.latest(con.ctx)
     except ClearingError as exc:
         c2, missing["cover2"] = None, exc.message
-    return con.page("pool.html", s, pool=status, queue=queue, cover2=c2, missing=missing, nav="pool")
+    return con.page(
+        "pool.html",
+        s,
+        pool=status,
+        queue=queue,
+        lenders=lenders,
+        outlook=outlook,
+        cover2=c2,
+        missing=missing,
+        nav="pool",
+    )
 
 
 @router.get("/ops", include_in_schema=False)
