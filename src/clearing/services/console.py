@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from clearing.adapters.db.models import Alert, Member, Obligation
-from clearing.domain.vocabulary import AlertState
+from clearing.domain.vocabulary import AlertState, Role
 from clearing.errors import ClearingError, NoForecast, NotFound
 from clearing.services import disputes, financing, holds, members, pledges
 from clearing.services.context import ServiceContext
@@ -177,7 +177,7 @@ def _forecast(ctx: ServiceContext, member_id: int) -> forecasts.MemberForecastVi
 
 def member_page(ctx: ServiceContext, viewer: Principal, name: str) -> MemberPage:
     """``name``'s page for ``viewer``: an operator sees any member, a member only itself (else NotFound)."""
-    if viewer.role != "operator" and viewer.member_name != name:
+    if viewer.role != Role.OPERATOR and viewer.member_name != name:
         raise NotFound(f"no member {name!r}", field="name", name=name)
     view = members.get(ctx, name)
     missing: dict[str, str] = {}
@@ -185,7 +185,7 @@ def member_page(ctx: ServiceContext, viewer: Principal, name: str) -> MemberPage
         held: list[pledges.PledgesView] = [pledges.pledges_of(ctx, name)]
     except ClearingError as exc:  # no chain or no vault on this server
         held, missing["pledges"] = [], exc.message
-    mine = [h for h in holds.list_holds(ctx, status=None) if name in (h.debtor, h.creditor)]
+    mine = holds.list_holds(ctx, status=None, member_id=view.id, limit=100)
     advances = [a for a in financing.list_advances(ctx, viewer) if a.member == name]
     return MemberPage(
         overview=members.overview(ctx, view.id),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from clearing.api.console.base import ConsoleDep, FormDep, back, check_csrf, require
+from clearing.api.console.base import Console, ConsoleDep, FormDep, back, check_csrf, require
 from clearing.errors import ClearingError, ServiceUnavailable, ValidationError
 from clearing.services import alerts, cover2, holds, pool, releases, writer
 from clearing.services import console as views
@@ -47,7 +47,8 @@ def members_page(
     s = require(request, con, OPERATOR)
     query = _query(sort, dir, q, tier, short)
     rows = views.members_table(con.ctx, query)
-    name = "members_table.html" if request.headers.get("HX-Request") else "members.html"
+    partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    name = "members_table.html" if partial else "members.html"
     return con.page(name, s, rows=rows, query=query, sorts=views.SORTS, nav="members")
 
 
@@ -80,10 +81,10 @@ def review_hold(request: Request, hold_id: int, con: ConsoleDep, form: FormDep) 
     )
 
 
-def _cycles(con: Any) -> CycleService:
+def _cycles(con: Console) -> CycleService:
     if con.ctx.cycles is None:
         raise ServiceUnavailable("cycle settlement is not configured on this server (no chain)")
-    return con.ctx.cycles  # type: ignore[no-any-return]
+    return con.ctx.cycles
 
 
 @router.get("/cycles", include_in_schema=False)
