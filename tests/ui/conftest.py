@@ -115,6 +115,11 @@ def page(browser, request):
 
     context.route("**/*", guard)
     pg = context.new_page()
+    # Script errors and Content-Security-Policy violations (an inline style or script) fail the test too;
+    # a page answering 403 on purpose logs "Failed to load resource", which is no error of the page's.
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None)
     pg.set_default_timeout(30_000)
     yield pg
     failed = getattr(request.node, "rep_call", None)
@@ -123,3 +128,4 @@ def page(browser, request):
         pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
     assert outside.urls == [], f"requests left the machine: {outside.urls}"
+    assert errors == [], f"the pages logged errors: {errors}"
