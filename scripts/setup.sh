@@ -26,6 +26,13 @@ if [ ! -f "$nstamp" ]; then
   touch "$nstamp"
 fi
 
+# The console's browser tests drive Debian's chromium through Playwright's Python package (pinned in
+# pyproject.toml); no browser is downloaded (never `playwright install`).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "setup: installing chromium (Debian) for the console's browser tests" >&2
+  apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+fi
+
 # Slither is part of the test command, so it is set up without a flag; its
 # pins (pyproject.toml, constraints.txt) are small and install in seconds.
 sstamp=.venv-slither/.installed-$(cat tools/slither-env/pyproject.toml tools/slither-env/constraints.txt | sha256sum | cut -c1-16)

@@ -277,6 +277,24 @@ class FinancingSettings(BaseModel):
         return {"A": self.haircut_a_bps, "B": self.haircut_b_bps, "C": self.haircut_c_bps}
 
 
+class UiSettings(BaseModel):
+    """The browser console under /ui (docs/console.md)."""
+
+    #: Signs the session cookies. Unset: a random secret per process, so sessions end when the server
+    #: restarts; set it when serving with several workers (each would otherwise sign with its own).
+    session_secret: SecretStr | None = None
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+    #: The cookie's Secure flag: set it behind HTTPS. Off by default: the console serves plain http on
+    #: loopback, where a Secure cookie would never be sent back.
+    secure_cookie: bool = False
+    #: The token's decimals when the house has no chain to ask (with a chain: the token's ``decimals()``).
+    token_decimals: int = Field(default=6, ge=0, le=36)
+    #: The RPC URL the auditor's browser reads the chain from (default: the chain's own, if it has one).
+    rpc_url: str | None = None
+    #: Where the pinned npm assets (htmx, ethers) are read from (default: the checkout's node_modules).
+    assets_dir: Path | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARING_", env_nested_delimiter="__", extra="ignore")
 
@@ -295,6 +313,7 @@ class Settings(BaseSettings):
     defaults: DefaultSettings = DefaultSettings()
     vault: VaultSettings = VaultSettings()
     financing: FinancingSettings = FinancingSettings()
+    ui: UiSettings = UiSettings()
 
     @property
     def db_url(self) -> str:

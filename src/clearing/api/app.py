@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 
 from clearing.api import problems
+from clearing.api.console import create_console
 from clearing.api.routers import (
     alerts,
     audit,
@@ -191,6 +192,9 @@ def create_app(ctx: ServiceContext | None = None, *, extra_routers: list[Any] | 
         *(extra_routers or []),
     ):
         app.include_router(router)
+    # The browser console (docs/console.md): its own sub-application, so it answers HTML and stays out of
+    # the OpenAPI document; it reads ``app.state.ctx`` once the lifespan has set it.
+    app.mount("/ui", create_console(app))
     app.state.health = (float("-inf"), None)
 
     @app.get(

@@ -1,4 +1,4 @@
-"""`clearing bench gas|cycle|credit-backtest|credit|webhooks`: each prints JSON with its in-run baseline or target."""
+"""`clearing bench gas|cycle|credit-backtest|credit|webhooks|ui`: JSON with each in-run baseline or target."""
 
 from __future__ import annotations
 
@@ -22,6 +22,19 @@ def gas(backend: str, obligations: int, members: int, sizes: str, seed: int) -> 
     sz = tuple(int(s) for s in sizes.split(",") if s)
     out = run(backend=backend, obligations=obligations, members=members, sizes=sz, seed=seed)
     click.echo(json.dumps(out, indent=2))
+
+
+@bench.command("ui")
+@click.option("--members", default=1_000, show_default=True)
+@click.option("--repeats", default=20, show_default=True, help="Requests of each kind, alternating.")
+@click.option("--seed", default=7, show_default=True)
+def ui(members: int, repeats: int, seed: int) -> None:
+    """The console's members page with N members vs GET /members (JSON) of the same, served on loopback."""
+    from clearing.bench.ui import run
+
+    if members < 1 or repeats < 1:
+        raise click.BadParameter("need --members ≥ 1 and --repeats ≥ 1")
+    click.echo(json.dumps(run(members_count=members, repeats=repeats, seed=seed), indent=2))
 
 
 @bench.command("cycle", reads=("cycle",))

@@ -22,6 +22,8 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +35,7 @@ from clearing.cli import cli
 if TYPE_CHECKING:  # the CLI starts fast: the service is imported when the demo runs
     from eth_account.signers.local import LocalAccount
 
+    from clearing.adapters.chain.backends import Chain
     from clearing.commands.demo_credit import Story
     from clearing.services.context import ServiceContext
     from clearing.services.cycles import CycleView
@@ -57,46 +60,122 @@ def _say(msg: str) -> None:
 @click.option("--obligations", "count", default=300, show_default=True)
 @click.option("--seed", default=2026, show_default=True)
 @click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")
-def demo(count: int, seed: int, db_url: str | None) -> None:
-    """Run members, obligations, a settled cycle and an audit on the embedded chain."""
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Then serve the API and the console (/ui) on the demo's ledger until Ctrl-C, on an Anvil chain "
+    "(so the auditor's page can read the chain's RPC), printing the URL and the demo's API keys.",
+)
+@click.option("--port", default=8000, show_default=True, help="With --serve: the port on 127.0.0.1.")
+def demo(count: int, seed: int, db_url: str | None, serve: bool, port: int) -> None:
+    """Run members, obligations, a settled cycle and an audit on the embedded chain (Anvil with --serve)."""
+    from clearing.adapters.chain import backends
+    from clearing.commands import demo_credit
+
+    chain = backends.spawn_anvil(accounts=demo_credit.ACCOUNTS) if serve else None
+    try:
+        run = run_demo(count, seed, db_url, chain=chain, console_keys=serve)
+        _audit(run.ctx, run.keys, run.view, run.t0, run.story, run.forecast)
+        if serve:
+            _serve(run, port)
+    finally:
+        if chain is not None:
+            chain.close()
+
+
+@dataclass
+class DemoRun:
+    ctx: ServiceContext
+    keys: dict[str, LocalAccount]
+    principals: dict[str, Principal]
+    view: CycleView
+    story: Story
+    forecast: dict[str, object]
+    t0: float
+    #: Role or member name → API key, when asked for (the console's sign-in).
+    api_keys: dict[str, str]
+
+
+def run_demo(
+    count: int = 300,
+    seed: int = 2026,
+    db_url: str | None = None,
+    *,
+    chain: Chain | None = None,
+    console_keys: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> DemoRun:
+    """The demo's whole story on ``chain`` (default: a new embedded one); ``console_keys``: also an operator,
+    an auditor and one key per platform to sign in with (the console's tests and ``--serve`` use them)."""
     from clearing.adapters.chain import backends
     from clearing.adapters.chain.deploy import Contracts, deploy
     from clearing.bootstrap import build_service
     from clearing.commands import demo_credit, demo_financing, demo_forecast, demo_merchant, demo_pledge
-    from clearing.settings import ChainSettings, Settings
+    from clearing.domain.vocabulary import Role
+    from clearing.services import members
+    from clearing.services.keys import Principal, generate_key
+    from clearing.settings import ApiSettings, ChainSettings, Settings
 
+    say = say or _say
     t0 = time.perf_counter()
     if db_url is None:
         db_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='clearing-demo-')) / 'ledger.db'}"
-    _say(f"ledger at {db_url}")
-    chain = backends.embedded(num_accounts=demo_credit.ACCOUNTS)  # the platforms, a lender, the credit story
+    say(f"ledger at {db_url}")
+    chain = chain or backends.embedded(num_accounts=demo_credit.ACCOUNTS)  # platforms, a lender, the credit story
+    api_keys = {"operator": generate_key(Role.OPERATOR), "auditor": generate_key(Role.AUDITOR)} if console_keys else {}
     clock = demo_credit.start_clock()
     ctx = build_service(
-        Settings(database_url=db_url, chain=ChainSettings(backend="embedded")),
-        contracts=Contracts.attach(chain, deploy(chain, network="embedded")),
+        Settings(
+            database_url=db_url,
+            chain=ChainSettings(backend="embedded" if chain.rpc_url is None else "rpc", rpc_url=chain.rpc_url),
+            api=ApiSettings(operator_key=api_keys.get("operator"), auditor_key=api_keys.get("auditor")),
+        ),
+        contracts=Contracts.attach(chain, deploy(chain, network=chain.name)),
         migrate=True,
-        progress=_say,
+        progress=say,
         clock=clock,
     )
     assert ctx.contracts is not None and ctx.cycles is not None
-    _say(f"contracts deployed on the in-process chain: house {ctx.contracts.deployment.clearing_house}")
+    say(f"contracts deployed on the {chain.name} chain: house {ctx.contracts.deployment.clearing_house}")
     _fund_pool(ctx)
-    story = demo_credit.run(ctx, clock, _say)
+    story = demo_credit.run(ctx, clock, say)
     keys, principals = _admit_platforms(ctx)
     _submit(ctx, principals, count, random.Random(seed))
     _escrow_order(ctx, keys)
-    merchant_statement = demo_merchant.purchase(ctx, keys, principals, _say)
-    demo_pledge.pledge(ctx, keys, "giftgrid", _say)
+    merchant_statement = demo_merchant.purchase(ctx, keys, principals, say)
+    demo_pledge.pledge(ctx, keys, "giftgrid", say)
     view = ctx.cycles.settle()
     merchant_statement()
-    _say(
+    say(
         f"cycle {view.id}: {view.state}, {view.settled}/{view.obligations} settled, "
         f"value {view.settled_value} of {view.gross}, root {view.root}"
     )
     story_start = clock.now - timedelta(days=demo_credit.HISTORY_DAYS)
-    forecast = demo_forecast.show(ctx, story_start, _say)
-    demo_financing.run(ctx, principals, _say)
-    _audit(ctx, keys, view, t0, story, forecast)
+    forecast = demo_forecast.show(ctx, story_start, say)
+    demo_financing.run(ctx, principals, say)
+    if console_keys:
+        operator = Principal(role=Role.OPERATOR, key_id=None)
+        api_keys |= {
+            m.name: members.issue_key(ctx, operator, m.name, "demo console") for m in members.list_members(ctx)
+        }
+    return DemoRun(ctx, keys, principals, view, story, forecast, t0, api_keys)
+
+
+def _serve(run: DemoRun, port: int) -> None:
+    """The API and the console on the demo's house, in this process (its chain, ledger and clock)."""
+    import signal
+
+    import uvicorn
+
+    from clearing.api.app import create_app
+
+    # uvicorn re-raises the SIGTERM that stopped it; exit through Python so the caller stops its Anvil.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    url = f"http://127.0.0.1:{port}"
+    click.echo(f"console: {url}/ui  (API docs: {url}/docs; Ctrl-C stops)", err=True)
+    for who, key in run.api_keys.items():
+        click.echo(f"  sign in as {who}: {key}", err=True)
+    uvicorn.run(create_app(run.ctx), host="127.0.0.1", port=port, log_level="warning")
 
 
 def _admit_platforms(ctx: ServiceContext) -> tuple[dict[str, LocalAccount], dict[str, Principal]]:

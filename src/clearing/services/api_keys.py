@@ -10,6 +10,7 @@ of another member is "not found", never "forbidden", so ids reveal nothing.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,6 +91,16 @@ def authenticate(ctx: ServiceContext, key: str, client: str = "local") -> Princi
         except SQLAlchemyError:  # a busy ledger must not fail the request: the next touch catches up
             log.warning("could not record the last use of API key %s", found.key_id, exc_info=True)
     return found
+
+
+def still_active(ctx: ServiceContext, key_id: int | None, digest: str) -> bool:
+    """Whether the key whose hash is ``digest`` still authenticates: a console session opened with it lives
+    only as long as the key (revoked, expired, rotated out or removed from the settings: signed out)."""
+    if key_id is None:
+        return ctx.keys.is_bootstrap_digest(digest)
+    with ctx.uow(read_only=True) as uow:
+        row = uow.session.get(ApiKey, key_id)
+        return row is not None and hmac.compare_digest(row.key_hash, digest) and key_active(row, ctx.clock())
 
 
 def list_keys(ctx: ServiceContext, *, member_id: int | None = None, member: str | None = None) -> list[KeyView]:

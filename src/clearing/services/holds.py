@@ -97,7 +97,10 @@ def _row(h: Hold, o: Obligation, names: dict[int, str]) -> HoldView:
     return hold_view(h, o.id, names[o.submitted_by], o.amount, names[o.debtor_id], names[o.creditor_id])
 
 
-def list_holds(ctx: ServiceContext, *, status: str | None = HoldStatus.OPEN, limit: int = 500) -> list[HoldView]:
+def list_holds(
+    ctx: ServiceContext, *, status: str | None = HoldStatus.OPEN, limit: int = 500, member_id: int | None = None
+) -> list[HoldView]:
+    """Holds by age; ``member_id``: only those on obligations it is the debtor or creditor of."""
     with ctx.uow(read_only=True) as uow:
         s = uow.session
         q = (
@@ -108,6 +111,8 @@ def list_holds(ctx: ServiceContext, *, status: str | None = HoldStatus.OPEN, lim
         )
         if status:
             q = q.where(Hold.status == status)
+        if member_id is not None:
+            q = q.where(or_(Obligation.debtor_id == member_id, Obligation.creditor_id == member_id))
         names = dict(s.execute(select(Member.id, Member.name)).all())
         return [_row(h, o, names) for h, o in s.execute(q).all()]
 

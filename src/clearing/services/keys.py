@@ -229,6 +229,10 @@ class KeyResolver:
                 return principal
         return None
 
+    def is_bootstrap_digest(self, digest: str) -> bool:
+        """Whether ``digest`` is the hash of a key the settings still configure (operator, auditor, member)."""
+        return any(hmac.compare_digest(known, digest) for known in self._bootstrap)
+
     def cached(self, key: str) -> Principal | None:
         """The principal without touching the ledger, or None when the ledger must be asked."""
         found = self.bootstrap(key)

@@ -212,6 +212,17 @@ def lender(ctx: ServiceContext, address: str, pool: PoolView | None = None) -> L
     )
 
 
+def lenders(ctx: ServiceContext, pool: PoolView | None = None) -> list[LenderView]:
+    """Every address that ever lent to the pool (its ``PoolDeposited`` events), first lent first, as it stands
+    now: the console's pool page (reads the house's events since deployment, then each lender's own)."""
+    c = _chain(ctx)
+    pool = pool or status(ctx)
+    seen = dict.fromkeys(
+        to_checksum_address(e.args["lender"]) for e in c.house.events(c.deployment.block) if e.name == "PoolDeposited"
+    )
+    return [lender(ctx, a, pool) for a in seen]
+
+
 def _request(ctx: ServiceContext, pool: PoolView, request_id: int) -> QueuedRequest | None:
     """Request ``request_id`` as it stands (None once paid or cancelled)."""
     owner, shares = _chain(ctx).house.withdrawal_request(request_id)

@@ -182,8 +182,10 @@ def spawn_anvil(
     dump_state: Path | None = None,
     extra_args: tuple[str, ...] = (),
     timeout: float = 20.0,
+    accounts: int = DEV_ACCOUNTS,
 ) -> Chain:
-    """Start Anvil on loopback and wait for it; ``Chain.close()`` stops it."""
+    """Start Anvil on loopback and wait for it; ``Chain.close()`` stops it. ``accounts``: how many dev
+    accounts it funds (the demo plays 14)."""
     port = port or free_port()
     args = [
         anvil_binary(),
@@ -196,7 +198,7 @@ def spawn_anvil(
         "--mnemonic",
         DEV_MNEMONIC,
         "--accounts",
-        str(DEV_ACCOUNTS),
+        str(accounts),
         "--gas-limit",
         "60000000",
         "--silent",
@@ -223,7 +225,7 @@ def spawn_anvil(
     else:
         proc.kill()
         raise ChainError(f"anvil did not answer on {url} within {timeout:.0f}s")
-    return Chain(w3=w3, accounts=dev_accounts(), chain_id=chain_id, name="anvil", _process=proc, rpc_url=url)
+    return Chain(w3=w3, accounts=dev_accounts(accounts), chain_id=chain_id, name="anvil", _process=proc, rpc_url=url)
 
 
 def rpc(url: str, private_key: str | None, *, dev_fallback: bool = False) -> Chain:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from clearing.adapters.db.models import CreditScore, Member
@@ -286,6 +286,14 @@ def scores(ctx: ServiceContext) -> list[ScoreRow]:
             )
             for r in rows
         ]
+
+
+def latest_scores(ctx: ServiceContext) -> dict[int, int]:
+    """Member id → its newest score: two columns of one query (the console's members table)."""
+    newest = select(func.max(CreditScore.id)).group_by(CreditScore.member_id).scalar_subquery()
+    q = select(CreditScore.member_id, CreditScore.score).where(CreditScore.id.in_(newest))
+    with ctx.uow(read_only=True) as uow:
+        return {int(m): int(score) for m, score in uow.session.execute(q)}
 
 
 def migrations(ctx: ServiceContext, *, limit: int = 200, member: str | None = None) -> list[MigrationView]:

@@ -177,6 +177,28 @@ def latest(ctx: ServiceContext, *, short_only: bool = False) -> list[ForecastSum
     return [f for f in out if f.shortfall_date is not None or f.topup is not None] if short_only else out
 
 
+@dataclass(frozen=True, slots=True)
+class ForecastBrief:
+    """What the console's members table shows of a member's latest forecast."""
+
+    shortfall_date: date | None
+    topup_amount: int | None
+    #: The median end-of-day balance, day by day.
+    balance_p50: tuple[int, ...]
+
+
+def latest_briefs(ctx: ServiceContext) -> dict[int, ForecastBrief]:
+    """Member id → its latest forecast in brief (one query of the few columns needed)."""
+    r = MemberForecastRow
+    q = select(r.member_id, r.shortfall_date, r.topup_amount, r.days).where(r.id.in_(latest_forecast_ids()))
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.session.execute(q).all()
+    return {
+        int(mid): ForecastBrief(short, topup, tuple(int(d.get("balance_p50") or 0) for d in days))
+        for mid, short, topup, days in rows
+    }
+
+
 def current_shortfalls(ctx: ServiceContext, today: date) -> dict[str, date | None]:
     """Member name → its latest forecast's shortfall date, for forecasts still covering ``today`` (a stale
     forecast says nothing: None), and never a day already past."""
