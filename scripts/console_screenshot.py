@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+from tests.api.conftest import serve
+from tests.ui.conftest import ARGS, CHROMIUM, SHORT_MEMBER
 
 from clearing.adapters.chain import backends
 from clearing.api.app import create_app
 from clearing.commands import demo_credit
 from clearing.commands.demo import run_demo
-from tests.api.conftest import serve
-from tests.ui.conftest import ARGS, CHROMIUM, SHORT_MEMBER
 
 
 def main(out: Path) -> None:

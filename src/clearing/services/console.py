@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from clearing.adapters.db.models import Alert, Member, Obligation
 from clearing.domain.vocabulary import AlertState, Role
 from clearing.errors import ClearingError, NoForecast, NotFound
-from clearing.services import disputes, financing, holds, members, pledges
+from clearing.services import disputes, financing_views, holds, members, pledges
 from clearing.services.context import ServiceContext
 from clearing.services.credit import views as credit
 from clearing.services.forecasts import views as forecasts
@@ -162,7 +162,7 @@ class MemberPage:
     forecast: forecasts.MemberForecastView | None
     holds: list[holds.HoldView]
     obligations: list[ObligationLine]
-    advances: list[financing.AdvanceView]
+    advances: list[financing_views.AdvanceView]
     pledges: pledges.PledgesView | None
     #: Why a part could not be read (e.g. no chain for pledges), by part.
     missing: dict[str, str]
@@ -186,7 +186,7 @@ def member_page(ctx: ServiceContext, viewer: Principal, name: str) -> MemberPage
     except ClearingError as exc:  # no chain or no vault on this server
         held, missing["pledges"] = [], exc.message
     mine = holds.list_holds(ctx, status=None, member_id=view.id, limit=100)
-    advances = [a for a in financing.list_advances(ctx, viewer) if a.member == name]
+    advances = [a for a in financing_views.list_advances(ctx, viewer) if a.member == name]
     return MemberPage(
         overview=members.overview(ctx, view.id),
         credit=credit.credit_of(ctx, view.id, history=10),
