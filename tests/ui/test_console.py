@@ -68,6 +68,7 @@ def test_operator_finds_a_short_member_reviews_a_hold_and_settles_a_cycle(page: 
         assert r.status_code in (200, 201), r.text
     page.get_by_role("link", name="Cycles").click()
     page.get_by_role("button", name="Open a cycle").click()
+    expect(page.locator(".note")).to_contain_text("is open")
     opened = re.search(r"cycle (\d+) is open", page.locator(".note").inner_text())
     assert opened is not None
     cycle = opened.group(1)
@@ -114,7 +115,9 @@ def test_auditor_verifies_a_proof_on_chain_and_a_tampered_one_fails(page: Page, 
     expect(page.get_by_label("Chain RPC URL")).to_have_value(console.rpc_url)
     page.get_by_label("Fetch the service's proof of obligation").fill(settled)
     page.get_by_role("button", name="Fetch proof").click()
+    expect(page).to_have_url(re.compile(r"obligation_id="))  # the page that carries the proof, not the one before
     box = page.get_by_label("Proof (JSON)")
+    expect(box).not_to_have_value("")
     proof = json.loads(box.input_value())
     assert proof["obligation_id"] == settled and proof["proof"]
     page.get_by_role("button", name="Verify on chain").click()

@@ -80,5 +80,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.getElementById("verify-form").addEventListener("submit", verify);
+    document.getElementById("verify-button").disabled = false;
   });
 })();
