@@ -86,6 +86,13 @@ def test_operator_finds_a_short_member_reviews_a_hold_and_settles_a_cycle(page: 
         expect(shown).to_have_attribute("title", str(value))
         expect(shown).to_have_text(format_units(value, 6))
     expect(page.get_by_role("img", name=re.compile(f"Net positions of cycle {cycle}"))).to_be_visible()
+    carried = settled.detail.get("deferred", [])  # each obligation the cycle carried, with its shortfall
+    assert carried, "the demo's short member leaves an obligation carried in this cycle"
+    expect(page.locator("#carried tbody tr")).to_have_count(len(carried))
+    for d in carried:
+        expect(page.locator("#carried tr", has_text=str(d["id"])).locator(".amt")).to_have_attribute(
+            "title", str(d["shortfall"])
+        )
 
 
 def test_member_sees_forecast_and_top_up_and_registers_a_webhook(page: Page, console: Console):
