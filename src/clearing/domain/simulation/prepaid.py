@@ -66,6 +66,7 @@ def run_prepaid(world: World, demand: Demand, scenario: Scenario) -> Outcome:
     losses: dict[str, int] = {}
     topups_count = topups_value = returned = 0
     prefunded = int(bal.sum())
+    lowest = int(bal.min())
     buyers, sellers, amounts = demand.buyer.tolist(), demand.seller.tolist(), demand.amount.tolist()
     daily_bad = np.zeros(days, dtype=np.int64)
 
@@ -104,6 +105,7 @@ def run_prepaid(world: World, demand: Demand, scenario: Scenario) -> Outcome:
             else:
                 status[k] = INTERRUPTED
         bal = np.array(rows, dtype=np.int64).reshape(n, n)
+        lowest = min(lowest, int(bal.min()))
         daily_bad[d] = int((status[lo:hi] == INTERRUPTED).sum())
 
         paying = (world.stop_paying_day < 0) | (d < world.stop_paying_day)
@@ -138,6 +140,7 @@ def run_prepaid(world: World, demand: Demand, scenario: Scenario) -> Outcome:
                 "lost_at_defaults": sum(losses.values()),
                 "returned_to_estates": returned,
                 "balances_and_in_flight_end": int(bal.sum() + inflight.sum()),
+                "lowest_balance": lowest,
             }
         },
         series={"interrupted": daily_bad},
