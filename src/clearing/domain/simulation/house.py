@@ -62,6 +62,7 @@ class _House:
         self.treasury = Treasury(world, scenario, self.books, self.stats)
         self.held_orders = self.held_for_review = 0
         self.held_rules: dict[str, int] = {}
+        self.why: dict[str, int] = {}
         self.calls = {"risk.evaluate": 0, "headroom.Liquidity.headroom": 0, "tiering.decide": 0}
         days, n = world.days, world.n
         self.series: dict[str, npt.NDArray[Any]] = {
@@ -112,7 +113,7 @@ class _House:
             holds = rules(ob, risk[b], risk[s], History(known[b], len(win), totals[b]))
             if holds:
                 if any(h.rule == "member-suspended" for h in holds):
-                    self.status[lo + k] = INTERRUPTED
+                    self.stop(lo + k, "member_suspended")
                     continue
                 self._count_holds(holds)
             book = books[b]
@@ -126,7 +127,9 @@ class _House:
                 pending_withdrawal=0,
             )
             if liq.headroom < 0:
-                self.status[lo + k] = INTERRUPTED
+                # A bulk order beyond all the headroom the debtor had this morning, or headroom used up today.
+                morning = liq.headroom + max(0, debit[b] + a - credit[b])
+                self.stop(lo + k, "order_beyond_headroom" if a > morning else "headroom_used_up")
                 continue
             debit[b] += a
             credit[s] += a
@@ -139,6 +142,14 @@ class _House:
         self.calls["risk.evaluate"] += hi - lo
         self.calls["headroom.Liquidity.headroom"] += hi - lo
         return accepted
+
+    def stop(self, index: int, why: str) -> None:
+        """Interrupt order ``index`` and count why."""
+        self.status[index] = INTERRUPTED
+        stop = int(self.world.stop_paying_day[self.demand.buyer[index]])
+        if 0 <= stop <= int(self.demand.day[index]):
+            why = f"buyer_not_paying: {why}"
+        self.why[why] = self.why.get(why, 0) + 1
 
     def _count_holds(self, holds: tuple[Hold, ...]) -> None:
         self.held_orders += 1
@@ -162,7 +173,7 @@ class _House:
         first = int(self.demand.day_start[d])
         deferred = close_cycle(accepted, self.books, d, self.stats, self.repayment_days, self.s)
         for oid in deferred:
-            self.status[first + int(oid.split(".")[1])] = INTERRUPTED
+            self.stop(first + int(oid.split(".")[1]), "deferred_by_settlement")
         for book in overdue(self.books, d, self.stats, self.repayment_days, self.s.grace_days):
             self.rescore_one(book, d)
         self.treasury.act(d)
@@ -198,6 +209,7 @@ class _House:
                 "outstanding_end": int(self.series["drawn"][-1]) if len(self.series["drawn"]) else 0,
             },
             "pool": {"start": self.world.pool, "end": st.pool},
+            "interrupted_because": dict(sorted(self.why.items())),
             "holds": {"orders": self.held_orders, "for_review": self.held_for_review, "rules": self.held_rules},
             "settlement": {"cycles": sum(st.methods.values()), "methods": st.methods, "deferred": st.deferred},
             "financing": {
