@@ -92,3 +92,14 @@ def test_a_scenario_file_changes_the_run(tmp_path):
     rep = json.loads((tmp_path / "o" / "report.json").read_text())
     assert rep["scenario"]["orders_per_platform_day"] == 5
     assert rep["demand"]["orders"] < 4 * 10 * 5 * 2
+
+
+def test_sensitivity_reports_the_spread_over_seeds_and_capital(tmp_path):
+    r = run("simulate", "--platforms", "4", "--days", "12", "--seed", "1", "--sensitivity", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path / "report.json").read_text())["sensitivity"]
+    assert len(s["runs"]) == 5 * 3 and {x["seed"] for x in s["runs"]} == {1, 2, 3, 4, 5}
+    for level, spread in s["spread"].items():
+        cuts = [x["interruptions_cut"] for x in s["runs"] if str(x["capital_level"]) == level]
+        assert spread["interruptions_cut"] == {"min": min(cuts), "max": max(cuts)}
+    assert "capital × 0.5" in (tmp_path / "report.html").read_text()

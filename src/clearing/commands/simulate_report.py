@@ -143,6 +143,32 @@ def _verdict(h: dict[str, Any]) -> str:
     return "<ul>" + "".join(parts) + "</ul>"
 
 
+def _why(report: dict[str, Any]) -> str:
+    """Where the house's remaining interruptions come from, and what its locked capital is made of."""
+    c = report["clearing"]
+    because = {k: v for k, v in c["interrupted_because"].items() if not k.startswith("buyer_not_paying")}
+    total = max(1, sum(because.values()))
+    text = {
+        "member_suspended": "orders to or from a member the house had declared in default: the risk rule "
+        "member-suspended holds them for review (prepaid completed them, and the buyers then lost the balances "
+        "they had left at the defaulter)",
+        "order_beyond_headroom": "bulk orders larger than the debtor's whole headroom that morning",
+        "headroom_used_up": "orders after the debtor's headroom was used up that day",
+        "deferred_by_settlement": "obligations the cycle's liquidity-saving settlement deferred",
+    }
+    items = "".join(
+        f"<li>{v:,} ({v / total:.0%}): {html.escape(text.get(k, k))}</li>"
+        for k, v in sorted(because.items(), key=lambda kv: -kv[1])
+    )
+    credit = c["credit"]
+    return (
+        f"<p>The house's {c['orders_interrupted']:,} interruptions of platforms still paying:</p><ul>{items}</ul>"
+        f"<p>Its locked capital is collateral posted plus top-ups in flight; members also drew credit from the "
+        f"lenders' pool, {tokens(credit['drawn_mean'])} on average (peak {tokens(credit['drawn_peak'])}), "
+        "repaid by their next top-ups.</p>"
+    )
+
+
 def _row(label: str, p: Any, c: Any) -> str:
     return f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(p))}</td><td>{html.escape(str(c))}</td></tr>"
 
@@ -234,6 +260,7 @@ purchases). Prepaid: it is split into balances at sellers. House: it is posted a
 member keeps what its forecast advises and withdraws the rest. Run in {report.get("wall_s", 0)} s.</p>
 <h2>Headline</h2>
 {_verdict(h)}
+{_why(report)}
 <p>Counting every order, including those placed by platforms after they stopped paying (which no model can fund),
 interruptions are cut by {h["interruptions_cut_counting_buyers_not_paying"]:.1%}. By value, interrupted orders are cut
 by {h["interrupted_value_cut"]:.1%}: the bulk orders of the heavy tail exceed a member's headroom as they exceed a
