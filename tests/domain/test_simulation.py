@@ -84,8 +84,9 @@ def test_house_conserves_money_and_nets_to_zero(run):
     assert (run.clearing.series["net"].sum(axis=1) == 0).all()
     credit = run.clearing.extra["credit"]
     assert 0 <= credit["repaid"] <= credit["drawn"]
-    # The settled value is exactly the value of the orders the house completed.
-    assert run.clearing.settled_value == int(run.demand.amount[run.clearing.status == COMPLETED].sum())
+    # The settled value (and tier C's escrowed orders) is exactly the value of the orders the house completed.
+    escrow = run.clearing.extra["escrow"]["value"]
+    assert run.clearing.settled_value + escrow == int(run.demand.amount[run.clearing.status == COMPLETED].sum())
 
 
 def test_house_runs_on_the_domain_code(run):

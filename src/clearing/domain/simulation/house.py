@@ -8,10 +8,15 @@ Each day, in order:
    :func:`clearing.domain.credit.assess` (a new member starts provisional, as the service admits it);
 4. every ``forecast_every_days`` each member's collateral target is re-set from
    :func:`clearing.domain.forecast.forecast_member`'s top-up advice (see :mod:`.treasury`);
-5. each order is checked by the risk rules (:func:`clearing.domain.risk.evaluator`) and by the debtor's
-   headroom (:attr:`clearing.domain.headroom.Liquidity.headroom`: collateral + credit line − used −
-   reserved net debit, incoming accepted obligations counted); it is interrupted when a rule holds it
-   because a member is suspended, or when headroom falls short; other holds delay it within the cycle;
+5. each order is checked by the risk rules (:func:`clearing.domain.risk.evaluator`) and, as the
+   submission service does, must fit the debtor's headroom left by what it has reserved today
+   (:attr:`clearing.domain.headroom.Liquidity.headroom`: collateral + credit line − used − reserved net
+   debit, accepted incoming obligations counted against it). It is interrupted when a rule holds it because
+   a member is suspended, or when it does not fit (where the service queues it beyond headroom, a platform's
+   integration sees "insufficient headroom"). Other holds (rare at these sizes) are taken as released
+   within the cycle; as in the service, held orders join neither the velocity window nor the known pairs.
+   A tier-C debtor's order goes to its own prepaid escrow (:func:`clearing.domain.risk.settlement_route`),
+   outside the cycle;
 6. the daily cycle (:mod:`.cycle`): liquidity-saving settlement, netting, set-off, financing quotes;
 7. drawings past their deadline and the grace days are declared defaults (:mod:`.cycle`, waterfall);
 8. each member tops up or withdraws towards its target (:mod:`.treasury`).
@@ -30,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from clearing.domain.headroom import Liquidity
-from clearing.domain.risk import History, Hold, MemberRisk, RiskConfig, evaluator
+from clearing.domain.risk import History, Hold, MemberRisk, RiskConfig, evaluator, settlement_route
 from clearing.domain.simulation.cycle import CycleStats, close_cycle, declare, overdue
 from clearing.domain.simulation.demand import Demand, World
 from clearing.domain.simulation.members import Book
@@ -63,6 +68,7 @@ class _House:
         self.held_orders = self.held_for_review = 0
         self.held_rules: dict[str, int] = {}
         self.why: dict[str, int] = {}
+        self.escrow_orders = self.escrow_value = 0
         self.calls = {"risk.evaluate": 0, "headroom.Liquidity.headroom": 0, "tiering.decide": 0}
         days, n = world.days, world.n
         self.series: dict[str, npt.NDArray[Any]] = {
@@ -96,6 +102,7 @@ class _House:
         lo, hi = int(d.day_start[day]), int(d.day_start[day + 1])
         rules = evaluator(self.risk_config, now=self.epoch + (day + 1) * 86_400)
         risk = [MemberRisk(b.name, b.tier, b.declared) for b in books]
+        routes = [settlement_route(b.tier) for b in books]
         known = [frozenset(b.known) for b in books]
         windows: list[deque[tuple[int, int]]] = [deque() for _ in books]
         totals = [0] * len(books)
@@ -115,29 +122,34 @@ class _House:
                 if any(h.rule == "member-suspended" for h in holds):
                     self.stop(lo + k, "member_suspended")
                     continue
-                self._count_holds(holds)
+                self._count_holds(holds)  # released within the cycle (see the module doc)
+            else:  # as the service: a held obligation joins neither the velocity window nor the known pairs
+                win.append((now, a))
+                totals[b] += a
+                if names[s] not in known[b]:
+                    books[b].known.add(names[s])
+                    known[b] = frozenset(books[b].known)
+            if routes[b] == "escrow":  # tier C prepays each order from its wallet: headroom does not limit it
+                self.escrow_orders += 1
+                self.escrow_value += a
+                continue
             book = books[b]
             liq = Liquidity(
                 collateral=book.balance,
                 free_collateral=book.free,
                 credit_line=book.line,
                 credit_used=book.drawn,
-                reserved_debit=debit[b] + a,
+                reserved_debit=debit[b],
                 reserved_credit=credit[b],
                 pending_withdrawal=0,
             )
-            if liq.headroom < 0:
-                # A bulk order beyond all the headroom the debtor had this morning, or headroom used up today.
-                morning = liq.headroom + max(0, debit[b] + a - credit[b])
+            # The service's check: the order must fit the headroom left by what is already reserved.
+            if a > liq.headroom:
+                morning = liq.headroom + max(0, debit[b] - credit[b])
                 self.stop(lo + k, "order_beyond_headroom" if a > morning else "headroom_used_up")
                 continue
             debit[b] += a
             credit[s] += a
-            win.append((now, a))
-            totals[b] += a
-            if names[s] not in known[b]:
-                book.known.add(names[s])
-                known[b] = frozenset(book.known)
             accepted.append(ob)
         self.calls["risk.evaluate"] += hi - lo
         self.calls["headroom.Liquidity.headroom"] += hi - lo
@@ -210,6 +222,7 @@ class _House:
             },
             "pool": {"start": self.world.pool, "end": st.pool},
             "interrupted_because": dict(sorted(self.why.items())),
+            "escrow": {"orders": self.escrow_orders, "value": self.escrow_value},
             "holds": {"orders": self.held_orders, "for_review": self.held_for_review, "rules": self.held_rules},
             "settlement": {"cycles": sum(st.methods.values()), "methods": st.methods, "deferred": st.deferred},
             "financing": {
