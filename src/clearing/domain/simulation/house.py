@@ -4,8 +4,9 @@ Each day, in order:
 
 1. top-ups sent earlier land (a deposit repays the oldest drawing first);
 2. a platform at its default day is gone (declared first if the house had not already);
-3. every ``rescore_every_days`` each member is rescored: :func:`clearing.domain.tiering.decide` over
-   :func:`clearing.domain.credit.assess` (a new member starts provisional, as the service admits it);
+3. on day 0 each member is scored as the service admits it (provisional), and after every cycle it is
+   rescored, as the service's cycle hook does: :func:`clearing.domain.tiering.decide` over
+   :func:`clearing.domain.credit.assess`, with the inputs the ledger would give (3 months of 30 days);
 4. every ``forecast_every_days`` each member's collateral target is re-set from
    :func:`clearing.domain.forecast.forecast_member`'s top-up advice (see :mod:`.treasury`);
 5. each order is checked by the risk rules (:func:`clearing.domain.risk.evaluator`) and, as the
@@ -59,7 +60,7 @@ class _House:
         self.tiering = TieringConfig()
         self.risk_config = RiskConfig()
         self.books = [
-            Book(name, int(c), int(c), int(b), target=int(c))
+            Book(name, int(c), int(c), int(b), posted=int(c), target=int(c))
             for name, c, b in zip(world.names, world.capital, world.bank_days, strict=True)
         ]
         self.status = np.zeros(demand.orders, dtype=np.int8)
@@ -85,12 +86,8 @@ class _House:
     # ------------------------------------------------------------------ credit
     def rescore(self, day: int) -> None:
         for book in self.books:
-            if book.gone:
-                continue
-            position = Position(collateral=book.free, drawn=book.drawn, in_default=book.declared)
-            decision = decide(book.credit_inputs(day), book.state, position, config=self.tiering)
-            self.calls["tiering.decide"] += 1
-            book.tier, book.line, book.state = decision.tier, decision.credit_line, decision.state
+            if not book.gone:
+                self.rescore_one(book, day)
 
     def repayment_days(self, book: Book) -> int:
         return self.tiering.policies[book.tier].repayment_days
@@ -178,21 +175,23 @@ class _House:
             if not book.declared:
                 declare(book, d, self.stats, "gone")
             self.treasury.leave(book)
-        if d % self.s.rescore_every_days == 0:
-            self.rescore(d)
+        if d == 0:
+            self.rescore(-1)  # at admission: no history, age 0
         self.treasury.plan(d)
         accepted = self.submit(d)
         first = int(self.demand.day_start[d])
         deferred = close_cycle(accepted, self.books, d, self.stats, self.repayment_days, self.s)
         for oid in deferred:
             self.stop(first + int(oid.split(".")[1]), "deferred_by_settlement")
+        self.rescore(d)
         for book in overdue(self.books, d, self.stats, self.repayment_days, self.s.grace_days):
             self.rescore_one(book, d)
         self.treasury.act(d)
         self.record(d)
 
     def rescore_one(self, book: Book, day: int) -> None:
-        position = Position(collateral=book.free, drawn=book.drawn, in_default=book.declared)
+        """Rescore after day ``day``'s cycle (−1: at admission)."""
+        position = Position(collateral=book.collateral, drawn=book.drawn, in_default=book.declared)
         decision = decide(book.credit_inputs(day), book.state, position, config=self.tiering)
         self.calls["tiering.decide"] += 1
         book.tier, book.line, book.state = decision.tier, decision.credit_line, decision.state

@@ -28,6 +28,8 @@ class Book:
     balance: int
     capital: int
     bank_days: int
+    #: Collateral posted: deposits less withdrawals (what bounds a provisional line; trading does not move it).
+    posted: int
     #: Collateral the member aims to keep (starts at its whole capital, then the forecast's advice).
     target: int
     line: int = 0
@@ -55,6 +57,11 @@ class Book:
     def free(self) -> int:
         return max(0, self.balance)
 
+    @property
+    def collateral(self) -> int:
+        """The collateral the rescoring reads: ``max(posted, balance, 0)``, as the service's."""
+        return max(self.posted, self.balance, 0)
+
     def move(self, delta: int, day: int, repayment_days: int) -> tuple[int, int]:
         """Change the balance by ``delta``; a fall below zero is a new drawing, a rise repays the oldest first.
         Returns (drawn, repaid) by this move."""
@@ -80,22 +87,23 @@ class Book:
         return 0, repay
 
     def credit_inputs(self, day: int, months: int = 3, month_days: int = 30) -> CreditInputs:
-        """What the score reads at ``day``: the last ``months`` whole months of settled volume (oldest first),
-        settlements as debtor over them, repayments, defaults, age."""
+        """What the score reads after day ``day``'s cycle, as the ledger's gatherer does
+        (``clearing.adapters.db.credit_inputs``): ``months`` 30-day months of settled volume ending with
+        that day (oldest first; months before admission count as 0), settlements as debtor over them,
+        repayments, defaults, age in whole days since admission."""
+        end = day + 1
         vols = []
         for m in range(months, 0, -1):
-            lo, hi = day - m * month_days, day - (m - 1) * month_days
-            if lo >= 0:
-                vols.append(sum(self.inflow[lo:hi]) + sum(self.outflow[lo:hi]))
-        lo = max(0, day - months * month_days)
+            lo, hi = max(0, end - m * month_days), max(0, end - (m - 1) * month_days)
+            vols.append(sum(self.inflow[lo:hi]) + sum(self.outflow[lo:hi]))
         return CreditInputs(
             monthly_volumes=tuple(vols),
-            settled_on_time=sum(self.settled[lo:day]),
+            settled_on_time=sum(self.settled[max(0, end - months * month_days) : end]),
             settled_late=0,
             disputes=0,
             complaints=0,
             defaults=self.defaults,
-            age_days=day,
+            age_days=max(0, day),
             repaid_on_time=self.repaid_on_time,
             repaid_late=self.repaid_late,
         )

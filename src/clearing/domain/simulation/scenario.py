@@ -90,8 +90,6 @@ class Scenario:
     forecast_every_days: int = 7
     forecast_horizon: int = 0
     forecast_paths: int = 500
-    #: Clearing house: rescore every this many days (the service rescoring monthly).
-    rescore_every_days: int = 30
     #: Clearing house: a member withdraws collateral above this multiple of its target.
     withdraw_above: float = 1.5
     #: Receivables financing terms (haircut per debtor tier, annual rate), in basis points.
@@ -161,7 +159,6 @@ class Scenario:
             "slow_bank_days",
             "prepaid_rebalance_days",
             "forecast_every_days",
-            "rescore_every_days",
             "forecast_paths",
         ):
             _number(name, getattr(self, name), integer=True, positive=True)

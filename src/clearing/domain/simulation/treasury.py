@@ -60,6 +60,7 @@ class Treasury:
         for k, amount in self.arriving.pop(day, []):
             book = self.books[k]
             book.inflight -= amount
+            book.posted += amount
             self.landed += amount
             _, repaid = book.move(amount, day, repayment_days(book))
             self.stats.repaid += repaid
@@ -128,6 +129,7 @@ class Treasury:
             ):
                 surplus = book.balance - book.target
                 book.balance -= surplus
+                book.posted -= surplus
                 self.withdrawn += surplus
         self.targets[day] = sum(b.target for b in self.books if not b.gone)
 
