@@ -13,7 +13,10 @@ import numpy as np
 
 from clearing.domain.simulation import INTERRUPTED, TOKEN, Simulation
 
-__all__ = ["PLOTS", "write_report", "tokens"]
+__all__ = ["PLOTS", "FORECAST_WINDOW", "write_report", "tokens"]
+
+#: Days the forecast-vs-actual plot shows (the last ones).
+FORECAST_WINDOW = 91
 
 #: The plots the page shows, in order: file name → caption.
 PLOTS = {
@@ -21,7 +24,8 @@ PLOTS = {
     "capital.png": "Capital locked at the end of each day; the house's credit drawn from the pool beside it",
     "worst_balances.png": "Balance paths of the platforms the prepaid model interrupted most",
     "tiers.png": "Tier migration in the house: members per tier each day",
-    "forecast.png": "Forecast vs actual daily net flow (p05–p95 band, median, actual) for the largest members",
+    "forecast.png": "Forecast vs actual daily net flow over the last 91 days (the weekly forecast's p05–p95 band "
+    "and median, and what happened) for the three largest members",
     "cover2.png": "Cover 2 each day: the two largest exposures against the lenders' pool",
 }
 
@@ -106,13 +110,14 @@ def _plots(out: Path, sim: Simulation) -> None:
 
     tracked = c.series["tracked"]
     fig, axes = plt.subplots(len(tracked) or 1, 1, figsize=(9, 2.4 * max(1, len(tracked))), squeeze=False)
+    last = days[-FORECAST_WINDOW:]  # the last quarter: a year of daily bands is unreadable
     for row, name in enumerate(tracked):
         ax = axes[row][0]
         k = sim.world.names.index(name)
-        fc = c.series["forecast"]
-        ax.fill_between(days, fc["p05"][row] / TOKEN, fc["p95"][row] / TOKEN, color="#aed6f1", label="p05–p95")
-        ax.plot(days, fc["p50"][row] / TOKEN, color="#2471a3", lw=1, label="forecast p50")
-        ax.plot(days, c.series["net"][:, k] / TOKEN, color="black", lw=0.7, label="actual")
+        fc = {q: v[row][last] / TOKEN for q, v in c.series["forecast"].items()}
+        ax.fill_between(last, fc["p05"], fc["p95"], color="#aed6f1", label="p05–p95")
+        ax.plot(last, fc["p50"], color="#2471a3", lw=1, label="forecast p50")
+        ax.plot(last, c.series["net"][last, k] / TOKEN, color="black", lw=0.8, label="actual")
         ax.set_title(name, fontsize=9)
         ax.set_ylabel("net, tokens")
         ax.legend(fontsize=7, loc="upper left")
