@@ -47,30 +47,19 @@ def _paying_interrupted(sim: Simulation, status: np.ndarray) -> np.ndarray:
     return bad
 
 
-def _plots(out: Path, sim: Simulation) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    days = np.arange(sim.world.days)
-    p, c = sim.prepaid, sim.clearing
-    dem = sim.demand
-
-    def save(fig: Any, name: str) -> None:
-        fig.tight_layout()
-        fig.savefig(out / name, dpi=90)
-        plt.close(fig)
-
+def _interruptions(sim: Simulation, plt: Any, days: np.ndarray) -> Any:
     fig, ax = plt.subplots(figsize=(9, 3.4))
-    for label, o, color in (("prepaid", p, "#c0392b"), ("clearing house", c, "#2471a3")):
-        per_day = np.bincount(dem.day[_paying_interrupted(sim, o.status)], minlength=sim.world.days)
+    for label, o, color in (("prepaid", sim.prepaid, "#c0392b"), ("clearing house", sim.clearing, "#2471a3")):
+        per_day = np.bincount(sim.demand.day[_paying_interrupted(sim, o.status)], minlength=sim.world.days)
         ax.plot(days, per_day, label=label, color=color, lw=1)
     ax.set_xlabel("day")
     ax.set_ylabel("orders interrupted")
     ax.legend()
-    save(fig, "interruptions.png")
+    return fig
 
+
+def _capital(sim: Simulation, plt: Any, days: np.ndarray) -> Any:
+    p, c = sim.prepaid, sim.clearing
     fig, ax = plt.subplots(figsize=(9, 3.4))
     ax.plot(days, p.capital_locked / TOKEN, label="prepaid: balances + in flight", color="#c0392b")
     ax.plot(days, c.capital_locked / TOKEN, label="house: collateral + in flight", color="#2471a3")
@@ -79,12 +68,14 @@ def _plots(out: Path, sim: Simulation) -> None:
     ax.set_xlabel("day")
     ax.set_ylabel("tokens")
     ax.legend(fontsize=8)
-    save(fig, "capital.png")
+    return fig
 
-    hit = np.bincount(dem.buyer[_paying_interrupted(sim, p.status)], minlength=sim.world.n)
-    worst = [int(k) for k in np.argsort(-hit, kind="stable")[:3]]
+
+def _worst(sim: Simulation, plt: Any, days: np.ndarray) -> Any:
+    p, c = sim.prepaid, sim.clearing
+    hit = np.bincount(sim.demand.buyer[_paying_interrupted(sim, p.status)], minlength=sim.world.n)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharex=True)
-    for k in worst:
+    for k in (int(k) for k in np.argsort(-hit, kind="stable")[:3]):
         name = sim.world.names[k]
         axes[0].plot(days, p.balance_path[:, k] / TOKEN, lw=1, label=f"{name} ({hit[k]} interrupted)")
         axes[1].plot(days, c.balance_path[:, k] / TOKEN, lw=1, label=name)
@@ -95,9 +86,11 @@ def _plots(out: Path, sim: Simulation) -> None:
         ax.set_xlabel("day")
         ax.legend(fontsize=7)
     axes[0].set_ylabel("tokens")
-    save(fig, "worst_balances.png")
+    return fig
 
-    tiers = c.series["tier"]
+
+def _tiers(sim: Simulation, plt: Any, days: np.ndarray) -> Any:
+    tiers = sim.clearing.series["tier"]
     fig, ax = plt.subplots(figsize=(9, 3.2))
     counts = [(tiers == code).sum(axis=1) for code in range(4)]
     ax.stackplot(
@@ -106,8 +99,11 @@ def _plots(out: Path, sim: Simulation) -> None:
     ax.set_xlabel("day")
     ax.set_ylabel("members")
     ax.legend(fontsize=8, loc="lower left")
-    save(fig, "tiers.png")
+    return fig
 
+
+def _forecast(sim: Simulation, plt: Any, days: np.ndarray) -> Any:
+    c = sim.clearing
     tracked = c.series["tracked"]
     fig, axes = plt.subplots(len(tracked) or 1, 1, figsize=(9, 2.4 * max(1, len(tracked))), squeeze=False)
     last = days[-FORECAST_WINDOW:]  # the last quarter: a year of daily bands is unreadable
@@ -122,15 +118,42 @@ def _plots(out: Path, sim: Simulation) -> None:
         ax.set_ylabel("net, tokens")
         ax.legend(fontsize=7, loc="upper left")
     axes[-1][0].set_xlabel("day")
-    save(fig, "forecast.png")
+    return fig
 
+
+def _cover2(sim: Simulation, plt: Any, days: np.ndarray) -> Any:
+    c = sim.clearing
     fig, ax = plt.subplots(figsize=(9, 3.2))
     ax.plot(days, c.series["cover2_loss"] / TOKEN, label="two largest exposures (Cover 2 loss)", color="#c0392b")
     ax.plot(days, c.series["pool"] / TOKEN, label="lenders' pool", color="#1e8449")
     ax.set_xlabel("day")
     ax.set_ylabel("tokens")
     ax.legend(fontsize=8)
-    save(fig, "cover2.png")
+    return fig
+
+
+_DRAW = {
+    "interruptions.png": _interruptions,
+    "capital.png": _capital,
+    "worst_balances.png": _worst,
+    "tiers.png": _tiers,
+    "forecast.png": _forecast,
+    "cover2.png": _cover2,
+}
+
+
+def _plots(out: Path, sim: Simulation) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    days = np.arange(sim.world.days)
+    for name in PLOTS:
+        fig = _DRAW[name](sim, plt, days)
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=90)
+        plt.close(fig)
 
 
 def _verdict(h: dict[str, Any]) -> str:

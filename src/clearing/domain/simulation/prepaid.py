@@ -51,97 +51,117 @@ def _resplit(demand: Demand, world: World, d: int, window: int, share: np.ndarra
     return np.where(rows > 0, vol / np.where(rows > 0, rows, 1.0), share)
 
 
-def run_prepaid(world: World, demand: Demand, scenario: Scenario) -> Outcome:
-    """Run the prepaid model over the whole demand."""
-    n, days = world.n, world.days
-    share = world.pair_share.copy()
-    target = _targets(world.capital, share)
-    bal = target.copy()
-    inflight = np.zeros((n, n), dtype=np.int64)
-    arriving: dict[int, Ints] = {}  # day → (buyer, seller) amounts arriving that morning
-    status = np.zeros(demand.orders, dtype=np.int8)
-    locked = np.zeros(days, dtype=np.int64)
-    path = np.zeros((days, n), dtype=np.int64)
-    gone = np.zeros(n, dtype=bool)
-    losses: dict[str, int] = {}
-    topups_count = topups_value = returned = 0
-    prefunded = int(bal.sum())
-    lowest = int(bal.min())
-    buyers, sellers, amounts = demand.buyer.tolist(), demand.seller.tolist(), demand.amount.tolist()
-    daily_bad = np.zeros(days, dtype=np.int64)
+class _Prepaid:
+    """The prepaid model's state between days: balances, money in flight, targets (one instance per run)."""
 
-    for d in range(days):
-        landed = arriving.pop(d, None)
-        if landed is not None:
-            bal += landed
-            inflight -= landed
-        for g in np.flatnonzero(world.default_day == d):
-            k = int(g)
-            # Others' prepaid money at the defaulter (and on its way there) is lost; its own goes to its estate.
-            for i in np.flatnonzero((bal[:, k] + inflight[:, k]) > 0):
-                name = world.names[i]
-                losses[name] = losses.get(name, 0) + int(bal[i, k] + inflight[i, k])
-            returned += int(bal[k, :].sum() + inflight[k, :].sum())
-            bal[:, k] = 0
-            bal[k, :] = 0
-            inflight[:, k] = 0
-            inflight[k, :] = 0
-            for later in arriving.values():
-                later[:, k] = 0
-                later[k, :] = 0
-            gone[k] = True
-        if d > 0 and d % scenario.prepaid_rebalance_days == 0:
-            share = _resplit(demand, world, d, scenario.prepaid_rebalance_days, share)
-            target = _targets(world.capital, share)
-        target[gone, :] = 0
-        target[:, gone] = 0
+    def __init__(self, world: World, demand: Demand, scenario: Scenario) -> None:
+        self.world, self.demand, self.s = world, demand, scenario
+        n = world.n
+        self.share = world.pair_share.copy()
+        self.target = _targets(world.capital, self.share)
+        self.bal = self.target.copy()
+        self.inflight = np.zeros((n, n), dtype=np.int64)
+        self.arriving: dict[int, Ints] = {}  # day → (buyer, seller) amounts arriving that morning
+        self.status = np.zeros(demand.orders, dtype=np.int8)
+        self.locked = np.zeros(world.days, dtype=np.int64)
+        self.path = np.zeros((world.days, n), dtype=np.int64)
+        self.daily_bad = np.zeros(world.days, dtype=np.int64)
+        self.gone = np.zeros(n, dtype=bool)
+        self.losses: dict[str, int] = {}
+        self.topups_count = self.topups_value = self.returned = 0
+        self.prefunded, self.lowest = int(self.bal.sum()), int(self.bal.min())
+        self.orders = demand.buyer.tolist(), demand.seller.tolist(), demand.amount.tolist()
 
-        lo, hi = int(demand.day_start[d]), int(demand.day_start[d + 1])
-        rows = bal.tolist()
+    def default(self, k: int) -> None:
+        """Platform ``k`` defaults: others' prepaid money at it (and on its way there) is lost; its own goes to its
+        estate."""
+        bal, inflight = self.bal, self.inflight
+        for i in np.flatnonzero((bal[:, k] + inflight[:, k]) > 0):
+            name = self.world.names[i]
+            self.losses[name] = self.losses.get(name, 0) + int(bal[i, k] + inflight[i, k])
+        self.returned += int(bal[k, :].sum() + inflight[k, :].sum())
+        for m in (bal, inflight, *self.arriving.values()):
+            m[:, k] = 0
+            m[k, :] = 0
+        self.gone[k] = True
+
+    def orders_of(self, d: int) -> None:
+        """The day's orders against the balances, in time order."""
+        buyers, sellers, amounts = self.orders
+        lo, hi = int(self.demand.day_start[d]), int(self.demand.day_start[d + 1])
+        rows = self.bal.tolist()
         for k in range(lo, hi):
             row, s, a = rows[buyers[k]], sellers[k], amounts[k]
             if row[s] >= a:
                 row[s] -= a
             else:
-                status[k] = INTERRUPTED
-        bal = np.array(rows, dtype=np.int64).reshape(n, n)
-        lowest = min(lowest, int(bal.min()))
-        daily_bad[d] = int((status[lo:hi] == INTERRUPTED).sum())
+                self.status[k] = INTERRUPTED
+        self.bal = np.array(rows, dtype=np.int64).reshape(self.world.n, self.world.n)
+        self.lowest = min(self.lowest, int(self.bal.min()))
+        self.daily_bad[d] = int((self.status[lo:hi] == INTERRUPTED).sum())
 
-        paying = (world.stop_paying_day < 0) | (d < world.stop_paying_day)
-        funded = bal + inflight
-        gap = target - funded
-        send = (funded < scenario.prepaid_refill_below * target) & (gap > 0) & paying[:, None] & ~gone[:, None]
-        topup = _within_capital(np.where(send, gap, 0), funded, world.capital)
+    def refill(self, d: int) -> None:
+        """End of day: balances below their refill point are topped up to target, to land after the bank delay."""
+        w = self.world
+        paying = (w.stop_paying_day < 0) | (d < w.stop_paying_day)
+        funded = self.bal + self.inflight
+        gap = self.target - funded
+        send = (funded < self.s.prepaid_refill_below * self.target) & (gap > 0) & paying[:, None] & ~self.gone[:, None]
+        topup = _within_capital(np.where(send, gap, 0), funded, w.capital)
         send &= topup > 0
         if send.any():
             for i in np.flatnonzero(send.any(axis=1)):
-                when = d + int(world.bank_days[i])
-                arriving.setdefault(when, np.zeros((n, n), dtype=np.int64))[i, :] += topup[i]
-            inflight += topup
-            topups_count += int(send.sum())
-            topups_value += int(topup.sum())
-        locked[d] = int(bal.sum() + inflight.sum())
-        path[d] = bal.sum(axis=1)
+                when = d + int(w.bank_days[i])
+                self.arriving.setdefault(when, np.zeros((w.n, w.n), dtype=np.int64))[i, :] += topup[i]
+            self.inflight += topup
+            self.topups_count += int(send.sum())
+            self.topups_value += int(topup.sum())
 
-    return Outcome(
-        status=status,
-        capital_locked=locked,
-        balance_path=path,
-        topups_count=topups_count,
-        topups_value=topups_value,
-        default_losses=losses,
-        settled_value=int(demand.amount[status != INTERRUPTED].sum()),
-        extra={
-            "conservation": {
-                "prefunded_day0": prefunded,
-                "topups_sent": topups_value,
-                "spent_on_orders": int(demand.amount[status != INTERRUPTED].sum()),
-                "lost_at_defaults": sum(losses.values()),
-                "returned_to_estates": returned,
-                "balances_and_in_flight_end": int(bal.sum() + inflight.sum()),
-                "lowest_balance": lowest,
-            }
-        },
-        series={"interrupted": daily_bad},
-    )
+    def day(self, d: int) -> None:
+        landed = self.arriving.pop(d, None)
+        if landed is not None:
+            self.bal += landed
+            self.inflight -= landed
+        for k in np.flatnonzero(self.world.default_day == d):
+            self.default(int(k))
+        if d > 0 and d % self.s.prepaid_rebalance_days == 0:
+            self.share = _resplit(self.demand, self.world, d, self.s.prepaid_rebalance_days, self.share)
+            self.target = _targets(self.world.capital, self.share)
+        self.target[self.gone, :] = 0
+        self.target[:, self.gone] = 0
+        self.orders_of(d)
+        self.refill(d)
+        self.locked[d] = int(self.bal.sum() + self.inflight.sum())
+        self.path[d] = self.bal.sum(axis=1)
+
+    def outcome(self) -> Outcome:
+        spent = int(self.demand.amount[self.status != INTERRUPTED].sum())
+        return Outcome(
+            status=self.status,
+            capital_locked=self.locked,
+            balance_path=self.path,
+            topups_count=self.topups_count,
+            topups_value=self.topups_value,
+            default_losses=self.losses,
+            settled_value=spent,
+            extra={
+                "conservation": {
+                    "prefunded_day0": self.prefunded,
+                    "topups_sent": self.topups_value,
+                    "spent_on_orders": spent,
+                    "lost_at_defaults": sum(self.losses.values()),
+                    "returned_to_estates": self.returned,
+                    "balances_and_in_flight_end": int(self.bal.sum() + self.inflight.sum()),
+                    "lowest_balance": self.lowest,
+                }
+            },
+            series={"interrupted": self.daily_bad},
+        )
+
+
+def run_prepaid(world: World, demand: Demand, scenario: Scenario) -> Outcome:
+    """Run the prepaid model over the whole demand."""
+    model = _Prepaid(world, demand, scenario)
+    for d in range(world.days):
+        model.day(d)
+    return model.outcome()
