@@ -263,6 +263,37 @@ def _full(r: dict[str, Any]) -> str:
     )
 
 
+def _counts(d: dict[str, int]) -> str:
+    return ", ".join(f"{html.escape(k)} {v:,}" for k, v in d.items()) or "none"
+
+
+def _house_details(c: dict[str, Any]) -> str:
+    """Settlement, holds, tiers, defaults and financing in words and one table."""
+    holds = c["holds"]
+    rows = "".join(
+        f"<tr><th>{html.escape(w['member'])}</th><td>{w['day']}</td><td>{html.escape(str(w['why']))}</td>"
+        f"<td>{tokens(int(w['loss']))}</td>"
+        + "".join(f"<td>{tokens(int(v))}</td>" for v in dict(w["steps"]).values())
+        + "</tr>"
+        for w in c["waterfall"]
+    )
+    defaults = (
+        "<table><tr><th>member</th><th>day</th><th>declared because</th><th>loss</th><th>1 collateral</th>"
+        f"<th>2 pledged assets</th><th>3 receivables</th><th>4 pool lenders</th></tr>{rows}</table>"
+        if rows
+        else "<p>No default.</p>"
+    )
+    return (
+        f"<p>Settlement methods per cycle: {_counts(c['settlement']['methods'])}; obligations deferred: "
+        f"{c['settlement']['deferred']:,}. Orders held by a risk rule and released within the cycle: "
+        f"{holds['orders']:,} ({holds['for_review']:,} for a reviewer; {_counts(holds['rules'])}). Members per tier "
+        f"at the end: {_counts(c['tiers_end'])}. Tier-C orders prepaid into escrow: {c['escrow']['orders']:,}.</p>"
+        f"<p>Defaults and their waterfall (loss covered step by step):</p>{defaults}"
+        f"<p>Receivables financing priced for {c['financing']['quotes']:,} creditor-days (advance offered "
+        f"{tokens(c['financing']['advance_offered'])}), not taken: headroom already counts accepted receivables.</p>"
+    )
+
+
 def write_report(out: Path, report: dict[str, Any], sim: Simulation) -> None:
     """Write the plots and report.html into ``out`` (report.json is the caller's)."""
     _plots(out, sim)
@@ -301,12 +332,8 @@ by {h["capital_locked_cut_counting_credit_drawn"]:.1%}.</p>
 <h2>Full path</h2>
 {_full(report)}
 <h2>How the house's figures were made</h2>
-<p>By the project's own domain code, called this often: {html.escape(calls)}.
-Settlement methods: {html.escape(str(c["settlement"]["methods"]))}; deferred obligations:
-{c["settlement"]["deferred"]}. Risk holds: {html.escape(str(c["holds"]))}. Tiers at the end:
-{html.escape(str(c["tiers_end"]))}. Defaults (waterfall): {html.escape(str(c["waterfall"]))}.
-Receivables financing priced for {c["financing"]["quotes"]:,} creditor-days (advance offered
-{tokens(c["financing"]["advance_offered"])}), not taken: headroom already counts accepted receivables.</p>
+<p>By the project's own domain code, called this often: {html.escape(calls)}.</p>
+{_house_details(c)}
 <p>See docs/simulation.md for the model, its assumptions and what is weak.</p>
 </body></html>
 """
