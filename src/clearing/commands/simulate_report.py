@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from clearing.domain.simulation import INTERRUPTED, TOKEN, Simulation
+from clearing.domain.simulation.treasury import FIRST_FORECAST_DAY
 
 __all__ = ["PLOTS", "FORECAST_WINDOW", "write_report", "tokens"]
 
@@ -189,11 +190,13 @@ def _why(report: dict[str, Any]) -> str:
         for k, v in sorted(because.items(), key=lambda kv: -kv[1])
     )
     credit = c["credit"]
+    early = min(1.0, FIRST_FORECAST_DAY / max(1, report["days"]))
     return (
         f"<p>The house's {c['orders_interrupted']:,} interruptions of platforms still paying:</p><ul>{items}</ul>"
-        f"<p>Its locked capital is collateral posted plus top-ups in flight; members also drew credit from the "
-        f"lenders' pool, {tokens(credit['drawn_mean'])} on average (peak {tokens(credit['drawn_peak'])}), "
-        "repaid by their next top-ups.</p>"
+        f"<p>Its locked capital is collateral posted plus top-ups in flight. Until day {FIRST_FORECAST_DAY}, when "
+        f"their forecasts start, members keep their whole capital posted: {early:.0%} of this run's days. Members "
+        f"also drew credit from the lenders' pool, {tokens(credit['drawn_mean'])} on average (peak "
+        f"{tokens(credit['drawn_peak'])}), repaid by their next top-ups.</p>"
     )
 
 
