@@ -108,6 +108,7 @@ _COMMAND_MODULES = (
     "financing",
     "merchants",
     "pledges",
+    "simulate",
 )
 
 

@@ -33,3 +33,15 @@ def test_cover2_command_without_a_chain_fails_in_one_line(sqlite_db):
         failed = _clearing(url, "cover2")
     assert failed.returncode == 1 and failed.stdout == "" and "503" in failed.stderr
     assert failed.stderr.count("\n") == 1
+
+
+def test_cover2_what_if_command(sqlite_db):
+    ctx, _ = chain_app_house(sqlite_db, lender_pool=7_000)
+    with serve(create_app(ctx)) as url:
+        shown = _clearing(url, "cover2", "--what-if", "--days", "5", "--demand", "3")
+        assert shown.returncode == 0, shown.stderr
+        body = json.loads(shown.stdout)
+        assert (body["days"], body["demand"], body["loss"], body["pool_after"]) == (5, 3.0, "0", "7000")
+        assert body["defaulted"] == [] and len(body["pool_need_by_day"]) == 5 and body["pool_covers"] is True
+        bad = _clearing(url, "cover2", "--what-if", "--days", "40")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--days" in bad.stderr

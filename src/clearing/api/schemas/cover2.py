@@ -36,3 +36,36 @@ class Cover2Out(OutSchema):
         description="The two members with the largest exposure, largest first (ties by name); fewer when fewer "
         "are exposed"
     )
+
+
+class Cover2BriefOut(OutSchema):
+    loss: AmountOut = Field(description="Σ of the two largest exposures")
+    resources: AmountOut = Field(description="The pool's equity it is set against")
+    covered: bool
+    members: list[str] = Field(description="The (at most) two members, largest exposure first")
+
+
+class MemberStressOut(OutSchema):
+    member: str
+    shortfall_probability: float = Field(description="Share of forecast paths on which it goes past its line")
+    shortfall_day: int | None = Field(description="First day (1-based) on which that share passes 10%")
+    topup_95: AmountOut = Field(description="The deposit that keeps it within its line on 95% of the paths")
+    drawn_end_p50: AmountOut = Field(description="Its credit drawn at the end of the horizon, median")
+    drawn_end_p95: AmountOut = Field(description="Its credit drawn at the end of the horizon, 95th percentile")
+
+
+class WhatIfOut(OutSchema):
+    days: int
+    demand: float = Field(description="The multiple of the forecast demand the survivors run at")
+    cover2_latest_id: int | None = Field(description="The stored Cover 2 snapshot (GET /cover2) this starts from")
+    cover2_now: Cover2BriefOut = Field(description="Cover 2 computed now on the same reading")
+    defaulted: list[str] = Field(description="The two largest exposures, taken to default now")
+    loss: AmountOut = Field(description="What their default costs the pool (the Cover 2 loss)")
+    pool_after: AmountOut = Field(description="The pool's equity after that loss; negative: lenders cannot absorb it")
+    pool_need_by_day: list[AmountOut] = Field(
+        description="Per day, the 95th percentile over forecast paths of the survivors' credit drawn"
+    )
+    pool_need_95: AmountOut = Field(description="The peak of pool_need_by_day")
+    pool_covers: bool = Field(description="pool_need_95 ≤ pool_after")
+    members: list[MemberStressOut] = Field(description="The survivors, the most likely to run short first")
+    cover2_after: Cover2BriefOut = Field(description="Cover 2 among the survivors at the end, on their p95 drawn")
