@@ -30,6 +30,9 @@ def sign_in(page: Page, console: Console, who: str) -> None:
 def test_operator_finds_a_short_member_reviews_a_hold_and_settles_a_cycle(page: Page, console: Console):
     sign_in(page, console, "operator")
     expect(page).to_have_url(re.compile(r"/ui/members$"))
+    # htmx wires the filters when the page has loaded (its script is deferred): on a loaded machine a check
+    # before that changes the box and nothing else.
+    page.wait_for_load_state("load")
     table = page.locator("#members-table")
     every = table.locator("tbody tr").count()
     page.get_by_label("Short of liquidity (forecast shortfall or top-up)").check()  # htmx swaps the table

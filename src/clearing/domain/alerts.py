@@ -438,7 +438,7 @@ def liquidator_short(member: str, liquidator: str, value: int, can_pay: int) -> 
     """The operator's alert that the liquidator cannot buy a defaulter's seized pledges at their valuation.
 
     >>> c = liquidator_short("gemshop", "0xabc", 900, 100)
-    >>> c.dedup_key, c.severity, c.message[:68]
+    >>> c.dedup_key, c.severity, c.message[:69]
     ('liquidator:gemshop', 'critical', "gemshop's pledges are valued 900 but the liquidator 0xabc can pay 100")
     """
     return Condition(
