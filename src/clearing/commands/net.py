@@ -12,15 +12,20 @@ line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import numpy as np
 
 from clearing.adapters.stdout_guard import quiet_native_stdout
 from clearing.cli import bench, cli
 from clearing.commands.csv_input import bad, rows, uint
 
+_REQUIRED = ("id", "debtor", "creditor", "amount")
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"", "0", "false", "no", "n", "f"}
 
@@ -31,7 +36,7 @@ def read_obligations(path: Path) -> list:
 
     out = []
     seen: dict[str, int] = {}
-    for line, row in rows(path, ("id", "debtor", "creditor", "amount")):
+    for line, row in rows(path, _REQUIRED):
         oid = row["id"]
         if not oid:
             raise bad(path, line, "id", "is empty")
@@ -53,6 +58,73 @@ def read_obligations(path: Path) -> list:
     return out
 
 
+@dataclass(frozen=True)
+class ObligationColumns:
+    """The obligations file as columns (input order): what the at-scale solver takes."""
+
+    ids: list[str]
+    debtors: list[str]
+    creditors: list[str]
+    amounts: np.ndarray  # int64, every amount ≤ 18 digits
+
+    def obligations(self) -> list:
+        from clearing.domain.types import Obligation
+
+        return [
+            Obligation(i, d, c, a)
+            for i, d, c, a in zip(self.ids, self.debtors, self.creditors, self.amounts.tolist(), strict=True)
+        ]
+
+
+def read_obligation_columns(path: Path) -> ObligationColumns | list:
+    """The obligations file as columns, or as :func:`read_obligations`' list when the fast path does not apply.
+
+    The fast path reads the whole file with the C ``csv`` reader and checks
+    every rule of :func:`read_obligations` column by column (one pass in C
+    or numpy per rule, not one Python call per cell). It applies to files
+    whose amounts all fit 18 digits and that mark no obligation priority;
+    any other file, and any file with a bad row, goes through
+    :func:`read_obligations`, which names the first bad line and field.
+    """
+    fast = _fast_columns(path)
+    return fast if fast is not None else read_obligations(path)
+
+
+def _fast_columns(path: Path) -> ObligationColumns | None:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        table = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+    except csv.Error:
+        return None
+    if not table:
+        return None
+    names = [h.strip().lower() for h in table[0]]
+    if len(set(names)) != len(names) or any(r not in names for r in _REQUIRED):
+        return None
+    body = table[1:]
+    if any(len(r) != len(names) for r in body):
+        return None
+    if "priority" in names:
+        k = names.index("priority")
+        if any(r[k].strip().lower() not in _FALSE for r in body):
+            return None
+    cols = list(zip(*body, strict=True)) if body else [()] * len(names)
+    ids, debtors, creditors, amounts = ([v.strip() for v in cols[names.index(f)]] for f in _REQUIRED)
+    if not all(ids) or not all(debtors) or not all(creditors) or len(set(ids)) != len(ids):
+        return None
+    if any(d == c for d, c in zip(debtors, creditors, strict=True)):
+        return None
+    if not all(a.isascii() and a.isdigit() and len(a) <= 18 for a in amounts):
+        return None
+    a = np.array(amounts, dtype=np.str_).astype(np.int64) if amounts else np.zeros(0, dtype=np.int64)
+    if a.size and int(a.min()) <= 0:
+        return None
+    return ObligationColumns(ids, debtors, creditors, a)
+
+
 def read_available(path: Path) -> dict[str, int]:
     """Parse and validate the available-liquidity CSV."""
     out: dict[str, int] = {}
@@ -69,12 +141,37 @@ def read_available(path: Path) -> dict[str, int]:
 
 
 def net_report(
-    obligations: list, available: dict[str, int] | None, *, fifo: bool = False, time_budget: float = 1.5
+    obligations: list | ObligationColumns,
+    available: dict[str, int] | None,
+    *,
+    fifo: bool = False,
+    time_budget: float = 1.5,
 ) -> dict:
-    """The ``clearing net`` JSON as a dict (no I/O)."""
-    from clearing.domain.liquidity import select_settlement
+    """The ``clearing net`` JSON as a dict (no I/O).
+
+    Columns of at least :data:`~clearing.domain.liquidity.SCALE_MIN`
+    obligations (without ``fifo``) go to the at-scale solver,
+    :func:`~clearing.domain.liquidity.settle_columns`, without one Python
+    object per obligation; everything else to
+    :func:`~clearing.domain.liquidity.select_settlement`.
+    """
+    from clearing.domain.liquidity import SCALE_MIN, Columns, select_settlement, settle_columns
     from clearing.domain.netting import net_positions
 
+    if isinstance(obligations, ObligationColumns):
+        cols = obligations
+        if available is not None and not fifo and len(cols.ids) >= SCALE_MIN and Columns.fits(cols.amounts):
+            table = Columns.build(cols.ids, cols.debtors, cols.creditors, cols.amounts, available)
+            result = settle_columns(table)
+            mask = result.settled.tolist()
+            return {
+                "positions": {name: -int(v) for name, v in zip(table.names, result.net.tolist(), strict=True)},
+                "settled": [i for i, s in zip(cols.ids, mask, strict=True) if s],
+                "deferred": [i for i, s in zip(cols.ids, mask, strict=True) if not s],
+                "gross_value": table.total,
+                "settled_value": result.value,
+            }
+        obligations = cols.obligations()
     if available is None:
         positions = net_positions(obligations)
         return {
@@ -118,7 +215,7 @@ def net_report(
 )
 def net(obligations_path: Path, available_path: Path | None, fifo: bool, time_budget: float) -> None:
     """Net obligations multilaterally; with --available, settle the most value the liquidity allows."""
-    obligations = read_obligations(obligations_path)
+    obligations = read_obligation_columns(obligations_path)
     available = read_available(available_path) if available_path is not None else None
     with quiet_native_stdout():
         report = net_report(obligations, available, fifo=fifo, time_budget=time_budget)
@@ -138,6 +235,20 @@ def net(obligations_path: Path, available_path: Path | None, fifo: bool, time_bu
 @click.option("--reference-seconds", default=60.0, show_default=True, help="MILP time for the proven optimum.")
 @click.option("--scenario", type=click.Choice(["skewed", "uniform"]), default="skewed", show_default=True)
 @click.option("--fifo/--no-fifo", default=True, show_default=True, help="Also run the FIFO variant.")
+@click.option(
+    "--scale",
+    is_flag=True,
+    help="Only issue 15's scale cases: `clearing net` end to end against one bare HiGHS LP solve, per size.",
+)
+@click.option(
+    "--scale-sizes",
+    default="10000,100000,1000000",
+    show_default=True,
+    help="--scale: obligations per case, comma-separated.",
+)
+@click.option("--scale-members", default=400, show_default=True, help="--scale: members.")
+@click.option("--scale-pct", default=3, show_default=True, help="--scale: available liquidity, % of gross debit.")
+@click.option("--repeats", default=2, show_default=True, type=click.IntRange(min=1), help="--scale: runs of each.")
 def bench_netting(
     seed: int,
     n_obligations: int,
@@ -149,10 +260,26 @@ def bench_netting(
     reference_seconds: float,
     scenario: str,
     fifo: bool,
+    scale: bool,
+    scale_sizes: str,
+    scale_members: int,
+    scale_pct: int,
+    repeats: int,
 ) -> None:
     """Netting vs numpy.bincount and liquidity saving vs Ubin deactivation, as JSON."""
-    from clearing.bench.netting import run
+    from clearing.bench.netting import run, scale_case
 
+    if scale:
+        try:
+            sizes = tuple(int(x) for x in scale_sizes.split(","))
+        except ValueError:
+            raise click.BadParameter(f"{scale_sizes!r} is not a comma-separated list of integers") from None
+        if not sizes or min(sizes) < 2:
+            raise click.BadParameter("every size must be at least 2", param_hint="--scale-sizes")
+        with quiet_native_stdout():
+            result = scale_case(sizes, scale_members, scale_pct, seed, repeats)
+        click.echo(json.dumps(result, indent=2))
+        return
     with quiet_native_stdout():
         result = run(
             seed=seed,

@@ -64,7 +64,8 @@ algorithms); this package re-exports the public API:
 
 from __future__ import annotations
 
-from clearing.domain.liquidity.dispatch import METHODS, select_settlement
+from clearing.domain.liquidity.columns import Columns
+from clearing.domain.liquidity.dispatch import METHODS, SCALE_MIN, select_settlement
 from clearing.domain.liquidity.plan import (
     FIFO_BLOCKED,
     INSUFFICIENT_LIQUIDITY,
@@ -73,6 +74,7 @@ from clearing.domain.liquidity.plan import (
     SettlementPlan,
     is_feasible,
 )
+from clearing.domain.liquidity.scale import ScaleResult, settle_columns
 from clearing.domain.liquidity.ubin import ubin_deactivation
 
 __all__ = [
@@ -85,4 +87,8 @@ __all__ = [
     "FIFO_BLOCKED",
     "PRIORITY_BLOCKED",
     "METHODS",
+    "SCALE_MIN",
+    "Columns",
+    "ScaleResult",
+    "settle_columns",
 ]
