@@ -156,6 +156,8 @@ class Columns:
 def _check_names(ids: Sequence[str], debtors: Sequence[str], creditors: Sequence[str]) -> None:
     """Non-empty string ids, debtors and creditors; unique ids. Slow scan only to name the culprit."""
     for field, col in (("id", ids), ("debtor", debtors), ("creditor", creditors)):
+        if set(map(type, col)) <= {str} and all(col):  # the common case, in C
+            continue
         if not all(type(v) is str and v for v in col):
             i = next(i for i, v in enumerate(col) if type(v) is not str or not v)
             shown = ids[i] if field != "id" else col[i]
