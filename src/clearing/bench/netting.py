@@ -11,6 +11,14 @@
   a long HiGHS MILP run (its dual bound; the fraction is a lower bound on
   the true one). Targets: ≥ 99% of the optimum in ≤ 2 s.
 
+- ``--scale`` (:func:`scale_case`, issue 15): ``clearing net`` end to end in
+  a fresh process (start-up, CSV parsing, solving, JSON out) on 10,000,
+  100,000 and 1,000,000 obligations among 400 members with 3% of gross
+  debit, against one bare HiGHS solve of the obligation-level LP relaxation
+  (model passed in before the clock starts); the settled value over the LP
+  bound after an exact re-check of the output; peak RSS. Targets: ≤ 3x the
+  LP, ≥ 99.9% of its bound.
+
 The liquidity instance is deliberately skewed: members differ in size
 (lognormal activity weights, drawn separately for paying and receiving, so
 some platforms are structural net buyers) and amounts are heavy-tailed

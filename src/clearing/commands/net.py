@@ -8,6 +8,11 @@ other extra columns are ignored); available CSV header ``member,available``.
 Without ``--available`` everything settles; with it, a member missing from
 the file has 0. A bad file gets one ``error: FILE line N: field ...: ...``
 line on stderr and exit code 2.
+
+Large files are read column by column (:func:`read_obligation_columns`) and,
+from :data:`~clearing.domain.liquidity.SCALE_MIN` obligations, solved on
+numpy columns (:func:`~clearing.domain.liquidity.settle_columns`) without one
+Python object per obligation; the output is the same JSON, checked exactly.
 """
 
 from __future__ import annotations

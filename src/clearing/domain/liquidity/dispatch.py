@@ -59,6 +59,10 @@ def select_settlement(
     away), ``"heuristic"`` (no MILP) or ``"ubin"`` (the baseline alone, as
     :func:`~clearing.domain.liquidity.ubin.ubin_deactivation`). ``time_budget``
     (seconds) bounds the solver time; validation and exact checks come on top.
+    ``auto`` and ``heuristic`` on :data:`SCALE_MIN` obligations or more (no
+    ``fifo``, no priorities, amounts within ``int64``) run the at-scale solver
+    (:func:`~clearing.domain.liquidity.scale.settle_columns`), which has no
+    budget: its work is a fixed number of LP re-solves.
 
     >>> from clearing.domain.types import Obligation
     >>> obs = [Obligation("1", "a", "b", 60), Obligation("2", "a", "c", 50),
