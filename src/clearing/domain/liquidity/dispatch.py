@@ -82,12 +82,11 @@ def select_settlement(
         raise InvalidOption(f"method must be one of {', '.join(METHODS)}; got {method!r}", field="method")
     if not isinstance(time_budget, (int, float)) or isinstance(time_budget, bool) or not time_budget >= 0:
         raise InvalidOption(f"time_budget must be a number ≥ 0, got {time_budget!r}", field="time_budget")
-    if method in ("auto", "heuristic") and not fifo:
-        obs = validate_obligations(obligations)
-        if len(obs) >= SCALE_MIN and not any(o.priority for o in obs) and Columns.fits([o.amount for o in obs]):
-            return _at_scale(obs, validate_available(available))
-        obligations = obs
-    prob = Problem.from_input(obligations, available, fifo)
+    obs, avail = validate_obligations(obligations), validate_available(available)
+    if method in ("auto", "heuristic") and not fifo and len(obs) >= SCALE_MIN:
+        if not any(o.priority for o in obs) and Columns.fits([o.amount for o in obs]):
+            return _at_scale(obs, avail)
+    prob = Problem(obs, avail, bool(fifo))
     deadline = time.perf_counter() + float(time_budget)
 
     full = prob.state_all()
