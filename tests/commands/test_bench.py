@@ -34,3 +34,13 @@ def test_bench_cycle_small(tmp_path):
     assert progress and all(line.startswith("bench cycle: ") for line in progress)
     assert any("submitting 60 obligations" in line and "done in" in line for line in progress)
     assert any(line.startswith("bench cycle: cycle 1 SETTLED") for line in progress)
+
+
+def test_bench_netting_scale_small(tmp_path):
+    out, progress = _bench(tmp_path, "netting", "--scale", "--scale-sizes", "3000,21000", "--repeats", "1")
+    assert [c["obligations"] for c in out["cases"]] == [3000, 21000]
+    for case in out["cases"]:
+        assert case["exact_check"] == "passed"
+        assert 0 < case["settled_value"] <= case["lp_bound"] * (1 + 1e-9)
+        assert case["ratio_to_bare_lp"] > 0 and case["clearing_net_peak_rss_mib"] > 0
+    assert progress and all(line.startswith("bench netting --scale: ") for line in progress)

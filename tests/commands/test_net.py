@@ -196,3 +196,58 @@ def test_bench_netting_small():
     liq = out["liquidity_saving"]
     assert liq["ours"]["settled_value"] >= liq["baseline_ubin_deactivation"]["settled_value"]
     assert liq["ours"]["fraction_of_optimum"] <= 1.0
+
+
+# -- issue 15: the at-scale path (columns from the CSV, LP over member pairs) ---------------------
+
+
+def test_scale_path_output_is_exactly_feasible(tmp_path):
+    rnd = random.Random(15)
+    names = [f"p{i:02d}" for i in range(60)]
+    weights = [rnd.lognormvariate(0, 1) for _ in names]
+    obs = []
+    for i in range(25_000):  # above SCALE_MIN: the columnar solver
+        d, c = rnd.choices(names, weights, k=2)
+        while c == d:
+            c = rnd.choices(names, weights)[0]
+        obs.append((f"o{i}", d, c, int(rnd.lognormvariate(17, 1.5)) + 1))
+    o = write(tmp_path / "o.csv", "id,debtor,creditor,amount\n" + "".join(f"{i},{d},{c},{a}\n" for i, d, c, a in obs))
+    gross = {}
+    for _, d, _, a in obs:
+        gross[d] = gross.get(d, 0) + a
+    available = {n: v * 3 // 100 for n, v in gross.items()}
+    a = write(tmp_path / "a.csv", "member,available\n" + "".join(f"{n},{v}\n" for n, v in available.items()))
+    r = run("net", "--obligations", o, "--available", a)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    settled = set(out["settled"])
+    assert [x[0] for x in obs if x[0] in settled] == out["settled"]
+    assert settled | set(out["deferred"]) == {x[0] for x in obs} and not settled & set(out["deferred"])
+    pos = net_debits(obs, settled)
+    assert out["positions"] == {n: pos.get(n, 0) for n in sorted(pos)}
+    assert all(-p <= available.get(m, 0) for m, p in out["positions"].items())
+    assert out["settled_value"] == sum(x[3] for x in obs if x[0] in settled)
+    assert out["gross_value"] == sum(x[3] for x in obs)
+    assert out["settled_value"] > 0
+
+
+def test_column_reader_reads_what_the_row_reader_reads(tmp_path):
+    from clearing.commands.net import ObligationColumns, read_obligation_columns, read_obligations
+
+    plain = write(tmp_path / "plain.csv", "id,debtor,creditor,amount\n1,a,b,100\n2,b,c,007\n\n")
+    quoted = write(
+        tmp_path / "quoted.csv", 'ID, Debtor ,creditor,amount,note\r\n"1", a ,b,100,"x, y"\r\n\r\n2,b,c, 7 ,\r\n'
+    )
+    for path in (plain, quoted):
+        cols = read_obligation_columns(path)
+        assert isinstance(cols, ObligationColumns)
+        assert cols.obligations() == read_obligations(path)
+    # a priority flag or an amount beyond 18 digits: the row reader's objects, exactly
+    prio = write(tmp_path / "prio.csv", "id,debtor,creditor,amount,priority\n1,a,b,5,true\n")
+    huge = write(tmp_path / "huge.csv", f"id,debtor,creditor,amount\n1,a,b,{10**30}\n")
+    for path in (prio, huge):
+        assert read_obligation_columns(path) == read_obligations(path)
+    # a short row in a plain file falls back to the row reader, which names the line
+    short = write(tmp_path / "short.csv", "id,debtor,creditor,amount\n1,a,b,5\n2,a,b\n")
+    r = run("net", "--obligations", short)
+    assert r.returncode == 2 and "line 3" in r.stderr

@@ -286,6 +286,11 @@ def test_public_api_is_the_package():
             "INSUFFICIENT_LIQUIDITY",
             "FIFO_BLOCKED",
             "PRIORITY_BLOCKED",
+            # the at-scale path (issue 15): columns in, a mask out
+            "SCALE_MIN",
+            "Columns",
+            "ScaleResult",
+            "settle_columns",
         ]
     )
     assert all(hasattr(package, name) for name in package.__all__)

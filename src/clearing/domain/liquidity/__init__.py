@@ -22,10 +22,19 @@ variable per binding member row, so the LP bound is very tight. The solver:
    (``scipy.optimize.milp``), whose dual bound tightens the proof; above
    2,000 obligations, a MILP over the LP's marginal obligations only.
 
+From :data:`SCALE_MIN` (20,000) obligations without FIFO or priorities,
+and amounts whose total fits ``int64``, the object path gives way to the
+at-scale solver (:func:`settle_columns`, on :class:`Columns`): the LP
+relaxation over member pairs (the same bound), re-solved level by level
+after fixing the largest obligations, then exact repair and fill in
+``int64``. It has no time budget (a fixed number of LP re-solves) and
+skips the Ubin baseline, which settles far less there (38% of the bound
+against 99.7% on the 100k bench instance).
+
 Every candidate is checked with exact integer arithmetic (HiGHS works in
 floating point), repaired if needed, and the best feasible one is returned,
-so the answer is always feasible and never worse than the Ubin baseline or
-than settling nothing. ``optimality_gap`` is ``(bound − value) / bound`` for
+so the answer is always feasible and, on the object path, never worse than
+the Ubin baseline or than settling nothing. ``optimality_gap`` is ``(bound − value) / bound`` for
 the best proven bound (``0.0`` means proven optimal, up to HiGHS's 1e-9
 tolerances).
 
@@ -48,7 +57,9 @@ algorithms); this package re-exports the public API:
 - :mod:`~clearing.domain.liquidity.local_search` — repair and greedy fill;
 - :mod:`~clearing.domain.liquidity.precedence` — the FIFO/priority queue order;
 - :mod:`~clearing.domain.liquidity.problem` — the indexed instance and the chosen-set state;
-- :mod:`~clearing.domain.liquidity.plan` — :class:`SettlementPlan`, :class:`Deferral`, :func:`is_feasible`.
+- :mod:`~clearing.domain.liquidity.plan` — :class:`SettlementPlan`, :class:`Deferral`, :func:`is_feasible`;
+- :mod:`~clearing.domain.liquidity.columns` — :class:`Columns`, the instance as numpy arrays, and its exact check;
+- :mod:`~clearing.domain.liquidity.scale` — :func:`settle_columns`, the at-scale solver.
 
 >>> from clearing.domain.types import Obligation
 >>> obs = [Obligation("1", "a", "b", 100), Obligation("2", "b", "c", 100),
@@ -64,7 +75,8 @@ algorithms); this package re-exports the public API:
 
 from __future__ import annotations
 
-from clearing.domain.liquidity.dispatch import METHODS, select_settlement
+from clearing.domain.liquidity.columns import Columns
+from clearing.domain.liquidity.dispatch import METHODS, SCALE_MIN, select_settlement
 from clearing.domain.liquidity.plan import (
     FIFO_BLOCKED,
     INSUFFICIENT_LIQUIDITY,
@@ -73,6 +85,7 @@ from clearing.domain.liquidity.plan import (
     SettlementPlan,
     is_feasible,
 )
+from clearing.domain.liquidity.scale import ScaleResult, settle_columns
 from clearing.domain.liquidity.ubin import ubin_deactivation
 
 __all__ = [
@@ -85,4 +98,8 @@ __all__ = [
     "FIFO_BLOCKED",
     "PRIORITY_BLOCKED",
     "METHODS",
+    "SCALE_MIN",
+    "Columns",
+    "ScaleResult",
+    "settle_columns",
 ]
