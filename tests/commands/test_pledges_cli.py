@@ -1,6 +1,6 @@
 """`clearing pledges ...` against a live server on Anvil: the operator lists and revalues a collection, a member
 sees its pledges, and pledges and unpledges a test NFT with its own wallet key (signed locally and sent by the
-command); refusals print one line and exit 2."""
+command), then the audit passes; refusals print one line and exit 2."""
 
 from __future__ import annotations
 
@@ -102,5 +102,11 @@ def test_pledges_commands(sqlite_db):
                 )
             )
             assert nft.owner_of(3) == wallet.address
+            # The auditor replays the vault's events (valued, pledged, revalued, unpledged) against the ledger.
+            chain_sync.sync(ctx.sessions, contracts)
+            report = httpx.get(
+                f"{url}/audit/verify", headers={"Authorization": f"Bearer {AUDITOR_KEY}"}, timeout=120
+            ).json()
+            assert report["ok"] is True, report["mismatches"]
     finally:
         chain.close()
