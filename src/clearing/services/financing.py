@@ -420,11 +420,13 @@ def fund_scheduled(ctx: ServiceContext, cycle_id: int) -> None:
             .order_by(ReceivableAdvance.id)
             .with_for_update()
         ).all()
+        # One read for every row: settled at once (settleCycle), the cycle leaves no credit to advance on.
+        settled_at_once = bool(rows) and c.house.cycle(cycle_id).status == CHAIN_SETTLED
         for r in rows:
             m = s.get_one(Member, r.member_id)
             if r.outbox_id is None:
                 try:
-                    if c.house.cycle(cycle_id).status == CHAIN_SETTLED:
+                    if settled_at_once:
                         raise AdvanceRefused(
                             f"cycle {cycle_id} settled in full at once: the credit was paid, no advance was needed",
                             field="cycle_id",
